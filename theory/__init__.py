@@ -1,0 +1,41 @@
+"""altsim.theory: the convergence theory of partially personalized FL as symbolic objects.
+
+- `symbols`: one sympy symbol per quantity;
+- `assumptions`: A1-A3 with provenance, and validated `Constants`;
+- `bound.Bound`: expression + conditions + provenance, evaluable with numpy and torch;
+- `paper`: what the paper states ([P]) or what we reconstruct of it ([R]);
+- `fedsim_sgd`, `fedalt_sgd`: explicit bounds derived here ([D]);
+- `stepsize`: step-size rules and the eta minimising a bound;
+- `calibrate`: fit a template's unknown constants.
+
+`BOUNDS` maps each bound's name to it; `bounds_for(algorithm)` lists one algorithm's.
+"""
+
+from __future__ import annotations
+
+from . import fedalt_sgd, fedsim_sgd, paper
+from .assumptions import ASSUMPTIONS, Constants, require
+from .bound import Bound, Condition, Coverage, normalised_eta
+from .calibrate import calibrate
+from .paper import regime_condition, regime_winner, stationarity
+from .stepsize import block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
+
+BOUNDS: dict[str, Bound] = {b.name: b for b in (f() for f in (*fedsim_sgd.BOUNDS, *fedalt_sgd.BOUNDS, *paper.BOUNDS))}
+
+
+def get_bound(name: str) -> Bound:
+    try:
+        return BOUNDS[name]
+    except KeyError:
+        raise ValueError(f"bound={name!r}: unknown; choose one of {', '.join(sorted(BOUNDS))}") from None
+
+
+def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
+    return [b for b in BOUNDS.values() if b.algorithm == algorithm and (provenance is None or b.provenance == provenance)]
+
+
+__all__ = [
+    "ASSUMPTIONS", "BOUNDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
+    "calibrate", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
+    "regime_condition", "regime_winner", "require", "stationarity",
+]

@@ -1,0 +1,113 @@
+"""The assumptions A1-A3 (THEORY.md section 3) as objects with provenance, and validation.
+
+`Constants` holds the numbers a bound is evaluated with; constructing one validates them,
+so a bad value fails before any work starts with a message naming it and its valid range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import sympy as sp
+
+from .symbols import L_u, L_uv, L_v, chi, delta, rho, sigma_u, sigma_v
+
+
+@dataclass(frozen=True)
+class Assumption:
+    name: str
+    statement: str
+    provenance: str
+    symbols: tuple[sp.Symbol, ...]
+
+
+SMOOTHNESS = Assumption(
+    "A1 smoothness",
+    "grad_u F_i is L_u-Lipschitz in u and L_uv-Lipschitz in v_i; grad_v F_i is L_v-Lipschitz in v_i and "
+    "L_uv-Lipschitz in u; chi^2 = L_uv^2/(L_u L_v)",
+    "P",
+    (L_u, L_v, L_uv, chi),
+)
+VARIANCE = Assumption(
+    "A2 bounded variance",
+    "stochastic gradients are unbiased with variance at most sigma_u^2 (u-block) and sigma_v^2 (v-block)",
+    "P",
+    (sigma_u, sigma_v),
+)
+DIVERSITY = Assumption(
+    "A3 partial gradient diversity",
+    "(1/n) sum_i ||grad_u F_i(u, v_i) - grad_u F(u, V)||^2 <= delta^2 for all u, V",
+    "P",
+    (delta,),
+)
+DIVERSITY_RHO = Assumption(
+    "A3' diversity with a multiplicative term",
+    "... <= delta^2 + rho^2 ||grad_u F(u, V)||^2 (the paper may have it)",
+    "R",
+    (delta, rho),
+)
+ASSUMPTIONS = (SMOOTHNESS, VARIANCE, DIVERSITY, DIVERSITY_RHO)
+
+
+def require(name: str, value, *, low: float | None = None, high: float | None = None,
+            low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
+    """Raise ValueError naming `name`, `value` and the valid range unless value lies in it."""
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+    kind = "an integer" if integer else "a number"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r}: must be {kind} in {rng}") from None
+    if isinstance(value, bool) or not math.isfinite(x) or (integer and x != int(x)):
+        raise ValueError(f"{name}={value!r}: must be {kind} in {rng}")
+    if (low is not None and (x < low or (low_open and x == low))) or (
+        high is not None and (x > high or (high_open and x == high))
+    ):
+        raise ValueError(f"{name}={value!r}: must be {kind} in {rng}")
+
+
+@dataclass(frozen=True)
+class Constants:
+    """Certified constants of a problem (A1-A3) plus the initial gap."""
+
+    L_u: float
+    """A1: Lipschitz constant of grad_u F_i in u; > 0."""
+    L_v: float
+    """A1: Lipschitz constant of grad_v F_i in v_i; > 0."""
+    L_uv: float
+    """A1: cross Lipschitz constant; >= 0."""
+    sigma_u: float
+    """A2: standard deviation bound of the stochastic u-gradient; >= 0."""
+    sigma_v: float
+    """A2: standard deviation bound of the stochastic v-gradient; >= 0."""
+    delta: float
+    """A3: partial gradient diversity; >= 0."""
+    delta_F0: float = math.nan
+    """F(u^0, V^0) - F_lower, an upper bound on the initial gap (nan until a start point is fixed)."""
+
+    def __post_init__(self) -> None:
+        require("L_u", self.L_u, low=0, low_open=True)
+        require("L_v", self.L_v, low=0, low_open=True)
+        for k in ("L_uv", "sigma_u", "sigma_v", "delta"):
+            require(k, getattr(self, k), low=0)
+
+    @property
+    def chi(self) -> float:
+        return self.L_uv / math.sqrt(self.L_u * self.L_v)
+
+    def as_dict(self) -> dict[str, float]:
+        d = asdict(self)
+        d["chi"] = self.chi
+        return d
+
+    def values(self) -> dict[str, float]:
+        """Keyed by symbol name (Delta_F0 rather than delta_F0), for `Bound.evaluate`."""
+        d = self.as_dict()
+        d["Delta_F0"] = d.pop("delta_F0")
+        return d
+
+
+

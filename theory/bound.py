@@ -1,0 +1,203 @@
+"""`Bound`: a symbolic convergence bound with its conditions and provenance.
+
+A bound says: for every run of `algorithm` that satisfies every condition,
+
+    (1/T) sum_{t<T} E[Delta_t^{(w)}]  <=  expression,
+
+where Delta^{(w)} = ||grad_u F||^2 / L_u + w * (1/n) sum_i ||grad_v F_i||^2 / L_v and the
+weight w is `personal_weight` (THEORY.md section 4). Provenance is one of
+
+- "P": the paper's own statement (THEORY.md labels it [P]);
+- "R": reconstructed, a consistent guess at what the paper states;
+- "D": derived and proved in this project (derivation in the defining module's docstring,
+  algebra checked by sympy in tests/);
+- "calibrated": a template whose unknown constants were fitted to measurements.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from .symbols import SYMBOLS
+
+PROVENANCES = ("P", "R", "D", "calibrated")
+ALGORITHMS = ("fedalt", "fedsim")
+
+# Equalities between floats (m = n, gamma_u L_u = gamma_v L_v) hold up to this relative error.
+_EQ_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One hypothesis of a bound, as a sympy relation over the symbols of `altsim.theory.symbols`."""
+
+    relation: sp.Basic
+    description: str
+
+    def check(self, values: Mapping[str, float]) -> str | None:
+        """Return None if the condition holds at `values`, otherwise the reason it does not."""
+        needed = sorted(s.name for s in self.relation.free_symbols)
+        missing = [k for k in needed if k not in values]
+        if missing:
+            return f"{self.description}: needs {', '.join(missing)}"
+        subs = {SYMBOLS[k]: values[k] for k in needed}
+        lhs = float(self.relation.lhs.subs(subs))
+        rhs = float(self.relation.rhs.subs(subs))
+        if isinstance(self.relation, sp.Equality):
+            ok = math.isclose(lhs, rhs, rel_tol=_EQ_RTOL, abs_tol=1e-300)
+        elif isinstance(self.relation, sp.StrictLessThan):
+            ok = lhs < rhs
+        elif isinstance(self.relation, sp.LessThan):
+            ok = lhs <= rhs * (1 + _EQ_RTOL) if rhs > 0 else lhs <= rhs
+        elif isinstance(self.relation, sp.StrictGreaterThan):
+            ok = lhs > rhs
+        elif isinstance(self.relation, sp.GreaterThan):
+            ok = lhs >= rhs
+        else:  # pragma: no cover - defensive: only the relations above are used
+            raise TypeError(f"unsupported relation {self.relation!r}")
+        if ok:
+            return None
+        return f"{self.description}: {sp.sstr(self.relation)} fails ({lhs:.6g} vs {rhs:.6g})"
+
+    def latex(self) -> str:
+        return sp.latex(self.relation)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The answer of `Bound.covers`: whether a run may be compared to the bound, and why not."""
+
+    ok: bool
+    reasons: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A convergence bound: expression, conditions, provenance. See the module docstring."""
+
+    name: str
+    algorithm: str
+    expression: sp.Expr
+    conditions: tuple[Condition, ...]
+    provenance: str
+    reference: str
+    summary: str
+    personal_weight: sp.Expr = sp.Integer(1)
+    eta_max: sp.Expr | None = None
+    """Upper end (exclusive) of the normalised step sizes the bound allows, if it depends on eta."""
+    rate: str = ""
+    """The bound's order in T at its best step size, e.g. 'T^-1' or 'T^-1/2'."""
+    unknowns: tuple[str, ...] = field(default_factory=tuple)
+    """Names of unknown constants (templates only); evaluation needs them calibrated first."""
+
+    def __post_init__(self) -> None:
+        if self.provenance not in PROVENANCES:
+            raise ValueError(f"provenance={self.provenance!r}: must be one of {PROVENANCES}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm={self.algorithm!r}: must be one of {ALGORITHMS}")
+
+    # -- symbols -------------------------------------------------------------------------
+    @functools.cached_property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the symbols the expression needs, sorted."""
+        return tuple(sorted(s.name for s in self.expression.free_symbols))
+
+    def missing(self, values: Mapping[str, object]) -> list[str]:
+        return [p for p in self.parameters if p not in values]
+
+    # -- evaluation ----------------------------------------------------------------------
+    @functools.cached_property
+    def _arguments(self) -> list[sp.Symbol]:
+        return sorted(self.expression.free_symbols, key=lambda s: s.name)
+
+    @functools.cached_property
+    def _numpy_fn(self):
+        return sp.lambdify(self._arguments, self.expression, modules="numpy")
+
+    @functools.cached_property
+    def _torch_fn(self):
+        return sp.lambdify(self._arguments, self.expression, modules="torch")
+
+    def _args(self, values: Mapping[str, object]) -> list:
+        missing = self.missing(values)
+        if missing:
+            raise ValueError(f"bound {self.name!r} needs values for: {', '.join(missing)}")
+        return [values[p] for p in self.parameters]
+
+    def evaluate(self, values: Mapping[str, object] | None = None, **kw) -> np.ndarray:
+        """Evaluate with numpy; every value may be an array, and they broadcast together."""
+        vals = {**(values or {}), **kw}
+        args = [np.asarray(a, dtype=float) for a in self._args(vals)]
+        return np.asarray(self._numpy_fn(*args), dtype=float) + np.zeros(np.broadcast_shapes(*[a.shape for a in args]))
+
+    def evaluate_torch(self, values: Mapping[str, object] | None = None, **kw):
+        """Evaluate with torch tensors (any device); broadcasting as in torch."""
+        import torch
+
+        vals = {**(values or {}), **kw}
+        args = [torch.as_tensor(a, dtype=torch.float64) if not isinstance(a, torch.Tensor) else a for a in self._args(vals)]
+        return self._torch_fn(*args)
+
+    # -- presentation -------------------------------------------------------------------
+    def latex(self) -> str:
+        return sp.latex(self.expression)
+
+    def conditions_text(self) -> list[str]:
+        return [f"{c.description}: {sp.sstr(c.relation)}" for c in self.conditions]
+
+    def describe(self) -> dict:
+        """Plain-data description (JSON-ready)."""
+        return {
+            "name": self.name,
+            "algorithm": self.algorithm,
+            "provenance": self.provenance,
+            "reference": self.reference,
+            "summary": self.summary,
+            "expression": sp.sstr(self.expression),
+            "latex": self.latex(),
+            "conditions": self.conditions_text(),
+            "personal_weight": sp.sstr(self.personal_weight),
+            "parameters": list(self.parameters),
+            "unknowns": list(self.unknowns),
+            "rate": self.rate,
+        }
+
+    # -- applicability -------------------------------------------------------------------
+    def covers(self, setting: Mapping[str, object]) -> Coverage:
+        """Whether a run with `setting` (config and certified constants) satisfies every condition.
+
+        `setting` holds plain numbers keyed by symbol name plus "algorithm". The normalised
+        step size `eta` is derived from the step sizes when absent (see `normalised_eta`).
+        """
+        reasons: list[str] = []
+        alg = setting.get("algorithm")
+        if alg != self.algorithm:
+            reasons.append(f"bound is for {self.algorithm}, run is {alg}")
+        values = dict(setting)
+        if "eta" not in values:
+            eta = normalised_eta(setting)
+            if eta is not None:
+                values["eta"] = eta
+        for cond in self.conditions:
+            why = cond.check(values)
+            if why is not None:
+                reasons.append(why)
+        return Coverage(not reasons, tuple(reasons))
+
+
+def normalised_eta(setting: Mapping[str, object]) -> float | None:
+    """eta = gamma_u L_u tau_u, the normalised u step size (None if the setting lacks it)."""
+    try:
+        tau_u = setting.get("tau_u", setting.get("tau", 1))
+        return float(setting["gamma_u"]) * float(setting["L_u"]) * float(tau_u)
+    except (KeyError, TypeError):
+        return None

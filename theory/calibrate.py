@@ -1,0 +1,57 @@
+"""Fit a template's unknown constants to measurements: the smallest cover, as a linear program.
+
+A template such as C1 sqrt(s1/T) + C2 (s2/T)^(2/3) + C3/T is linear in its constants. Given
+measurements y_j at settings x_j, `calibrate` finds C >= 0 minimising sum_j template(x_j)
+subject to template(x_j) >= y_j for every j: the tightest template that still covers every
+measurement. The result is a `Bound` with provenance "calibrated", usable to predict runs
+it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .bound import Bound
+
+
+def calibrate(bound: Bound, settings: Sequence[Mapping[str, float]], measured: Sequence[float],
+              constants: Sequence[str] | None = None) -> Bound:
+    """Return `bound` with its linear unknown constants fitted (see the module docstring)."""
+    from scipy.optimize import linprog
+
+    names = list(constants if constants is not None else bound.unknowns)
+    syms = [sp.Symbol(c, nonnegative=True) for c in names]
+    syms = [next((f for f in bound.expression.free_symbols if f.name == s.name), s) for s in syms]
+    for s in syms:
+        if sp.diff(bound.expression, s, 2) != 0:
+            raise ValueError(f"constant {s.name!r} does not enter {bound.name!r} linearly; give its value instead")
+    y = np.asarray(measured, dtype=float)
+    if len(settings) != len(y) or len(y) == 0:
+        raise ValueError(f"settings and measured must be non-empty and of equal length (got {len(settings)}, {len(y)})")
+    base = bound.expression.subs({s: 0 for s in syms})
+    columns = [bound.expression.diff(s) for s in syms]
+
+    def ev(expr) -> np.ndarray:
+        b = dataclasses.replace(bound, expression=expr, unknowns=())
+        return np.array([float(b.evaluate(dict(x))) for x in settings])
+
+    phi = np.column_stack([ev(c) for c in columns])
+    offset = ev(base)
+    res = linprog(c=phi.sum(axis=0), A_ub=-phi, b_ub=offset - y, bounds=[(0, None)] * len(syms), method="highs")
+    if not res.success:
+        raise ValueError(f"no nonnegative constants make {bound.name!r} cover every measurement: {res.message}")
+    fitted = {s: float(v) for s, v in zip(syms, res.x)}
+    left = tuple(u for u in bound.unknowns if u not in names)
+    return dataclasses.replace(
+        bound,
+        name=bound.name + "_calibrated",
+        expression=bound.expression.subs(fitted),
+        provenance="calibrated",
+        reference=f"{bound.reference}; constants fitted by altsim.theory.calibrate on {len(y)} measurements: "
+        + ", ".join(f"{s.name}={v:.6g}" for s, v in fitted.items()),
+        unknowns=left,
+    )

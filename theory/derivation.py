@@ -1,0 +1,25 @@
+"""Algebraic steps of the [D] derivations, as identities sympy can check.
+
+Each explicit-bound module lists its steps as `Identity` objects; tests/ checks that every
+one holds symbolically (`Identity.holds`). An inequality step "A <= B" is written as the
+identity B - A = (a sum of squares or another manifestly nonnegative term).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class Identity:
+    claim: str
+    lhs: sp.Expr
+    rhs: sp.Expr
+
+    def holds(self) -> bool:
+        diff = sp.simplify(sp.expand(self.lhs - self.rhs))
+        if diff == 0:
+            return True
+        return sp.simplify(sp.radsimp(sp.together(diff))) == 0

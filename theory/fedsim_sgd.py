@@ -1,0 +1,194 @@
+r"""FedSim with one local step: explicit bounds, every constant known [D].
+
+Problem
+-------
+.. math::
+    \min_{u, V} F(u, V) = \frac1n \sum_{i=1}^n F_i(u, v_i),
+
+each F_i block-smooth (A1: constants L_u, L_v, L_uv, with \chi = L_uv/\sqrt{L_u L_v}),
+stochastic gradients unbiased with variances at most \sigma_u^2, \sigma_v^2 (A2) and
+independent across clients, partial gradient diversity at most \delta^2 (A3).
+
+Algorithm (FedSim, tau = 1)
+---------------------------
+Round t: sample S_t, |S_t| = m, uniformly without replacement. Each i in S_t computes
+stochastic gradients g_i, h_i at (u^t, v_i^t) and sets
+u_i = u^t - gamma_u g_i, v_i^{t+1} = v_i^t - gamma_v h_i. The server sets
+u^{t+1} = (1/m) sum_{i in S_t} u_i. Unsampled clients keep v_i. Step sizes
+gamma_u = eta / L_u and gamma_v = eta / L_v.
+
+Theoretical guarantee
+---------------------
+Write x^2 = ||grad_u F||^2 / L_u, Y^2 = (1/n) sum_i ||grad_v F_i||^2 / L_v, p = m/n and
+c(eta) = eta (1 - eta (1 + chi) / 2). For 0 < eta < 2 / (1 + chi), n >= 2,
+
+.. math::
+    \frac1T \sum_{t<T} E[x_t^2 + p Y_t^2] \le
+    \frac{\Delta F_0 / T + \eta^2 (1+\chi) S / 2}{c(\eta)},\quad
+    S = \frac{\sigma_u^2}{m L_u} + \frac{n-m}{m(n-1)} \frac{\delta^2}{L_u} + p \frac{\sigma_v^2}{L_v}.
+
+With m = n the measure is Delta_t itself (weight 1) and S = sigma_u^2/(n L_u) + sigma_v^2/L_v;
+with sigma = 0 as well the bound is Delta F_0 / (T c(eta)), and at eta = 1/(1+chi) it is
+2 (1 + chi) Delta F_0 / T, the form in THEORY.md section 7.
+
+Proof sketch
+------------
+1. Block smoothness at (u, v_i) with steps a (shared) and b_i (personal, zero if i is not
+   sampled), averaged over i:
+   F^+ <= F + <grad_u F, a> + (1/n) sum_i <grad_v F_i, b_i> + (1/n) sum_i Q_i, where
+   Q_i = L_u/2 ||a||^2 + L_uv ||a|| ||b_i|| + L_v/2 ||b_i||^2.
+2. L_uv ||a|| ||b|| = chi sqrt(L_u L_v) ||a|| ||b|| <= (chi/2)(L_u ||a||^2 + L_v ||b||^2), so
+   Q_i <= (1+chi)/2 (L_u ||a||^2 + L_v ||b_i||^2).
+3. Expectations. a = -(eta/L_u)(mean_{S} g_i): E a = -(eta/L_u) grad_u F and
+   E||mean_S g_i||^2 <= ||grad_u F||^2 + (n-m)/(m(n-1)) delta^2 + sigma_u^2/m (the
+   finite-population variance of a mean of m draws without replacement, plus noise).
+   P(i in S) = p, so E <grad_v F_i, b_i> = -p eta y_i^2 and E L_v ||b_i||^2 = p eta^2 (y_i^2 + sigma_v^2/L_v).
+4. Together: E F^{t+1} <= F^t - c(eta) (x^2 + p Y^2) + eta^2 (1+chi) S / 2.
+5. Telescope over t < T, use F^T >= F*, divide by T c(eta) > 0.
+Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory_derivations.py.
+
+References
+----------
+K. Pillutla, K. Malik, A. Mohamed, M. Rabbat, M. Sanjabi, L. Xiao. Federated Learning
+with Partial Model Personalization. ICML 2022 (arXiv 2204.03809): the algorithm [P].
+The bound and its proof are this project's [D]; the paper's own constants are unknown.
+
+Example
+-------
+>>> from altsim.theory import fedsim_sgd
+>>> b = fedsim_sgd.fedsim_gd_full()
+>>> float(b.evaluate(Delta_F0=1.0, T=10, eta=0.5, chi=1.0))
+0.4
+>>> float(b.evaluate(Delta_F0=1.0, T=10, eta=0.5, chi=1.0)) == 2 * (1 + 1.0) * 1.0 / 10
+True
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .bound import Bound, Condition
+from .derivation import Identity
+from .symbols import Delta_F0, L_u, L_uv, L_v, T, chi, delta, eta, gamma_u, gamma_v, m, n, sigma_u, sigma_v, tau
+
+REFERENCE = "altsim [D], theory/fedsim_sgd.py; algorithm of Pillutla et al., ICML 2022"
+
+c_eta = eta * (1 - eta * (1 + chi) / 2)
+"""Per-round descent coefficient c(eta)."""
+
+sampling_variance_factor = (n - m) / (m * (n - 1))
+"""E||mean of m draws without replacement - population mean||^2 / population variance."""
+
+noise_partial = sigma_u**2 / (m * L_u) + sampling_variance_factor * delta**2 / L_u + (m / n) * sigma_v**2 / L_v
+noise_full = sigma_u**2 / (n * L_u) + sigma_v**2 / L_v
+
+
+def _bound_expr(noise: sp.Expr) -> sp.Expr:
+    return (Delta_F0 / T + eta**2 * (1 + chi) * noise / 2) / c_eta
+
+
+_STEP_RULE = Condition(sp.Eq(gamma_u * L_u, gamma_v * L_v), "step rule gamma_u L_u = gamma_v L_v = eta")
+_ONE_STEP = Condition(sp.Eq(tau, 1), "one local step")
+_ETA_RANGE = Condition(sp.StrictLessThan(eta, 2 / (1 + chi)), "step size range eta < 2/(1+chi)")
+_FULL = Condition(sp.Eq(m, n), "full participation")
+_DETERMINISTIC = (
+    Condition(sp.Eq(sigma_u, 0), "deterministic u-gradients"),
+    Condition(sp.Eq(sigma_v, 0), "deterministic v-gradients"),
+)
+
+
+def fedsim_sgd_partial() -> Bound:
+    return Bound(
+        name="fedsim_sgd_partial",
+        algorithm="fedsim",
+        expression=_bound_expr(noise_partial),
+        conditions=(
+            _ONE_STEP,
+            _STEP_RULE,
+            _ETA_RANGE,
+            Condition(sp.LessThan(m, n), "m <= n"),
+            Condition(sp.GreaterThan(n, 2), "n >= 2"),
+        ),
+        provenance="D",
+        reference=REFERENCE,
+        summary="FedSim, stochastic, m of n sampled without replacement, tau=1; measure weight m/n",
+        personal_weight=m / n,
+        eta_max=2 / (1 + chi),
+        rate="T^-1/2 (eta ~ T^-1/2)",
+    )
+
+
+def fedsim_sgd_full() -> Bound:
+    return Bound(
+        name="fedsim_sgd_full",
+        algorithm="fedsim",
+        expression=_bound_expr(noise_full),
+        conditions=(_ONE_STEP, _STEP_RULE, _ETA_RANGE, _FULL),
+        provenance="D",
+        reference=REFERENCE,
+        summary="FedSim, stochastic, full participation, tau=1",
+        eta_max=2 / (1 + chi),
+        rate="T^-1/2 (eta ~ T^-1/2)",
+    )
+
+
+def fedsim_gd_full() -> Bound:
+    return Bound(
+        name="fedsim_gd_full",
+        algorithm="fedsim",
+        expression=Delta_F0 / (T * c_eta),
+        conditions=(_ONE_STEP, _STEP_RULE, _ETA_RANGE, _FULL, *_DETERMINISTIC),
+        provenance="D",
+        reference=REFERENCE,
+        summary="FedSim, deterministic, full participation, tau=1; 2(1+chi)DeltaF0/T at eta=1/(1+chi)",
+        eta_max=2 / (1 + chi),
+        rate="T^-1",
+    )
+
+
+BOUNDS = (fedsim_sgd_partial, fedsim_sgd_full, fedsim_gd_full)
+
+
+def _derivation() -> tuple[Identity, ...]:
+    A, B, G, H, S_ = sp.symbols("A B G H S", nonnegative=True)  # ||a||, ||b||, ||grad||, ||h||, noise
+    p = m / n
+    return (
+        Identity(
+            "cross term: L_uv ||a|| ||b|| at a = eta G/L_u, b = eta H/L_v equals chi eta^2 x y",
+            (chi * sp.sqrt(L_u * L_v)) * (eta * G / L_u) * (eta * H / L_v),
+            chi * eta**2 * (G / sp.sqrt(L_u)) * (H / sp.sqrt(L_v)),
+        ),
+        Identity(
+            "Q <= (1+chi)/2 (L_u A^2 + L_v B^2): the gap is chi/2 (sqrt(L_u) A - sqrt(L_v) B)^2",
+            (1 + chi) / 2 * (L_u * A**2 + L_v * B**2)
+            - (L_u / 2 * A**2 + chi * sp.sqrt(L_u * L_v) * A * B + L_v / 2 * B**2),
+            chi / 2 * (sp.sqrt(L_u) * A - sp.sqrt(L_v) * B) ** 2,
+        ),
+        Identity(
+            "one round: linear terms plus (1+chi)/2 E(L_u|a|^2 + L_v|b|^2) = -c(eta)(x^2 + pY^2) + eta^2(1+chi)S/2",
+            -eta * G**2 / L_u
+            - p * eta * H**2 / L_v
+            + (1 + chi) / 2
+            * (
+                L_u * (eta / L_u) ** 2 * (G**2 + sampling_variance_factor * delta**2 + sigma_u**2 / m)
+                + L_v * p * (eta / L_v) ** 2 * (H**2 + sigma_v**2)
+            ),
+            -c_eta * (G**2 / L_u + p * H**2 / L_v) + eta**2 * (1 + chi) * noise_partial / 2,
+        ),
+        Identity(
+            "telescoping: T c(eta) * bound = Delta_F0 + T eta^2 (1+chi) S / 2",
+            T * c_eta * _bound_expr(S_),
+            Delta_F0 + T * eta**2 * (1 + chi) * S_ / 2,
+        ),
+        Identity("full participation: the partial bound at m = n is the full bound",
+                 _bound_expr(noise_partial).subs(m, n), _bound_expr(noise_full)),
+        Identity("deterministic: the full bound at sigma = 0 is Delta_F0 / (T c(eta))",
+                 _bound_expr(noise_full).subs({sigma_u: 0, sigma_v: 0}), Delta_F0 / (T * c_eta)),
+        Identity("THEORY.md section 7: at eta = 1/(1+chi) the deterministic bound is 2(1+chi)Delta_F0/T",
+                 (Delta_F0 / (T * c_eta)).subs(eta, 1 / (1 + chi)), 2 * (1 + chi) * Delta_F0 / T),
+        Identity("eta = 1/(1+chi) maximises c(eta): dc/deta vanishes there",
+                 sp.diff(c_eta, eta).subs(eta, 1 / (1 + chi)), sp.Integer(0)),
+    )
+
+
+DERIVATION = _derivation()

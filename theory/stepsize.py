@@ -1,0 +1,74 @@
+"""Step sizes from the theory: the block rule, the eta that minimises a bound, horizon-free schedules.
+
+Block rule (THEORY.md section 5, [R]): gamma_u = eta / (L_u tau_u), gamma_v = eta / (L_v tau_v).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+
+from .bound import Bound
+
+
+def block_step_sizes(eta: float, L_u: float, L_v: float, tau_u: int = 1, tau_v: int = 1) -> tuple[float, float]:
+    """(gamma_u, gamma_v) from the normalised step size eta."""
+    if not eta > 0:
+        raise ValueError(f"eta={eta!r}: must be > 0")
+    return eta / (L_u * tau_u), eta / (L_v * tau_v)
+
+
+def minimize_rate(a: float, b: float, c: float, T: float, eta_max: float = math.inf) -> tuple[float, float]:
+    """Minimise phi(eta) = a/(eta T) + b eta + c eta^2 over 0 < eta <= eta_max.
+
+    Closed form: phi' = 0 is 2c eta^3 + b eta^2 - a/T = 0, whose positive root is unique
+    (Descartes); with c = 0 it is eta = sqrt(a/(b T)). The minimiser is that root clipped to
+    eta_max, since phi is convex on eta > 0. Returns (eta, phi(eta)).
+    """
+    if a <= 0 or T <= 0:
+        raise ValueError(f"a={a!r}, T={T!r}: both must be > 0")
+    if b < 0 or c < 0:
+        raise ValueError(f"b={b!r}, c={c!r}: must be >= 0")
+    if b == 0 and c == 0:
+        eta = eta_max
+    elif c == 0:
+        eta = math.sqrt(a / (b * T))
+    else:
+        roots = np.roots([2 * c, b, 0.0, -a / T])
+        eta = float(max(r.real for r in roots if abs(r.imag) < 1e-9 * max(1.0, abs(r)) and r.real > 0))
+    eta = min(eta, eta_max)
+    if not math.isfinite(eta):
+        raise ValueError("unbounded: with b = c = 0 the rate decreases in eta; give eta_max")
+    return eta, a / (eta * T) + b * eta + c * eta**2
+
+
+def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int = 2001) -> tuple[float, float]:
+    """The eta in (0, eta_max) minimising `bound` at horizon T (numeric; every other symbol given).
+
+    A log-spaced grid brackets the minimum, then a bounded Brent search refines it. The
+    grid guards against the bounds' non-convexity in eta near eta_max.
+    """
+    from scipy.optimize import minimize_scalar
+
+    if bound.eta_max is None:
+        raise ValueError(f"bound {bound.name!r} has no step-size range to optimise over")
+    vals = dict(values)
+    eta_max = float(bound.eta_max.subs({s: vals[s.name] for s in bound.eta_max.free_symbols}))
+    hi = eta_max * (1 - 1e-9)
+    etas = np.geomspace(hi * 1e-8, hi, grid)
+    vals = {**vals, "T": T}
+    f = bound.evaluate({**vals, "eta": etas})
+    f = np.where(np.isfinite(f) & (f > 0), f, np.inf)
+    k = int(np.argmin(f))
+    lo_b, hi_b = etas[max(k - 1, 0)], etas[min(k + 1, grid - 1)]
+    res = minimize_scalar(lambda e: float(bound.evaluate({**vals, "eta": e})), bounds=(lo_b, hi_b), method="bounded",
+                          options={"xatol": 1e-12 * hi})
+    best_eta, best = (float(res.x), float(res.fun)) if res.fun <= f[k] else (float(etas[k]), float(f[k]))
+    return best_eta, best
+
+
+def horizon_free_eta(t, eta0: float, eta_max: float):
+    """eta_t = min(eta_max, eta0 / sqrt(t + 1)): the anytime schedule for an unknown horizon."""
+    return np.minimum(eta_max, eta0 / np.sqrt(np.asarray(t, dtype=float) + 1.0))

@@ -1,0 +1,57 @@
+"""One sympy symbol for every quantity of the theory (THEORY.md, sections 1-5).
+
+Symbols are declared positive or nonnegative so that sympy can simplify square roots and
+signs the way the derivations do. `SYMBOLS` maps each plain name (the name used in
+configs, ``--set KEY=VALUE`` and JSON) to its symbol.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+# Smoothness (A1): block constants and the coupling chi^2 = L_uv^2 / (L_u L_v).
+L_u, L_v = sp.symbols("L_u L_v", positive=True)
+L_uv, chi = sp.symbols("L_uv chi", nonnegative=True)
+# Variance (A2) and diversity (A3).
+sigma_u, sigma_v, delta, rho = sp.symbols("sigma_u sigma_v delta rho", nonnegative=True)
+# Participation: n clients, m sampled per round.
+n, m = sp.symbols("n m", positive=True, integer=True)
+# Local steps.
+tau, tau_u, tau_v = sp.symbols("tau tau_u tau_v", positive=True, integer=True)
+# Horizon, normalised step size and the two block step sizes.
+T = sp.Symbol("T", positive=True)
+eta, gamma_u, gamma_v = sp.symbols("eta gamma_u gamma_v", positive=True)
+# Initial optimality gap F(u^0, V^0) - F*.
+Delta_F0 = sp.Symbol("Delta_F0", nonnegative=True)
+# Weight of the personal term in the stationarity measure (1, or m/n under partial participation).
+w = sp.Symbol("w", nonnegative=True)
+
+SYMBOLS: dict[str, sp.Symbol] = {
+    s.name: s
+    for s in (
+        L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, rho, n, m,
+        tau, tau_u, tau_v, T, eta, gamma_u, gamma_v, Delta_F0, w,
+    )
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "L_u": "Lipschitz constant of grad_u F_i in u (A1)",
+    "L_v": "Lipschitz constant of grad_v F_i in v_i (A1)",
+    "L_uv": "cross Lipschitz constant between the blocks (A1)",
+    "chi": "coupling, chi = L_uv / sqrt(L_u L_v) (A1)",
+    "sigma_u": "std bound of the stochastic u-gradient (A2)",
+    "sigma_v": "std bound of the stochastic v-gradient (A2)",
+    "delta": "partial gradient diversity (A3)",
+    "rho": "[R] multiplicative diversity term (A3, if the paper has it)",
+    "n": "number of clients",
+    "m": "clients sampled per round",
+    "tau": "FedSim local steps",
+    "tau_u": "FedAlt local steps on u",
+    "tau_v": "FedAlt local steps on v",
+    "T": "number of rounds",
+    "eta": "normalised step size, gamma_u = eta/(L_u tau_u), gamma_v = eta/(L_v tau_v)",
+    "gamma_u": "step size on u",
+    "gamma_v": "step size on v",
+    "Delta_F0": "initial gap F(u^0, V^0) - F*",
+    "w": "weight of the personal term in the stationarity measure",
+}
