@@ -1,0 +1,13 @@
+"""altsim.rates: FedAlt and FedSim batched over clients and seeds, measured against bounds.
+
+`run(ExperimentConfig(...)) -> Result`; `Result.compare() -> {algorithm: Comparison}`.
+"""
+
+from .compare import BoundCheck, Comparison, compare
+from .engine import Trajectory, measure, simulate
+from .experiment import ALGORITHMS, ExperimentConfig, Result, choose_step, run
+from .fedalt import FedAlt
+from .fedsim import FedSim
+
+__all__ = ["ALGORITHMS", "BoundCheck", "Comparison", "ExperimentConfig", "FedAlt", "FedSim", "Result", "Trajectory",
+           "choose_step", "compare", "measure", "run", "simulate"]

@@ -1,0 +1,11 @@
+"""altsim.synthetic: federated problems whose constants are certified by construction.
+
+`make_problem(family, params, seed=..., device=..., dtype=...)` builds one; `FAMILIES`
+lists the registered families.
+"""
+
+from .coupled_quadratic import CoupledQuadratic, CoupledQuadraticConfig
+from .problem import FAMILIES, Certified, Problem, config_from_mapping, make_problem, resolve_device, resolve_dtype
+
+__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Problem", "config_from_mapping",
+           "make_problem", "resolve_device", "resolve_dtype"]

@@ -1,0 +1,145 @@
+"""Hold a trajectory against every bound that covers its run: plain data a figure can draw.
+
+For each covering bound with personal weight w, the measurement is, per seed,
+(1/T) sum_{t<T} Delta_t^{(w)}; across R seeds we report the mean and a 95% Student-t
+interval for E[.] (the quantity the bounds bound). The verdict:
+
+- "holds": the interval lies at or below the bound;
+- "violated": the interval lies above the bound (significant at 95%);
+- "inconclusive": the interval straddles the bound (or one random seed gives no interval);
+- "diverged": some seed diverged, so no ratio is reported.
+
+A run without randomness (sigma_u = sigma_v = 0 and m = n) is exact: its interval is the point.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from altsim.theory import Bound
+
+from .engine import Trajectory
+
+VERDICTS = ("holds", "violated", "inconclusive", "diverged")
+
+
+def mean_interval(samples: np.ndarray, exact: bool, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over axis 0 and a Student-t interval of the mean (a point interval when `exact`)."""
+    from scipy.stats import t as student_t
+
+    samples = np.asarray(samples, dtype=float)
+    mean = samples.mean(axis=0)
+    R = samples.shape[0]
+    if exact:
+        return mean, mean.copy(), mean.copy()
+    if R < 2:
+        inf = np.full_like(mean, math.inf)
+        return mean, -inf, inf
+    half = student_t.ppf(0.5 + level / 2, R - 1) * samples.std(axis=0, ddof=1) / math.sqrt(R)
+    return mean, mean - half, mean + half
+
+
+def verdict(low: float, high: float, bound: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "diverged"
+    if high <= bound:
+        return "holds"
+    if low > bound:
+        return "violated"
+    return "inconclusive"
+
+
+def fit_slope(T: np.ndarray, y: np.ndarray, tail: float = 0.1) -> float:
+    """Least-squares slope of log y against log T over T >= tail * T_max (log-spaced points)."""
+    T, y = np.asarray(T, float), np.asarray(y, float)
+    keep = (T >= tail * T.max()) & np.isfinite(y) & (y > 0)
+    if keep.sum() < 3:
+        return math.nan
+    lt, ly = np.log(T[keep]), np.log(y[keep])
+    grid = np.linspace(lt.min(), lt.max(), 50)
+    return float(np.polyfit(grid, np.interp(grid, lt, ly), 1)[0])
+
+
+@dataclass
+class BoundCheck:
+    """One trajectory against one bound, at the final horizon and along T."""
+
+    name: str
+    provenance: str
+    weight: float
+    T: int
+    measured: float
+    measured_ci: tuple[float, float]
+    bound: float
+    ratio: float
+    verdict: str
+    measured_slope: float
+    bound_slope: float
+    rate: str
+    horizons: np.ndarray = field(repr=False)
+    curve: np.ndarray = field(repr=False)
+    mean: np.ndarray = field(repr=False)
+    low: np.ndarray = field(repr=False)
+    high: np.ndarray = field(repr=False)
+
+    def summary(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray)}
+        d["measured_ci"] = list(self.measured_ci)
+        return d
+
+
+@dataclass
+class Comparison:
+    """Every check of one algorithm's run; bounds that do not cover it, with the reasons."""
+
+    algorithm: str
+    setting: dict
+    checks: list[BoundCheck]
+    not_covering: dict[str, list[str]]
+    diverged_seeds: dict[int, int]
+
+    def to_dict(self) -> dict:
+        return {
+            "algorithm": self.algorithm,
+            "setting": self.setting,
+            "checks": [c.summary() for c in self.checks],
+            "not_covering": self.not_covering,
+            "diverged_seeds": {str(k): v for k, v in self.diverged_seeds.items()},
+        }
+
+
+def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Comparison:
+    """Check `trajectory` against each bound in `bounds` that covers `setting`."""
+    checks, not_covering = [], {}
+    exact = setting.get("sigma_u", 1) == 0 and setting.get("sigma_v", 1) == 0 and trajectory.m == trajectory.n
+    diverged = {int(s): int(r) for s, r in zip(trajectory.seeds, trajectory.diverged_at) if r >= 0}
+    T_all = trajectory.horizons.astype(float)
+    for b in bounds:
+        if b.unknowns:
+            not_covering[b.name] = [f"unknown constants {', '.join(b.unknowns)}: calibrate it first (altsim.theory.calibrate)"]
+            continue
+        cov = b.covers(setting)
+        if not cov:
+            not_covering[b.name] = list(cov.reasons)
+            continue
+        values = dict(setting)
+        values.setdefault("eta", setting["gamma_u"] * setting["L_u"] * setting.get("tau_u", setting.get("tau", 1)))
+        weight = float(b.personal_weight.subs({s: values[s.name] for s in b.personal_weight.free_symbols}))
+        per_seed = trajectory.running_average(weight)
+        mean, low, high = mean_interval(per_seed, exact)
+        curve = b.evaluate({**values, "T": T_all})
+        final = float(curve[-1])
+        if diverged:
+            v, ratio = "diverged", math.nan
+        else:
+            v, ratio = verdict(float(low[-1]), float(high[-1]), final), float(mean[-1]) / final
+        checks.append(BoundCheck(
+            name=b.name, provenance=b.provenance, weight=weight, T=int(T_all[-1]),
+            measured=float(mean[-1]), measured_ci=(float(low[-1]), float(high[-1])), bound=final, ratio=ratio,
+            verdict=v, measured_slope=fit_slope(T_all, mean), bound_slope=fit_slope(T_all, curve), rate=b.rate,
+            horizons=T_all, curve=curve, mean=mean, low=low, high=high,
+        ))
+    return Comparison(trajectory.algorithm, dict(setting), checks, not_covering, diverged)

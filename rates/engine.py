@@ -1,0 +1,134 @@
+"""The experiment engine: run an algorithm on a problem, batched over seeds and clients.
+
+The only Python loops are over rounds (here) and local steps (in the algorithm). At every
+measured round the engine computes, exactly and with full gradients over all n clients,
+
+    ||grad_u F(u^t, V^t)||^2,   (1/n) sum_i ||grad_v F_i(u^t, v_i^t)||^2,   F(u^t, V^t) - F_lower,
+
+from which `Trajectory.stationarity(weight)` forms Delta_t (THEORY.md section 4).
+A seed whose state or measure becomes non-finite, or whose measure exceeds
+`blowup * max(Delta_0, 1)`, is stopped: its round is recorded in `diverged_at`, its later
+measurements are NaN, and the other seeds go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from altsim.theory import require
+
+from .noise import NoiseStream
+
+
+@dataclass
+class Trajectory:
+    """Per-seed measurements of one run (plain numpy data)."""
+
+    algorithm: str
+    setting: dict
+    seeds: np.ndarray
+    rounds: np.ndarray
+    grad_u_sq: np.ndarray
+    grad_v_sq_mean: np.ndarray
+    objective_gap: np.ndarray
+    L_u: float
+    L_v: float
+    diverged_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+
+    @property
+    def n(self) -> int:
+        return int(self.setting["n"])
+
+    @property
+    def m(self) -> int:
+        return int(self.setting["m"])
+
+    def stationarity(self, weight: float = 1.0) -> np.ndarray:
+        """Delta_t per seed and measured round, shape (R, K)."""
+        return self.grad_u_sq / self.L_u + weight * self.grad_v_sq_mean / self.L_v
+
+    def running_average(self, weight: float = 1.0) -> np.ndarray:
+        """(1/T) sum_{t<T} Delta_t for every measured T (exact when every round is measured)."""
+        d = self.stationarity(weight)
+        return np.cumsum(d, axis=1) / np.arange(1, d.shape[1] + 1)
+
+    @property
+    def horizons(self) -> np.ndarray:
+        """T for each running-average entry: the number of rounds averaged, T = t + 1."""
+        return self.rounds + 1
+
+
+def measure(problem, u: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(||grad_u F||^2, mean_i ||grad_v F_i||^2, F) for u (R, d_u), V (R, n, d_v); each (R,)."""
+    R = u.shape[0]
+    clients = problem.all_clients.expand(R, problem.n)
+    uu = u.unsqueeze(1).expand(R, problem.n, problem.d_u)
+    gu = problem.grad_u(uu, V, clients).mean(1)
+    gv = problem.grad_v(uu, V, clients)
+    F = problem.loss(uu, V, clients).mean(1)
+    return gu.pow(2).sum(-1), gv.pow(2).sum(-1).mean(1), F
+
+
+def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
+             blowup: float = 1e12, progress: Callable[[int, int], None] | None = None) -> Trajectory:
+    """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds."""
+    require("rounds", rounds, low=1, integer=True)
+    require("m", m, low=1, high=problem.n, integer=True)
+    require("measure_every", measure_every, low=1, integer=True)
+    if len(seeds) == 0:
+        raise ValueError("seeds=[]: give at least one seed")
+    dev, dt = problem.device, problem.dtype
+    R = len(seeds)
+    noise = NoiseStream(torch.as_tensor(list(seeds)), dev, dt)
+    u0, V0 = problem.initial_point()
+    u = u0.expand(R, problem.d_u).clone()
+    V = V0.expand(R, problem.n, problem.d_v).clone()
+    cert = problem.certified_constants()
+    measured_rounds = list(range(0, rounds, measure_every))
+    gu_hist, gv_hist, gap_hist = [], [], []
+    alive = torch.ones(R, dtype=torch.bool, device=dev)
+    diverged_at = np.full(R, -1, dtype=int)
+    limit = None
+    for t in range(rounds):
+        if t % measure_every == 0:
+            gu2, gv2, F = measure(problem, u, V)
+            delta = gu2 / cert.L_u + gv2 / cert.L_v
+            if limit is None:
+                limit = blowup * torch.clamp(delta, min=1.0)
+            bad = alive & (~torch.isfinite(delta) | (delta > limit) | ~torch.isfinite(F))
+            if bad.any():
+                diverged_at[bad.cpu().numpy()] = t
+                alive &= ~bad
+            nan = torch.full_like(gu2, float("nan"))
+            gu_hist.append(torch.where(alive, gu2, nan))
+            gv_hist.append(torch.where(alive, gv2, nan))
+            gap_hist.append(torch.where(alive, F - cert.F_lower, nan))
+        clients = noise.sample_clients(t, problem.n, m)
+        u_new, V_new = algorithm.round(problem, u, V, clients, noise, t)
+        finite = torch.isfinite(u_new).all(-1) & torch.isfinite(V_new).flatten(1).all(-1)
+        newly = alive & ~finite
+        if newly.any():
+            diverged_at[newly.cpu().numpy()] = t
+            alive &= ~newly
+        # A stopped seed keeps its last finite state, so NaN never spreads through the batch.
+        u = torch.where(alive.unsqueeze(-1), u_new, u)
+        V = torch.where(alive.view(R, 1, 1), V_new, V)
+        if progress is not None:
+            progress(t + 1, rounds)
+    stack = lambda xs: torch.stack(xs, dim=1).cpu().numpy().astype(np.float64)  # noqa: E731
+    return Trajectory(
+        algorithm=algorithm.name,
+        setting={**algorithm.setting(), "n": problem.n, "m": int(m), "rounds": int(rounds), "measure_every": measure_every},
+        seeds=np.asarray(list(seeds)),
+        rounds=np.asarray(measured_rounds),
+        grad_u_sq=stack(gu_hist),
+        grad_v_sq_mean=stack(gv_hist),
+        objective_gap=stack(gap_hist),
+        L_u=cert.L_u,
+        L_v=cert.L_v,
+        diverged_at=diverged_at,
+    )

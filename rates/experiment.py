@@ -1,0 +1,171 @@
+"""An experiment: a problem, algorithms, participation, step sizes, rounds and seeds, run to a `Result`.
+
+`run(config)` builds the problem, picks each algorithm's step size from the theory (the
+eta minimising the tightest [D] bound that covers the run, at the horizon T = rounds)
+unless one is given, simulates all seeds in one batch, and returns a `Result`.
+`Result.compare()` holds each trajectory against every bound that covers it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+import altsim
+from altsim.synthetic import Certified, Problem, make_problem
+from altsim.theory import BOUNDS, Bound, block_step_sizes, optimal_eta, require
+
+from .compare import Comparison, compare
+from .engine import Trajectory, simulate
+from .fedalt import FedAlt
+from .fedsim import FedSim
+
+ALGORITHMS = {"fedalt": FedAlt, "fedsim": FedSim}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything needed to rerun an experiment."""
+
+    family: str = "coupled_quadratic"
+    """Problem family (see `altsim.synthetic.FAMILIES`)."""
+    problem: Mapping[str, Any] = field(default_factory=dict)
+    """Parameters of the family's config dataclass."""
+    problem_seed: int = 0
+    """Seed of the problem instance (data and initial point)."""
+    algorithms: tuple[str, ...] = ("fedalt", "fedsim")
+    """Algorithms to run, each on the same problem and seeds."""
+    rounds: int = 500
+    """Rounds T; >= 1."""
+    m: int | None = None
+    """Clients sampled per round; None means all n (full participation)."""
+    seeds: tuple[int, ...] = (0, 1, 2, 3)
+    """Run seeds (sampling and noise); all run in one batch."""
+    eta: float | None = None
+    """Normalised step size; None picks the eta minimising the tightest covering [D] bound."""
+    tau_u: int = 1
+    """FedAlt local steps on u."""
+    tau_v: int = 1
+    """FedAlt local steps on v."""
+    tau: int = 1
+    """FedSim local steps."""
+    device: str = "cpu"
+    """'cpu' or 'cuda'."""
+    dtype: str = "float64"
+    """'float64' or 'float32'."""
+    measure_every: int = 1
+    """Measure every this many rounds (1 makes the running average exact)."""
+
+    def __post_init__(self) -> None:
+        require("rounds", self.rounds, low=1, integer=True)
+        for a in self.algorithms:
+            if a not in ALGORITHMS:
+                raise ValueError(f"algorithms: {a!r} is unknown; choose from {', '.join(ALGORITHMS)}")
+        if not self.algorithms:
+            raise ValueError("algorithms=(): give at least one algorithm")
+        if not self.seeds:
+            raise ValueError("seeds=(): give at least one seed")
+        for s in self.seeds:
+            require("seeds[]", s, low=0, high=2**31 - 1, integer=True)
+        require("problem_seed", self.problem_seed, low=0, high=2**31 - 1, integer=True)
+        if self.eta is not None:
+            require("eta", self.eta, low=0, low_open=True)
+        for k in ("tau_u", "tau_v", "tau", "measure_every"):
+            require(k, getattr(self, k), low=1, integer=True)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["problem"] = dict(self.problem)
+        d["algorithms"], d["seeds"] = list(self.algorithms), list(self.seeds)
+        return d
+
+    @classmethod
+    def from_dict(cls, table: Mapping[str, Any]) -> "ExperimentConfig":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(table) - fields)
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(fields))}")
+        d = dict(table)
+        for k in ("algorithms", "seeds"):
+            if k in d:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+
+def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algorithm) -> dict:
+    return {**algorithm.setting(), "n": problem.n, "m": config.m or problem.n, "T": config.rounds,
+            **cert.values(), "F_lower": cert.F_lower}
+
+
+def _make_algorithm(name: str, config: ExperimentConfig, eta: float, cert: Certified):
+    if name == "fedalt":
+        gu, gv = block_step_sizes(eta, cert.L_u, cert.L_v, config.tau_u, config.tau_v)
+        return FedAlt(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v)
+    gu, gv = block_step_sizes(eta, cert.L_u, cert.L_v, config.tau, config.tau)
+    return FedSim(gamma_u=gu, gamma_v=gv, tau=config.tau)
+
+
+def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Certified) -> tuple[float, Bound | None]:
+    """(eta, bound): the given eta, or the one minimising the tightest [D] bound covering the run."""
+    if config.eta is not None:
+        return float(config.eta), None
+    best: tuple[float, float, Bound] | None = None
+    reasons = []
+    for b in (b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"):
+        values = {"n": problem.n, "m": config.m or problem.n, **cert.values()}
+        eta, value = optimal_eta(b, values, config.rounds)
+        cov = b.covers(_setting(config, problem, cert, _make_algorithm(name, config, eta, cert)))
+        if cov and (best is None or value < best[1]):
+            best = (eta, value, b)
+        elif not cov:
+            reasons.append(f"{b.name}: {'; '.join(cov.reasons)}")
+    if best is None:
+        raise ValueError(f"eta=None (automatic) for {name}: no [D] bound covers this run, so the theory gives no step "
+                         f"size; set eta explicitly. Reasons: {' | '.join(reasons)}")
+    return best[0], best[2]
+
+
+@dataclass
+class Result:
+    """Trajectories of every algorithm of one experiment, with the problem's certified constants."""
+
+    config: ExperimentConfig
+    constants: Certified
+    trajectories: dict[str, Trajectory]
+    settings: dict[str, dict]
+    step_bounds: dict[str, str | None]
+    environment: dict
+
+    def compare(self, bounds: list[Bound] | None = None) -> dict[str, Comparison]:
+        """One `Comparison` per algorithm, against `bounds` (default: every registered bound)."""
+        pool = list(bounds if bounds is not None else BOUNDS.values())
+        return {a: compare(tr, [b for b in pool if b.algorithm == a], self.settings[a]) for a, tr in self.trajectories.items()}
+
+
+def environment(device: torch.device | str) -> dict:
+    return {"altsim": altsim.__version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "device": str(device), "platform": platform.platform()}
+
+
+def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None) -> Result:
+    """Run every algorithm of `config` (validated before any work) and return the `Result`."""
+    problem = make_problem(config.family, config.problem, seed=config.problem_seed, device=config.device, dtype=config.dtype)
+    if config.m is not None:
+        require("m", config.m, low=1, high=problem.n, integer=True)
+    cert = problem.certified_constants()
+    steps = {a: choose_step(a, config, problem, cert) for a in config.algorithms}
+    trajectories, settings = {}, {}
+    for name in config.algorithms:
+        eta, _ = steps[name]
+        alg = _make_algorithm(name, config, eta, cert)
+        cb = (lambda t, T, name=name: progress(name, t, T)) if progress else None
+        trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
+                                      measure_every=config.measure_every, progress=cb)
+        settings[name] = {**_setting(config, problem, cert, alg), "eta": eta}
+    return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
+                  environment(problem.device))

@@ -1,0 +1,64 @@
+"""FedAlt: personal parameters first, then the shared ones (THEORY.md section 2, [P]).
+
+Round t, for every sampled client i in S_t (all at once, batched):
+
+    v <- v_i^t                                    # the client's own v
+    repeat tau_v times:  v <- v - gamma_v * h_i(u^t, v)     # u held at u^t
+    v_i^{t+1} <- v
+    u_i <- u^t
+    repeat tau_u times:  u_i <- u_i - gamma_u * g_i(u_i, v_i^{t+1})   # the NEW v
+server:   u^{t+1} <- (1/m) sum_{i in S_t} u_i
+clients not in S_t keep v_i^t.
+
+g_i, h_i are stochastic gradients (exact plus the problem's noise) drawn from the
+counter-based stream at (seed, t, i, step, block).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from altsim.theory import require
+
+from .noise import BLOCK_U, BLOCK_V, NoiseStream
+
+
+@dataclass(frozen=True)
+class FedAlt:
+    """Hyperparameters of FedAlt."""
+
+    gamma_u: float
+    """Step size on u; > 0."""
+    gamma_v: float
+    """Step size on v; > 0."""
+    tau_u: int = 1
+    """Local steps on u per round; >= 1."""
+    tau_v: int = 1
+    """Local steps on v per round; >= 1."""
+
+    name = "fedalt"
+
+    def __post_init__(self) -> None:
+        require("gamma_u", self.gamma_u, low=0, low_open=True)
+        require("gamma_v", self.gamma_v, low=0, low_open=True)
+        require("tau_u", self.tau_u, low=1, integer=True)
+        require("tau_v", self.tau_v, low=1, integer=True)
+
+    def setting(self) -> dict:
+        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v,
+                "tau_u": self.tau_u, "tau_v": self.tau_v}
+
+    def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
+        """One round: u (R, d_u), V (R, n, d_v), clients (R, m) -> (u^{t+1}, V^{t+1})."""
+        index = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
+        u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
+        v = V.gather(1, index)
+        for k in range(self.tau_v):
+            z = noise.normal(t, clients, k, BLOCK_V, problem.d_v) if problem.sigma_v > 0 else None
+            v = v - self.gamma_v * problem.stochastic_grad_v(u_local, v, clients, z)
+        for k in range(self.tau_u):
+            z = noise.normal(t, clients, k, BLOCK_U, problem.d_u) if problem.sigma_u > 0 else None
+            u_local = u_local - self.gamma_u * problem.stochastic_grad_u(u_local, v, clients, z)
+        return u_local.mean(1), V.scatter(1, index, v)

@@ -1,0 +1,58 @@
+"""FedSim: shared and personal parameters updated at the same time (THEORY.md section 2, [P]).
+
+Round t, for every sampled client i in S_t (all at once, batched):
+
+    (u_i, v) <- (u^t, v_i^t)
+    repeat tau times:                      # both gradients at the same local point
+        g, h <- g_i(u_i, v), h_i(u_i, v)
+        u_i <- u_i - gamma_u * g
+        v   <- v   - gamma_v * h
+    v_i^{t+1} <- v
+server:   u^{t+1} <- (1/m) sum_{i in S_t} u_i
+clients not in S_t keep v_i^t.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from altsim.theory import require
+
+from .noise import BLOCK_U, BLOCK_V, NoiseStream
+
+
+@dataclass(frozen=True)
+class FedSim:
+    """Hyperparameters of FedSim."""
+
+    gamma_u: float
+    """Step size on u; > 0."""
+    gamma_v: float
+    """Step size on v; > 0."""
+    tau: int = 1
+    """Local steps per round, each on both blocks; >= 1."""
+
+    name = "fedsim"
+
+    def __post_init__(self) -> None:
+        require("gamma_u", self.gamma_u, low=0, low_open=True)
+        require("gamma_v", self.gamma_v, low=0, low_open=True)
+        require("tau", self.tau, low=1, integer=True)
+
+    def setting(self) -> dict:
+        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau": self.tau}
+
+    def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
+        """One round: u (R, d_u), V (R, n, d_v), clients (R, m) -> (u^{t+1}, V^{t+1})."""
+        index = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
+        u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
+        v = V.gather(1, index)
+        for k in range(self.tau):
+            zu = noise.normal(t, clients, k, BLOCK_U, problem.d_u) if problem.sigma_u > 0 else None
+            zv = noise.normal(t, clients, k, BLOCK_V, problem.d_v) if problem.sigma_v > 0 else None
+            g = problem.stochastic_grad_u(u_local, v, clients, zu)
+            h = problem.stochastic_grad_v(u_local, v, clients, zv)
+            u_local, v = u_local - self.gamma_u * g, v - self.gamma_v * h
+        return u_local.mean(1), V.scatter(1, index, v)

@@ -1,0 +1,73 @@
+"""Atomic writes: a file appears whole or not at all (temporary file in the same folder, then rename)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+def _atomic(path: str | Path, write: Callable[[str], None], suffix: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _default(o: Any):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_json(path, obj) -> Path:
+    def w(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2, default=_default, allow_nan=True)
+            f.write("\n")
+
+    return _atomic(path, w, ".json")
+
+
+def write_npz(path, **arrays) -> Path:
+    def w(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    return _atomic(path, w, ".npz")
+
+
+def save_figure(fig, path, **kw) -> Path:
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    return _atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, **kw), "." + fmt)
+
+
+def check_writable(directory: str | Path) -> Path:
+    """Create `directory` if needed and prove it writable, or raise ValueError naming it."""
+    d = Path(directory)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".altsim-probe-", dir=d)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ValueError(f"out={str(directory)!r}: not a writable directory ({e.strerror or e})") from None
+    return d

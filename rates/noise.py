@@ -1,0 +1,78 @@
+"""Counter-based random streams: every draw is a pure function of its coordinates.
+
+A normal draw is indexed by (seed, round, client, step, block, coordinate) and a sampling
+key by (seed, round, client). Nothing depends on how seeds or clients are batched, so a
+batched run, a run of one seed alone and the per-client reference loop see the same
+numbers, on any device.
+
+The hash is MurmurHash3's 32-bit finaliser chained over the coordinates, computed in
+int64 with every intermediate below 2^63 (the 32x32-bit products are split in 16-bit
+halves), so no integer ever overflows. Two 32-bit words give two uniforms, and
+Box-Muller turns them into one standard normal.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+_M32 = 0xFFFFFFFF
+_GOLDEN = 0x9E3779B9
+BLOCK_U, BLOCK_V, SAMPLING = 1, 2, 3
+
+
+def _mul32(h: torch.Tensor, c: int) -> torch.Tensor:
+    """(h * c) mod 2^32 for 0 <= h < 2^32 without int64 overflow."""
+    lo, hi = c & 0xFFFF, c >> 16
+    return (h * lo + (((h * hi) & 0xFFFF) << 16)) & _M32
+
+
+def _fmix32(h: torch.Tensor) -> torch.Tensor:
+    h = h ^ (h >> 16)
+    h = _mul32(h, 0x85EBCA6B)
+    h = h ^ (h >> 13)
+    h = _mul32(h, 0xC2B2AE35)
+    return h ^ (h >> 16)
+
+
+def hash_words(*keys) -> torch.Tensor:
+    """A 32-bit hash (in int64) of broadcastable integer tensors or ints."""
+    h = None
+    for k in keys:
+        k = k & _M32 if isinstance(k, int) else k.to(torch.int64) & _M32
+        h = _fmix32((k + _GOLDEN) & _M32) if h is None else _fmix32(((h ^ k) + _GOLDEN) & _M32)
+    return h
+
+
+class NoiseStream:
+    """Normal draws and sampling keys for a batch of run seeds (shape (R,))."""
+
+    def __init__(self, seeds: torch.Tensor, device: torch.device, dtype: torch.dtype):
+        self.seeds = torch.as_tensor(seeds, dtype=torch.int64, device=device)
+        self.device, self.dtype = device, dtype
+
+    def normal(self, t: int, clients: torch.Tensor, step: int, block: int, dim: int) -> torch.Tensor:
+        """Standard normals of shape clients.shape + (dim,), indexed by (seed, t, client, step, block, j)."""
+        seed = self.seeds.view(-1, *([1] * (clients.dim() - 1)), 1)
+        coord = torch.arange(dim, device=self.device, dtype=torch.int64)
+        h = hash_words(seed, t, clients.unsqueeze(-1), step, block, coord)
+        w1, w2 = _fmix32(h ^ 0x68E31DA4), _fmix32(h ^ 0xB5297A4D)
+        u1 = (w1.to(torch.float64) + 0.5) * 2.0**-32
+        u2 = w2.to(torch.float64) * 2.0**-32
+        z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+        return z.to(self.dtype)
+
+    def sample_clients(self, t: int, n: int, m: int) -> torch.Tensor:
+        """m of n clients per seed, uniformly without replacement: (R, m) long, sorted per row.
+
+        Each client gets a 62-bit key hashed from (seed, t, client); the m smallest keys win.
+        """
+        clients = torch.arange(n, device=self.device, dtype=torch.int64)
+        if m == n:
+            return clients.expand(len(self.seeds), n)
+        seed = self.seeds.view(-1, 1)
+        h = hash_words(seed, t, clients, SAMPLING)
+        key = (_fmix32(h ^ 0x1B873593) << 30) | (_fmix32(h ^ 0xCC9E2D51) >> 2)
+        chosen = torch.topk(key, m, dim=1, largest=False, sorted=False).indices
+        return torch.sort(chosen, dim=1).values

@@ -1,0 +1,141 @@
+"""The `Problem` interface: batched oracles and certified constants, and the family registry.
+
+Shapes. Oracles take `u` of shape (..., k, d_u), `v` of shape (..., k, d_v) and `clients`, a
+long tensor of shape (..., k) holding client indices; leading dimensions (seeds) broadcast.
+Each client carries its own u, because local steps make u differ between clients.
+
+Noise. `stochastic_grad_u(u, v, clients, z)` adds sigma_u / sqrt(d_u) * z to the exact
+gradient, where z is a standard normal tensor supplied by the caller; so E||noise||^2 is
+exactly sigma_u^2 and the caller (the engine) owns the random stream.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import torch
+
+from altsim.theory import Constants
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A torch.device, or a ValueError naming the device when it is unknown or absent."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r}: unknown; use 'cpu' or 'cuda' (or 'cuda:N')") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: CUDA is not available on this machine (torch.cuda.is_available() is False); use 'cpu'")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={device!r}: only 'cpu' and 'cuda' are supported")
+    return dev
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    table = {"float64": torch.float64, "float32": torch.float32, torch.float64: torch.float64, torch.float32: torch.float32}
+    if dtype not in table:
+        raise ValueError(f"dtype={dtype!r}: must be 'float64' or 'float32'")
+    return table[dtype]
+
+
+@dataclass(frozen=True)
+class Certified(Constants):
+    """Constants proven from a problem's construction, plus a certified lower bound on F*."""
+
+    F_lower: float = -math.inf
+    """A number <= inf F, proven from the construction."""
+
+    def as_dict(self) -> dict[str, float]:
+        d = super().as_dict()
+        d["F_lower"] = self.F_lower
+        return d
+
+
+class Problem(abc.ABC):
+    """A federated problem F(u, V) = (1/n) sum_i F_i(u, v_i) with batched oracles."""
+
+    family: str
+    n: int
+    d_u: int
+    d_v: int
+    sigma_u: float
+    sigma_v: float
+    device: torch.device
+    dtype: torch.dtype
+
+    @abc.abstractmethod
+    def loss(self, u: torch.Tensor, v: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
+        """F_i(u, v) for each client index; shape (..., k)."""
+
+    @abc.abstractmethod
+    def grad_u(self, u: torch.Tensor, v: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
+        """grad_u F_i(u, v); shape (..., k, d_u)."""
+
+    @abc.abstractmethod
+    def grad_v(self, u: torch.Tensor, v: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
+        """grad_v F_i(u, v); shape (..., k, d_v)."""
+
+    @abc.abstractmethod
+    def certified_constants(self) -> Certified:
+        """Upper bounds on L_u, L_v, L_uv, sigma_u, sigma_v, delta and a lower bound on F*."""
+
+    @abc.abstractmethod
+    def initial_point(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(u0 of shape (d_u,), V0 of shape (n, d_v)), a pure function of the config and seed."""
+
+    # Stochastic oracles: exact gradient plus scaled standard normal z (see module docstring).
+    def stochastic_grad_u(self, u, v, clients, z: torch.Tensor | None) -> torch.Tensor:
+        g = self.grad_u(u, v, clients)
+        return g if z is None or self.sigma_u == 0 else g + (self.sigma_u / math.sqrt(self.d_u)) * z
+
+    def stochastic_grad_v(self, u, v, clients, z: torch.Tensor | None) -> torch.Tensor:
+        h = self.grad_v(u, v, clients)
+        return h if z is None or self.sigma_v == 0 else h + (self.sigma_v / math.sqrt(self.d_v)) * z
+
+    @property
+    def all_clients(self) -> torch.Tensor:
+        return torch.arange(self.n, device=self.device)
+
+    def objective(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+        """F(u, V) with u of shape (..., d_u) and V of shape (..., n, d_v); shape (...)."""
+        uu = u.unsqueeze(-2).expand(*V.shape[:-1], self.d_u)
+        return self.loss(uu, V, self.all_clients).mean(-1)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    config: type
+    build: Callable[..., Problem]
+    summary: str
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register(family: Family) -> Family:
+    FAMILIES[family.name] = family
+    return family
+
+
+def config_from_mapping(cls: type, table: Mapping[str, Any]):
+    """Build a frozen config dataclass from a dict or TOML table, rejecting unknown keys by name."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} for {cls.__name__}; allowed: {', '.join(fields)}")
+    return cls(**dict(table))
+
+
+def make_problem(family: str, params: Mapping[str, Any] | None = None, *, seed: int = 0,
+                 device: str | torch.device = "cpu", dtype: str | torch.dtype = "float64") -> Problem:
+    """Build a problem of a registered family from plain parameters (validated before any work)."""
+    if family not in FAMILIES:
+        raise ValueError(f"family={family!r}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
+    fam = FAMILIES[family]
+    config = config_from_mapping(fam.config, params or {})
+    return fam.build(config, seed=seed, device=resolve_device(device), dtype=resolve_dtype(dtype))
