@@ -120,7 +120,7 @@ def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Cer
         values = {"n": problem.n, "m": config.m or problem.n, **cert.values()}
         eta, value = optimal_eta(b, values, config.rounds)
         cov = b.covers(_setting(config, problem, cert, _make_algorithm(name, config, eta, cert)))
-        if cov and (best is None or value < best[1]):
+        if cov and (best is None or value < best[1] * (1 - 1e-9)):  # ties keep the earlier (full-participation) bound
             best = (eta, value, b)
         elif not cov:
             reasons.append(f"{b.name}: {'; '.join(cov.reasons)}")

@@ -146,7 +146,7 @@ def fedsim_gd_full() -> Bound:
     )
 
 
-BOUNDS = (fedsim_sgd_partial, fedsim_sgd_full, fedsim_gd_full)
+BOUNDS = (fedsim_sgd_full, fedsim_gd_full, fedsim_sgd_partial)
 
 
 def _derivation() -> tuple[Identity, ...]:

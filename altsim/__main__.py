@@ -1,0 +1,3 @@
+from altsim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""The `altsim` command line: demo, bound, problem.
+
+Usage errors (unknown flags, bad values, a missing CUDA device, an unwritable folder) print
+one line `altsim: error: ...` and exit 2; a run that fails exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+USAGE_ERROR, RUN_FAILED = 2, 1
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parse_sets(items: list[str] | None) -> dict[str, float]:
+    values = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE")
+        key, raw = item.split("=", 1)
+        try:
+            num = float(raw)
+        except ValueError:
+            raise UsageError(f"--set {key}={raw!r}: VALUE must be a number") from None
+        values[key.strip()] = int(num) if num.is_integer() and "." not in raw and "e" not in raw.lower() else num
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="altsim", description="Check FedAlt/FedSim convergence theory against measured runs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("demo", help="run FedAlt and FedSim on the default problem and draw measured vs bound")
+    d.add_argument("--out", default="altsim-demo", help="output folder (default ./altsim-demo)")
+    d.add_argument("--device", default="cpu", help="cpu or cuda")
+    d.add_argument("--seed", type=int, default=0, help="problem seed; run seeds are SEED, SEED+1, ...")
+    d.add_argument("--quick", action="store_true", help="small run (under 20 s on 2 cores)")
+
+    b = sub.add_parser("bound", help="show a bound: expression, conditions, provenance, value")
+    b.add_argument("--list", action="store_true", help="list every bound")
+    b.add_argument("--alg", choices=["fedalt", "fedsim"])
+    b.add_argument("--name", help="bound name (default: the tightest [D] bound whose conditions the values meet)")
+    b.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="symbol values, e.g. L_u=1 n=10 T=100")
+    b.add_argument("--latex", action="store_true", help="print the LaTeX form")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+
+    pr = sub.add_parser("problem", help="show a problem family's certified constants")
+    pr.add_argument("--list", action="store_true", help="list the families")
+    pr.add_argument("--family", default="coupled_quadratic")
+    pr.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="family parameters")
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--json", action="store_true")
+    return p
+
+
+# --- bound --------------------------------------------------------------------------------
+def _bound_report(args) -> dict:
+    from altsim import theory
+    from altsim.theory.bound import Condition
+
+    values = _parse_sets(args.set)
+    unknown = sorted(set(values) - set(theory.symbols.SYMBOLS))
+    if unknown:
+        raise UsageError(f"--set: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(theory.symbols.SYMBOLS)}")
+    if "chi" not in values and {"L_uv", "L_u", "L_v"} <= set(values):
+        values["chi"] = values["L_uv"] / math.sqrt(values["L_u"] * values["L_v"])
+
+    def condition_status(c: Condition) -> str:
+        if any(s.name not in values for s in c.relation.free_symbols):
+            return "unchecked"
+        return "holds" if c.check(values) is None else "fails"
+
+    step_syms = {"eta", "gamma_u", "gamma_v"}
+
+    def value_at_best(b) -> tuple[float | None, float | None, list[str]]:
+        missing = [p for p in b.parameters if p not in values and p != "eta"]
+        if missing:
+            return None, None, missing
+        if "eta" in values or "eta" not in b.parameters:
+            return float(b.evaluate(values)), None, []
+        eta, val = theory.optimal_eta(b, values, values["T"])
+        return val, eta, []
+
+    if args.name:
+        bound = theory.get_bound(args.name)
+        if args.alg and bound.algorithm != args.alg:
+            raise UsageError(f"--name {args.name}: is a bound for {bound.algorithm}, not --alg {args.alg}")
+    else:
+        candidates = []
+        for b in theory.bounds_for(args.alg, "D"):
+            fails = [c for c in b.conditions if not ({s.name for s in c.relation.free_symbols} & step_syms)
+                     and condition_status(c) == "fails"]
+            if not fails:
+                val, _, _ = value_at_best(b)
+                candidates.append((val if val is not None else math.inf, b.name, b))
+        if not candidates:
+            raise UsageError(f"--alg {args.alg}: no [D] bound's conditions hold for these values; see 'altsim bound --list'")
+        bound = min(candidates)[2]
+    value, eta_opt, missing = value_at_best(bound)
+    regime_keys = ("sigma_u", "sigma_v", "delta", "L_u", "L_v", "n", "m")
+    regime = (theory.regime_winner(*(values[k] for k in regime_keys)) if all(k in values for k in regime_keys) else None)
+    return {
+        **bound.describe(),
+        "conditions": [{"condition": t, "status": condition_status(c)} for t, c in zip(bound.conditions_text(), bound.conditions)],
+        "values": values,
+        "value": value,
+        "eta_opt": eta_opt,
+        "missing": missing,
+        "regime_winner": regime,
+        "regime_missing": [k for k in regime_keys if k not in values],
+    }
+
+
+def cmd_bound(args, out) -> int:
+    from altsim import theory
+
+    if args.list:
+        for b in theory.BOUNDS.values():
+            print(f"{b.name:<26} {b.algorithm:<7} [{b.provenance}]  {b.summary}", file=out)
+        return 0
+    if not args.alg and not args.name:
+        raise UsageError("bound: give --list, --alg {fedalt,fedsim} or --name NAME")
+    rep = _bound_report(args)
+    if args.json:
+        print(json.dumps(rep, indent=2), file=out)
+        return 0
+    print(f"{rep['name']}  [{rep['provenance']}]  {rep['algorithm']}: {rep['summary']}", file=out)
+    print(f"  bound: {rep['latex'] if args.latex else rep['expression']}", file=out)
+    print(f"  measure weight w = {rep['personal_weight']}; reference: {rep['reference']}", file=out)
+    for c in rep["conditions"]:
+        print(f"  condition [{c['status']}]: {c['condition']}", file=out)
+    if rep["values"]:
+        if rep["missing"]:
+            print(f"  value: needs {', '.join(rep['missing'])}", file=out)
+        else:
+            eta = f" at eta_opt = {rep['eta_opt']:.6g}" if rep["eta_opt"] is not None else ""
+            print(f"  value: {rep['value']:.6g}{eta}", file=out)
+        reg = rep["regime_winner"] or f"needs {', '.join(rep['regime_missing'])}"
+        print(f"  regime (paper, section 6): {reg}", file=out)
+    return 0
+
+
+# --- problem ------------------------------------------------------------------------------
+def cmd_problem(args, out) -> int:
+    from altsim.synthetic import FAMILIES, make_problem
+
+    if args.list:
+        for f in FAMILIES.values():
+            print(f"{f.name:<20} {f.summary}", file=out)
+        return 0
+    problem = make_problem(args.family, _parse_sets(args.set), seed=args.seed)
+    cert = problem.certified_constants().as_dict()
+    rep = {"family": args.family, "seed": args.seed, "parameters": problem.describe(), "certified": cert}
+    if args.json:
+        print(json.dumps(rep, indent=2), file=out)
+    else:
+        print(f"{args.family} (seed {args.seed})", file=out)
+        for k, v in cert.items():
+            print(f"  {k:<9} {v:.6g}", file=out)
+    return 0
+
+
+def cmd_demo(args, out) -> int:
+    from altsim import demo
+
+    demo.main(out=args.out, device=args.device, seed=args.seed, quick=args.quick, stream=out)
+    return 0
+
+
+def main(argv: list[str] | None = None, out=None) -> int:
+    out = out or sys.stdout
+    try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
+            raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
+        return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem}[args.command](args, out)
+    except UsageError as e:
+        print(f"altsim: error: {e}", file=sys.stderr)
+        return USAGE_ERROR
+    except ValueError as e:  # validation of configs and values, raised before any work
+        print(f"altsim: error: {e}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("altsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a run that failed: one line, not a traceback
+        print(f"altsim: run failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return RUN_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""Rate plot: the measured running average of Delta_t (band: 95% interval over seeds) against
+each algorithm's bound, on log-log axes, with reference slopes. Answers: does the bound hold,
+and how loose is it?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import style
+
+
+def rate_plot(comparisons: dict, *, bounds: dict[str, str] | None = None, title: str | None = None,
+              note: str | None = None, reference_slopes=(-0.5, -1.0)):
+    """Draw `comparisons` ({algorithm: Comparison}); `bounds` picks the bound per algorithm (default: first check)."""
+    fig, ax = style.new_figure(7.2, 6.0)
+    T_max, y_min, y_max = 1, np.inf, 0.0
+    for k_alg, (alg, comp) in enumerate(comparisons.items()):
+        checks = comp.checks
+        if not checks:
+            continue
+        want = (bounds or {}).get(alg)
+        chk = next((c for c in checks if c.name == want), checks[0])
+        col, lab = style.color(alg), style.label(alg)
+        T = chk.horizons
+        ax.fill_between(T, np.maximum(chk.low, 1e-300), chk.high, color=col, alpha=0.18, linewidth=0)
+        marks = np.unique(np.geomspace(1 + 0.6 * k_alg, len(T), 12).astype(int) - 1)  # staggered: overlapping lines stay visible
+        ax.plot(T, chk.mean, color=col, lw=2.0, marker=style.MARKERS.get(alg, "o"), markevery=marks.tolist(), ms=4.5,
+                mfc="white", label=f"{lab} measured, slope {chk.measured_slope:.2f}")
+        ax.plot(T, chk.curve, color=col, lw=1.6, ls="--",
+                label=f"{lab} bound {chk.name} [{chk.provenance}], slope {chk.bound_slope:.2f}")
+        T_max = max(T_max, int(T[-1]))
+        y_min, y_max = min(y_min, np.nanmin(chk.mean)), max(y_max, np.nanmax(chk.curve))
+    # Reference slopes through the lower right corner of the data, so they never cross the legend.
+    for k, p in enumerate(reference_slopes):
+        T = np.geomspace(max(1.0, T_max / 30), T_max, 20)
+        ax.plot(T, 0.7 * y_min * (T / T_max) ** p, color=style.PALETTE["reference"], lw=1.0, ls=":" if k == 0 else "-.",
+                label=rf"reference slope $T^{{{p:g}}}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    if np.isfinite(y_min):
+        ax.set_ylim(y_min * 0.4, y_max * 1.5)
+    ax.set_xlabel("rounds $T$")
+    ax.set_ylabel(style.RUNNING_AVG_LABEL)
+    fig.suptitle(title or "Measured stationarity against the bound")
+    if note:
+        ax.set_title(note, fontsize=8, color="0.3")
+    fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=7.5)
+    return fig
