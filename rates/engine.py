@@ -74,8 +74,13 @@ def measure(problem, u: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
-             blowup: float = 1e12, progress: Callable[[int, int], None] | None = None) -> Trajectory:
-    """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds."""
+             blowup: float = 1e12, progress: Callable[[int, int], None] | None = None,
+             on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None) -> Trajectory:
+    """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds.
+
+    `progress(t, rounds)` and `on_round(t, u^{t+1}, V^{t+1})` are called after each round
+    (callbacks keep logging and inspection out of the algorithm).
+    """
     require("rounds", rounds, low=1, integer=True)
     require("m", m, low=1, high=problem.n, integer=True)
     require("measure_every", measure_every, low=1, integer=True)
@@ -117,6 +122,8 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
         # A stopped seed keeps its last finite state, so NaN never spreads through the batch.
         u = torch.where(alive.unsqueeze(-1), u_new, u)
         V = torch.where(alive.view(R, 1, 1), V_new, V)
+        if on_round is not None:
+            on_round(t, u, V)
         if progress is not None:
             progress(t + 1, rounds)
     stack = lambda xs: torch.stack(xs, dim=1).cpu().numpy().astype(np.float64)  # noqa: E731

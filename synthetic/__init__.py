@@ -9,3 +9,7 @@ from .problem import FAMILIES, Certified, Problem, config_from_mapping, make_pro
 
 __all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Problem", "config_from_mapping",
            "make_problem", "resolve_device", "resolve_dtype"]
+
+from .measured import measured_constants  # noqa: E402
+
+__all__.append("measured_constants")

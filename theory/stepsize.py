@@ -23,21 +23,26 @@ def block_step_sizes(eta: float, L_u: float, L_v: float, tau_u: int = 1, tau_v: 
 def minimize_rate(a: float, b: float, c: float, T: float, eta_max: float = math.inf) -> tuple[float, float]:
     """Minimise phi(eta) = a/(eta T) + b eta + c eta^2 over 0 < eta <= eta_max.
 
-    Closed form: phi' = 0 is 2c eta^3 + b eta^2 - a/T = 0, whose positive root is unique
-    (Descartes); with c = 0 it is eta = sqrt(a/(b T)). The minimiser is that root clipped to
-    eta_max, since phi is convex on eta > 0. Returns (eta, phi(eta)).
+    phi' = 0 reads 2c eta^3 + b eta^2 - a/T = 0. Closed forms: eta = sqrt(a/(bT)) when c = 0 and
+    eta = (a/(2cT))^(1/3) when b = 0. Otherwise the positive root is unique (phi is convex on
+    eta > 0) and lies below both of those, so Brent's method finds it in that bracket.
+    The minimiser is the root clipped to eta_max. Returns (eta, phi(eta)).
     """
-    if a <= 0 or T <= 0:
+    from scipy.optimize import brentq
+
+    if not a > 0 or not T > 0:
         raise ValueError(f"a={a!r}, T={T!r}: both must be > 0")
-    if b < 0 or c < 0:
+    if not b >= 0 or not c >= 0:
         raise ValueError(f"b={b!r}, c={c!r}: must be >= 0")
+    eta_b = math.sqrt(a / (b * T)) if b > 0 else math.inf
+    eta_c = (a / (2 * c * T)) ** (1 / 3) if c > 0 else math.inf
     if b == 0 and c == 0:
         eta = eta_max
-    elif c == 0:
-        eta = math.sqrt(a / (b * T))
+    elif c == 0 or b == 0:
+        eta = min(eta_b, eta_c)
     else:
-        roots = np.roots([2 * c, b, 0.0, -a / T])
-        eta = float(max(r.real for r in roots if abs(r.imag) < 1e-9 * max(1.0, abs(r)) and r.real > 0))
+        hi = min(eta_b, eta_c)
+        eta = brentq(lambda e: 2 * c * e**3 + b * e**2 - a / T, 0.0, hi, xtol=1e-15 * hi, rtol=1e-15)
     eta = min(eta, eta_max)
     if not math.isfinite(eta):
         raise ValueError("unbounded: with b = c = 0 the rate decreases in eta; give eta_max")

@@ -1,0 +1,83 @@
+"""Measured constants: estimates of what a problem's certificates bound, to show how loose they are.
+
+- L_u, L_v: largest |eigenvalue| of the diagonal Hessian blocks, by power iteration with
+  Hessian-vector products (double backward), at sampled points, for every client at once.
+- L_uv: largest singular value of the cross block grad^2_uv F_i, by power iteration on
+  H_uv^T H_uv.
+- delta: the largest (1/n) sum_i ||grad_u F_i(u, v_i) - grad_u F(u, V)||^2 over the points.
+- F_lower: the smallest F seen (an upper estimate of inf F).
+
+Points are the initial point plus Gaussian perturbations of scale `radius`, or any
+states passed in (for example along a trajectory). Every estimate is a lower bound on the
+true supremum, so certified >= measured must hold; `tests/` checks that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def _hvp_blocks(problem, u, v, clients):
+    """Closures computing H_uu x, H_vv y, H_uv y, H_vu x per (point, client)."""
+    u = u.detach().requires_grad_(True)
+    v = v.detach().requires_grad_(True)
+    loss = problem.loss(u, v, clients).sum()
+    gu, gv = torch.autograd.grad(loss, (u, v), create_graph=True)
+
+    def along(g, x, wrt):
+        return torch.autograd.grad((g * x).sum(), wrt, retain_graph=True, allow_unused=True)[0]
+
+    def zeros_if_none(t, like):
+        return torch.zeros_like(like) if t is None else t
+
+    return (lambda x: zeros_if_none(along(gu, x, u), u), lambda y: zeros_if_none(along(gv, y, v), v),
+            lambda y: zeros_if_none(along(gv, y, u), u), lambda x: zeros_if_none(along(gu, x, v), v))
+
+
+def _power(apply, shape, like, iters: int, gen) -> torch.Tensor:
+    x = torch.randn(shape, generator=gen, dtype=torch.float64).to(like.device, like.dtype)
+    x = x / x.norm(dim=-1, keepdim=True)
+    lam = torch.zeros(shape[:-1], dtype=like.dtype, device=like.device)
+    for _ in range(iters):
+        y = apply(x)
+        lam = y.norm(dim=-1)
+        x = y / lam.clamp_min(1e-300).unsqueeze(-1)
+    return lam
+
+
+def measured_constants(problem, points: int = 16, radius: float = 3.0, iters: int = 60, seed: int = 0,
+                       states: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
+    """Estimates keyed like the certificates, each {'value', 'method'}; see the module docstring."""
+    gen = torch.Generator().manual_seed(seed)
+    if states is None:
+        u0, V0 = problem.initial_point()
+        du = torch.randn(points, problem.d_u, generator=gen, dtype=torch.float64).to(u0)
+        dV = torch.randn(points, problem.n, problem.d_v, generator=gen, dtype=torch.float64).to(V0)
+        U, V = u0 + radius * du, V0 + radius * dV
+    else:
+        U, V = states
+    P = U.shape[0]
+    clients = problem.all_clients.expand(P, problem.n)
+    UU = U.unsqueeze(1).expand(P, problem.n, problem.d_u).contiguous()
+    Huu, Hvv, Huv, Hvu = _hvp_blocks(problem, UU, V, clients)
+    L_u = _power(Huu, (P, problem.n, problem.d_u), UU, iters, gen).max().item()
+    L_v = _power(Hvv, (P, problem.n, problem.d_v), V, iters, gen).max().item()
+    L_uv = math.sqrt(_power(lambda y: Hvu(Huv(y)), (P, problem.n, problem.d_v), V, iters, gen).max().item())
+    with torch.no_grad():
+        g = problem.grad_u(UU, V, clients)
+        diversity = (g - g.mean(1, keepdim=True)).pow(2).sum(-1).mean(1).max().item()
+        F_min = problem.loss(UU, V, clients).mean(1).min().item()
+    how = f"power iteration ({iters} HVP steps) at {P} points"
+    return {
+        "L_u": {"value": L_u, "method": how + ", max over points and clients"},
+        "L_v": {"value": L_v, "method": how + ", max over points and clients"},
+        "L_uv": {"value": L_uv, "method": how + " on H_uv^T H_uv"},
+        "chi": {"value": L_uv / math.sqrt(L_u * L_v) if L_u > 0 and L_v > 0 else math.nan,
+                "method": "measured L_uv / sqrt(measured L_u * measured L_v)"},
+        "sigma_u": {"value": problem.sigma_u, "method": "exact: Gaussian noise with E||xi||^2 = sigma_u^2"},
+        "sigma_v": {"value": problem.sigma_v, "method": "exact: Gaussian noise with E||xi||^2 = sigma_v^2"},
+        "delta": {"value": math.sqrt(diversity), "method": f"max over {P} points of the diversity"},
+        "F_lower": {"value": F_min, "method": f"min of F over {P} points (an upper estimate of inf F)"},
+    }

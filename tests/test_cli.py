@@ -1,0 +1,117 @@
+"""The altsim command line: demo output files, bound and problem reports, one-line errors."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from altsim.cli import main
+
+
+def _run(argv):
+    out = io.StringIO()
+    code = main(argv, out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo")
+    code, out = _run(["demo", "--quick", "--out", str(d)])
+    assert code == 0, out
+    return d, out
+
+
+def test_demo_writes_the_three_files_and_a_complete_summary(quick_demo):
+    d, out = quick_demo
+    assert {"summary.json", "trajectories.npz", "demo.png"} <= set(os.listdir(d))
+    summary = json.loads((d / "summary.json").read_text())
+    for alg in ("fedalt", "fedsim"):
+        s = summary["algorithms"][alg]
+        for key in ("measured", "measured_ci", "bound", "name", "provenance", "ratio", "verdict", "constants", "config"):
+            assert key in s, key
+        assert set(s["constants"]) == {"L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0"}
+        assert s["provenance"] == "D" and s["verdict"] == "holds"
+        lo, hi = s["measured_ci"]
+        assert lo <= s["measured"] <= hi < s["bound"]
+        assert s["ratio"] == pytest.approx(s["measured"] / s["bound"])
+        assert s["config"]["problem_seed"] == 0 and s["config"]["seeds"]
+        assert f"{alg:<9}" in out and "holds" in out
+    z = np.load(d / "trajectories.npz")
+    ra = z["fedalt/running_average"].mean(0)
+    assert ra[-1] == pytest.approx(summary["algorithms"]["fedalt"]["measured"])
+
+
+def test_demo_summary_config_reruns_to_identical_numbers(quick_demo):
+    from altsim.rates import ExperimentConfig, run
+
+    d, _ = quick_demo
+    cfg = json.loads((d / "summary.json").read_text())["config"]
+    res = run(ExperimentConfig.from_dict(cfg))
+    z = np.load(d / "trajectories.npz")
+    assert np.array_equal(res.trajectories["fedsim"].grad_u_sq, z["fedsim/grad_u_sq"])
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+    (["demo", "--device", "tpu"], "device='tpu'"),
+    (["demo", "--seed", "-3"], "--seed -3"),
+    (["bound", "--alg", "fedsim", "--set", "L_u=abc"], "VALUE must be a number"),
+    (["bound", "--alg", "fedsim", "--set", "Lu=1"], "unknown symbol"),
+    (["problem", "--set", "chi=2"], "chi=2"),
+    (["nosuchcommand"], "invalid choice"),
+])
+def test_user_mistakes_get_one_line_errors_and_exit_2(argv, match, capsys):
+    code, _ = _run(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("altsim: error:") and match in err
+    assert "Traceback" not in err
+
+
+def test_unwritable_out_dir_is_refused_before_work(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _ = _run(["demo", "--quick", "--out", str(blocker / "sub")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a writable directory" in err and err.count("\n") == 1
+
+
+def test_bound_list_names_every_bound():
+    from altsim.theory import BOUNDS
+
+    code, out = _run(["bound", "--list"])
+    assert code == 0 and all(name in out for name in BOUNDS)
+
+
+def test_bound_json_example_from_the_issue():
+    code, out = _run(["bound", "--alg", "fedsim", "--set", "L_u=1", "L_v=2", "L_uv=0.5", "sigma_u=0.1", "sigma_v=0.1",
+                      "delta=1", "n=10", "m=10", "T=100", "Delta_F0=5", "--json"])
+    rep = json.loads(out)
+    assert code == 0
+    for key in ("name", "algorithm", "provenance", "conditions", "value", "eta_opt", "regime_winner"):
+        assert key in rep
+    assert rep["algorithm"] == "fedsim" and rep["provenance"] == "D" and rep["regime_winner"] == "fedalt"
+    assert rep["name"] == "fedsim_sgd_full" and 0 < rep["eta_opt"] < 2 / (1 + 0.5 / 2**0.5)
+    assert rep["value"] > 0
+
+
+def test_bound_reports_missing_symbols_by_name():
+    code, out = _run(["bound", "--name", "fedsim_gd_full", "--set", "T=10"])
+    assert code == 0 and "needs" in out and "Delta_F0" in out and "chi" in out
+
+
+def test_problem_json_has_certified_constants():
+    code, out = _run(["problem", "--family", "coupled_quadratic", "--set", "chi=0.2", "n=5", "--json"])
+    rep = json.loads(out)
+    assert code == 0 and rep["certified"]["chi"] == pytest.approx(0.2)
+    assert set(rep["certified"]) >= {"L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "F_lower"}
+
+
+def test_console_script_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "altsim", "bound", "--list"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "fedalt_sgd_full" in proc.stdout

@@ -1,0 +1,220 @@
+"""rates/: batched engine against the reference loop, special cases, determinism, divergence, comparison."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from altsim import theory
+from altsim.rates import ExperimentConfig, FedAlt, FedSim, compare, run, simulate
+from altsim.rates.compare import mean_interval, verdict
+from altsim.rates.noise import NoiseStream
+from altsim.rates.reference import reference_run
+from altsim.synthetic import make_problem
+
+
+def _states(problem, alg, rounds, m, seeds):
+    out = []
+    simulate(problem, alg, rounds=rounds, m=m, seeds=seeds, on_round=lambda t, u, V: out.append((u.clone(), V.clone())))
+    return out
+
+
+@pytest.mark.parametrize("alg", [
+    FedAlt(gamma_u=0.3, gamma_v=0.2, tau_u=3, tau_v=2),
+    FedSim(gamma_u=0.3, gamma_v=0.2, tau=3),
+    FedAlt(gamma_u=0.5, gamma_v=0.4),
+    FedSim(gamma_u=0.5, gamma_v=0.4),
+], ids=["fedalt-tau", "fedsim-tau", "fedalt", "fedsim"])
+def test_batched_engine_equals_per_client_reference(alg):
+    p = make_problem("coupled_quadratic", dict(n=7, d_u=3, d_v=4, chi=0.5, delta=1.0, sigma_u=0.3, sigma_v=0.4), seed=5)
+    seeds = [11, 3, 8]
+    batched = _states(p, alg, rounds=6, m=3, seeds=seeds)
+    for r, seed in enumerate(seeds):
+        ref = reference_run(p, alg, rounds=6, m=3, seed=seed)
+        for t in range(6):
+            u_ref, V_ref = ref[t + 1]
+            assert torch.allclose(batched[t][0][r], u_ref, rtol=0, atol=1e-10)
+            assert torch.allclose(batched[t][1][r], V_ref, rtol=0, atol=1e-10)
+
+
+def _joint_objective(p):
+    def F(u, V):
+        return p.loss(u.unsqueeze(0).expand(p.n, p.d_u), V, p.all_clients).mean()
+    return F
+
+
+def test_fedsim_full_deterministic_is_block_scaled_gradient_descent():
+    p = make_problem("coupled_quadratic", dict(n=5, d_u=3, d_v=3, chi=0.5, delta=1.0), seed=2)
+    gu, gv = 0.4, 0.3
+    (u1, V1), = _states(p, FedSim(gamma_u=gu, gamma_v=gv), rounds=1, m=p.n, seeds=[0])
+    u0, V0 = p.initial_point()
+    u0.requires_grad_(True)
+    V0.requires_grad_(True)
+    du, dV = torch.autograd.grad(_joint_objective(p)(u0, V0), (u0, V0))
+    # grad of F wrt v_i is (1/n) grad_v F_i, so the personal step is n * gamma_v on the joint gradient
+    assert torch.allclose(u1[0], u0 - gu * du, atol=1e-12)
+    assert torch.allclose(V1[0], V0 - gv * p.n * dV, atol=1e-12)
+
+
+def test_fedalt_full_deterministic_is_alternating_block_descent():
+    p = make_problem("coupled_quadratic", dict(n=5, d_u=3, d_v=3, chi=0.5, delta=1.0), seed=2)
+    gu, gv = 0.4, 0.3
+    (u1, V1), = _states(p, FedAlt(gamma_u=gu, gamma_v=gv), rounds=1, m=p.n, seeds=[0])
+    F = _joint_objective(p)
+    u0, V0 = p.initial_point()
+    V0.requires_grad_(True)
+    V_half = V0 - gv * p.n * torch.autograd.grad(F(u0, V0), V0)[0]
+    u0.requires_grad_(True)
+    u_next = u0 - gu * torch.autograd.grad(F(u0, V_half.detach()), u0)[0]
+    assert torch.allclose(V1[0], V_half, atol=1e-12) and torch.allclose(u1[0], u_next, atol=1e-12)
+
+
+def test_fedalt_and_fedsim_differ_when_coupled():
+    p = make_problem("coupled_quadratic", dict(n=5, chi=0.6, delta=1.0), seed=2)
+    (ua, _), = _states(p, FedAlt(gamma_u=0.5, gamma_v=0.5), 1, p.n, [0])
+    (us, _), = _states(p, FedSim(gamma_u=0.5, gamma_v=0.5), 1, p.n, [0])
+    assert not torch.allclose(ua, us)
+
+
+def test_partial_participation_keeps_unsampled_clients_v():
+    p = make_problem("coupled_quadratic", dict(n=9, chi=0.5, delta=1.0, sigma_v=0.5), seed=1)
+    noise = NoiseStream(torch.tensor([4]), p.device, p.dtype)
+    sampled = set(noise.sample_clients(0, p.n, 3)[0].tolist())
+    (_, V1), = _states(p, FedAlt(gamma_u=0.5, gamma_v=0.5), 1, 3, [4])
+    _, V0 = p.initial_point()
+    for i in range(p.n):
+        assert torch.equal(V1[0, i], V0[i]) != (i in sampled)
+
+
+def test_sampling_is_without_replacement_and_uniform():
+    noise = NoiseStream(torch.arange(4000), torch.device("cpu"), torch.float64)
+    s = noise.sample_clients(7, 10, 4)
+    assert all(len(set(row)) == 4 for row in s.tolist())
+    freq = torch.bincount(s.flatten(), minlength=10).double() / s.numel()
+    assert torch.allclose(freq, torch.full((10,), 0.1, dtype=torch.float64), atol=0.01)  # 4000*4 draws: sd ~0.0024
+
+
+def test_noise_is_standard_normal_and_independent_of_batching():
+    noise = NoiseStream(torch.arange(16), torch.device("cpu"), torch.float64)
+    clients = torch.arange(500).expand(16, 500)
+    z = noise.normal(3, clients, 1, 2, 40)
+    assert abs(z.mean().item()) < 0.01 and abs(z.var().item() - 1) < 0.01  # 320k draws
+    one = NoiseStream(torch.tensor([9]), torch.device("cpu"), torch.float64).normal(3, clients[:1, 100:200], 1, 2, 40)
+    assert torch.equal(one[0], z[9, 100:200])
+    assert not torch.equal(noise.normal(4, clients, 1, 2, 40), z)
+
+
+def test_seeds_run_together_equal_seeds_run_alone_bitwise():
+    p = make_problem("coupled_quadratic", dict(n=12, chi=0.5, delta=1.0, sigma_u=0.5, sigma_v=0.5), seed=0)
+    alg = FedAlt(gamma_u=0.3, gamma_v=0.3, tau_u=2, tau_v=2)
+    together = simulate(p, alg, rounds=20, m=4, seeds=list(range(8)))
+    for s in (0, 5, 7):
+        alone = simulate(p, alg, rounds=20, m=4, seeds=[s])
+        assert np.array_equal(alone.grad_u_sq[0], together.grad_u_sq[s])
+        assert np.array_equal(alone.grad_v_sq_mean[0], together.grad_v_sq_mean[s])
+
+
+def test_divergence_stops_only_the_diverged_seeds_and_keeps_the_rest():
+    p = make_problem("coupled_quadratic", dict(n=6, chi=0.5, delta=1.0, sigma_u=0.0), seed=0)
+    tr = simulate(p, FedSim(gamma_u=50.0, gamma_v=50.0), rounds=40, m=6, seeds=[0, 1])
+    assert (tr.diverged_at >= 0).all()
+    t0 = tr.diverged_at[0]
+    assert np.isfinite(tr.grad_u_sq[0, :t0]).all() and np.isnan(tr.grad_u_sq[0, t0:]).all()
+    ok = simulate(p, FedSim(gamma_u=0.5, gamma_v=0.5), rounds=40, m=6, seeds=[0])
+    assert (ok.diverged_at == -1).all() and np.isfinite(ok.grad_u_sq).all()
+    # eta = 50 is outside the bound's range, so the bound does not cover the run and says why
+    bound = theory.get_bound("fedsim_gd_full")
+    setting = {**p.certified_constants().values(), "T": 40}
+    assert "step size range" in " ".join(compare(tr, [bound], {**tr.setting, **setting}).not_covering[bound.name])
+    # a covered run stopped by the blow-up threshold is reported as diverged, with no ratio
+    stopped = simulate(p, FedSim(gamma_u=0.5, gamma_v=0.5), rounds=10, m=6, seeds=[0, 1], blowup=1e-9)
+    assert (stopped.diverged_at == 0).all()
+    chk = compare(stopped, [bound], {**stopped.setting, **setting}).checks[0]
+    assert chk.verdict == "diverged" and math.isnan(chk.ratio)
+
+
+def test_verdicts_and_intervals():
+    assert verdict(0.1, 0.2, 0.3) == "holds"
+    assert verdict(0.4, 0.5, 0.3) == "violated"
+    assert verdict(0.2, 0.4, 0.3) == "inconclusive"
+    mean, lo, hi = mean_interval(np.array([[1.0], [2.0], [3.0]]), exact=False)
+    # t_{0.975, 2} = 4.3027; sd = 1; half width = 4.3027/sqrt(3)
+    assert math.isclose(hi[0] - mean[0], 4.302652729911275 / math.sqrt(3), rel_tol=1e-9)
+    mean, lo, hi = mean_interval(np.array([[1.0]]), exact=False)
+    assert lo[0] == -math.inf and hi[0] == math.inf
+
+
+@st.composite
+def instances(draw):
+    nu = draw(st.floats(0.0, 0.6))
+    return dict(n=draw(st.integers(2, 10)), d_u=draw(st.integers(1, 5)), d_v=draw(st.integers(1, 5)),
+                L_u=draw(st.floats(0.2, 5)), L_v=draw(st.floats(0.2, 5)), nonconvexity=nu,
+                chi=draw(st.floats(0.0, 0.95 * (1 - nu))), delta=draw(st.floats(0.1, 3)),
+                init_scale=draw(st.floats(0.1, 5)))
+
+
+@given(params=instances(), seed=st.integers(0, 10**6), eta_frac=st.floats(0.05, 0.99), alg=st.sampled_from(["fedalt", "fedsim"]))
+def test_deterministic_explicit_bounds_hold_at_every_horizon(params, seed, eta_frac, alg):
+    """Exact runs (m = n, no noise) never exceed the [D] deterministic bounds, at any step size in range."""
+    bound = theory.get_bound(f"{alg}_gd_full")
+    p = make_problem("coupled_quadratic", params, seed=seed)
+    cert = p.certified_constants()
+    eta = eta_frac * float(bound.eta_max.subs(theory.symbols.chi, cert.chi))
+    algo = (FedAlt if alg == "fedalt" else FedSim)(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v)
+    tr = simulate(p, algo, rounds=40, m=p.n, seeds=[0])
+    curve = bound.evaluate({**cert.values(), "eta": eta, "T": tr.horizons.astype(float)})
+    assert np.all(tr.running_average()[0] <= curve * (1 + 1e-9))
+
+
+def test_stochastic_explicit_bounds_are_not_violated_on_random_instances():
+    rng = np.random.default_rng(0)
+    for k in range(6):
+        params = dict(n=int(rng.integers(3, 12)), chi=float(rng.uniform(0, 0.6)), delta=float(rng.uniform(0.2, 2)),
+                      sigma_u=float(rng.uniform(0.1, 1)), sigma_v=float(rng.uniform(0.1, 1)), d_u=4, d_v=4)
+        res = run(ExperimentConfig(problem=params, problem_seed=k, rounds=60, seeds=tuple(range(6))))
+        for comp in res.compare().values():
+            assert comp.checks, comp.not_covering
+            for chk in comp.checks:
+                assert chk.verdict in ("holds", "inconclusive"), (params, chk.summary())
+
+
+def test_partial_participation_fedsim_bound_covers_and_holds():
+    params = dict(n=20, chi=0.5, delta=2.0, sigma_u=0.3, sigma_v=0.3, d_u=5, d_v=5)
+    res = run(ExperimentConfig(problem=params, rounds=150, m=5, seeds=tuple(range(8)), algorithms=("fedsim",)))
+    comp = res.compare()["fedsim"]
+    names = {c.name: c for c in comp.checks}
+    assert set(names) == {"fedsim_sgd_partial"} and names["fedsim_sgd_partial"].weight == 0.25
+    assert names["fedsim_sgd_partial"].verdict == "holds"
+    assert "full participation" in " ".join(comp.not_covering["fedsim_sgd_full"])
+
+
+def test_automatic_step_size_refuses_when_no_bound_covers():
+    with pytest.raises(ValueError, match="no \\[D\\] bound covers"):
+        run(ExperimentConfig(problem=dict(n=10), rounds=5, m=3, algorithms=("fedalt",)))
+    res = run(ExperimentConfig(problem=dict(n=10), rounds=5, m=3, algorithms=("fedalt",), eta=0.3))
+    assert res.compare()["fedalt"].checks == []  # and the reasons are listed
+    assert res.compare()["fedalt"].not_covering
+
+
+def test_run_is_reproducible():
+    cfg = ExperimentConfig(problem=dict(n=8, sigma_u=0.5, sigma_v=0.5), rounds=30, m=None, seeds=(0, 1))
+    a, b = run(cfg), run(cfg)
+    for alg in cfg.algorithms:
+        assert np.array_equal(a.trajectories[alg].grad_u_sq, b.trajectories[alg].grad_u_sq)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(rounds=0), "rounds=0"), (dict(seeds=()), "seeds"), (dict(algorithms=("fedx",)), "'fedx' is unknown"),
+    (dict(eta=-1.0), "eta=-1.0"), (dict(tau=0), "tau=0"),
+])
+def test_bad_experiment_configs_are_refused_before_work(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ExperimentConfig(**bad)
+
+
+def test_m_larger_than_n_is_refused():
+    with pytest.raises(ValueError, match=r"m=50: must be an integer in \[1, 10\]"):
+        run(ExperimentConfig(problem=dict(n=10), m=50, rounds=3, eta=0.1))

@@ -1,0 +1,206 @@
+"""theory/: derivations, regime, evaluation paths, monotonicity, step sizes, calibration."""
+
+import doctest
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from altsim import theory
+from altsim.theory import fedalt_sgd, fedsim_sgd, paper
+from altsim.theory.symbols import SYMBOLS
+
+EXPLICIT = [b for b in theory.BOUNDS.values() if b.provenance == "D"]
+
+
+@pytest.mark.parametrize("step", [*fedsim_sgd.DERIVATION, *fedalt_sgd.DERIVATION], ids=lambda s: s.claim[:50])
+def test_every_derivation_step_holds_symbolically(step):
+    assert step.holds(), step.claim
+
+
+def test_a_false_identity_is_caught():
+    from altsim.theory.derivation import Identity
+
+    x = sp.Symbol("x", positive=True)
+    assert not Identity("wrong", (x + 1) ** 2, x**2 + 1).holds()
+
+
+@pytest.mark.parametrize("module", [fedsim_sgd, fedalt_sgd])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_regime_function_is_section_6_condition_exactly():
+    s = SYMBOLS
+    expected = sp.StrictLessThan(
+        (s["sigma_v"] ** 2 / s["L_v"]) * (1 - 2 * s["m"] / s["n"]),
+        s["sigma_u"] ** 2 / (s["m"] * s["L_u"]) + s["delta"] ** 2 * (1 - s["m"] / s["n"]) / (s["m"] * s["L_u"]),
+    )
+    got = theory.regime_condition()
+    assert sp.simplify(got.lhs - expected.lhs) == 0 and sp.simplify(got.rhs - expected.rhs) == 0
+    assert isinstance(got, sp.StrictLessThan)
+
+
+consts = st.floats(0.0, 3.0, allow_nan=False)
+pos = st.floats(0.05, 5.0, allow_nan=False)
+
+
+@given(su=consts, sv=consts, d=consts, Lu=pos, Lv=pos, n=st.integers(2, 200), frac=st.floats(0.01, 1.0))
+def test_regime_numeric_agrees_with_symbolic(su, sv, d, Lu, Lv, n, frac):
+    m = max(1, min(n, int(round(frac * n))))
+    vals = dict(sigma_u=su, sigma_v=sv, delta=d, L_u=Lu, L_v=Lv, n=n, m=m)
+    rel = theory.regime_condition()
+    subs = {SYMBOLS[k]: sp.nsimplify(v, rational=True) for k, v in vals.items()}
+    lhs, rhs = rel.lhs.subs(subs), rel.rhs.subs(subs)  # exact rationals
+    winner = theory.regime_winner(**vals)
+    if lhs == rhs:
+        assert winner == "tie"
+    elif winner != "tie":
+        assert winner == ("fedalt" if lhs < rhs else "fedsim")
+    else:  # numeric tie within 1e-12 relative
+        assert abs(float(lhs - rhs)) <= 1e-11 * max(abs(float(lhs)), abs(float(rhs)))
+
+
+@given(su=consts, sv=consts, d=consts, Lu=pos, Lv=pos, n=st.integers(1, 200))
+def test_full_participation_fedalt_never_worse(su, sv, d, Lu, Lv, n):
+    assert theory.regime_winner(su, sv, d, Lu, Lv, n, n) in ("fedalt", "tie")
+
+
+@pytest.mark.parametrize("hyp", ["H1", "H2"])
+def test_chi_zero_makes_the_paper_level_bounds_equal(hyp):
+    a = paper.paper_level("fedalt", hyp).expression.subs(SYMBOLS["chi"], 0)
+    s = paper.paper_level("fedsim", hyp).expression.subs(SYMBOLS["chi"], 0)
+    assert sp.simplify(a - s) == 0
+    # and with chi > 0 they differ, so the check above is not vacuous
+    assert sp.simplify(paper.paper_level("fedalt", hyp).expression - paper.paper_level("fedsim", hyp).expression) != 0
+
+
+def test_no_paper_object_holds_an_unconfirmed_number():
+    """[P] objects carry named unknown constants instead of numbers; [R] objects say so."""
+    for b in theory.BOUNDS.values():
+        if b.provenance == "P":
+            assert set(b.unknowns) == {"C1", "C2", "C3"}
+            # the only numbers allowed are the confirmed exponents of the shape (1/2, 2/3 and 1/T)
+            allowed = {sp.Rational(p, q) for p in (-2, -1, 1, 2) for q in (1, 2, 3)}
+            numbers = set(b.expression.atoms(sp.Number))
+            assert numbers <= allowed, numbers
+        if b.provenance == "R":
+            assert b.unknowns
+
+
+def _values(draw_vals, bound):
+    return {k: draw_vals[k] for k in bound.parameters}
+
+
+@st.composite
+def settings_for(draw, bound):
+    chi = draw(st.floats(0.0, 2.0))
+    eta_max = float(bound.eta_max.subs(SYMBOLS["chi"], chi))
+    n = draw(st.integers(2, 100))
+    return dict(
+        chi=chi, eta=draw(st.floats(0.01, 0.99)) * eta_max, n=n, m=draw(st.integers(1, n)),
+        L_u=draw(pos), L_v=draw(pos), sigma_u=draw(consts), sigma_v=draw(consts), delta=draw(consts),
+        Delta_F0=draw(st.floats(0.0, 50.0)), T=draw(st.integers(1, 10_000)),
+    )
+
+
+@pytest.mark.parametrize("bound", EXPLICIT, ids=lambda b: b.name)
+@given(data=st.data())
+def test_numpy_torch_and_symbolic_evaluation_agree(bound, data):
+    vals = data.draw(settings_for(bound))
+    vals = _values(vals, bound)
+    exact = float(bound.expression.subs({SYMBOLS[k]: v for k, v in vals.items()}).evalf(30))
+    fast = float(bound.evaluate(vals))
+    tor = float(bound.evaluate_torch(vals))
+    assert math.isclose(fast, exact, rel_tol=1e-9, abs_tol=1e-300)
+    assert math.isclose(tor, exact, rel_tol=1e-9, abs_tol=1e-300)
+
+
+@pytest.mark.parametrize("bound", EXPLICIT, ids=lambda b: b.name)
+@given(data=st.data())
+def test_bounds_are_monotone_in_the_theorys_directions(bound, data):
+    vals = _values(data.draw(settings_for(bound)), bound)
+    base = float(bound.evaluate(vals))
+    assert float(bound.evaluate({**vals, "T": vals["T"] * 2})) <= base * (1 + 1e-12)
+    for k in ("sigma_u", "sigma_v", "delta", "Delta_F0"):
+        if k in vals:
+            assert float(bound.evaluate({**vals, k: vals[k] + 0.5})) >= base * (1 - 1e-12), k
+
+
+def test_evaluation_vectorises_over_a_grid():
+    b = theory.get_bound("fedsim_sgd_partial")
+    rng = np.random.default_rng(0)
+    grid = dict(Delta_F0=rng.uniform(0, 5, 1000), chi=rng.uniform(0, 1, 1000)[:, None], sigma_u=0.1, sigma_v=0.2,
+                L_u=1.0, L_v=2.0, n=10, m=5, T=100, eta=0.3, delta=1.0)
+    out = b.evaluate(grid)
+    assert out.shape == (1000, 1000)
+    i, j = 17, 503
+    one = b.evaluate({**grid, "Delta_F0": grid["Delta_F0"][j], "chi": grid["chi"][i, 0]})
+    assert math.isclose(float(out[i, j]), float(one), rel_tol=1e-14)
+    t = b.evaluate_torch({k: torch.as_tensor(v) for k, v in grid.items()})
+    assert torch.allclose(t, torch.as_tensor(out), rtol=1e-12)
+
+
+def test_missing_symbols_are_named():
+    with pytest.raises(ValueError, match="Delta_F0"):
+        theory.get_bound("fedsim_gd_full").evaluate(T=10, eta=0.5, chi=1.0)
+
+
+@given(a=st.floats(0.01, 100), b=st.floats(0.0, 10), c=st.floats(0.0, 10), T=st.integers(1, 10**6),
+       eta_max=st.floats(0.05, 5))
+def test_minimize_rate_closed_form_beats_a_fine_grid(a, b, c, T, eta_max):
+    eta, val = theory.minimize_rate(a, b, c, T, eta_max)
+    assert 0 < eta <= eta_max
+    grid = np.geomspace(eta_max * 1e-9, eta_max, 20001)
+    phi = a / (grid * T) + b * grid + c * grid**2
+    assert val <= phi.min() * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("name", ["fedsim_gd_full", "fedalt_sgd_full", "fedsim_sgd_partial"])
+def test_optimal_eta_minimises_the_bound(name):
+    b = theory.get_bound(name)
+    vals = dict(Delta_F0=3.0, chi=0.7, sigma_u=0.3, sigma_v=0.4, L_u=1.0, L_v=2.0, n=10, m=4, delta=1.0)
+    eta, val = theory.optimal_eta(b, vals, T=500)
+    eta_max = float(b.eta_max.subs(SYMBOLS["chi"], 0.7))
+    grid = np.linspace(eta_max * 1e-4, eta_max * (1 - 1e-6), 100001)
+    brute = b.evaluate({**vals, "T": 500, "eta": grid})
+    assert val <= brute.min() * (1 + 1e-9)
+    if name == "fedsim_gd_full":  # closed form: eta* = 1/(1+chi), value 2(1+chi)DF0/T
+        assert math.isclose(eta, 1 / 1.7, rel_tol=1e-5) and math.isclose(val, 2 * 1.7 * 3.0 / 500, rel_tol=1e-9)
+
+
+def test_fedalt_tightening_beats_the_crude_form_where_that_applies():
+    b = theory.get_bound("fedalt_gd_full")
+    for chi in (0.1, 0.5, 1.0, 3.0):
+        eta = np.linspace(0.01, min(1.0, 1 / (chi * math.sqrt(2))), 50)
+        ours = b.evaluate(Delta_F0=1.0, T=10, eta=eta, chi=chi)
+        crude = 2 * 1.0 / (eta * (1 - eta / 2) * 10)
+        assert np.all(ours <= crude * (1 + 1e-12))
+
+
+def test_covers_checks_every_condition_and_names_failures():
+    b = theory.get_bound("fedalt_sgd_full")
+    ok = dict(algorithm="fedalt", tau_u=1, tau_v=1, gamma_u=0.5, gamma_v=0.25, L_u=1.0, L_v=2.0, n=10, m=10, chi=0.5)
+    assert b.covers(ok)
+    assert "full participation" in " ".join(b.covers({**ok, "m": 5}).reasons)
+    assert "one local step on u" in " ".join(b.covers({**ok, "tau_u": 2}).reasons)
+    assert "step rule" in " ".join(b.covers({**ok, "gamma_v": 0.3}).reasons)
+    assert "eta < 2" in " ".join(b.covers({**ok, "gamma_u": 2.5, "gamma_v": 1.25}).reasons)
+    assert not b.covers({**ok, "algorithm": "fedsim"})
+
+
+def test_calibration_gives_the_tightest_cover():
+    tmpl = theory.get_bound("fedsim_paper_template")
+    rng = np.random.default_rng(1)
+    settings = [dict(sigma1_sq=0.5, sigma2_sq=0.2, T=float(T)) for T in (10, 30, 100, 300, 1000)]
+    measured = [0.8 / math.sqrt(s["T"]) + 2.0 / s["T"] + rng.uniform(0, 0.01) for s in settings]
+    cal = theory.calibrate(tmpl, settings, measured)
+    assert cal.provenance == "calibrated" and not cal.unknowns
+    fitted = np.array([float(cal.evaluate(s)) for s in settings])
+    assert np.all(fitted >= np.array(measured) * (1 - 1e-9))
+    assert np.isclose(fitted, measured, rtol=1e-6).any()  # tight: some measurement is active
