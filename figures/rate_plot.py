@@ -13,7 +13,7 @@ def rate_plot(comparisons: dict, *, bounds: dict[str, str] | None = None, title:
               note: str | None = None, reference_slopes=(-0.5, -1.0)):
     """Draw `comparisons` ({algorithm: Comparison}); `bounds` picks the bound per algorithm (default: first check)."""
     fig, ax = style.new_figure(7.2, 6.0)
-    T_max, y_min, y_max = 1, np.inf, 0.0
+    T_max, y_min, y_max, weights = 1, np.inf, 0.0, set()
     for k_alg, (alg, comp) in enumerate(comparisons.items()):
         checks = comp.checks
         if not checks:
@@ -21,6 +21,7 @@ def rate_plot(comparisons: dict, *, bounds: dict[str, str] | None = None, title:
         want = (bounds or {}).get(alg)
         chk = next((c for c in checks if c.name == want), checks[0])
         col, lab = style.color(alg), style.label(alg)
+        weights.add(round(chk.weight, 12))
         T = chk.horizons
         ax.fill_between(T, np.maximum(chk.low, 1e-300), chk.high, color=col, alpha=0.18, linewidth=0)
         marks = np.unique(np.geomspace(1 + 0.6 * k_alg, len(T), 12).astype(int) - 1)  # staggered: overlapping lines stay visible
@@ -40,7 +41,8 @@ def rate_plot(comparisons: dict, *, bounds: dict[str, str] | None = None, title:
     if np.isfinite(y_min):
         ax.set_ylim(y_min * 0.4, y_max * 1.5)
     ax.set_xlabel("rounds $T$")
-    ax.set_ylabel(style.RUNNING_AVG_LABEL)
+    w = f", $w$ = {weights.pop():g}" if len(weights) == 1 else ""
+    ax.set_ylabel(style.RUNNING_AVG_LABEL + w)
     fig.suptitle(title or "Measured stationarity against the bound")
     if note:
         ax.set_title(note, fontsize=8, color="0.3")

@@ -15,6 +15,7 @@ MARKERS = {"fedalt": "o", "fedsim": "s", "fedavg": "^", "local": "v", "full": "D
 LABELS = {"fedalt": "FedAlt", "fedsim": "FedSim", "fedavg": "FedAvg", "local": "local only", "full": "full personalization"}
 DELTA_LABEL = r"$\Delta_t = \|\nabla_u F\|^2/L_u + \frac{w}{n}\sum_i \|\nabla_{v} F_i\|^2/L_v$"
 RUNNING_AVG_LABEL = r"running average $\frac{1}{T}\sum_{t<T}\Delta_t$"
+"""Delta_t's personal term has weight w (THEORY.md section 4); plots append its value."""
 
 RC = {
     "figure.dpi": 110,

@@ -42,7 +42,8 @@ def test_demo_writes_the_three_files_and_a_complete_summary(quick_demo):
         assert s["config"]["problem_seed"] == 0 and s["config"]["seeds"]
         assert f"{alg:<9}" in out and "holds" in out
     z = np.load(d / "trajectories.npz")
-    ra = z["fedalt/running_average"].mean(0)
+    assert summary["algorithms"]["fedalt"]["personal_weight"] == 0.5  # the demo samples m = n/2
+    ra = z["fedalt/running_average_m_over_n"].mean(0)
     assert ra[-1] == pytest.approx(summary["algorithms"]["fedalt"]["measured"])
 
 

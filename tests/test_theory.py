@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from altsim import theory
-from altsim.theory import fedalt_sgd, fedsim_sgd, paper
+from altsim.theory import fedalt_partial, fedalt_sgd, fedsim_sgd, paper
 from altsim.theory.symbols import SYMBOLS
 
 EXPLICIT = [b for b in theory.BOUNDS.values() if b.provenance == "D"]
 
 
-@pytest.mark.parametrize("step", [*fedsim_sgd.DERIVATION, *fedalt_sgd.DERIVATION], ids=lambda s: s.claim[:50])
+@pytest.mark.parametrize("step", [*fedsim_sgd.DERIVATION, *fedalt_sgd.DERIVATION, *fedalt_partial.DERIVATION], ids=lambda s: s.claim[:50])
 def test_every_derivation_step_holds_symbolically(step):
     assert step.holds(), step.claim
 
@@ -29,7 +29,7 @@ def test_a_false_identity_is_caught():
     assert not Identity("wrong", (x + 1) ** 2, x**2 + 1).holds()
 
 
-@pytest.mark.parametrize("module", [fedsim_sgd, fedalt_sgd])
+@pytest.mark.parametrize("module", [fedsim_sgd, fedalt_sgd, fedalt_partial])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
