@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--list", action="store_true", help="list the families")
     pr.add_argument("--family", default="coupled_quadratic")
     pr.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="family parameters")
+    pr.add_argument("--config", help="TOML file whose [problem] table holds the parameters (--set overrides)")
     pr.add_argument("--seed", type=int, default=0)
     pr.add_argument("--json", action="store_true")
     return p
@@ -153,21 +154,33 @@ def cmd_bound(args, out) -> int:
 
 # --- problem ------------------------------------------------------------------------------
 def cmd_problem(args, out) -> int:
-    from altsim.synthetic import FAMILIES, make_problem
+    from altsim.synthetic import FAMILIES, make_problem, measured_constants
 
     if args.list:
         for f in FAMILIES.values():
             print(f"{f.name:<20} {f.summary}", file=out)
         return 0
-    problem = make_problem(args.family, _parse_sets(args.set), seed=args.seed)
+    params = _parse_sets(args.set)
+    if args.config:
+        from altsim.synthetic import load_toml_table
+
+        params = {**load_toml_table(args.config, "problem"), **params}
+    problem = make_problem(args.family, params, seed=args.seed)
     cert = problem.certified_constants().as_dict()
-    rep = {"family": args.family, "seed": args.seed, "parameters": problem.describe(), "certified": cert}
+    keys = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "F_lower")
+    measured = measured_constants(problem)
+    # a ratio for each upper-bound constant; F_lower is a lower bound, so it has none
+    ratio = {k: (measured[k]["value"] / cert[k] if k != "F_lower" and cert[k] not in (0.0, math.inf) else None) for k in keys}
+    rep = {"family": args.family, "seed": args.seed, "parameters": problem.describe(),
+           "certified": {k: cert[k] for k in keys}, "measured": {k: measured[k] for k in keys}, "ratio": ratio}
     if args.json:
-        print(json.dumps(rep, indent=2), file=out)
+        print(json.dumps(rep, indent=2, default=str), file=out)
     else:
-        print(f"{args.family} (seed {args.seed})", file=out)
-        for k, v in cert.items():
-            print(f"  {k:<9} {v:.6g}", file=out)
+        print(f"{args.family} (seed {args.seed}): certified vs measured", file=out)
+        for k in keys:
+            r = f"{ratio[k]:.3f}" if ratio[k] is not None else "-"
+            print(f"  {k:<8} certified {cert[k]:<12.6g} measured {measured[k]['value']:<12.6g} ratio {r:<7} "
+                  f"({measured[k]['method']})", file=out)
     return 0
 
 

@@ -13,6 +13,7 @@ measurements are NaN, and the other seeds go on.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -75,11 +76,13 @@ def measure(problem, u: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, to
 
 def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
              blowup: float = 1e12, progress: Callable[[int, int], None] | None = None,
-             on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None) -> Trajectory:
+             on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+             scales: tuple[float, float] | None = None) -> Trajectory:
     """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds.
 
     `progress(t, rounds)` and `on_round(t, u^{t+1}, V^{t+1})` are called after each round
-    (callbacks keep logging and inspection out of the algorithm).
+    (callbacks keep logging and inspection out of the algorithm). `scales` = (L_u, L_v)
+    normalises Delta_t; it defaults to the certified constants.
     """
     require("rounds", rounds, low=1, integer=True)
     require("m", m, low=1, high=problem.n, integer=True)
@@ -93,6 +96,9 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
     u = u0.expand(R, problem.d_u).clone()
     V = V0.expand(R, problem.n, problem.d_v).clone()
     cert = problem.certified_constants()
+    L_u, L_v = scales if scales is not None else (cert.L_u, cert.L_v)
+    if not (math.isfinite(L_u) and math.isfinite(L_v)):
+        raise ValueError(f"scales=({L_u}, {L_v}): the problem certifies no finite L_u, L_v; pass measured ones")
     measured_rounds = list(range(0, rounds, measure_every))
     gu_hist, gv_hist, gap_hist = [], [], []
     alive = torch.ones(R, dtype=torch.bool, device=dev)
@@ -101,7 +107,7 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
     for t in range(rounds):
         if t % measure_every == 0:
             gu2, gv2, F = measure(problem, u, V)
-            delta = gu2 / cert.L_u + gv2 / cert.L_v
+            delta = gu2 / L_u + gv2 / L_v
             if limit is None:
                 limit = blowup * torch.clamp(delta, min=1.0)
             bad = alive & (~torch.isfinite(delta) | (delta > limit) | ~torch.isfinite(F))
@@ -135,7 +141,7 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
         grad_u_sq=stack(gu_hist),
         grad_v_sq_mean=stack(gv_hist),
         objective_gap=stack(gap_hist),
-        L_u=cert.L_u,
-        L_v=cert.L_v,
+        L_u=L_u,
+        L_v=L_v,
         diverged_at=diverged_at,
     )

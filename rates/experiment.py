@@ -9,6 +9,7 @@ unless one is given, simulates all seeds in one batch, and returns a `Result`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import platform
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -102,11 +103,22 @@ def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algori
             **cert.values(), "F_lower": cert.F_lower}
 
 
-def _make_algorithm(name: str, config: ExperimentConfig, eta: float, cert: Certified):
+def scales_of(problem: Problem, cert: Certified) -> tuple[float, float, str]:
+    """(L_u, L_v, source) normalising step sizes and Delta_t: certified when finite, else measured."""
+    if math.isfinite(cert.L_u) and math.isfinite(cert.L_v):
+        return cert.L_u, cert.L_v, "certified"
+    from altsim.synthetic import measured_constants
+
+    meas = measured_constants(problem)
+    return meas["L_u"]["value"], meas["L_v"]["value"], "measured (the problem certifies no finite L_u, L_v)"
+
+
+def _make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):
+    L_u, L_v = scales
     if name == "fedalt":
-        gu, gv = block_step_sizes(eta, cert.L_u, cert.L_v, config.tau_u, config.tau_v)
+        gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
         return FedAlt(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v)
-    gu, gv = block_step_sizes(eta, cert.L_u, cert.L_v, config.tau, config.tau)
+    gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
     return FedSim(gamma_u=gu, gamma_v=gv, tau=config.tau)
 
 
@@ -118,8 +130,11 @@ def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Cer
     reasons = []
     for b in (b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"):
         values = {"n": problem.n, "m": config.m or problem.n, **cert.values()}
+        if b.uncertified(values):
+            reasons.append(f"{b.name}: {', '.join(b.uncertified(values))} not certified for this problem")
+            continue
         eta, value = optimal_eta(b, values, config.rounds)
-        cov = b.covers(_setting(config, problem, cert, _make_algorithm(name, config, eta, cert)))
+        cov = b.covers(_setting(config, problem, cert, _make_algorithm(name, config, eta, (cert.L_u, cert.L_v))))
         if cov and (best is None or value < best[1] * (1 - 1e-9)):  # ties keep the earlier (full-participation) bound
             best = (eta, value, b)
         elif not cov:
@@ -159,13 +174,14 @@ def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | No
         require("m", config.m, low=1, high=problem.n, integer=True)
     cert = problem.certified_constants()
     steps = {a: choose_step(a, config, problem, cert) for a in config.algorithms}
+    L_u, L_v, source = scales_of(problem, cert)
     trajectories, settings = {}, {}
     for name in config.algorithms:
         eta, _ = steps[name]
-        alg = _make_algorithm(name, config, eta, cert)
+        alg = _make_algorithm(name, config, eta, (L_u, L_v))
         cb = (lambda t, T, name=name: progress(name, t, T)) if progress else None
         trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
-                                      measure_every=config.measure_every, progress=cb)
-        settings[name] = {**_setting(config, problem, cert, alg), "eta": eta}
+                                      measure_every=config.measure_every, progress=cb, scales=(L_u, L_v))
+        settings[name] = {**_setting(config, problem, cert, alg), "eta": eta, "scales": source}
     return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
                   environment(problem.device))

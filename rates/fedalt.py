@@ -22,7 +22,7 @@ import torch
 
 from altsim.theory import require
 
-from .noise import BLOCK_U, BLOCK_V, NoiseStream
+from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,7 @@ class FedAlt:
         u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
         v = V.gather(1, index)
         for k in range(self.tau_v):
-            z = noise.normal(t, clients, k, BLOCK_V, problem.d_v) if problem.sigma_v > 0 else None
-            v = v - self.gamma_v * problem.stochastic_grad_v(u_local, v, clients, z)
+            v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
         for k in range(self.tau_u):
-            z = noise.normal(t, clients, k, BLOCK_U, problem.d_u) if problem.sigma_u > 0 else None
-            u_local = u_local - self.gamma_u * problem.stochastic_grad_u(u_local, v, clients, z)
+            u_local = u_local - self.gamma_u * stochastic_grad_u(problem, noise, t, k, u_local, v, clients)
         return u_local.mean(1), V.scatter(1, index, v)

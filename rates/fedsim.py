@@ -20,7 +20,7 @@ import torch
 
 from altsim.theory import require
 
-from .noise import BLOCK_U, BLOCK_V, NoiseStream
+from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,7 @@ class FedSim:
         u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
         v = V.gather(1, index)
         for k in range(self.tau):
-            zu = noise.normal(t, clients, k, BLOCK_U, problem.d_u) if problem.sigma_u > 0 else None
-            zv = noise.normal(t, clients, k, BLOCK_V, problem.d_v) if problem.sigma_v > 0 else None
-            g = problem.stochastic_grad_u(u_local, v, clients, zu)
-            h = problem.stochastic_grad_v(u_local, v, clients, zv)
+            g = stochastic_grad_u(problem, noise, t, k, u_local, v, clients)
+            h = stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
             u_local, v = u_local - self.gamma_u * g, v - self.gamma_v * h
         return u_local.mean(1), V.scatter(1, index, v)

@@ -76,3 +76,15 @@ class NoiseStream:
         key = (_fmix32(h ^ 0x1B873593) << 30) | (_fmix32(h ^ 0xCC9E2D51) >> 2)
         chosen = torch.topk(key, m, dim=1, largest=False, sorted=False).indices
         return torch.sort(chosen, dim=1).values
+
+
+def stochastic_grad_u(problem, noise: NoiseStream, t: int, step: int, u, v, clients):
+    """The u-gradient a client sees at local step `step` of round t: exact if the problem is noiseless."""
+    z = noise.normal(t, clients, step, BLOCK_U, problem.noise_dim_u) if problem.noisy_u else None
+    return problem.stochastic_grad_u(u, v, clients, z)
+
+
+def stochastic_grad_v(problem, noise: NoiseStream, t: int, step: int, u, v, clients):
+    """The v-gradient a client sees at local step `step` of round t."""
+    z = noise.normal(t, clients, step, BLOCK_V, problem.noise_dim_v) if problem.noisy_v else None
+    return problem.stochastic_grad_v(u, v, clients, z)

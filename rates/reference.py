@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .noise import BLOCK_U, BLOCK_V, NoiseStream
+from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
 
 
 def _one(x: torch.Tensor) -> torch.Tensor:
@@ -27,20 +27,16 @@ def reference_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list
         V_next = V.clone()  # clients not sampled keep their v_i
         for i in sampled:
             client = torch.tensor([[i]], device=problem.device)
-
-            def z(step, block, dim, sigma):
-                return noise.normal(t, client, step, block, dim) if sigma > 0 else None
-
             u_i, v_i = _one(u.clone()), _one(V[i].clone())
             if algorithm.name == "fedalt":
                 for k in range(algorithm.tau_v):  # personal first, u held at u^t
-                    v_i = v_i - algorithm.gamma_v * problem.stochastic_grad_v(u_i, v_i, client, z(k, BLOCK_V, problem.d_v, problem.sigma_v))
+                    v_i = v_i - algorithm.gamma_v * stochastic_grad_v(problem, noise, t, k, u_i, v_i, client)
                 for k in range(algorithm.tau_u):  # then shared, at the new v_i
-                    u_i = u_i - algorithm.gamma_u * problem.stochastic_grad_u(u_i, v_i, client, z(k, BLOCK_U, problem.d_u, problem.sigma_u))
+                    u_i = u_i - algorithm.gamma_u * stochastic_grad_u(problem, noise, t, k, u_i, v_i, client)
             elif algorithm.name == "fedsim":
                 for k in range(algorithm.tau):  # both blocks from the same point
-                    g = problem.stochastic_grad_u(u_i, v_i, client, z(k, BLOCK_U, problem.d_u, problem.sigma_u))
-                    h = problem.stochastic_grad_v(u_i, v_i, client, z(k, BLOCK_V, problem.d_v, problem.sigma_v))
+                    g = stochastic_grad_u(problem, noise, t, k, u_i, v_i, client)
+                    h = stochastic_grad_v(problem, noise, t, k, u_i, v_i, client)
                     u_i, v_i = u_i - algorithm.gamma_u * g, v_i - algorithm.gamma_v * h
             else:
                 raise ValueError(f"algorithm {algorithm.name!r} has no reference implementation")

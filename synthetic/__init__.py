@@ -5,10 +5,14 @@ lists the registered families.
 """
 
 from .coupled_quadratic import CoupledQuadratic, CoupledQuadraticConfig
-from .problem import FAMILIES, Certified, Problem, config_from_mapping, make_problem, resolve_device, resolve_dtype
+from .shared_representation import SharedRepresentation, SharedRepresentationConfig
+from .small_network import SmallNetwork, SmallNetworkConfig
+from .problem import (FAMILIES, Certified, Problem, config_from_mapping, load_toml_table, make_problem, resolve_device,
+                      resolve_dtype)
 
-__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Problem", "config_from_mapping",
-           "make_problem", "resolve_device", "resolve_dtype"]
+__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Problem", "SharedRepresentation",
+           "SharedRepresentationConfig", "SmallNetwork", "SmallNetworkConfig", "config_from_mapping", "load_toml_table", "make_problem",
+           "resolve_device", "resolve_dtype"]
 
 from .measured import measured_constants  # noqa: E402
 

@@ -58,6 +58,8 @@ def measured_constants(problem, points: int = 16, radius: float = 3.0, iters: in
         U, V = u0 + radius * du, V0 + radius * dV
     else:
         U, V = states
+    if hasattr(problem, "project_to_region"):  # certificates hold on a region: measure inside it
+        U, V = problem.project_to_region(U, V)
     P = U.shape[0]
     clients = problem.all_clients.expand(P, problem.n)
     UU = U.unsqueeze(1).expand(P, problem.n, problem.d_u).contiguous()
@@ -69,6 +71,7 @@ def measured_constants(problem, points: int = 16, radius: float = 3.0, iters: in
         g = problem.grad_u(UU, V, clients)
         diversity = (g - g.mean(1, keepdim=True)).pow(2).sum(-1).mean(1).max().item()
         F_min = problem.loss(UU, V, clients).mean(1).min().item()
+        sigma = _minibatch_sigma(problem, UU, V, clients) if getattr(problem, "noise", "gaussian") == "minibatch" else None
     how = f"power iteration ({iters} HVP steps) at {P} points"
     return {
         "L_u": {"value": L_u, "method": how + ", max over points and clients"},
@@ -76,8 +79,28 @@ def measured_constants(problem, points: int = 16, radius: float = 3.0, iters: in
         "L_uv": {"value": L_uv, "method": how + " on H_uv^T H_uv"},
         "chi": {"value": L_uv / math.sqrt(L_u * L_v) if L_u > 0 and L_v > 0 else math.nan,
                 "method": "measured L_uv / sqrt(measured L_u * measured L_v)"},
-        "sigma_u": {"value": problem.sigma_u, "method": "exact: Gaussian noise with E||xi||^2 = sigma_u^2"},
-        "sigma_v": {"value": problem.sigma_v, "method": "exact: Gaussian noise with E||xi||^2 = sigma_v^2"},
+        "sigma_u": {"value": problem.sigma_u, "method": "exact: Gaussian noise with E||xi||^2 = sigma_u^2"}
+        if sigma is None else {"value": sigma[0], "method": f"minibatch variance, exact finite-population formula, max over {P} points"},
+        "sigma_v": {"value": problem.sigma_v, "method": "exact: Gaussian noise with E||xi||^2 = sigma_v^2"}
+        if sigma is None else {"value": sigma[1], "method": f"minibatch variance, exact finite-population formula, max over {P} points"},
         "delta": {"value": math.sqrt(diversity), "method": f"max over {P} points of the diversity"},
         "F_lower": {"value": F_min, "method": f"min of F over {P} points (an upper estimate of inf F)"},
     }
+
+
+def _minibatch_sigma(problem, U, V, clients) -> tuple[float, float]:
+    """sqrt of max over points and clients of E||minibatch grad - grad||^2 = (N-b)/(b(N-1)) * per-sample variance."""
+    N, b = problem.samples, problem.batch_size
+    per_u, per_v = [], []
+    for j in range(N):  # per-sample gradients: one-hot weights (measurement only, not the engine's path)
+        w = torch.zeros(*clients.shape, N, dtype=U.dtype, device=U.device)
+        w[..., j] = 1.0
+        gu, gv = problem._grads(U, V, clients, w)
+        per_u.append(gu)
+        per_v.append(gv)
+    fpc = (N - b) / (b * (N - 1)) if N > 1 else 0.0
+    out = []
+    for per in (torch.stack(per_u, -2), torch.stack(per_v, -2)):
+        var = (per - per.mean(-2, keepdim=True)).pow(2).sum(-1).mean(-1)
+        out.append(math.sqrt(fpc * var.max().item()))
+    return out[0], out[1]

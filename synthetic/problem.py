@@ -4,9 +4,11 @@ Shapes. Oracles take `u` of shape (..., k, d_u), `v` of shape (..., k, d_v) and 
 long tensor of shape (..., k) holding client indices; leading dimensions (seeds) broadcast.
 Each client carries its own u, because local steps make u differ between clients.
 
-Noise. `stochastic_grad_u(u, v, clients, z)` adds sigma_u / sqrt(d_u) * z to the exact
-gradient, where z is a standard normal tensor supplied by the caller; so E||noise||^2 is
-exactly sigma_u^2 and the caller (the engine) owns the random stream.
+Noise. `stochastic_grad_u(u, v, clients, z)` turns standard normals z of shape
+(..., k, noise_dim_u) supplied by the caller (the engine owns the random stream) into a
+stochastic gradient. The default is additive Gaussian noise, sigma_u / sqrt(d_u) * z, so
+E||noise||^2 is exactly sigma_u^2. Finite-sum families may instead use z to pick a
+minibatch (the b smallest of N normals are a uniform subset without replacement).
 """
 
 from __future__ import annotations
@@ -88,6 +90,22 @@ class Problem(abc.ABC):
         """(u0 of shape (d_u,), V0 of shape (n, d_v)), a pure function of the config and seed."""
 
     # Stochastic oracles: exact gradient plus scaled standard normal z (see module docstring).
+    @property
+    def noisy_u(self) -> bool:
+        return self.sigma_u > 0
+
+    @property
+    def noisy_v(self) -> bool:
+        return self.sigma_v > 0
+
+    @property
+    def noise_dim_u(self) -> int:
+        return self.d_u
+
+    @property
+    def noise_dim_v(self) -> int:
+        return self.d_v
+
     def stochastic_grad_u(self, u, v, clients, z: torch.Tensor | None) -> torch.Tensor:
         g = self.grad_u(u, v, clients)
         return g if z is None or self.sigma_u == 0 else g + (self.sigma_u / math.sqrt(self.d_u)) * z
@@ -129,6 +147,25 @@ def config_from_mapping(cls: type, table: Mapping[str, Any]):
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} for {cls.__name__}; allowed: {', '.join(fields)}")
     return cls(**dict(table))
+
+
+def load_toml_table(path, table: str | None = None) -> dict:
+    """Read a TOML file (or one of its tables); a malformed file gets a ValueError naming it and the line."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise ValueError(f"config={str(path)!r}: cannot read ({e.strerror or e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"config={str(path)!r}: not valid TOML ({e})") from None
+    if table is None:
+        return data
+    section = data.get(table, {})
+    if not isinstance(section, dict):
+        raise ValueError(f"config={str(path)!r}: [{table}] must be a table")
+    return section
 
 
 def make_problem(family: str, params: Mapping[str, Any] | None = None, *, seed: int = 0,

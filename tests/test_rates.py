@@ -241,3 +241,19 @@ def test_bad_experiment_configs_are_refused_before_work(bad, match):
 def test_m_larger_than_n_is_refused():
     with pytest.raises(ValueError, match=r"m=50: must be an integer in \[1, 10\]"):
         run(ExperimentConfig(problem=dict(n=10), m=50, rounds=3, eta=0.1))
+
+
+@pytest.mark.parametrize("family, params", [
+    ("shared_representation", dict(n=6, features=3, rank=2, samples=5, noise="minibatch", batch_size=2)),
+    ("small_network", dict(n=6, features=3, hidden=4, samples=5, sigma_u=0.2, sigma_v=0.3)),
+])
+@pytest.mark.parametrize("alg", [FedAlt(gamma_u=0.05, gamma_v=0.05, tau_u=2, tau_v=2), FedSim(gamma_u=0.05, gamma_v=0.05, tau=2)],
+                         ids=["fedalt", "fedsim"])
+def test_batched_engine_equals_reference_on_every_family(family, params, alg):
+    p = make_problem(family, params, seed=2)
+    batched = _states(p, alg, rounds=4, m=3, seeds=[1, 4])
+    for r, seed in enumerate([1, 4]):
+        ref = reference_run(p, alg, rounds=4, m=3, seed=seed)
+        for t in range(4):
+            assert torch.allclose(batched[t][0][r], ref[t + 1][0], rtol=0, atol=1e-10)
+            assert torch.allclose(batched[t][1][r], ref[t + 1][1], rtol=0, atol=1e-10)

@@ -147,3 +147,81 @@ def test_cuda_problem_equals_cpu_problem():
     pg = make_problem("coupled_quadratic", dict(n=8), seed=2, device="cuda")
     u, v, c = _points(pc)
     assert torch.allclose(pg.grad_u(u.cuda(), v.cuda(), c.cuda()).cpu(), pc.grad_u(u, v, c), rtol=1e-12)
+
+
+# --- the finite-sum families ------------------------------------------------------------------
+FINITE_SUM = [
+    ("shared_representation", dict(n=4, features=3, rank=2, samples=6)),
+    ("shared_representation", dict(n=4, features=3, rank=2, samples=6, noise="minibatch", batch_size=2)),
+    ("small_network", dict(n=4, features=3, hidden=5, samples=6)),
+    ("small_network", dict(n=4, features=3, hidden=5, samples=6, noise="minibatch", batch_size=3)),
+]
+
+
+@pytest.mark.parametrize("family, params", FINITE_SUM)
+def test_finite_sum_gradients_match_autograd(family, params):
+    p = make_problem(family, params, seed=3)
+    u, v, c = _points(p, scale=1.0)
+    u.requires_grad_(True)
+    v.requires_grad_(True)
+    gu, gv = torch.autograd.grad(p.loss(u, v, c).sum(), (u, v))
+    assert torch.allclose(gu, p.grad_u(u, v, c), rtol=1e-10, atol=1e-12)
+    assert torch.allclose(gv, p.grad_v(u, v, c), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("family, params", FINITE_SUM)
+def test_finite_sum_batched_equals_per_client(family, params):
+    p = make_problem(family, params, seed=1)
+    u, v, c = _points(p, R=2, scale=1.0)
+    G = p.grad_u(u, v, c)
+    for r in range(2):
+        for i in range(p.n):
+            assert torch.allclose(p.grad_u(u[r, i:i + 1], v[r, i:i + 1], torch.tensor([i]))[0], G[r, i], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("family, params", FINITE_SUM[:2])
+def test_shared_representation_certificates_hold_on_the_region(family, params):
+    p = make_problem(family, params, seed=2)
+    cert = p.certified_constants()
+    meas = measured_constants(p, points=8, radius=5.0, iters=40)
+    for k in ("L_u", "L_v", "L_uv", "delta", "sigma_u", "sigma_v"):
+        assert meas[k]["value"] <= getattr(cert, k) * (1 + 1e-9) + 1e-12, k
+    assert meas["F_lower"]["value"] >= cert.F_lower
+    u, V = p.project_to_region(*_points(p, R=4, scale=9.0)[:2])
+    assert p.inside_region(u[:, 0], V).all()
+
+
+def test_minibatch_gradient_is_unbiased_with_the_measured_variance():
+    from altsim.synthetic.finite_sum import minibatch_weights
+
+    p = make_problem("shared_representation", dict(n=3, features=3, rank=2, samples=8, noise="minibatch", batch_size=3), seed=0)
+    u, v, c = _points(p, R=1, scale=0.5)
+    exact = p.grad_u(u, v, c)
+    z = torch.randn(20000, p.n, p.samples, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    w = minibatch_weights(z, 3)
+    assert torch.equal((w > 0).sum(-1), torch.full((20000, p.n), 3))
+    draws = p._grads(u.expand(20000, -1, -1), v.expand(20000, -1, -1), c.expand(20000, -1), w)[0]
+    assert torch.allclose(draws.mean(0), exact[0], atol=0.05 * exact.abs().max().item() + 1e-3)
+    var = (draws - exact).pow(2).sum(-1).mean(0).max().item()
+    meas = measured_constants(p, states=(u[:, 0], v))["sigma_u"]["value"] ** 2
+    assert abs(var - meas) <= 0.05 * meas
+
+
+def test_small_network_certifies_nothing_and_says_so():
+    p = make_problem("small_network", dict(n=3))
+    cert = p.certified_constants()
+    assert math.isinf(cert.L_u) and math.isinf(cert.delta) and cert.F_lower == 0.0
+    assert "measured only" in p.describe()["certified"]
+
+
+def test_toml_tables_build_configs_and_bad_toml_is_named(tmp_path):
+    from altsim.synthetic import load_toml_table
+
+    good = tmp_path / "p.toml"
+    good.write_text('[problem]\nn = 6\nchi = 0.2\n')
+    p = make_problem("coupled_quadratic", load_toml_table(good, "problem"))
+    assert p.n == 6 and math.isclose(p.certified_constants().chi, 0.2)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[problem\nn = 6\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_toml_table(bad, "problem")

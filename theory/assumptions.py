@@ -51,8 +51,10 @@ ASSUMPTIONS = (SMOOTHNESS, VARIANCE, DIVERSITY, DIVERSITY_RHO)
 
 
 def require(name: str, value, *, low: float | None = None, high: float | None = None,
-            low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
-    """Raise ValueError naming `name`, `value` and the valid range unless value lies in it."""
+            low_open: bool = False, high_open: bool = False, integer: bool = False, allow_inf: bool = False) -> None:
+    """Raise ValueError naming `name`, `value` and the valid range unless value lies in it.
+
+    NaN is always refused; +inf only with `allow_inf` (a constant that is not certified)."""
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
     rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
@@ -61,7 +63,8 @@ def require(name: str, value, *, low: float | None = None, high: float | None = 
         x = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name}={value!r}: must be {kind} in {rng}") from None
-    if isinstance(value, bool) or not math.isfinite(x) or (integer and x != int(x)):
+    if isinstance(value, bool) or math.isnan(x) or (math.isinf(x) and not (allow_inf and x > 0)) \
+            or (integer and x != int(x)):
         raise ValueError(f"{name}={value!r}: must be {kind} in {rng}")
     if (low is not None and (x < low or (low_open and x == low))) or (
         high is not None and (x > high or (high_open and x == high))
@@ -74,7 +77,7 @@ class Constants:
     """Certified constants of a problem (A1-A3) plus the initial gap."""
 
     L_u: float
-    """A1: Lipschitz constant of grad_u F_i in u; > 0."""
+    """A1: Lipschitz constant of grad_u F_i in u; > 0 (inf: not certified)."""
     L_v: float
     """A1: Lipschitz constant of grad_v F_i in v_i; > 0."""
     L_uv: float
@@ -89,13 +92,15 @@ class Constants:
     """F(u^0, V^0) - F_lower, an upper bound on the initial gap (nan until a start point is fixed)."""
 
     def __post_init__(self) -> None:
-        require("L_u", self.L_u, low=0, low_open=True)
-        require("L_v", self.L_v, low=0, low_open=True)
+        require("L_u", self.L_u, low=0, low_open=True, allow_inf=True)
+        require("L_v", self.L_v, low=0, low_open=True, allow_inf=True)
         for k in ("L_uv", "sigma_u", "sigma_v", "delta"):
-            require(k, getattr(self, k), low=0)
+            require(k, getattr(self, k), low=0, allow_inf=True)
 
     @property
     def chi(self) -> float:
+        if math.isinf(self.L_uv):
+            return math.inf
         return self.L_uv / math.sqrt(self.L_u * self.L_v)
 
     def as_dict(self) -> dict[str, float]:

@@ -187,11 +187,23 @@ class Bound:
             eta = normalised_eta(setting)
             if eta is not None:
                 values["eta"] = eta
+        reasons += [f"{k} is not certified for this problem (infinite)" for k in self.uncertified(values)]
         for cond in self.conditions:
             why = cond.check(values)
-            if why is not None:
+            if why is not None and "inf" not in why:
                 reasons.append(why)
         return Coverage(not reasons, tuple(reasons))
+
+    def uncertified(self, values: Mapping[str, object]) -> list[str]:
+        """Parameters whose given value is infinite: a problem that certifies no finite constant."""
+        out = []
+        for k in self.parameters:
+            try:
+                if math.isinf(float(values[k])):
+                    out.append(k)
+            except (KeyError, TypeError, ValueError):
+                pass
+        return out
 
 
 def normalised_eta(setting: Mapping[str, object]) -> float | None:

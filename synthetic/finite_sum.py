@@ -1,0 +1,69 @@
+"""Shared machinery of the finite-sum families: per-client data, minibatch noise, teacher data.
+
+Each client i holds N samples (X_i, y_i). The stochastic oracle either adds Gaussian noise
+(exact sigma, the default) or averages the per-sample gradients over a minibatch of b of the
+N samples drawn uniformly without replacement: the b smallest of N standard normals z
+supplied by the engine mark the batch, so batches come from the engine's counter-based stream.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .problem import Problem
+
+
+def minibatch_weights(z: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Weights 1/b on the b smallest entries of z along the last axis, 0 elsewhere."""
+    kth = torch.kthvalue(z, batch_size, dim=-1, keepdim=True).values
+    chosen = (z <= kth).to(z.dtype)
+    return chosen / batch_size
+
+
+class FiniteSumProblem(Problem):
+    """A problem whose F_i is a mean over N samples; subclasses define `_grads(u, v, clients, weights)`."""
+
+    noise: str
+    batch_size: int
+    samples: int
+
+    def _grads(self, u, v, clients, weights):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def grad_u(self, u, v, clients):
+        return self._grads(u, v, clients, None)[0]
+
+    def grad_v(self, u, v, clients):
+        return self._grads(u, v, clients, None)[1]
+
+    @property
+    def noisy_u(self) -> bool:
+        return self.noise == "minibatch" or self.sigma_u > 0
+
+    @property
+    def noisy_v(self) -> bool:
+        return self.noise == "minibatch" or self.sigma_v > 0
+
+    @property
+    def noise_dim_u(self) -> int:
+        return self.samples if self.noise == "minibatch" else self.d_u
+
+    @property
+    def noise_dim_v(self) -> int:
+        return self.samples if self.noise == "minibatch" else self.d_v
+
+    def stochastic_grad_u(self, u, v, clients, z):
+        if self.noise == "minibatch" and z is not None:
+            return self._grads(u, v, clients, minibatch_weights(z, self.batch_size))[0]
+        return super().stochastic_grad_u(u, v, clients, z)
+
+    def stochastic_grad_v(self, u, v, clients, z):
+        if self.noise == "minibatch" and z is not None:
+            return self._grads(u, v, clients, minibatch_weights(z, self.batch_size))[1]
+        return super().stochastic_grad_v(u, v, clients, z)
+
+    def _weighted_mean(self, x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        """Mean over the sample axis (-2 of x, with x of shape (..., N, d)), or the minibatch average."""
+        if weights is None:
+            return x.mean(-2)
+        return (weights.unsqueeze(-1) * x).sum(-2)

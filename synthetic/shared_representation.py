@@ -1,0 +1,171 @@
+r"""Shared representation with personal heads: nonconvex bilinear least squares.
+
+The shared u is a feature map U (k x p, flattened row-major) and client i's personal v_i is a
+head in R^k. Client i holds N samples x_ij ~ N(0, I_p) with labels from a teacher,
+y_ij = w_i^T U* x_ij + label_noise * e_ij, whose heads w_i = w_0 + head_spread * g_i differ across
+clients: the structure of the paper's experiments (a shared body, a personal last layer).
+
+.. math::
+    F_i(U, v) = \frac{1}{2N} \sum_j (v^T U x_{ij} - y_{ij})^2 + \frac{\mu}{2}(\|U\|_F^2 + \|v\|^2).
+
+With r_j = v^T U x_j - y_j, Sigma_i = X_i^T X_i / N (operator norm lambda_i), c_i = X_i^T y_i / N
+and e_i = Sigma_i U^T v - c_i: grad_v F_i = U e_i + ... = U Sigma_i U^T v - U c_i + mu v and
+grad_U F_i = v e_i^T + mu U.
+
+Certificates hold on the region ||U||_F <= B_U, ||v|| <= B_v (the bilinear model has no global
+constants); `inside_region` tells whether a state lies in it, and runs should be checked
+against it (the measured constants along a trajectory show whether they stay inside):
+
+- L_u = B_v^2 max_i lambda_i + mu, L_v = B_U^2 max_i lambda_i + mu (Hessian blocks v v^T (.) Sigma_i and U Sigma_i U^T);
+- L_uv = max_i (2 lambda_i B_U B_v + ||c_i||) (the cross derivative b e_i^T + v (Sigma_i U^T b)^T);
+- delta^2 <= (1/n) sum_i B_v^2 (lambda_i B_U B_v + ||c_i||)^2 (the variance is at most the second moment
+  of the client-specific part; the ridge gradient is common to all clients and cancels);
+- minibatch noise: sigma^2 <= max_i (N-b)/(b(N-1)) (1/N) sum_j G_ij^2, G_ij the region's bound on
+  a per-sample gradient; Gaussian noise: sigma exact;
+- F_lower = 0 (squares and ridge are nonnegative).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+
+from altsim.theory import require
+
+from .finite_sum import FiniteSumProblem
+from .problem import Certified, Family, register
+
+
+@dataclass(frozen=True)
+class SharedRepresentationConfig:
+    """Parameters of the shared-representation family."""
+
+    n: int = 20
+    """Number of clients; >= 1."""
+    features: int = 8
+    """Input dimension p; >= 1."""
+    rank: int = 3
+    """Representation dimension k (= d_v); >= 1. d_u = k p."""
+    samples: int = 20
+    """Samples N per client; >= 1."""
+    head_spread: float = 1.0
+    """Spread of the teacher's personal heads around a common head; >= 0 (sets heterogeneity)."""
+    label_noise: float = 0.0
+    """Standard deviation of label noise; >= 0."""
+    ridge: float = 0.01
+    """Ridge mu on both blocks; >= 0."""
+    radius_u: float = 4.0
+    """Region radius B_U for ||U||_F on which constants are certified; > 0."""
+    radius_v: float = 4.0
+    """Region radius B_v for ||v_i||; > 0."""
+    noise: str = "gaussian"
+    """'gaussian' (additive, exact sigma) or 'minibatch' (b of N samples, sigma certified on the region)."""
+    sigma_u: float = 0.0
+    """Gaussian noise level on the u-gradient; >= 0 (ignored for minibatch)."""
+    sigma_v: float = 0.0
+    """Gaussian noise level on the v-gradient; >= 0 (ignored for minibatch)."""
+    batch_size: int = 5
+    """Minibatch size b, 1 <= b <= samples (minibatch noise only)."""
+    init_scale: float = 0.5
+    """Scale of the initial point; >= 0."""
+
+    def __post_init__(self) -> None:
+        for k in ("n", "features", "rank", "samples"):
+            require(k, getattr(self, k), low=1, integer=True)
+        for k in ("head_spread", "label_noise", "ridge", "sigma_u", "sigma_v", "init_scale"):
+            require(k, getattr(self, k), low=0)
+        require("radius_u", self.radius_u, low=0, low_open=True)
+        require("radius_v", self.radius_v, low=0, low_open=True)
+        if self.noise not in ("gaussian", "minibatch"):
+            raise ValueError(f"noise={self.noise!r}: must be 'gaussian' or 'minibatch'")
+        require("batch_size", self.batch_size, low=1, high=self.samples, integer=True)
+
+
+class SharedRepresentation(FiniteSumProblem):
+    family = "shared_representation"
+
+    def __init__(self, config: SharedRepresentationConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
+        cfg = config
+        self.config, self.seed, self.device, self.dtype = cfg, int(seed), torch.device(device), dtype
+        self.n, self.p, self.k, self.samples = cfg.n, cfg.features, cfg.rank, cfg.samples
+        self.d_u, self.d_v = cfg.rank * cfg.features, cfg.rank
+        self.noise, self.batch_size = cfg.noise, cfg.batch_size
+        gaussian = cfg.noise == "gaussian"
+        self.sigma_u, self.sigma_v = (cfg.sigma_u, cfg.sigma_v) if gaussian else (0.0, 0.0)
+        gen = torch.Generator().manual_seed(self.seed)
+        f64 = dict(generator=gen, dtype=torch.float64)
+        U_star = torch.randn(self.k, self.p, **f64) / math.sqrt(self.p)
+        heads = torch.randn(self.k, **f64) + cfg.head_spread * torch.randn(self.n, self.k, **f64)
+        X = torch.randn(self.n, self.samples, self.p, **f64)
+        Y = torch.einsum("ik,kp,inp->in", heads, U_star, X) + cfg.label_noise * torch.randn(self.n, self.samples, **f64)
+        u0 = cfg.init_scale * torch.randn(self.d_u, **f64) / math.sqrt(self.p)
+        V0 = cfg.init_scale * torch.randn(self.n, self.d_v, **f64)
+        self.X, self.Y, self._u0, self._V0 = (t.to(self.device, self.dtype) for t in (X, Y, u0, V0))
+        self._X64, self._Y64 = X, Y
+
+    def _forward(self, u, v, clients):
+        U = u.reshape(*u.shape[:-1], self.k, self.p)
+        X, Y = self.X[clients], self.Y[clients]  # (..., c, N, p), (..., c, N)
+        UX = torch.einsum("...kp,...np->...nk", U, X)
+        r = (UX * v.unsqueeze(-2)).sum(-1) - Y
+        return U, X, UX, r
+
+    def loss(self, u, v, clients):
+        _, _, _, r = self._forward(u, v, clients)
+        mu = self.config.ridge
+        return 0.5 * r.pow(2).mean(-1) + 0.5 * mu * (u.pow(2).sum(-1) + v.pow(2).sum(-1))
+
+    def _grads(self, u, v, clients, weights):
+        U, X, UX, r = self._forward(u, v, clients)
+        mu = self.config.ridge
+        e = self._weighted_mean(r.unsqueeze(-1) * X, weights)  # (..., c, p)
+        gU = v.unsqueeze(-1) * e.unsqueeze(-2)  # v e^T
+        gv = self._weighted_mean(r.unsqueeze(-1) * UX, weights)
+        return gU.reshape(u.shape) + mu * u, gv + mu * v
+
+    def inside_region(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+        """Whether ||U||_F <= B_U and every ||v_i|| <= B_v (per leading index)."""
+        return (u.norm(dim=-1) <= self.config.radius_u) & (V.norm(dim=-1) <= self.config.radius_v).all(-1)
+
+    def project_to_region(self, u: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scale u and each v_i into the certified region (for measuring constants inside it)."""
+        su = (self.config.radius_u / u.norm(dim=-1, keepdim=True).clamp_min(1e-300)).clamp(max=1.0)
+        sv = (self.config.radius_v / V.norm(dim=-1, keepdim=True).clamp_min(1e-300)).clamp(max=1.0)
+        return u * su, V * sv
+
+    def certified_constants(self) -> Certified:
+        cfg = self.config
+        BU, Bv, mu = cfg.radius_u, cfg.radius_v, cfg.ridge
+        X, Y = self._X64, self._Y64
+        lam = torch.linalg.matrix_norm(X.transpose(1, 2) @ X / self.samples, ord=2)  # (n,)
+        c = (X * Y.unsqueeze(-1)).mean(1).norm(dim=-1)  # (n,)
+        lmax = float(lam.max())
+        delta = math.sqrt(float((Bv**2 * (lam * BU * Bv + c) ** 2).mean()))
+        if cfg.noise == "minibatch":
+            N, b = self.samples, cfg.batch_size
+            xn, yn = X.norm(dim=-1), Y.abs()  # (n, N)
+            resid = Bv * BU * xn + yn  # bound on |r_j| in the region
+            G_u, G_v = Bv * xn * resid, BU * xn * resid
+            fpc = (N - b) / (b * (N - 1)) if N > 1 else 0.0
+            sigma_u = math.sqrt(fpc * float(G_u.pow(2).mean(1).max()))
+            sigma_v = math.sqrt(fpc * float(G_v.pow(2).mean(1).max()))
+        else:
+            sigma_u, sigma_v = cfg.sigma_u, cfg.sigma_v
+        u0, V0 = self.initial_point()
+        F0 = float(self.objective(u0, V0))
+        return Certified(L_u=Bv**2 * lmax + mu, L_v=BU**2 * lmax + mu, L_uv=float((2 * lam * BU * Bv + c).max()),
+                         sigma_u=sigma_u, sigma_v=sigma_v, delta=delta, delta_F0=F0, F_lower=0.0)
+
+    def initial_point(self):
+        return self._u0.clone(), self._V0.clone()
+
+    def describe(self) -> dict:
+        return {"family": self.family, "seed": self.seed, **asdict(self.config),
+                "region": f"||U||_F <= {self.config.radius_u}, ||v_i|| <= {self.config.radius_v}"}
+
+
+register(Family("shared_representation", SharedRepresentationConfig,
+                lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SharedRepresentation(cfg, seed=seed, device=device, dtype=dtype),
+                "bilinear shared feature map + personal heads (teacher data); constants certified on a stated region"))

@@ -1,0 +1,131 @@
+r"""A small network with a personal last layer, on synthetic teacher data. Constants: measured only.
+
+The shared u holds a hidden layer (W in R^{h x p}, b in R^h); client i's personal v_i is the
+output head in R^h:
+
+.. math::
+    F_i(u, v) = \frac{1}{2N} \sum_j (v^T \tanh(W x_{ij} + b) - y_{ij})^2 + \frac{\mu}{2}(\|u\|^2 + \|v\|^2),
+
+with labels from a teacher network of the same shape whose heads differ across clients.
+**No constant is certified** (the model has no useful global smoothness constants):
+`certified_constants()` reports L_u, L_v, L_uv and delta as infinite (an upper bound that
+says nothing), sigma exact only for Gaussian noise, and F_lower = 0. Use
+`measured_constants()` to estimate them; explicit bounds do not cover runs on this family.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+
+from altsim.theory import require
+
+from .finite_sum import FiniteSumProblem
+from .problem import Certified, Family, register
+
+
+@dataclass(frozen=True)
+class SmallNetworkConfig:
+    """Parameters of the small-network family."""
+
+    n: int = 20
+    """Number of clients; >= 1."""
+    features: int = 8
+    """Input dimension p; >= 1."""
+    hidden: int = 16
+    """Hidden width h (= d_v); >= 1. d_u = h p + h."""
+    samples: int = 20
+    """Samples N per client; >= 1."""
+    head_spread: float = 1.0
+    """Spread of the teacher's personal heads; >= 0."""
+    label_noise: float = 0.0
+    """Standard deviation of label noise; >= 0."""
+    ridge: float = 0.001
+    """Ridge mu on both blocks; >= 0."""
+    noise: str = "gaussian"
+    """'gaussian' (additive, exact sigma) or 'minibatch' (b of N samples; sigma measured)."""
+    sigma_u: float = 0.0
+    """Gaussian noise level on the u-gradient; >= 0."""
+    sigma_v: float = 0.0
+    """Gaussian noise level on the v-gradient; >= 0."""
+    batch_size: int = 5
+    """Minibatch size b, 1 <= b <= samples."""
+    init_scale: float = 0.5
+    """Scale of the initial point; >= 0."""
+
+    def __post_init__(self) -> None:
+        for k in ("n", "features", "hidden", "samples"):
+            require(k, getattr(self, k), low=1, integer=True)
+        for k in ("head_spread", "label_noise", "ridge", "sigma_u", "sigma_v", "init_scale"):
+            require(k, getattr(self, k), low=0)
+        if self.noise not in ("gaussian", "minibatch"):
+            raise ValueError(f"noise={self.noise!r}: must be 'gaussian' or 'minibatch'")
+        require("batch_size", self.batch_size, low=1, high=self.samples, integer=True)
+
+
+class SmallNetwork(FiniteSumProblem):
+    family = "small_network"
+
+    def __init__(self, config: SmallNetworkConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
+        cfg = config
+        self.config, self.seed, self.device, self.dtype = cfg, int(seed), torch.device(device), dtype
+        self.n, self.p, self.h, self.samples = cfg.n, cfg.features, cfg.hidden, cfg.samples
+        self.d_u, self.d_v = cfg.hidden * cfg.features + cfg.hidden, cfg.hidden
+        self.noise, self.batch_size = cfg.noise, cfg.batch_size
+        gaussian = cfg.noise == "gaussian"
+        self.sigma_u, self.sigma_v = (cfg.sigma_u, cfg.sigma_v) if gaussian else (0.0, 0.0)
+        gen = torch.Generator().manual_seed(self.seed)
+        f64 = dict(generator=gen, dtype=torch.float64)
+        W_t = torch.randn(self.h, self.p, **f64) / math.sqrt(self.p)
+        heads = (torch.randn(self.h, **f64) + cfg.head_spread * torch.randn(self.n, self.h, **f64)) / math.sqrt(self.h)
+        X = torch.randn(self.n, self.samples, self.p, **f64)
+        Y = (torch.tanh(X @ W_t.T) * heads.unsqueeze(1)).sum(-1) + cfg.label_noise * torch.randn(self.n, self.samples, **f64)
+        u0 = cfg.init_scale * torch.randn(self.d_u, **f64) / math.sqrt(self.p)
+        V0 = cfg.init_scale * torch.randn(self.n, self.d_v, **f64) / math.sqrt(self.h)
+        self.X, self.Y, self._u0, self._V0 = (t.to(self.device, self.dtype) for t in (X, Y, u0, V0))
+
+    def _forward(self, u, v, clients):
+        W = u[..., : self.h * self.p].reshape(*u.shape[:-1], self.h, self.p)
+        b = u[..., self.h * self.p:]
+        X, Y = self.X[clients], self.Y[clients]
+        H = torch.tanh(torch.einsum("...hp,...np->...nh", W, X) + b.unsqueeze(-2))  # (..., c, N, h)
+        r = (H * v.unsqueeze(-2)).sum(-1) - Y
+        return X, H, r
+
+    def loss(self, u, v, clients):
+        _, _, r = self._forward(u, v, clients)
+        return 0.5 * r.pow(2).mean(-1) + 0.5 * self.config.ridge * (u.pow(2).sum(-1) + v.pow(2).sum(-1))
+
+    def _grads(self, u, v, clients, weights):
+        X, H, r = self._forward(u, v, clients)
+        mu = self.config.ridge
+        gv = self._weighted_mean(r.unsqueeze(-1) * H, weights) + mu * v
+        back = r.unsqueeze(-1) * v.unsqueeze(-2) * (1 - H.pow(2))  # dF/d(pre-activation), (..., c, N, h)
+        if weights is None:
+            w = torch.full(back.shape[:-1], 1.0 / self.samples, dtype=back.dtype, device=back.device)
+        else:
+            w = weights
+        gW = torch.einsum("...n,...nh,...np->...hp", w, back, X)
+        gb = (w.unsqueeze(-1) * back).sum(-2)
+        gu = torch.cat([gW.reshape(*gW.shape[:-2], -1), gb], dim=-1) + mu * u
+        return gu, gv
+
+    def certified_constants(self) -> Certified:
+        inf = math.inf
+        u0, V0 = self.initial_point()
+        F0 = float(self.objective(u0, V0))
+        return Certified(L_u=inf, L_v=inf, L_uv=inf, sigma_u=self.sigma_u if self.noise == "gaussian" else inf,
+                         sigma_v=self.sigma_v if self.noise == "gaussian" else inf, delta=inf, delta_F0=F0, F_lower=0.0)
+
+    def initial_point(self):
+        return self._u0.clone(), self._V0.clone()
+
+    def describe(self) -> dict:
+        return {"family": self.family, "seed": self.seed, **asdict(self.config), "certified": "none (measured only)"}
+
+
+register(Family("small_network", SmallNetworkConfig,
+                lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SmallNetwork(cfg, seed=seed, device=device, dtype=dtype),
+                "one tanh hidden layer shared, personal output head (teacher data); constants measured only"))
