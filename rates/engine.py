@@ -74,6 +74,16 @@ def measure(problem, u: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, to
     return gu.pow(2).sum(-1), gv.pow(2).sum(-1).mean(1), F
 
 
+def scales_of(problem, cert) -> tuple[float, float, str]:
+    """(L_u, L_v, source) normalising step sizes and Delta_t: certified when finite, else measured."""
+    if math.isfinite(cert.L_u) and math.isfinite(cert.L_v):
+        return cert.L_u, cert.L_v, "certified"
+    from altsim.synthetic import measured_constants
+
+    meas = measured_constants(problem)
+    return meas["L_u"]["value"], meas["L_v"]["value"], "measured (the problem certifies no finite L_u, L_v)"
+
+
 def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
              blowup: float = 1e12, progress: Callable[[int, int], None] | None = None,
              on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
@@ -82,7 +92,7 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
 
     `progress(t, rounds)` and `on_round(t, u^{t+1}, V^{t+1})` are called after each round
     (callbacks keep logging and inspection out of the algorithm). `scales` = (L_u, L_v)
-    normalises Delta_t; it defaults to the certified constants.
+    normalises Delta_t; it defaults to `scales_of` (certified constants, else measured ones).
     """
     require("rounds", rounds, low=1, integer=True)
     require("m", m, low=1, high=problem.n, integer=True)
@@ -96,9 +106,9 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
     u = u0.expand(R, problem.d_u).clone()
     V = V0.expand(R, problem.n, problem.d_v).clone()
     cert = problem.certified_constants()
-    L_u, L_v = scales if scales is not None else (cert.L_u, cert.L_v)
-    if not (math.isfinite(L_u) and math.isfinite(L_v)):
-        raise ValueError(f"scales=({L_u}, {L_v}): the problem certifies no finite L_u, L_v; pass measured ones")
+    L_u, L_v = scales if scales is not None else scales_of(problem, cert)[:2]
+    if not (math.isfinite(L_u) and math.isfinite(L_v) and L_u > 0 and L_v > 0):
+        raise ValueError(f"scales=({L_u}, {L_v}): must be finite and > 0")
     measured_rounds = list(range(0, rounds, measure_every))
     gu_hist, gv_hist, gap_hist = [], [], []
     alive = torch.ones(R, dtype=torch.bool, device=dev)

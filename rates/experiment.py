@@ -9,7 +9,6 @@ unless one is given, simulates all seeds in one batch, and returns a `Result`.
 from __future__ import annotations
 
 import dataclasses
-import math
 import platform
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -22,7 +21,7 @@ from altsim.synthetic import Certified, Problem, make_problem
 from altsim.theory import BOUNDS, Bound, block_step_sizes, optimal_eta, require
 
 from .compare import Comparison, compare
-from .engine import Trajectory, simulate
+from .engine import Trajectory, scales_of, simulate
 from .fedalt import FedAlt
 from .fedsim import FedSim
 
@@ -101,16 +100,6 @@ class ExperimentConfig:
 def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algorithm) -> dict:
     return {**algorithm.setting(), "n": problem.n, "m": config.m or problem.n, "T": config.rounds,
             **cert.values(), "F_lower": cert.F_lower}
-
-
-def scales_of(problem: Problem, cert: Certified) -> tuple[float, float, str]:
-    """(L_u, L_v, source) normalising step sizes and Delta_t: certified when finite, else measured."""
-    if math.isfinite(cert.L_u) and math.isfinite(cert.L_v):
-        return cert.L_u, cert.L_v, "certified"
-    from altsim.synthetic import measured_constants
-
-    meas = measured_constants(problem)
-    return meas["L_u"]["value"], meas["L_v"]["value"], "measured (the problem certifies no finite L_u, L_v)"
 
 
 def _make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):

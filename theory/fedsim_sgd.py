@@ -69,7 +69,7 @@ import sympy as sp
 
 from .bound import Bound, Condition
 from .derivation import Identity
-from .symbols import Delta_F0, L_u, L_uv, L_v, T, chi, delta, eta, gamma_u, gamma_v, m, n, sigma_u, sigma_v, tau
+from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, gamma_u, gamma_v, m, n, sigma_u, sigma_v, tau
 
 REFERENCE = "altsim [D], theory/fedsim_sgd.py; algorithm of Pillutla et al., ICML 2022"
 
