@@ -225,3 +225,20 @@ def test_toml_tables_build_configs_and_bad_toml_is_named(tmp_path):
     bad.write_text("[problem\nn = 6\n")
     with pytest.raises(ValueError, match="not valid TOML"):
         load_toml_table(bad, "problem")
+
+
+@given(n=st.integers(2, 6), features=st.integers(1, 4), rank=st.integers(1, 3), samples=st.integers(2, 8),
+       spread=st.floats(0, 2), ridge=st.floats(0, 0.5), radius=st.floats(0.5, 4), minibatch=st.booleans(),
+       seed=st.integers(0, 1000))
+def test_shared_representation_certificates_are_never_exceeded(n, features, rank, samples, spread, ridge, radius,
+                                                               minibatch, seed):
+    params = dict(n=n, features=features, rank=rank, samples=samples, head_spread=spread, ridge=ridge,
+                  radius_u=radius, radius_v=radius, noise="minibatch" if minibatch else "gaussian",
+                  batch_size=max(1, samples // 2))
+    p = make_problem("shared_representation", params, seed=seed)
+    cert = p.certified_constants()
+    meas = measured_constants(p, points=4, radius=2 * radius, iters=30, seed=seed)
+    for k in ("L_u", "L_v", "L_uv", "delta", "sigma_u", "sigma_v"):
+        assert meas[k]["value"] <= getattr(cert, k) * (1 + 1e-9) + 1e-12, k
+    u, v, c = _points(p, R=16, scale=radius)
+    assert p.loss(u, v, c).min().item() >= cert.F_lower
