@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--latex", action="store_true", help="print the LaTeX form")
     b.add_argument("--json", action="store_true", help="print one JSON object")
 
+    r = sub.add_parser("run", help="run an experiment or a sweep from a TOML config (resumable)")
+    r.add_argument("config", help="TOML file: [experiment], [problem], optional [sweep] and [regime]")
+    r.add_argument("--out", required=True, help="output folder; an existing one is resumed")
+    r.add_argument("--executor", default="local", choices=["local", "processes", "dask"],
+                   help="local: in-process; processes: the cores of this machine; dask: dask.distributed")
+    r.add_argument("--workers", type=int, help="worker processes for --executor processes")
+    r.add_argument("--dask-address", help="scheduler address for --executor dask (default: a local cluster)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
     pr = sub.add_parser("problem", help="show a problem family's certified constants")
     pr.add_argument("--list", action="store_true", help="list the families")
     pr.add_argument("--family", default="coupled_quadratic")
@@ -184,6 +193,32 @@ def cmd_problem(args, out) -> int:
     return 0
 
 
+def cmd_run(args, out) -> int:
+    import io as _io
+
+    from altsim.rates.sweep import load_spec, run_sweep
+
+    spec = load_spec(args.config)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be an integer >= 1")
+    with open(args.config) as f:
+        text = f.read()
+    stream = _io.StringIO() if args.quiet else sys.stderr
+    summary = run_sweep(spec, args.out, executor=args.executor, workers=args.workers, config_text=text, stream=stream,
+                        dask_address=args.dask_address)
+    if "algorithms" in summary:
+        from altsim.rates.report import table
+
+        print(table(summary), file=out)
+    print(f"{summary['n_done']}/{summary['n_points']} points done in {args.out}", file=out)
+    if "regime" in summary:
+        r = summary["regime"]
+        dec = f"{r['agreement_rate_decided']:.3f}" if r["agreement_rate_decided"] is not None else "-"
+        print(f"regime: empirical winner agrees with the paper's prediction at {r['agreement_rate']:.3f} of "
+              f"{r['points']} points ({dec} of the {r['decided']} points with a significant winner)", file=out)
+    return 0
+
+
 def cmd_demo(args, out) -> int:
     from altsim import demo
 
@@ -197,7 +232,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
         args = build_parser().parse_args(argv)
         if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
             raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
-        return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem}[args.command](args, out)
+        return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run}[args.command](args, out)
     except UsageError as e:
         print(f"altsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR

@@ -62,9 +62,18 @@ class ExperimentConfig:
     """Measure every this many rounds (1 makes the running average exact)."""
 
     def __post_init__(self) -> None:
+        for name, kind, what in (("algorithms", (tuple, list), "a list of algorithm names"),
+                                 ("seeds", (tuple, list), "a list of integer seeds"),
+                                 ("problem", Mapping, "a table of the family's parameters"),
+                                 ("family", str, "a family name"), ("device", str, "'cpu' or 'cuda'"),
+                                 ("dtype", str, "'float64' or 'float32'")):
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be {what}")
+        if self.m is not None:
+            require("m", self.m, low=1, integer=True)
         require("rounds", self.rounds, low=1, integer=True)
         for a in self.algorithms:
-            if a not in ALGORITHMS:
+            if not isinstance(a, str) or a not in ALGORITHMS:
                 raise ValueError(f"algorithms: {a!r} is unknown; choose from {', '.join(ALGORITHMS)}")
         if not self.algorithms:
             raise ValueError("algorithms=(): give at least one algorithm")
@@ -92,7 +101,7 @@ class ExperimentConfig:
             raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(fields))}")
         d = dict(table)
         for k in ("algorithms", "seeds"):
-            if k in d:
+            if isinstance(d.get(k), list):
                 d[k] = tuple(d[k])
         return cls(**d)
 

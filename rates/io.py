@@ -47,6 +47,14 @@ def write_json(path, obj) -> Path:
     return _atomic(path, w, ".json")
 
 
+def write_text(path, text: str) -> Path:
+    def w(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    return _atomic(path, w, ".txt")
+
+
 def write_npz(path, **arrays) -> Path:
     def w(tmp):
         with open(tmp, "wb") as f:

@@ -1,0 +1,108 @@
+"""What a run leaves behind: the summary (summary.json), the trajectories, a printed table.
+
+The summary has, per algorithm: measured (mean of (1/T) sum_t Delta_t over seeds), measured_ci,
+bound, name, provenance, ratio, verdict, the certified constants and the config that reruns it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from .experiment import Result
+
+CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0")
+
+
+def summarize(result: Result, comparisons: dict | None = None) -> dict:
+    comparisons = comparisons if comparisons is not None else result.compare()
+    consts = result.constants.as_dict()
+    out = {"config": result.config.to_dict(), "environment": result.environment,
+           "constants": {k: consts[k] for k in (*CONSTANT_KEYS, "F_lower")}, "algorithms": {}}
+    for alg, comp in comparisons.items():
+        setting = result.settings[alg]
+        entry = {
+            "eta": setting["eta"], "gamma_u": setting["gamma_u"], "gamma_v": setting["gamma_v"],
+            "constants": {k: consts[k] for k in CONSTANT_KEYS},
+            "config": {**result.config.to_dict(), "algorithm": alg, "eta": setting["eta"]},
+            "checks": [c.summary() for c in comp.checks],
+            "not_covering": comp.not_covering,
+            "diverged_seeds": comp.to_dict()["diverged_seeds"],
+            "final_delta": _final(result.trajectories[alg]),
+        }
+        primary = next((c for c in comp.checks if c.name == result.step_bounds.get(alg)), comp.checks[0] if comp.checks else None)
+        if primary is not None:
+            entry.update({"measured": primary.measured, "measured_ci": list(primary.measured_ci), "bound": primary.bound,
+                          "name": primary.name, "provenance": primary.provenance, "ratio": primary.ratio,
+                          "verdict": primary.verdict, "T": primary.T, "personal_weight": primary.weight,
+                          "measured_slope": primary.measured_slope, "bound_slope": primary.bound_slope})
+        else:  # no bound covers the run: the measurement alone, with the reasons in not_covering
+            entry.update({"measured": entry["final_delta"]["mean"], "measured_ci": entry["final_delta"]["ci"],
+                          "bound": None, "name": None, "provenance": None, "ratio": None, "verdict": "no covering bound",
+                          "T": int(result.trajectories[alg].horizons[-1]), "personal_weight": 1.0})
+        out["algorithms"][alg] = entry
+    return out
+
+
+def _final(tr) -> dict:
+    """Mean and 95% interval over seeds of (1/T) sum_t Delta_t (weight 1), and of the m/n-weighted one."""
+    from .compare import mean_interval
+
+    out = {}
+    for key, w in (("", 1.0), ("_m_over_n", tr.m / tr.n)):
+        ra = tr.running_average(w)[:, -1]
+        mean, lo, hi = mean_interval(ra[:, None], exact=False)
+        out["mean" + key], out["ci" + key] = float(mean[0]), [float(lo[0]), float(hi[0])]
+    out["per_seed"] = tr.running_average(1.0)[:, -1].tolist()
+    return out
+
+
+def table(summary: dict) -> str:
+    head = f"{'algorithm':<9} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  {'name [prov]':<22} {'ratio':>6}  verdict"
+    lines = [head, "-" * len(head)]
+    for alg, s in summary["algorithms"].items():
+        lo, hi = s["measured_ci"]
+        meas = f"{s['measured']:.4g} [{lo:.4g}, {hi:.4g}]"
+        if s["bound"] is None:
+            lines.append(f"{alg:<9} {s['T']:>5}  {meas:<34} {'-':>9}  {'-':<22} {'-':>6}  {s['verdict']}")
+            continue
+        lines.append(f"{alg:<9} {s['T']:>5}  {meas:<34} {s['bound']:>9.4g}  {s['name'] + ' [' + s['provenance'] + ']':<22} "
+                     f"{s['ratio']:>6.3f}  {s['verdict']}")
+    weights = sorted({s["personal_weight"] for s in summary["algorithms"].values()})
+    lines.append(f"Delta_w: personal term weighted by w = {', '.join(f'{w:g}' for w in weights)}")
+    return "\n".join(lines)
+
+
+def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
+    arrays = {}
+    for alg, tr in result.trajectories.items():
+        w = tr.m / tr.n  # both weightings of the personal term (THEORY.md section 4)
+        arrays.update({
+            f"{alg}/rounds": tr.rounds, f"{alg}/seeds": tr.seeds, f"{alg}/grad_u_sq": tr.grad_u_sq,
+            f"{alg}/grad_v_sq_mean": tr.grad_v_sq_mean, f"{alg}/objective_gap": tr.objective_gap,
+            f"{alg}/delta": tr.stationarity(1.0), f"{alg}/running_average": tr.running_average(1.0),
+            f"{alg}/delta_m_over_n": tr.stationarity(w), f"{alg}/running_average_m_over_n": tr.running_average(w),
+            f"{alg}/diverged_at": tr.diverged_at,
+        })
+    return arrays
+
+
+ROUND_COLUMNS = ("algorithm", "seed", "round", "grad_u_sq", "grad_v_sq_mean", "delta", "delta_m_over_n",
+                 "running_average", "objective_gap")
+
+
+def rounds_csv(result: Result) -> str:
+    """Tidy per-round data: one row per (algorithm, seed, measured round)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(ROUND_COLUMNS)
+    for alg, tr in result.trajectories.items():
+        d1, dw, ra = tr.stationarity(1.0), tr.stationarity(tr.m / tr.n), tr.running_average(1.0)
+        for r, seed in enumerate(tr.seeds):
+            for k, t in enumerate(tr.rounds):
+                w.writerow((alg, int(seed), int(t), repr(float(tr.grad_u_sq[r, k])), repr(float(tr.grad_v_sq_mean[r, k])),
+                            repr(float(d1[r, k])), repr(float(dw[r, k])), repr(float(ra[r, k])),
+                            repr(float(tr.objective_gap[r, k]))))
+    return buf.getvalue()

@@ -1,0 +1,295 @@
+"""`altsim run`: one experiment or a sweep (a grid) from a TOML file, resumable after a kill.
+
+TOML layout::
+
+    [experiment]            # fields of ExperimentConfig (except `problem`)
+    family = "coupled_quadratic"
+    rounds = 300
+    seeds = [0, 1, 2, 3]
+
+    [problem]               # parameters of the family
+    n = 20
+    chi = 0.5
+
+    [sweep]                 # optional grid: each key takes every listed value
+    m = [5, 10, 20]
+    "problem.delta" = [0.5, 2.0]
+
+    [regime]                # optional: compare FedAlt and FedSim against the paper's prediction
+    enabled = true
+
+Output folder::
+
+    config.toml                 the input, copied
+    environment.json            altsim and torch versions, device
+    points/<id>/summary.json    one per grid point, written last and atomically: its presence marks the point done
+    points/<id>/rounds.csv      tidy per-round data of the point
+    summary.json                rebuilt from the points on disk after every run
+    rounds.csv                  every point's rows, with a `point` column
+
+Rerunning on the same folder resumes: finished points are skipped, temporary files of an
+interrupted write are removed and their points redone. A different config in the folder is
+refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .experiment import ExperimentConfig, environment
+from .io import check_writable, write_json, write_text
+
+EXECUTORS = ("local", "processes", "dask")
+_SECTIONS = {"experiment", "problem", "sweep", "regime"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A base experiment and the grid to sweep over."""
+
+    base: dict
+    """ExperimentConfig fields, `problem` included."""
+    grid: dict[str, list]
+    """Key ('m', 'rounds', 'problem.delta', ...) -> values; empty for a single experiment."""
+    regime: bool = False
+    """Whether to compare FedAlt and FedSim against the paper's regime prediction at every point."""
+
+    def points(self) -> list[tuple[str, ExperimentConfig, dict]]:
+        """(point id, config, the grid values of this point), every config validated before any work."""
+        keys = sorted(self.grid)
+        out = []
+        for values in itertools.product(*(self.grid[k] for k in keys)) if keys else [()]:
+            d = json.loads(json.dumps(self.base))
+            assign = dict(zip(keys, values))
+            for k, v in assign.items():
+                if k.startswith("problem."):
+                    d.setdefault("problem", {})[k.split(".", 1)[1]] = v
+                else:
+                    d[k] = v
+            cfg = ExperimentConfig.from_dict(d)
+            _validate_problem(cfg)
+            out.append((point_id(cfg), cfg, assign))
+        return out
+
+
+def _validate_problem(cfg: ExperimentConfig) -> None:
+    from altsim.synthetic import FAMILIES, config_from_mapping, resolve_device, resolve_dtype
+
+    resolve_device(cfg.device)
+    resolve_dtype(cfg.dtype)
+    if cfg.family not in FAMILIES:
+        raise ValueError(f"family={cfg.family!r}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
+    fam_cfg = config_from_mapping(FAMILIES[cfg.family].config, cfg.problem)
+    n = getattr(fam_cfg, "n")
+    if cfg.m is not None and not (1 <= cfg.m <= n):
+        raise ValueError(f"m={cfg.m}: must be an integer in [1, {n}] (n={n})")
+
+
+def point_id(cfg: ExperimentConfig) -> str:
+    blob = json.dumps(cfg.to_dict(), sort_keys=True).encode()
+    return hashlib.sha1(blob).hexdigest()[:12]
+
+
+def parse_spec(table: dict) -> SweepSpec:
+    unknown = sorted(set(table) - _SECTIONS)
+    if unknown:
+        raise ValueError(f"config: unknown table(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(_SECTIONS))}")
+    for sec in _SECTIONS & set(table):
+        if not isinstance(table[sec], dict):
+            raise ValueError(f"config: [{sec}] must be a table")
+    base = dict(table.get("experiment", {}))
+    if "problem" in base:
+        raise ValueError("config: put problem parameters in the [problem] table, not [experiment]")
+    base["problem"] = dict(table.get("problem", {}))
+    grid = {}
+    for k, v in table.get("sweep", {}).items():
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"sweep.{k}={v!r}: must be a non-empty list of values")
+        grid[k] = v
+    regime = table.get("regime", {})
+    unknown = sorted(set(regime) - {"enabled"})
+    if unknown:
+        raise ValueError(f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled")
+    spec = SweepSpec(base, grid, bool(regime.get("enabled", False)))
+    spec.points()  # validate every point now, before any work
+    return spec
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    from altsim.synthetic import load_toml_table
+
+    return parse_spec(load_toml_table(path))
+
+
+# --- one point ------------------------------------------------------------------------------
+def run_point(point: str, config_dict: dict, out_dir: str, regime: bool) -> dict:
+    """Run one grid point and write its files atomically (summary.json last). Top-level: picklable."""
+    import torch
+
+    from . import run
+    from .report import rounds_csv, summarize
+
+    torch.set_num_threads(int(os.environ.get("ALTSIM_THREADS", torch.get_num_threads())))
+    cfg = ExperimentConfig.from_dict(config_dict)
+    result = run(cfg)
+    summary = summarize(result)
+    summary["point"] = point
+    if regime:
+        summary["regime"] = regime_verdict(result)
+    pdir = Path(out_dir) / "points" / point
+    write_text(pdir / "rounds.csv", rounds_csv(result))
+    write_json(pdir / "summary.json", summary)
+    return summary
+
+
+def regime_verdict(result) -> dict:
+    """Empirical winner (paired over seeds, 95%) against the paper's section-6 prediction."""
+    from altsim.theory import regime_winner
+
+    from .compare import mean_interval
+
+    tr = result.trajectories
+    if not {"fedalt", "fedsim"} <= set(tr):
+        raise ValueError("regime study needs both fedalt and fedsim in `algorithms`")
+    a, s = tr["fedalt"].running_average()[:, -1], tr["fedsim"].running_average()[:, -1]
+    diff = a - s  # same seeds: same sampling and noise streams, so the difference is paired
+    mean, lo, hi = mean_interval(diff[:, None], exact=False)
+    empirical = "fedalt" if hi[0] < 0 else "fedsim" if lo[0] > 0 else "tie"
+    c = result.constants
+    set_ = result.settings["fedalt"]
+    predicted = regime_winner(c.sigma_u, c.sigma_v, c.delta, c.L_u, c.L_v, set_["n"], set_["m"])
+    return {"empirical": empirical, "predicted": str(predicted), "agree": empirical == predicted,
+            "diff_mean": float(mean[0]), "diff_ci": [float(lo[0]), float(hi[0])], "m_over_n": set_["m"] / set_["n"],
+            "delta": c.delta, "sigma_v": c.sigma_v, "sigma_u": c.sigma_u, "chi": c.chi}
+
+
+# --- the sweep ------------------------------------------------------------------------------
+def _done(pdir: Path) -> dict | None:
+    f = pdir / "summary.json"
+    if not f.exists():
+        return None
+    try:
+        return json.loads(f.read_text())
+    except (json.JSONDecodeError, OSError):
+        return None
+
+
+def _clean_partial(out: Path) -> int:
+    """Remove temporary files left by interrupted atomic writes; returns how many."""
+    n = 0
+    for tmp in out.glob("**/.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+def _progress_printer(total: int, stream) -> Callable[[int, str, bool], None]:
+    start = time.perf_counter()
+
+    def show(done: int, point: str, skipped: bool) -> None:
+        el = time.perf_counter() - start
+        bar = "#" * int(30 * done / max(total, 1))
+        note = "skipped (done before)" if skipped else f"{el:.1f} s"
+        end = "\n" if (done == total or not stream.isatty()) else "\r"
+        print(f"[{bar:<30}] {done}/{total} point {point} {note}", end=end, file=stream, flush=True)
+
+    return show
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", workers: int | None = None,
+              config_text: str | None = None, stream=sys.stderr, dask_address: str | None = None) -> dict:
+    """Run every point not already on disk under `out`, then rebuild the summary from disk."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r}: must be one of {', '.join(EXECUTORS)}")
+    out = check_writable(out)
+    points = spec.points()
+    stamp = {"base": spec.base, "grid": spec.grid, "regime": spec.regime}
+    stamp_file = out / "sweep.json"
+    if stamp_file.exists():
+        old = json.loads(stamp_file.read_text())
+        if old != json.loads(json.dumps(stamp)):
+            raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
+    else:
+        write_json(stamp_file, stamp)
+    if config_text is not None:
+        write_text(out / "config.toml", config_text)
+    write_json(out / "environment.json", environment(points[0][1].device))
+    _clean_partial(out)
+    show = _progress_printer(len(points), stream)
+    todo, count = [], 0
+    for pid, cfg, _ in points:
+        if _done(out / "points" / pid) is not None:
+            count += 1
+            show(count, pid, True)
+        else:
+            todo.append((pid, cfg))
+    args = [(pid, cfg.to_dict(), str(out), spec.regime) for pid, cfg in todo]
+    if executor == "local":
+        for a in args:
+            run_point(*a)
+            count += 1
+            show(count, a[0], False)
+    elif executor == "processes":
+        import multiprocessing as mp
+
+        n_workers = workers or max(1, (os.cpu_count() or 1))
+        os.environ.setdefault("ALTSIM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(run_point, *a) for a in args]
+            for a, f in zip(args, futures):
+                f.result()
+                count += 1
+                show(count, a[0], False)
+    else:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ValueError("executor='dask' needs dask.distributed: pip install 'altsim[dask]'") from None
+        client = Client(dask_address) if dask_address else Client(processes=False)
+        try:
+            futures = client.map(lambda a: run_point(*a), args, pure=False)
+            for a, f in zip(args, futures):
+                f.result()
+                count += 1
+                show(count, a[0], False)
+        finally:
+            client.close()  # our client only; a cluster at dask_address is the user's
+    return rebuild(out, points, spec)
+
+
+def rebuild(out: Path, points, spec: SweepSpec) -> dict:
+    """summary.json and rounds.csv from the points on disk (so a resumed sweep equals an uninterrupted one)."""
+    rows, per_point = [], []
+    for pid, _, assign in points:
+        s = _done(out / "points" / pid)
+        if s is None:
+            continue
+        per_point.append({"point": pid, "values": assign, "summary": s})
+        text = (out / "points" / pid / "rounds.csv").read_text().splitlines()
+        header = text[0]
+        rows.extend(f"{pid},{line}" for line in text[1:])
+    write_text(out / "rounds.csv", "point," + header + "\n" + "\n".join(rows) + ("\n" if rows else "")) if per_point else None
+    summary: dict[str, Any] = {"points": per_point, "n_points": len(points), "n_done": len(per_point)}
+    if len(points) == 1 and per_point:
+        summary.update({k: v for k, v in per_point[0]["summary"].items() if k != "point"})
+    if spec.regime and per_point:
+        verdicts = [p["summary"]["regime"] for p in per_point]
+        decided = [v for v in verdicts if v["empirical"] != "tie"]
+        summary["regime"] = {
+            "agreement_rate": float(np.mean([v["agree"] for v in verdicts])),
+            "agreement_rate_decided": float(np.mean([v["agree"] for v in decided])) if decided else None,
+            "points": len(verdicts), "decided": len(decided),
+        }
+    write_json(out / "summary.json", summary)
+    return summary
