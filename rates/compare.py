@@ -100,6 +100,9 @@ class Comparison:
     checks: list[BoundCheck]
     not_covering: dict[str, list[str]]
     diverged_seeds: dict[int, int]
+    calibrated_template: dict[str, float] | None = None
+    """C1, C2, C3 of the paper's template C1 T^-1/2 + C2 T^-2/3 + C3 T^-1 fitted (tightest cover) to the
+    mean running average of Delta_t over T, with sigma_1^2 = sigma~^2 = 1 absorbed into the constants."""
 
     def to_dict(self) -> dict:
         return {
@@ -108,7 +111,20 @@ class Comparison:
             "checks": [c.summary() for c in self.checks],
             "not_covering": self.not_covering,
             "diverged_seeds": {str(k): v for k, v in self.diverged_seeds.items()},
+            "calibrated_template": self.calibrated_template,
         }
+
+
+def calibrate_shape(T: np.ndarray, y: np.ndarray, points: int = 40) -> dict[str, float] | None:
+    """The paper's template fitted to a curve y(T) (see Comparison.calibrated_template)."""
+    from altsim.theory import fit_constants, get_bound
+
+    keep = np.isfinite(y) & (y > 0)
+    if keep.sum() < 3:
+        return None
+    idx = np.unique(np.geomspace(1, keep.sum(), points).astype(int) - 1)
+    settings = [dict(sigma1_sq=1.0, sigma2_sq=1.0, T=float(t)) for t in T[keep][idx]]
+    return fit_constants(get_bound("fedalt_paper_template"), settings, y[keep][idx])
 
 
 def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Comparison:
@@ -142,4 +158,5 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
             verdict=v, measured_slope=fit_slope(T_all, mean), bound_slope=fit_slope(T_all, curve), rate=b.rate,
             horizons=T_all, curve=curve, mean=mean, low=low, high=high,
         ))
-    return Comparison(trajectory.algorithm, dict(setting), checks, not_covering, diverged)
+    calibrated = None if diverged else calibrate_shape(T_all, trajectory.running_average(1.0).mean(axis=0))
+    return Comparison(trajectory.algorithm, dict(setting), checks, not_covering, diverged, calibrated)

@@ -22,10 +22,11 @@ from altsim.theory import BOUNDS, Bound, block_step_sizes, optimal_eta, require
 
 from .compare import Comparison, compare
 from .engine import Trajectory, scales_of, simulate
+from .baselines import FedAvg, LocalOnly
 from .fedalt import FedAlt
 from .fedsim import FedSim
 
-ALGORITHMS = {"fedalt": FedAlt, "fedsim": FedSim}
+ALGORITHMS = {"fedalt": FedAlt, "fedsim": FedSim, "fedavg": FedAvg, "local_only": LocalOnly}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ class ExperimentConfig:
     """'float64' or 'float32'."""
     measure_every: int = 1
     """Measure every this many rounds (1 makes the running average exact)."""
+    official: bool = False
+    """The official code's variant: one step size eta / max(L_u, L_v) for both blocks, and FedAlt with
+    tau_u = tau_v = tau."""
+    stateless: bool = False
+    """Stateless clients: sampled clients start from their initial v_i^0 every round."""
 
     def __post_init__(self) -> None:
         for name, kind, what in (("algorithms", (tuple, list), "a list of algorithm names"),
@@ -86,6 +92,9 @@ class ExperimentConfig:
             require("eta", self.eta, low=0, low_open=True)
         for k in ("tau_u", "tau_v", "tau", "measure_every"):
             require(k, getattr(self, k), low=1, integer=True)
+        for k in ("official", "stateless"):
+            if not isinstance(getattr(self, k), bool):
+                raise ValueError(f"{k}={getattr(self, k)!r}: must be true or false")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -113,11 +122,18 @@ def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algori
 
 def _make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):
     L_u, L_v = scales
+    if config.official and name in ("fedalt", "fedsim"):
+        gamma = eta / (max(L_u, L_v) * config.tau)
+        return ALGORITHMS[name].official(gamma, config.tau, stateless=config.stateless)
     if name == "fedalt":
         gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
-        return FedAlt(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v)
+        return FedAlt(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v, stateless=config.stateless)
+    if name == "local_only":
+        return LocalOnly(gamma_v=eta / (L_v * config.tau_v), tau_v=config.tau_v)
     gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
-    return FedSim(gamma_u=gu, gamma_v=gv, tau=config.tau)
+    if name == "fedavg":
+        return FedAvg(gamma_u=gu, gamma_v=gv, tau=config.tau)
+    return FedSim(gamma_u=gu, gamma_v=gv, tau=config.tau, stateless=config.stateless)
 
 
 def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Certified) -> tuple[float, Bound | None]:

@@ -37,8 +37,16 @@ class FedAlt:
     """Local steps on u per round; >= 1."""
     tau_v: int = 1
     """Local steps on v per round; >= 1."""
+    stateless: bool = False
+    """Stateless clients: a sampled client starts its personal steps from its initial v_i^0, not
+    from the v_i it left last time (clients that cannot keep state between rounds)."""
 
     name = "fedalt"
+
+    @classmethod
+    def official(cls, gamma: float, tau: int = 1, stateless: bool = False) -> "FedAlt":
+        """The official code's variant: one step size and one number of local steps for both blocks."""
+        return cls(gamma_u=gamma, gamma_v=gamma, tau_u=tau, tau_v=tau, stateless=stateless)
 
     def __post_init__(self) -> None:
         require("gamma_u", self.gamma_u, low=0, low_open=True)
@@ -48,13 +56,13 @@ class FedAlt:
 
     def setting(self) -> dict:
         return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v,
-                "tau_u": self.tau_u, "tau_v": self.tau_v}
+                "tau_u": self.tau_u, "tau_v": self.tau_v, "stateless": self.stateless}
 
     def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
         """One round: u (R, d_u), V (R, n, d_v), clients (R, m) -> (u^{t+1}, V^{t+1})."""
         index = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
         u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
-        v = V.gather(1, index)
+        v = (problem.initial_point()[1].expand_as(V) if self.stateless else V).gather(1, index)
         for k in range(self.tau_v):
             v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
         for k in range(self.tau_u):

@@ -33,8 +33,15 @@ class FedSim:
     """Step size on v; > 0."""
     tau: int = 1
     """Local steps per round, each on both blocks; >= 1."""
+    stateless: bool = False
+    """Stateless clients: a sampled client starts from its initial v_i^0 (see FedAlt.stateless)."""
 
     name = "fedsim"
+
+    @classmethod
+    def official(cls, gamma: float, tau: int = 1, stateless: bool = False) -> "FedSim":
+        """The official code's variant: one step size for both blocks."""
+        return cls(gamma_u=gamma, gamma_v=gamma, tau=tau, stateless=stateless)
 
     def __post_init__(self) -> None:
         require("gamma_u", self.gamma_u, low=0, low_open=True)
@@ -42,13 +49,14 @@ class FedSim:
         require("tau", self.tau, low=1, integer=True)
 
     def setting(self) -> dict:
-        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau": self.tau}
+        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau": self.tau,
+                "stateless": self.stateless}
 
     def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
         """One round: u (R, d_u), V (R, n, d_v), clients (R, m) -> (u^{t+1}, V^{t+1})."""
         index = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
         u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
-        v = V.gather(1, index)
+        v = (problem.initial_point()[1].expand_as(V) if self.stateless else V).gather(1, index)
         for k in range(self.tau):
             g = stochastic_grad_u(problem, noise, t, k, u_local, v, clients)
             h = stochastic_grad_v(problem, noise, t, k, u_local, v, clients)

@@ -27,7 +27,8 @@ def reference_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list
         V_next = V.clone()  # clients not sampled keep their v_i
         for i in sampled:
             client = torch.tensor([[i]], device=problem.device)
-            u_i, v_i = _one(u.clone()), _one(V[i].clone())
+            v_start = problem.initial_point()[1][i] if getattr(algorithm, "stateless", False) else V[i]
+            u_i, v_i = _one(u.clone()), _one(v_start.clone())
             if algorithm.name == "fedalt":
                 for k in range(algorithm.tau_v):  # personal first, u held at u^t
                     v_i = v_i - algorithm.gamma_v * stochastic_grad_v(problem, noise, t, k, u_i, v_i, client)

@@ -31,6 +31,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
             "not_covering": comp.not_covering,
             "diverged_seeds": comp.to_dict()["diverged_seeds"],
             "final_delta": _final(result.trajectories[alg]),
+            "calibrated_template": comp.calibrated_template,
         }
         primary = next((c for c in comp.checks if c.name == result.step_bounds.get(alg)), comp.checks[0] if comp.checks else None)
         if primary is not None:

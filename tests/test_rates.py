@@ -257,3 +257,64 @@ def test_batched_engine_equals_reference_on_every_family(family, params, alg):
         for t in range(4):
             assert torch.allclose(batched[t][0][r], ref[t + 1][0], rtol=0, atol=1e-10)
             assert torch.allclose(batched[t][1][r], ref[t + 1][1], rtol=0, atol=1e-10)
+
+
+def test_fedavg_keeps_one_shared_v_and_local_only_never_moves_u():
+    from altsim.rates import FedAvg, LocalOnly
+
+    p = make_problem("coupled_quadratic", dict(n=6, chi=0.5, delta=1.0, sigma_u=0.2, sigma_v=0.2), seed=0)
+    (u1, V1), *_ = _states(p, FedAvg(gamma_u=0.3, gamma_v=0.3, tau=2), rounds=3, m=3, seeds=[0])
+    assert torch.allclose(V1[0], V1[0, :1].expand_as(V1[0]))
+    states = _states(p, LocalOnly(gamma_v=0.3, tau_v=2), rounds=3, m=3, seeds=[0])
+    u0, V0 = p.initial_point()
+    assert all(torch.equal(u[0], u0) for u, _ in states) and not torch.equal(states[-1][1][0], V0)
+
+
+def test_official_variant_uses_one_step_size_and_bounds_say_why_they_do_not_cover():
+    res = run(ExperimentConfig(problem=dict(n=6, L_u=1.0, L_v=2.0), rounds=5, eta=0.3, official=True, tau=2))
+    s = res.settings["fedalt"]
+    assert s["gamma_u"] == s["gamma_v"] == pytest.approx(0.3 / (2.0 * 2)) and s["tau_u"] == s["tau_v"] == 2
+    assert "one local step on u" in " ".join(res.compare()["fedalt"].not_covering["fedalt_sgd_full"])
+
+
+@pytest.mark.parametrize("alg", [FedAlt(gamma_u=0.3, gamma_v=0.3, stateless=True), FedSim(gamma_u=0.3, gamma_v=0.3, stateless=True)],
+                         ids=["fedalt", "fedsim"])
+def test_stateless_clients_restart_from_their_initial_v(alg):
+    p = make_problem("coupled_quadratic", dict(n=6, chi=0.5, delta=1.0, sigma_v=0.3), seed=0)
+    batched = _states(p, alg, rounds=4, m=3, seeds=[2])
+    ref = reference_run(p, alg, rounds=4, m=3, seed=2)
+    for t in range(4):
+        assert torch.allclose(batched[t][1][0], ref[t + 1][1], atol=1e-12)
+    res_setting = {**alg.setting(), "n": 6, "m": 3, **p.certified_constants().values()}
+    assert "stateless" in " ".join(theory.get_bound(f"{alg.name}_sgd_partial").covers(res_setting).reasons)
+
+
+def test_comparison_carries_calibrated_template_constants():
+    res = run(ExperimentConfig(problem=dict(n=8, sigma_u=0.3, sigma_v=0.3), rounds=100, m=4, seeds=(0, 1, 2)))
+    comp = res.compare()["fedsim"]
+    c = comp.calibrated_template
+    assert set(c) == {"C1", "C2", "C3"} and all(v >= 0 for v in c.values())
+    T = comp.checks[0].horizons
+    fitted = c["C1"] / np.sqrt(T) + c["C2"] / T ** (2 / 3) + c["C3"] / T
+    measured = res.trajectories["fedsim"].running_average().mean(0)
+    idx = np.unique(np.geomspace(1, len(T), 40).astype(int) - 1)
+    assert np.all(fitted[idx] >= measured[idx] * (1 - 1e-7))  # covers every calibration point
+
+
+def test_the_demo_bounds_hold_on_100_random_instances():
+    """The demo's setting (m = n/2, one local step, noise, theory step sizes) on 100 closed-form instances."""
+    rng = np.random.default_rng(2026)
+    verdicts = []
+    for k in range(100):
+        nu = float(rng.uniform(0, 0.5))
+        n = int(rng.integers(4, 12))
+        params = dict(n=n, d_u=int(rng.integers(1, 5)), d_v=int(rng.integers(1, 5)), L_u=float(rng.uniform(0.3, 3)),
+                      L_v=float(rng.uniform(0.3, 3)), nonconvexity=nu, chi=float(rng.uniform(0, 0.95 * (1 - nu))),
+                      delta=float(rng.uniform(0.1, 3)), sigma_u=float(rng.uniform(0, 1)), sigma_v=float(rng.uniform(0, 1)),
+                      init_scale=float(rng.uniform(0.2, 3)))
+        res = run(ExperimentConfig(problem=params, problem_seed=k, rounds=25, m=n // 2, seeds=tuple(range(6))))
+        for comp in res.compare().values():
+            chk = next(c for c in comp.checks if c.name == res.step_bounds[comp.algorithm])
+            verdicts.append(chk.verdict)
+            assert chk.verdict != "violated", (params, chk.summary())
+    assert len(verdicts) == 200 and verdicts.count("holds") >= 190

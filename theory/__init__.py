@@ -16,7 +16,7 @@ from __future__ import annotations
 from . import fedalt_partial, fedalt_sgd, fedsim_sgd, paper
 from .assumptions import ASSUMPTIONS, Constants, require
 from .bound import Bound, Condition, Coverage, normalised_eta
-from .calibrate import calibrate
+from .calibrate import calibrate, fit_constants
 from .paper import regime_condition, regime_winner, stationarity
 from .stepsize import block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
 
@@ -36,6 +36,6 @@ def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
 
 __all__ = [
     "ASSUMPTIONS", "BOUNDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
-    "calibrate", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
+    "calibrate", "fit_constants", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
     "regime_condition", "regime_winner", "require", "stationarity",
 ]

@@ -187,6 +187,8 @@ class Bound:
             eta = normalised_eta(setting)
             if eta is not None:
                 values["eta"] = eta
+        if setting.get("stateless"):
+            reasons.append("clients keep v_i between rounds (the analysis assumes it; this run is stateless)")
         reasons += [f"{k} is not certified for this problem (infinite)" for k in self.uncertified(values)]
         for cond in self.conditions:
             why = cond.check(values)

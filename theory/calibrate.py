@@ -21,6 +21,23 @@ from .bound import Bound
 def calibrate(bound: Bound, settings: Sequence[Mapping[str, float]], measured: Sequence[float],
               constants: Sequence[str] | None = None) -> Bound:
     """Return `bound` with its linear unknown constants fitted (see the module docstring)."""
+    fitted = fit_constants(bound, settings, measured, constants)
+    syms = {s.name: s for s in bound.expression.free_symbols}
+    left = tuple(u for u in bound.unknowns if u not in fitted)
+    return dataclasses.replace(
+        bound,
+        name=bound.name + "_calibrated",
+        expression=bound.expression.subs({syms[k]: v for k, v in fitted.items()}),
+        provenance="calibrated",
+        reference=f"{bound.reference}; constants fitted by altsim.theory.calibrate on {len(measured)} measurements: "
+        + ", ".join(f"{k}={v:.6g}" for k, v in fitted.items()),
+        unknowns=left,
+    )
+
+
+def fit_constants(bound: Bound, settings: Sequence[Mapping[str, float]], measured: Sequence[float],
+                  constants: Sequence[str] | None = None) -> dict[str, float]:
+    """The constants of `calibrate`, as {name: value}."""
     from scipy.optimize import linprog
 
     names = list(constants if constants is not None else bound.unknowns)
@@ -44,14 +61,4 @@ def calibrate(bound: Bound, settings: Sequence[Mapping[str, float]], measured: S
     res = linprog(c=phi.sum(axis=0), A_ub=-phi, b_ub=offset - y, bounds=[(0, None)] * len(syms), method="highs")
     if not res.success:
         raise ValueError(f"no nonnegative constants make {bound.name!r} cover every measurement: {res.message}")
-    fitted = {s: float(v) for s, v in zip(syms, res.x)}
-    left = tuple(u for u in bound.unknowns if u not in names)
-    return dataclasses.replace(
-        bound,
-        name=bound.name + "_calibrated",
-        expression=bound.expression.subs(fitted),
-        provenance="calibrated",
-        reference=f"{bound.reference}; constants fitted by altsim.theory.calibrate on {len(y)} measurements: "
-        + ", ".join(f"{s.name}={v:.6g}" for s, v in fitted.items()),
-        unknowns=left,
-    )
+    return {s.name: float(v) for s, v in zip(syms, res.x)}

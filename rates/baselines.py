@@ -1,0 +1,80 @@
+"""Baselines to hold FedAlt and FedSim against (same state, same random streams).
+
+- `FedAvg`: nothing personal. Every client's v is the same shared vector: sampled clients
+  start from (u^t, v^t), take tau joint local steps, and the server averages both blocks and
+  sends the new v to every client.
+- `LocalOnly`: no communication. The shared u is never sent anywhere, so it stays at u^0;
+  each sampled client takes tau_v steps on its own v_i. (A baseline with a personal *copy* of u
+  per client, "full personalization", needs per-client shared state and is not offered yet.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from altsim.theory import require
+
+from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
+
+
+@dataclass(frozen=True)
+class FedAvg:
+    """Hyperparameters of FedAvg on the joint parameters (u, v)."""
+
+    gamma_u: float
+    """Step size on u; > 0."""
+    gamma_v: float
+    """Step size on v; > 0."""
+    tau: int = 1
+    """Local steps per round; >= 1."""
+
+    name = "fedavg"
+
+    def __post_init__(self) -> None:
+        require("gamma_u", self.gamma_u, low=0, low_open=True)
+        require("gamma_v", self.gamma_v, low=0, low_open=True)
+        require("tau", self.tau, low=1, integer=True)
+
+    def setting(self) -> dict:
+        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau": self.tau}
+
+    def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
+        shared_v = V.mean(1)  # all rows are equal after the first round; before it, start from their mean
+        u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
+        v = shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v)
+        for k in range(self.tau):
+            g = stochastic_grad_u(problem, noise, t, k, u_local, v, clients)
+            h = stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
+            u_local, v = u_local - self.gamma_u * g, v - self.gamma_v * h
+        return u_local.mean(1), v.mean(1, keepdim=True).expand_as(V).clone()
+
+
+@dataclass(frozen=True)
+class LocalOnly:
+    """Hyperparameters of local-only training (personal parameters only; u stays at u^0)."""
+
+    gamma_v: float
+    """Step size on v; > 0."""
+    tau_v: int = 1
+    """Local steps on v per round; >= 1."""
+    gamma_u: float = 0.0
+    """Unused (u is never communicated); kept so that settings line up with the other algorithms."""
+
+    name = "local_only"
+
+    def __post_init__(self) -> None:
+        require("gamma_v", self.gamma_v, low=0, low_open=True)
+        require("tau_v", self.tau_v, low=1, integer=True)
+
+    def setting(self) -> dict:
+        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau_v": self.tau_v}
+
+    def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
+        index = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
+        u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
+        v = V.gather(1, index)
+        for k in range(self.tau_v):
+            v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
+        return u, V.scatter(1, index, v)
