@@ -226,8 +226,15 @@ def cmd_demo(args, out) -> int:
     return 0
 
 
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
+    print(f"altsim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None, out=None) -> int:
+    import warnings
+
     out = out or sys.stdout
+    warnings.showwarning = _one_line_warnings
     try:
         args = build_parser().parse_args(argv)
         if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -66,10 +67,13 @@ class ExperimentConfig:
     tau_u = tau_v = tau."""
     stateless: bool = False
     """Stateless clients: sampled clients start from their initial v_i^0 every round."""
+    bounds: tuple[str, ...] = ()
+    """Bounds the run must be compared against; a run outside one's conditions is refused before any work."""
 
     def __post_init__(self) -> None:
         for name, kind, what in (("algorithms", (tuple, list), "a list of algorithm names"),
                                  ("seeds", (tuple, list), "a list of integer seeds"),
+                                 ("bounds", (tuple, list), "a list of bound names"),
                                  ("problem", Mapping, "a table of the family's parameters"),
                                  ("family", str, "a family name"), ("device", str, "'cpu' or 'cuda'"),
                                  ("dtype", str, "'float64' or 'float32'")):
@@ -99,7 +103,7 @@ class ExperimentConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["problem"] = dict(self.problem)
-        d["algorithms"], d["seeds"] = list(self.algorithms), list(self.seeds)
+        d["algorithms"], d["seeds"], d["bounds"] = list(self.algorithms), list(self.seeds), list(self.bounds)
         return d
 
     @classmethod
@@ -109,7 +113,7 @@ class ExperimentConfig:
         if unknown:
             raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(fields))}")
         d = dict(table)
-        for k in ("algorithms", "seeds"):
+        for k in ("algorithms", "seeds", "bounds"):
             if isinstance(d.get(k), list):
                 d[k] = tuple(d[k])
         return cls(**d)
@@ -140,6 +144,9 @@ def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Cer
     """(eta, bound): the given eta, or the one minimising the tightest [D] bound covering the run."""
     if config.eta is not None:
         return float(config.eta), None
+    if name not in ("fedalt", "fedsim"):
+        raise ValueError(f"eta=None (automatic) for {name}: no bound covers this baseline, so the theory gives no step "
+                         "size; set eta explicitly")
     best: tuple[float, float, Bound] | None = None
     reasons = []
     for b in (b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"):
@@ -181,14 +188,46 @@ def environment(device: torch.device | str) -> dict:
             "python": platform.python_version(), "device": str(device), "platform": platform.platform()}
 
 
-def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None) -> Result:
-    """Run every algorithm of `config` (validated before any work) and return the `Result`."""
+def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Certified, steps: dict,
+                           scales: tuple[float, float]) -> None:
+    """Refuse, before any work, a run that falls outside a bound the user asked to compare against;
+    warn when an explicit eta leaves the step-size range of every [D] bound of an algorithm."""
+    from altsim.theory import get_bound
+
+    for name in config.bounds:
+        b = get_bound(name)
+        if b.algorithm not in config.algorithms:
+            raise ValueError(f"bounds: {name!r} is a bound for {b.algorithm}, which is not in algorithms {list(config.algorithms)}")
+        eta = steps[b.algorithm][0]
+        cov = b.covers({**_setting(config, problem, cert, _make_algorithm(b.algorithm, config, eta, scales)), "eta": eta})
+        if not cov:
+            raise ValueError(f"bounds: the run is outside {name!r}'s conditions (eta={eta:g}): {'; '.join(cov.reasons)}")
+    if config.eta is None:
+        return
+    for alg in config.algorithms:
+        setting = {**_setting(config, problem, cert, _make_algorithm(alg, config, config.eta, scales)), "eta": config.eta}
+        for b in (b for b in BOUNDS.values() if b.algorithm == alg and b.provenance == "D"):
+            reasons = b.covers(setting).reasons
+            if reasons and all("step size" in r or "sampling cap" in r for r in reasons):
+                warnings.warn(f"eta={config.eta:g} for {alg}: outside {b.name}'s condition(s) "
+                              f"{'; '.join(reasons)}; that bound will not cover the run", stacklevel=3)
+
+
+def preflight(config: ExperimentConfig):
+    """Everything `run` checks and decides before simulating: (problem, certified, steps, scales)."""
     problem = make_problem(config.family, config.problem, seed=config.problem_seed, device=config.device, dtype=config.dtype)
     if config.m is not None:
         require("m", config.m, low=1, high=problem.n, integer=True)
     cert = problem.certified_constants()
     steps = {a: choose_step(a, config, problem, cert) for a in config.algorithms}
-    L_u, L_v, source = scales_of(problem, cert)
+    scales = scales_of(problem, cert)
+    check_requested_bounds(config, problem, cert, steps, scales[:2])
+    return problem, cert, steps, scales
+
+
+def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None) -> Result:
+    """Run every algorithm of `config` (validated before any work) and return the `Result`."""
+    problem, cert, steps, (L_u, L_v, source) = preflight(config)
     trajectories, settings = {}, {}
     for name in config.algorithms:
         eta, _ = steps[name]

@@ -77,23 +77,15 @@ class SweepSpec:
                     d.setdefault("problem", {})[k.split(".", 1)[1]] = v
                 else:
                     d[k] = v
-            cfg = ExperimentConfig.from_dict(d)
-            _validate_problem(cfg)
-            out.append((point_id(cfg), cfg, assign))
+            out.append((point_id(ExperimentConfig.from_dict(d)), ExperimentConfig.from_dict(d), assign))
         return out
 
+    def preflight(self) -> None:
+        """Build every point's problem and step sizes, so that a bad point fails before any point runs."""
+        from .experiment import preflight
 
-def _validate_problem(cfg: ExperimentConfig) -> None:
-    from altsim.synthetic import FAMILIES, config_from_mapping, resolve_device, resolve_dtype
-
-    resolve_device(cfg.device)
-    resolve_dtype(cfg.dtype)
-    if cfg.family not in FAMILIES:
-        raise ValueError(f"family={cfg.family!r}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
-    fam_cfg = config_from_mapping(FAMILIES[cfg.family].config, cfg.problem)
-    n = getattr(fam_cfg, "n")
-    if cfg.m is not None and not (1 <= cfg.m <= n):
-        raise ValueError(f"m={cfg.m}: must be an integer in [1, {n}] (n={n})")
+        for _, cfg, _ in self.points():
+            preflight(cfg)
 
 
 def point_id(cfg: ExperimentConfig) -> str:
@@ -122,7 +114,7 @@ def parse_spec(table: dict) -> SweepSpec:
     if unknown:
         raise ValueError(f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled")
     spec = SweepSpec(base, grid, bool(regime.get("enabled", False)))
-    spec.points()  # validate every point now, before any work
+    spec.preflight()  # validate every point now, before any work
     return spec
 
 
@@ -141,8 +133,12 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool) -> dict
     from .report import rounds_csv, summarize
 
     torch.set_num_threads(int(os.environ.get("ALTSIM_THREADS", torch.get_num_threads())))
+    import warnings
+
     cfg = ExperimentConfig.from_dict(config_dict)
-    result = run(cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the sweep's preflight already warned about this point
+        result = run(cfg)
     summary = summarize(result)
     summary["point"] = point
     if regime:

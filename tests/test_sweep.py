@@ -177,3 +177,30 @@ def test_random_invalid_values_never_crash(tmp_path, capsys):
         assert "Traceback" not in err
         if code != 0:
             assert err.count("\n") == 1 and err.startswith("altsim: error:"), (key, err)
+
+
+def test_requested_bound_outside_its_conditions_is_refused_before_work(tmp_path, capsys):
+    f = tmp_path / "b.toml"
+    f.write_text('[experiment]\nrounds = 5\nm = 4\neta = 1.5\nbounds = ["fedsim_sgd_partial"]\n[problem]\nn = 8\n')
+    assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "fedsim_sgd_partial" in err and "eta < 2/(1+chi)" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_step_size_outside_every_bound_warns_naming_the_condition(tmp_path, capsys):
+    f = tmp_path / "w.toml"
+    f.write_text('[experiment]\nrounds = 5\nm = 4\neta = 1.5\nalgorithms = ["fedalt"]\n[problem]\nn = 8\n')
+    assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("altsim: warning:") == 1 and "step size range eta < 1" in err
+
+
+def test_a_diverging_point_is_reported_with_its_round_and_kept(tmp_path, capsys):
+    f = tmp_path / "d.toml"
+    f.write_text('[experiment]\nrounds = 30\neta = 40.0\nalgorithms = ["fedsim"]\n[problem]\nn = 6\n')
+    assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())["algorithms"]["fedsim"]
+    assert s["diverged_seeds"] and all(int(r) >= 0 for r in s["diverged_seeds"].values())
+    rows = (tmp_path / "o" / "rounds.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 * 30  # partial results kept: every seed's rows, NaN after its divergence
