@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dask-address", help="scheduler address for --executor dask (default: a local cluster)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    pl = sub.add_parser("plot", help="redraw figures from a saved result folder, without rerunning")
+    pl.add_argument("result_dir", help="a folder written by altsim demo or altsim run")
+    pl.add_argument("--kind", default="auto", choices=["auto", "rate", "tightness", "regime", "sweep", "trajectory"],
+                    help="auto: rate and tightness for one experiment, sweep (and regime) for a sweep")
+    pl.add_argument("--x", default="m_over_n", help="sweep plot's x axis: m_over_n, an [experiment] field or problem.NAME")
+    pl.add_argument("--out", help="where to write the figures (default: RESULT_DIR)")
+
     pr = sub.add_parser("problem", help="show a problem family's certified constants")
     pr.add_argument("--list", action="store_true", help="list the families")
     pr.add_argument("--family", default="coupled_quadratic")
@@ -219,6 +226,42 @@ def cmd_run(args, out) -> int:
     return 0
 
 
+def cmd_plot(args, out) -> int:
+    from pathlib import Path
+
+    from altsim import figures
+    from altsim.rates.io import check_writable
+    from altsim.rates.load import load_comparisons, load_summary
+
+    target = check_writable(args.out or args.result_dir)
+    if args.kind == "trajectory":  # a teaching figure: needs no result
+        written = figures.save(figures.trajectory_view(), target / "trajectory")
+        written.append(figures.trajectory_animation(target / "trajectory.gif"))
+    else:
+        summary = load_summary(args.result_dir)
+        single = "algorithms" in summary
+        kinds = ([("rate", "tightness") if single else ("sweep",) + (("regime",) if "regime" in summary else ())]
+                 [0] if args.kind == "auto" else (args.kind,))
+        written = []
+        for kind in kinds:
+            if kind in ("rate", "tightness"):
+                if not single:
+                    raise ValueError(f"--kind {kind}: {args.result_dir} is a sweep; point at one of its points/<id> folders")
+                _, comps = load_comparisons(args.result_dir)
+                steps = {a: s.get("name") for a, s in summary["algorithms"].items()}
+                fig = figures.rate_plot(comps, bounds=steps) if kind == "rate" else figures.tightness_plot(comps)
+            elif kind == "regime":
+                fig = figures.regime_map(summary)
+            else:
+                if single:
+                    raise ValueError(f"--kind sweep: {args.result_dir} holds one experiment, not a sweep")
+                fig = figures.sweep_plot(summary, x=args.x)
+            written += figures.save(fig, Path(target) / kind)
+    for w in written:
+        print(f"wrote {w}", file=out)
+    return 0
+
+
 def cmd_demo(args, out) -> int:
     from altsim import demo
 
@@ -239,7 +282,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
         args = build_parser().parse_args(argv)
         if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
             raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
-        return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run}[args.command](args, out)
+        return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run,
+                "plot": cmd_plot}[args.command](args, out)
     except UsageError as e:
         print(f"altsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR

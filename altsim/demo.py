@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from altsim.rates import ExperimentConfig, run
-from altsim.rates.io import check_writable, write_json, write_npz
-from altsim.rates.report import summarize, table, trajectories_arrays
+from altsim.rates.io import check_writable, write_json, write_npz, write_text
+from altsim.rates.report import rounds_csv, summarize, table, trajectories_arrays
 
 DEMO_PROBLEM = dict(n=50, d_u=20, d_v=20, L_u=1.0, L_v=2.0, chi=0.5, delta=1.0, sigma_u=0.5, sigma_v=0.5,
                     nonconvexity=0.3)
@@ -46,6 +46,7 @@ def main(out: str = "altsim-demo", device: str = "cpu", seed: int = 0, quick: bo
     summary = summarize(result, comparisons)
     summary["wall_seconds"] = time.perf_counter() - t0
     write_npz(Path(out_dir) / "trajectories.npz", **trajectories_arrays(result))
+    write_text(Path(out_dir) / "rounds.csv", rounds_csv(result))
     write_json(Path(out_dir) / "summary.json", summary)
 
     from altsim.figures import rate_plot, save

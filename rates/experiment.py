@@ -235,6 +235,7 @@ def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | No
         cb = (lambda t, T, name=name: progress(name, t, T)) if progress else None
         trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
                                       measure_every=config.measure_every, progress=cb, scales=(L_u, L_v))
-        settings[name] = {**_setting(config, problem, cert, alg), "eta": eta, "scales": source}
+        settings[name] = {**_setting(config, problem, cert, alg), "eta": eta, "scales": source,
+                          "scale_L_u": L_u, "scale_L_v": L_v}
     return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
                   environment(problem.device))

@@ -32,6 +32,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
             "diverged_seeds": comp.to_dict()["diverged_seeds"],
             "final_delta": _final(result.trajectories[alg]),
             "calibrated_template": comp.calibrated_template,
+            "setting": setting,
         }
         primary = next((c for c in comp.checks if c.name == result.step_bounds.get(alg)), comp.checks[0] if comp.checks else None)
         if primary is not None:

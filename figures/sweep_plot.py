@@ -1,0 +1,43 @@
+"""Sweep plot: the final stationarity (1/T) sum_t Delta_t against one swept quantity (participation
+m/n, heterogeneity delta, ...), one line per algorithm with its 95% interval over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import style
+
+
+def _x_value(point: dict, key: str) -> float:
+    s = point["summary"]
+    if key == "m_over_n":
+        setting = next(iter(s["algorithms"].values()))["setting"]
+        return setting["m"] / setting["n"]
+    if key.startswith("problem."):
+        return float(s["config"]["problem"][key.split(".", 1)[1]])
+    return float(s["config"][key])
+
+
+def sweep_plot(sweep_summary: dict, *, x: str = "m_over_n", title: str | None = None):
+    """x: 'm_over_n', an experiment field ('rounds') or 'problem.<name>' ('problem.delta')."""
+    fig, ax = style.new_figure(6.4, 4.4)
+    algs = list(sweep_summary["points"][0]["summary"]["algorithms"])
+    for alg in algs:
+        xs, mean, lo, hi = [], [], [], []
+        for p in sweep_summary["points"]:
+            fd = p["summary"]["algorithms"][alg]["final_delta"]
+            xs.append(_x_value(p, x))
+            mean.append(fd["mean"])
+            lo.append(fd["ci"][0])
+            hi.append(fd["ci"][1])
+        order = np.argsort(xs)
+        xs, mean, lo, hi = (np.asarray(a)[order] for a in (xs, mean, lo, hi))
+        ax.errorbar(xs, mean, yerr=[mean - lo, hi - mean], color=style.color(alg), marker=style.MARKERS.get(alg, "o"),
+                    capsize=3, lw=1.8, label=style.label(alg))
+    ax.set_yscale("log")
+    ax.set_xlabel({"m_over_n": "participation $m/n$", "problem.delta": r"heterogeneity $\delta$",
+                   "problem.sigma_v": r"personal noise $\sigma_v$", "problem.chi": r"coupling $\chi$"}.get(x, x))
+    ax.set_ylabel(r"final $\frac{1}{T}\sum_{t<T}\Delta_t$ ($w$ = 1)")
+    ax.legend()
+    fig.suptitle(title or "Final stationarity across the sweep")
+    return fig
