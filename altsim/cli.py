@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--x", default="m_over_n", help="sweep plot's x axis: m_over_n, an [experiment] field or problem.NAME")
     pl.add_argument("--out", help="where to write the figures (default: RESULT_DIR)")
 
+    bn = sub.add_parser("bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)")
+    bn.add_argument("--quick", action="store_true", help="smaller sizes; a smoke test")
+    bn.add_argument("--device", default="cpu", help="cpu or cuda")
+    bn.add_argument("--out", help="write the JSON report here")
+
     pr = sub.add_parser("problem", help="show a problem family's certified constants")
     pr.add_argument("--list", action="store_true", help="list the families")
     pr.add_argument("--family", default="coupled_quadratic")
@@ -262,6 +267,19 @@ def cmd_plot(args, out) -> int:
     return 0
 
 
+def cmd_bench(args, out) -> int:
+    from altsim.rates.bench import bench
+    from altsim.rates.io import write_json
+    from altsim.synthetic import resolve_device
+
+    resolve_device(args.device)
+    report = bench(quick=args.quick, device=args.device)
+    if args.out:
+        write_json(args.out, report)
+    print(json.dumps(report, indent=2), file=out)
+    return 0
+
+
 def cmd_demo(args, out) -> int:
     from altsim import demo
 
@@ -283,7 +301,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
         if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
             raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
         return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run,
-                "plot": cmd_plot}[args.command](args, out)
+                "plot": cmd_plot, "bench": cmd_bench}[args.command](args, out)
     except UsageError as e:
         print(f"altsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR

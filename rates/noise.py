@@ -7,7 +7,9 @@ numbers, on any device.
 
 The hash is MurmurHash3's 32-bit finaliser chained over the coordinates, computed in
 int64 with every intermediate below 2^63 (the 32x32-bit products are split in 16-bit
-halves), so no integer ever overflows. Two 32-bit words give two uniforms, and
+halves), so no integer ever overflows. The scalar coordinates (seed, round, step, block) are
+hashed first on small tensors, then the client, and only the last two mixes run over the
+full (seeds, clients, dim) tensor: one per 32-bit word. Two words give two uniforms, and
 Box-Muller turns them into one standard normal.
 """
 
@@ -36,8 +38,23 @@ def _fmix32(h: torch.Tensor) -> torch.Tensor:
     return h ^ (h >> 16)
 
 
+def _fmix32_int(h: int) -> int:
+    """The same finaliser on a Python int (for scalar coordinates: no tensor ops)."""
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & _M32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & _M32
+    return h ^ (h >> 16)
+
+
+def _hash_ints(h: int, *keys: int) -> int:
+    for k in keys:
+        h = _fmix32_int(((h ^ (k & _M32)) + _GOLDEN) & _M32)
+    return h
+
+
 def hash_words(*keys) -> torch.Tensor:
-    """A 32-bit hash (in int64) of broadcastable integer tensors or ints."""
+    """A 32-bit hash (in int64) of broadcastable integer tensors or ints; the first must be a tensor."""
     h = None
     for k in keys:
         k = k & _M32 if isinstance(k, int) else k.to(torch.int64) & _M32
@@ -51,13 +68,28 @@ class NoiseStream:
     def __init__(self, seeds: torch.Tensor, device: torch.device, dtype: torch.dtype):
         self.seeds = torch.as_tensor(seeds, dtype=torch.int64, device=device)
         self.device, self.dtype = device, dtype
+        self._seed_hash = hash_words(self.seeds)  # (R,), hashed once
+        self._coords: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _scalar_hash(self, *keys: int) -> torch.Tensor:
+        """hash(seed, *keys) per seed: the scalar keys are mixed in Python, one tensor mix joins them."""
+        k = _hash_ints(0, *keys)
+        return _fmix32(((self._seed_hash ^ k) + _GOLDEN) & _M32)
+
+    def _coord_words(self, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two independent 32-bit words per coordinate, computed once per dim."""
+        if dim not in self._coords:
+            coord = torch.arange(dim, device=self.device, dtype=torch.int64)
+            self._coords[dim] = (_fmix32(_mul32(coord, 0x68E31DA4) ^ 0x1B873593),
+                                 _fmix32(_mul32(coord, 0xB5297A4D) ^ 0xCC9E2D51))
+        return self._coords[dim]
 
     def normal(self, t: int, clients: torch.Tensor, step: int, block: int, dim: int) -> torch.Tensor:
-        """Standard normals of shape clients.shape + (dim,), indexed by (seed, t, client, step, block, j)."""
-        seed = self.seeds.view(-1, *([1] * (clients.dim() - 1)), 1)
-        coord = torch.arange(dim, device=self.device, dtype=torch.int64)
-        h = hash_words(seed, t, clients.unsqueeze(-1), step, block, coord)
-        w1, w2 = _fmix32(h ^ 0x68E31DA4), _fmix32(h ^ 0xB5297A4D)
+        """Standard normals of shape clients.shape + (dim,), indexed by (seed, t, step, block, client, j)."""
+        scalar = self._scalar_hash(t, step, block).view(-1, *([1] * (clients.dim() - 1)))
+        per_client = hash_words(scalar, clients).unsqueeze(-1)  # (R, ..., 1)
+        c1, c2 = self._coord_words(dim)
+        w1, w2 = _fmix32(per_client ^ c1), _fmix32(per_client ^ c2)  # the only two mixes over the full tensor
         u1 = (w1.to(torch.float64) + 0.5) * 2.0**-32
         u2 = w2.to(torch.float64) * 2.0**-32
         z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
@@ -71,8 +103,7 @@ class NoiseStream:
         clients = torch.arange(n, device=self.device, dtype=torch.int64)
         if m == n:
             return clients.expand(len(self.seeds), n)
-        seed = self.seeds.view(-1, 1)
-        h = hash_words(seed, t, clients, SAMPLING)
+        h = hash_words(self._scalar_hash(t, SAMPLING).view(-1, 1), clients)
         key = (_fmix32(h ^ 0x1B873593) << 30) | (_fmix32(h ^ 0xCC9E2D51) >> 2)
         chosen = torch.topk(key, m, dim=1, largest=False, sorted=False).indices
         return torch.sort(chosen, dim=1).values
