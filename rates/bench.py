@@ -18,7 +18,6 @@ The quick variant runs smaller sizes and leaves out keys it does not measure.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics

@@ -1,0 +1,239 @@
+"""`altsim falsify`: attack a bound the way a referee would, searching for the run that breaks it.
+
+The search maximises measured / bound over problem parameters (the closed-form family's
+knobs, its seed and initial scale), participation and step size, always inside the bound's
+conditions. It runs in two phases within the time budget:
+
+1. random search: instances drawn uniformly from the ranges below;
+2. a derivative-free hill climb, a (1+1) evolution strategy with step-size adaptation,
+   from the worst instance found, in the normalised parameter cube.
+
+The objective is the largest ratio over every horizon T <= rounds of the seed-mean running
+average of Delta_t to the bound at T. A violation is declared when at that T the measurement's
+95% interval lies wholly above the bound (for runs without randomness: the exact value exceeds
+it by a relative 1e-9). A violation is then shrunk greedily: fewer clients, dimensions, rounds
+and seeds, and rounder parameters, as long as the violation stays.
+
+`scale` multiplies the bound (0.5 halves it) to check that the search finds a deliberately
+broken bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+import warnings
+from typing import Callable
+
+import numpy as np
+
+from altsim.theory import Bound, get_bound
+from altsim.theory.symbols import chi as chi_sym
+
+from .compare import mean_interval
+from .experiment import ExperimentConfig, run
+
+# Normalised search coordinates, each in [0, 1]: name -> (low, high, kind)
+SPACE = {
+    "n": (2, 12, "int"),
+    "m_frac": (0.0, 1.0, "float"),
+    "d_u": (1, 6, "int"),
+    "d_v": (1, 6, "int"),
+    "L_u": (0.2, 5.0, "log"),
+    "L_v": (0.2, 5.0, "log"),
+    "nonconvexity": (0.0, 0.9, "float"),
+    "chi_frac": (0.0, 0.98, "float"),
+    "delta": (0.05, 3.0, "log"),
+    "sigma_u": (0.0, 1.0, "float"),
+    "sigma_v": (0.0, 1.0, "float"),
+    "frequency": (0.5, 4.0, "log"),
+    "init_scale": (0.1, 5.0, "log"),
+    "eta_frac": (0.02, 0.999, "float"),
+    "rounds": (5, 80, "int"),
+    "problem_seed": (0, 10_000, "int"),
+}
+
+
+def _decode(z: np.ndarray) -> dict:
+    out = {}
+    for (name, (lo, hi, kind)), x in zip(SPACE.items(), np.clip(z, 0, 1)):
+        if kind == "log":
+            out[name] = float(lo * (hi / lo) ** x)
+        elif kind == "int":
+            out[name] = int(round(lo + x * (hi - lo)))
+        else:
+            out[name] = float(lo + x * (hi - lo))
+    return out
+
+
+@dataclasses.dataclass
+class Attempt:
+    ratio: float
+    violated: bool
+    config: ExperimentConfig
+    T: int
+    measured: float
+    bound: float
+
+
+def _needs(bound: Bound) -> dict:
+    text = " ".join(bound.conditions_text())
+    return {"full": "full participation" in text, "deterministic": "deterministic" in text,
+            "cap": "sampling cap" in text}
+
+
+def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None:
+    """The ExperimentConfig of a search point, inside the bound's conditions (None if it cannot be)."""
+    need = _needs(bound)
+    n = p["n"]
+    m = n if need["full"] else max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
+    nu = p["nonconvexity"]
+    chi = p["chi_frac"] * (1 - nu)
+    sig_u, sig_v = (0.0, 0.0) if need["deterministic"] else (p["sigma_u"], p["sigma_v"])
+    problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
+                   delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
+    eta_max = float(bound.eta_max.subs(chi_sym, chi))
+    if need["cap"] and chi > 0:  # eta chi^2 (1 + 2 eta (1 - eta)) <= m/n holds for eta chi^2 * 1.5 <= m/n
+        eta_max = min(eta_max, (m / n) / (1.5 * chi**2))
+    eta = p["eta_frac"] * eta_max
+    exact = sig_u == 0 and sig_v == 0 and m == n
+    return ExperimentConfig(problem=problem, problem_seed=p["problem_seed"], algorithms=(bound.algorithm,),
+                            rounds=p["rounds"], m=m, eta=eta, seeds=(0,) if exact else tuple(range(n_seeds)),
+                            bounds=(bound.name,))
+
+
+def evaluate(bound: Bound, config: ExperimentConfig, scale: float = 1.0) -> Attempt:
+    """Run `config` and hold it against scale * bound at every horizon."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run(config)
+    alg = bound.algorithm
+    tr = res.trajectories[alg]
+    setting = res.settings[alg]
+    values = {**setting, "T": tr.horizons.astype(float)}
+    weight = float(bound.personal_weight.subs({s: setting[s.name] for s in bound.personal_weight.free_symbols}))
+    curve = scale * bound.evaluate(values)
+    per_seed = tr.running_average(weight)
+    exact = setting["sigma_u"] == 0 and setting["sigma_v"] == 0 and setting["m"] == setting["n"]
+    mean, lo, hi = mean_interval(per_seed, exact)
+    if (tr.diverged_at >= 0).any():
+        return Attempt(math.inf, True, config, int(tr.horizons[0]), math.inf, float(curve[0]))
+    ratios = mean / curve
+    k = int(np.nanargmax(ratios))
+    violated = bool(lo[k] > curve[k] * (1 + 1e-9))
+    return Attempt(float(ratios[k]), violated, config, int(tr.horizons[k]), float(mean[k]), float(curve[k]))
+
+
+def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt:
+    """Greedy shrinking of a violating instance while it still violates (and time remains)."""
+    best = att
+    changed = True
+    while changed and time.time() < deadline:
+        changed = False
+        cfg = best.config
+        prob = dict(cfg.problem)
+        candidates = []
+        for key, floor in (("n", 2), ("d_u", 1), ("d_v", 1)):
+            if prob[key] > floor:
+                q = {**prob, key: prob[key] - 1}
+                m = cfg.m if key != "n" else min(cfg.m, q["n"]) if cfg.m != prob["n"] else q["n"]
+                candidates.append(dataclasses.replace(cfg, problem=q, m=m))
+        if cfg.rounds > 2:
+            candidates.append(dataclasses.replace(cfg, rounds=max(2, cfg.rounds // 2)))
+        if len(cfg.seeds) > 2:
+            candidates.append(dataclasses.replace(cfg, seeds=cfg.seeds[: max(2, len(cfg.seeds) // 2)]))
+        for key in ("delta", "init_scale", "frequency", "L_u", "L_v"):
+            r = round(prob[key], 1)
+            if r > 0 and r != prob[key]:
+                candidates.append(dataclasses.replace(cfg, problem={**prob, key: r}))
+        for cand in candidates:
+            if time.time() >= deadline:
+                break
+            try:
+                a = evaluate(bound, cand, scale)
+            except ValueError:
+                continue
+            if a.violated:
+                best, changed = a, True
+                break
+    return best
+
+
+def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0, n_seeds: int = 8,
+            random_fraction: float = 0.5, progress: Callable[[str], None] | None = None) -> dict:
+    """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report."""
+    bound = get_bound(bound_name)
+    if bound.provenance != "D" or bound.eta_max is None:
+        raise ValueError(f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
+    if bound.algorithm not in ("fedalt", "fedsim"):
+        raise ValueError(f"bound={bound_name!r}: unsupported algorithm")
+    if not scale > 0:
+        raise ValueError(f"scale={scale!r}: must be > 0")
+    rng = np.random.default_rng(seed)
+    start = time.time()
+    deadline = start + budget
+    say = progress or (lambda msg: None)
+    best: Attempt | None = None
+    best_z = None
+    evals = errors = 0
+
+    def consider(z):
+        nonlocal best, best_z, evals, errors
+        cfg = instance(bound, _decode(z), n_seeds)
+        try:
+            a = evaluate(bound, cfg, scale)
+        except ValueError:
+            errors += 1
+            return None
+        evals += 1
+        if best is None or a.ratio > best.ratio:
+            best, best_z = a, z.copy()
+            say(f"{time.time() - start:6.1f}s  eval {evals}: worst ratio {a.ratio:.4f} at T={a.T}"
+                + ("  VIOLATION" if a.violated else ""))
+        return a
+
+    # phase 1: random search
+    while time.time() < start + random_fraction * budget and not (best and best.violated):
+        consider(rng.uniform(0, 1, len(SPACE)))
+    # phase 2: (1+1)-ES from the worst instance
+    step = 0.2
+    while time.time() < deadline and best is not None and not best.violated:
+        z = np.clip(best_z + step * rng.normal(size=len(SPACE)), 0, 1)
+        before = best.ratio
+        consider(z)
+        step = min(0.5, step * 1.5) if best.ratio > before else max(0.01, step * 0.9)
+    shrunk = shrink(bound, best, scale, deadline + 0.25 * budget) if best is not None and best.violated else None
+    return {
+        "bound": bound_name, "algorithm": bound.algorithm, "provenance": bound.provenance, "scale": scale,
+        "budget_seconds": budget, "elapsed_seconds": time.time() - start, "evaluations": evals, "refused": errors,
+        "worst_ratio": best.ratio if best else None, "worst_T": best.T if best else None,
+        "worst_measured": best.measured if best else None, "worst_bound": best.bound if best else None,
+        "violation": bool(best and best.violated),
+        "worst_config": best.config.to_dict() if best else None,
+        "counterexample": shrunk.config.to_dict() if shrunk else None,
+        "counterexample_ratio": shrunk.ratio if shrunk else None,
+    }
+
+
+def config_toml(config: dict, comment: str) -> str:
+    """A TOML file that `altsim run` reruns."""
+    def lit(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return f'"{v}"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(lit(x) for x in v) + "]"
+        return repr(v)
+
+    exp = {k: v for k, v in config.items() if k != "problem" and v is not None}
+    lines = [f"# {line}" for line in comment.splitlines()] + ["[experiment]"]
+    lines += [f"{k} = {lit(v)}" for k, v in exp.items()]
+    lines += ["", "[problem]"] + [f"{k} = {lit(v)}" for k, v in config["problem"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def print_progress(msg: str) -> None:
+    print(f"[falsify] {msg}", file=sys.stderr, flush=True)
