@@ -71,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--x", default="m_over_n", help="sweep plot's x axis: m_over_n, an [experiment] field or problem.NAME")
     pl.add_argument("--out", help="where to write the figures (default: RESULT_DIR)")
 
+    fz = sub.add_parser("falsify", help="search for a run that violates a bound (adversarial, within a time budget)")
+    fz.add_argument("--bound", required=True, help="an explicit [D] bound (altsim bound --list)")
+    fz.add_argument("--family", default="coupled_quadratic", help="problem family to search (coupled_quadratic)")
+    fz.add_argument("--budget", type=float, default=60.0, help="seconds to search (default 60)")
+    fz.add_argument("--out", default="altsim-falsify", help="folder for the report and the rerunnable configs")
+    fz.add_argument("--scale", type=float, default=1.0, help="multiply the bound (0.5 halves it: a broken bound)")
+    fz.add_argument("--seed", type=int, default=0, help="seed of the search")
+    fz.add_argument("--quiet", action="store_true")
+
     bn = sub.add_parser("bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)")
     bn.add_argument("--quick", action="store_true", help="smaller sizes; a smoke test")
     bn.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -267,6 +276,38 @@ def cmd_plot(args, out) -> int:
     return 0
 
 
+def cmd_falsify(args, out) -> int:
+    from pathlib import Path
+
+    from altsim.rates.falsify import config_toml, falsify, print_progress
+    from altsim.rates.io import check_writable, write_json, write_text
+    from altsim.theory import get_bound
+
+    get_bound(args.bound)
+    if args.family != "coupled_quadratic":
+        raise UsageError(f"--family {args.family}: the search runs on coupled_quadratic, the family whose constants "
+                         "are certified everywhere")
+    if not args.budget > 0:
+        raise UsageError(f"--budget {args.budget}: must be > 0 seconds")
+    target = check_writable(args.out)
+    rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
+                  progress=None if args.quiet else print_progress)
+    write_json(Path(target) / "falsify.json", rep)
+    scaled = f" x {args.scale:g}" if args.scale != 1 else ""
+    if rep["worst_config"]:
+        write_text(Path(target) / "worst.toml", config_toml(
+            rep["worst_config"], f"altsim falsify --bound {args.bound}{scaled}: worst ratio {rep['worst_ratio']:.6g} "
+            f"at T = {rep['worst_T']}\nrerun: altsim run worst.toml --out DIR"))
+    if rep["counterexample"]:
+        write_text(Path(target) / "counterexample.toml", config_toml(
+            rep["counterexample"], f"altsim falsify --bound {args.bound}{scaled}: shrunk counterexample, ratio "
+            f"{rep['counterexample_ratio']:.6g}\nrerun: altsim run counterexample.toml --out DIR"))
+    verdict = "VIOLATED" if rep["violation"] else "no violation found"
+    print(f"{args.bound}{scaled}: {verdict}; worst measured/bound = {rep['worst_ratio']:.4g} at T = {rep['worst_T']} "
+          f"after {rep['evaluations']} runs in {rep['elapsed_seconds']:.0f} s; report in {target}/falsify.json", file=out)
+    return 0
+
+
 def cmd_bench(args, out) -> int:
     from altsim.rates.bench import bench
     from altsim.rates.io import write_json
@@ -301,7 +342,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
         if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
             raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
         return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run,
-                "plot": cmd_plot, "bench": cmd_bench}[args.command](args, out)
+                "plot": cmd_plot, "bench": cmd_bench,
+                "falsify": cmd_falsify}[args.command](args, out)
     except UsageError as e:
         print(f"altsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR

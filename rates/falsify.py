@@ -95,7 +95,7 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
     problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
                    delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
     eta_max = float(bound.eta_max.subs(chi_sym, chi))
-    if need["cap"] and chi > 0:  # eta chi^2 (1 + 2 eta (1 - eta)) <= m/n holds for eta chi^2 * 1.5 <= m/n
+    if need["cap"] and chi**2 > 0:  # eta chi^2 (1 + 2 eta (1 - eta)) <= m/n holds for eta chi^2 * 1.5 <= m/n
         eta_max = min(eta_max, (m / n) / (1.5 * chi**2))
     eta = p["eta_frac"] * eta_max
     exact = sig_u == 0 and sig_v == 0 and m == n
@@ -109,7 +109,16 @@ def evaluate(bound: Bound, config: ExperimentConfig, scale: float = 1.0) -> Atte
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = run(config)
+    return attempt_from_result(bound, res, scale)
+
+
+def attempt_from_result(bound: Bound, res, scale: float = 1.0) -> Attempt:
+    """Hold a finished run against scale * bound at every horizon (see the module docstring)."""
+    config = res.config
     alg = bound.algorithm
+    cov = bound.covers(res.settings[alg])
+    if not cov:
+        raise ValueError(f"bound {bound.name!r} does not cover this run: {'; '.join(cov.reasons)}")
     tr = res.trajectories[alg]
     setting = res.settings[alg]
     values = {**setting, "T": tr.horizons.astype(float)}

@@ -1,0 +1,100 @@
+"""altsim.testing: hypothesis strategies and one helper, for testing convergence bounds in your own suite.
+
+Copy this into ``tests/test_my_bound.py`` to check a bound on random certified problems::
+
+    from hypothesis import given, settings
+    from altsim import testing
+    from altsim.theory import get_bound
+
+    bound = get_bound("fedsim_sgd_partial")        # or your own Bound object
+
+    @settings(max_examples=20, deadline=None)
+    @given(config=testing.experiment_configs(bound, rounds=40))
+    def test_bound_holds(config):
+        testing.assert_bound_holds(bound, config)
+
+`experiment_configs(bound)` draws runs *inside the bound's conditions* (participation, local
+steps, deterministic or not, step-size range, sampling caps); `assert_bound_holds` runs one and
+fails only on a statistically significant violation (95% interval above the bound at some T),
+so a passing test is evidence, and a failing one a counterexample hypothesis then shrinks.
+To test a bound of your own, build a `altsim.theory.Bound` with its expression, conditions and
+`eta_max`; nothing else is needed.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from altsim.rates.experiment import ExperimentConfig, Result
+from altsim.rates.falsify import SPACE, Attempt, _decode, attempt_from_result, evaluate, instance
+from altsim.synthetic import make_problem
+from altsim.theory import Bound
+
+__all__ = ["assert_bound_holds", "constants", "experiment_configs", "problem_params", "problems", "seeds"]
+
+
+def seeds() -> st.SearchStrategy[int]:
+    return st.integers(0, 2**31 - 1)
+
+
+def constants(stochastic: bool = True) -> st.SearchStrategy[dict]:
+    """Assumption constants keyed like `Bound` parameters: L_u, L_v, chi, sigma_u, sigma_v, delta, Delta_F0."""
+    pos = st.floats(0.05, 20.0, allow_nan=False)
+    noise = st.floats(0.0, 5.0) if stochastic else st.just(0.0)
+    return st.fixed_dictionaries({"L_u": pos, "L_v": pos, "chi": st.floats(0.0, 3.0), "sigma_u": noise,
+                                  "sigma_v": noise, "delta": st.floats(0.0, 5.0), "Delta_F0": st.floats(0.0, 100.0)})
+
+
+@st.composite
+def problem_params(draw, family: str = "coupled_quadratic", max_n: int = 12, max_dim: int = 5,
+                   stochastic: bool = True) -> dict:
+    """Parameters of a problem family, always inside the family's valid ranges."""
+    n = draw(st.integers(2, max_n))
+    if family == "coupled_quadratic":
+        nu = draw(st.floats(0.0, 0.9))
+        chi = draw(st.floats(0.0, 0.95 * (1 - nu)))
+        return dict(n=n, d_u=draw(st.integers(1, max_dim)), d_v=draw(st.integers(1, max_dim)),
+                    L_u=draw(st.floats(0.2, 5.0)), L_v=draw(st.floats(0.2, 5.0)), nonconvexity=nu, chi=chi,
+                    delta=draw(st.floats(0.05, 3.0)), sigma_u=draw(st.floats(0, 1)) if stochastic else 0.0,
+                    sigma_v=draw(st.floats(0, 1)) if stochastic else 0.0, init_scale=draw(st.floats(0.1, 5.0)))
+    if family == "shared_representation":
+        return dict(n=n, features=draw(st.integers(1, max_dim)), rank=draw(st.integers(1, 3)),
+                    samples=draw(st.integers(2, 10)), head_spread=draw(st.floats(0, 2)), ridge=draw(st.floats(0, 0.5)))
+    if family == "small_network":
+        return dict(n=n, features=draw(st.integers(1, max_dim)), hidden=draw(st.integers(1, 8)),
+                    samples=draw(st.integers(2, 10)))
+    raise ValueError(f"family={family!r}: no strategy; choose coupled_quadratic, shared_representation or small_network")
+
+
+def problems(family: str = "coupled_quadratic", **kw) -> st.SearchStrategy:
+    """Problem instances of a family, with their certified constants (`problem.certified_constants()`)."""
+    return st.builds(lambda p, s: make_problem(family, p, seed=s), problem_params(family, **kw), st.integers(0, 10_000))
+
+
+@st.composite
+def experiment_configs(draw, bound: Bound, rounds: int | None = None, n_seeds: int = 6) -> ExperimentConfig:
+    """An ExperimentConfig on the closed-form family that satisfies every condition of `bound`."""
+    z = draw(st.lists(st.floats(0.0, 1.0), min_size=len(SPACE), max_size=len(SPACE)))
+    import numpy as np
+
+    cfg = instance(bound, _decode(np.asarray(z)), n_seeds)
+    if rounds is not None:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, rounds=rounds)
+    return cfg
+
+
+def assert_bound_holds(bound: Bound, run_or_config: ExperimentConfig | Result, *, scale: float = 1.0) -> Attempt:
+    """Run (or take) an experiment and fail if it violates scale * bound significantly at some T.
+
+    Returns the `Attempt` (worst ratio over T, the horizon, measured and bound values)."""
+    if isinstance(run_or_config, Result):
+        att = attempt_from_result(bound, run_or_config, scale)
+    else:
+        att = evaluate(bound, run_or_config, scale)
+    if att.violated:
+        raise AssertionError(
+            f"{bound.name} violated: measured {att.measured:.6g} > bound {att.bound:.6g} (ratio {att.ratio:.4g}) at "
+            f"T = {att.T}, significant at 95%; rerun with ExperimentConfig.from_dict({att.config.to_dict()!r})")
+    return att
