@@ -9,10 +9,11 @@ matplotlib.use("Agg", force=False)  # headless by default; notebooks may already
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-PALETTE = {"fedalt": "#0072B2", "fedsim": "#D55E00", "fedavg": "#009E73", "local": "#CC79A7", "full": "#E69F00",
+PALETTE = {"fedalt": "#0072B2", "fedsim": "#D55E00", "fedavg": "#009E73", "local_only": "#CC79A7", "full_personalization": "#E69F00",
            "reference": "#7f7f7f"}
-MARKERS = {"fedalt": "o", "fedsim": "s", "fedavg": "^", "local": "v", "full": "D"}
-LABELS = {"fedalt": "FedAlt", "fedsim": "FedSim", "fedavg": "FedAvg", "local": "local only", "full": "full personalization"}
+MARKERS = {"fedalt": "o", "fedsim": "s", "fedavg": "^", "local_only": "v", "full_personalization": "D"}
+LABELS = {"fedalt": "FedAlt", "fedsim": "FedSim", "fedavg": "FedAvg", "local_only": "local only",
+          "full_personalization": "full personalization"}
 DELTA_LABEL = r"$\Delta_t = \|\nabla_u F\|^2/L_u + \frac{w}{n}\sum_i \|\nabla_{v} F_i\|^2/L_v$"
 RUNNING_AVG_LABEL = r"running average $\frac{1}{T}\sum_{t<T}\Delta_t$"
 """Delta_t's personal term has weight w (THEORY.md section 4); plots append its value."""

@@ -105,6 +105,8 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
     u0, V0 = problem.initial_point()
     u = u0.expand(R, problem.d_u).clone()
     V = V0.expand(R, problem.n, problem.d_v).clone()
+    # Algorithms with state beyond (u, V) (full personalization's per-client u) carry it here.
+    extra = algorithm.init_extra(problem, u, V) if hasattr(algorithm, "init_extra") else None
     cert = problem.certified_constants()
     L_u, L_v = scales if scales is not None else scales_of(problem, cert)[:2]
     if not (math.isfinite(L_u) and math.isfinite(L_v) and L_u > 0 and L_v > 0):
@@ -129,7 +131,10 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
             gv_hist.append(torch.where(alive, gv2, nan))
             gap_hist.append(torch.where(alive, F - cert.F_lower, nan))
         clients = noise.sample_clients(t, problem.n, m)
-        u_new, V_new = algorithm.round(problem, u, V, clients, noise, t)
+        if extra is None:
+            u_new, V_new = algorithm.round(problem, u, V, clients, noise, t)
+        else:
+            u_new, V_new, extra_new = algorithm.round(problem, u, V, clients, noise, t, extra)
         finite = torch.isfinite(u_new).all(-1) & torch.isfinite(V_new).flatten(1).all(-1)
         newly = alive & ~finite
         if newly.any():
@@ -138,6 +143,8 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
         # A stopped seed keeps its last finite state, so NaN never spreads through the batch.
         u = torch.where(alive.unsqueeze(-1), u_new, u)
         V = torch.where(alive.view(R, 1, 1), V_new, V)
+        if extra is not None:
+            extra = torch.where(alive.view(R, *([1] * (extra.dim() - 1))), extra_new, extra)
         if on_round is not None:
             on_round(t, u, V)
         if progress is not None:

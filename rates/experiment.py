@@ -23,11 +23,12 @@ from altsim.theory import BOUNDS, Bound, block_step_sizes, optimal_eta, require
 
 from .compare import Comparison, compare
 from .engine import Trajectory, scales_of, simulate
-from .baselines import FedAvg, LocalOnly
+from .baselines import FedAvg, FullPersonalization, LocalOnly
 from .fedalt import FedAlt
 from .fedsim import FedSim
 
-ALGORITHMS = {"fedalt": FedAlt, "fedsim": FedSim, "fedavg": FedAvg, "local_only": LocalOnly}
+ALGORITHMS = {"fedalt": FedAlt, "fedsim": FedSim, "fedavg": FedAvg, "local_only": LocalOnly,
+              "full_personalization": FullPersonalization}
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def _make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tup
     gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
     if name == "fedavg":
         return FedAvg(gamma_u=gu, gamma_v=gv, tau=config.tau)
+    if name == "full_personalization":
+        return FullPersonalization(gamma_u=gu, gamma_v=gv, tau=config.tau)
     return FedSim(gamma_u=gu, gamma_v=gv, tau=config.tau, stateless=config.stateless)
 
 
