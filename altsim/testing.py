@@ -15,7 +15,8 @@ Copy this into ``tests/test_my_bound.py`` to check a bound on random certified p
 
 `experiment_configs(bound)` draws runs *inside the bound's conditions* (participation, local
 steps, deterministic or not, step-size range, sampling caps); `assert_bound_holds` runs one and
-fails only on a statistically significant violation (95% interval above the bound at some T),
+fails only on a statistically significant violation (95% interval, Bonferroni over the horizons,
+above the bound at some T),
 so a passing test is evidence, and a failing one a counterexample hypothesis then shrinks.
 To test a bound of your own, build a `altsim.theory.Bound` with its expression, conditions and
 `eta_max`; nothing else is needed.
@@ -88,11 +89,13 @@ def experiment_configs(draw, bound: Bound, rounds: int | None = None, n_seeds: i
 def assert_bound_holds(bound: Bound, run_or_config: ExperimentConfig | Result, *, scale: float = 1.0) -> Attempt:
     """Run (or take) an experiment and fail if it violates scale * bound significantly at some T.
 
-    Returns the `Attempt` (worst ratio over T, the horizon, measured and bound values)."""
+    The interval at each horizon is widened for the number of horizons (Bonferroni), so a passing
+    bound fails with probability at most 5% per call. Returns the `Attempt` (worst ratio over T,
+    the horizon, measured and bound values)."""
     if isinstance(run_or_config, Result):
-        att = attempt_from_result(bound, run_or_config, scale)
+        att = attempt_from_result(bound, run_or_config, scale, bonferroni=True)
     else:
-        att = evaluate(bound, run_or_config, scale)
+        att = evaluate(bound, run_or_config, scale, bonferroni=True)
     if att.violated:
         raise AssertionError(
             f"{bound.name} violated: measured {att.measured:.6g} > bound {att.bound:.6g} (ratio {att.ratio:.4g}) at "
