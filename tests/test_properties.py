@@ -50,8 +50,9 @@ def test_falsify_honours_its_budget_and_reports_the_worst_ratio():
 
     t0 = time.time()
     rep = falsify("fedalt_sgd_full", budget=4, seed=1)
-    assert time.time() - t0 < 4 + 10  # the budget, plus at most one run in flight and shrinking
-    assert rep["evaluations"] >= 1 and 0 < rep["worst_ratio"] < 1 and not rep["violation"]
+    # the budget, plus the run in flight and possibly one 256-seed confirmation of a candidate
+    assert time.time() - t0 < 4 + 60, rep
+    assert rep["evaluations"] >= 1 and 0 < rep["worst_ratio"] and not rep["violation"], rep
 
 
 class Scaled:
