@@ -19,38 +19,21 @@ import torch
 
 from altsim.theory import require
 
-from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
+from .fedsim import JointSteps
+from .noise import NoiseStream, stochastic_grad_v
 
 
 @dataclass(frozen=True)
-class FedAvg:
-    """Hyperparameters of FedAvg on the joint parameters (u, v)."""
-
-    gamma_u: float
-    """Step size on u; > 0."""
-    gamma_v: float
-    """Step size on v; > 0."""
-    tau: int = 1
-    """Local steps per round; >= 1."""
+class FedAvg(JointSteps):
+    """Hyperparameters of FedAvg on the joint parameters (u, v): gamma_u, gamma_v, tau."""
 
     name = "fedavg"
-
-    def __post_init__(self) -> None:
-        require("gamma_u", self.gamma_u, low=0, low_open=True)
-        require("gamma_v", self.gamma_v, low=0, low_open=True)
-        require("tau", self.tau, low=1, integer=True)
-
-    def setting(self) -> dict:
-        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau": self.tau}
 
     def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
         shared_v = V.mean(1)  # all rows are equal after the first round; before it, start from their mean
         u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
         v = shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v)
-        for k in range(self.tau):
-            g = stochastic_grad_u(problem, noise, t, k, u_local, v, clients)
-            h = stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
-            u_local, v = u_local - self.gamma_u * g, v - self.gamma_v * h
+        u_local, v = self.local_steps(problem, u_local, v, clients, noise, t)
         return u_local.mean(1), v.mean(1, keepdim=True).expand_as(V).clone()
 
 
@@ -84,25 +67,11 @@ class LocalOnly:
 
 
 @dataclass(frozen=True)
-class FullPersonalization:
-    """Hyperparameters of full personalization (no shared parameters, no communication)."""
-
-    gamma_u: float
-    """Step size on each client's own copy of u; > 0."""
-    gamma_v: float
-    """Step size on v; > 0."""
-    tau: int = 1
-    """Local steps per round; >= 1."""
+class FullPersonalization(JointSteps):
+    """Hyperparameters of full personalization (no shared parameters, no communication): gamma_u (on
+    each client's own copy of u), gamma_v, tau."""
 
     name = "full_personalization"
-
-    def __post_init__(self) -> None:
-        require("gamma_u", self.gamma_u, low=0, low_open=True)
-        require("gamma_v", self.gamma_v, low=0, low_open=True)
-        require("tau", self.tau, low=1, integer=True)
-
-    def setting(self) -> dict:
-        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau": self.tau}
 
     def init_extra(self, problem, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         """Per-client copies of u, shape (R, n, d_u), all starting at u^0."""
@@ -111,10 +80,6 @@ class FullPersonalization:
     def round(self, problem, u, V, clients, noise: NoiseStream, t: int, U_personal: torch.Tensor):
         iu = clients.unsqueeze(-1).expand(*clients.shape, problem.d_u)
         iv = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
-        u_local, v = U_personal.gather(1, iu), V.gather(1, iv)
-        for k in range(self.tau):
-            g = stochastic_grad_u(problem, noise, t, k, u_local, v, clients)
-            h = stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
-            u_local, v = u_local - self.gamma_u * g, v - self.gamma_v * h
+        u_local, v = self.local_steps(problem, U_personal.gather(1, iu), V.gather(1, iv), clients, noise, t)
         U_new = U_personal.scatter(1, iu, u_local)
         return U_new.mean(1), V.scatter(1, iv, v), U_new

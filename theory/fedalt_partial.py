@@ -62,8 +62,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
+from .conditions import ONE_STEP_EACH, PARTIAL_PARTICIPATION, STEP_RULE
 from .derivation import Identity
-from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, gamma_u, gamma_v, m, n, sigma_u, sigma_v, tau_u, tau_v
+from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
 
 REFERENCE = "altsim [D], theory/fedalt_partial.py; algorithm of Pillutla et al., ICML 2022"
 
@@ -82,14 +83,12 @@ def fedalt_sgd_partial() -> Bound:
         algorithm="fedalt",
         expression=(Delta_F0 / T + noise) / k_x,
         conditions=(
-            Condition(sp.Eq(tau_u, 1), "one local step on u"),
-            Condition(sp.Eq(tau_v, 1), "one local step on v"),
-            Condition(sp.Eq(gamma_u * L_u, gamma_v * L_v), "step rule gamma_u L_u = gamma_v L_v = eta"),
+            *ONE_STEP_EACH,
+            STEP_RULE,
             Condition(sp.StrictLessThan(eta, 1), "step size range eta < 1"),
             Condition(sp.LessThan(eta * chi**2 * (1 + 2 * eta * (1 - eta)), m / n),
                       "sampling cap eta chi^2 (1 + 2 eta (1 - eta)) <= m/n"),
-            Condition(sp.LessThan(m, n), "m <= n"),
-            Condition(sp.GreaterThan(n, 2), "n >= 2"),
+            *PARTIAL_PARTICIPATION,
         ),
         provenance="D",
         reference=REFERENCE,

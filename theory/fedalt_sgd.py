@@ -62,8 +62,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
+from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP_EACH, STEP_RULE
 from .derivation import Identity
-from .symbols import Delta_F0, L_u, L_v, T, chi, eta, gamma_u, gamma_v, m, n, sigma_u, sigma_v, tau_u, tau_v
+from .symbols import Delta_F0, L_u, L_v, T, chi, eta, n, sigma_u, sigma_v
 
 REFERENCE = "altsim [D], theory/fedalt_sgd.py; algorithm of Pillutla et al., ICML 2022"
 
@@ -89,13 +90,8 @@ def _stochastic_expr() -> sp.Expr:
     )
 
 
-_CONDITIONS = (
-    Condition(sp.Eq(tau_u, 1), "one local step on u"),
-    Condition(sp.Eq(tau_v, 1), "one local step on v"),
-    Condition(sp.Eq(gamma_u * L_u, gamma_v * L_v), "step rule gamma_u L_u = gamma_v L_v = eta"),
-    Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2"),
-    Condition(sp.Eq(m, n), "full participation"),
-)
+_CONDITIONS = (*ONE_STEP_EACH, STEP_RULE, Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2"),
+               FULL_PARTICIPATION)
 
 
 def fedalt_sgd_full() -> Bound:
@@ -117,8 +113,7 @@ def fedalt_gd_full() -> Bound:
         name="fedalt_gd_full",
         algorithm="fedalt",
         expression=r_eta * Delta_F0 / (c_eta * T),
-        conditions=_CONDITIONS
-        + (Condition(sp.Eq(sigma_u, 0), "deterministic u-gradients"), Condition(sp.Eq(sigma_v, 0), "deterministic v-gradients")),
+        conditions=_CONDITIONS + DETERMINISTIC,
         provenance="D",
         reference=REFERENCE,
         summary="FedAlt, deterministic, full participation, tau_u=tau_v=1 (weighted-Young tightening)",

@@ -68,8 +68,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
+from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP, PARTIAL_PARTICIPATION, STEP_RULE
 from .derivation import Identity
-from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, gamma_u, gamma_v, m, n, sigma_u, sigma_v, tau
+from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
 
 REFERENCE = "altsim [D], theory/fedsim_sgd.py; algorithm of Pillutla et al., ICML 2022"
 
@@ -87,14 +88,7 @@ def _bound_expr(noise: sp.Expr) -> sp.Expr:
     return (Delta_F0 / T + eta**2 * (1 + chi) * noise / 2) / c_eta
 
 
-_STEP_RULE = Condition(sp.Eq(gamma_u * L_u, gamma_v * L_v), "step rule gamma_u L_u = gamma_v L_v = eta")
-_ONE_STEP = Condition(sp.Eq(tau, 1), "one local step")
 _ETA_RANGE = Condition(sp.StrictLessThan(eta, 2 / (1 + chi)), "step size range eta < 2/(1+chi)")
-_FULL = Condition(sp.Eq(m, n), "full participation")
-_DETERMINISTIC = (
-    Condition(sp.Eq(sigma_u, 0), "deterministic u-gradients"),
-    Condition(sp.Eq(sigma_v, 0), "deterministic v-gradients"),
-)
 
 
 def fedsim_sgd_partial() -> Bound:
@@ -102,13 +96,7 @@ def fedsim_sgd_partial() -> Bound:
         name="fedsim_sgd_partial",
         algorithm="fedsim",
         expression=_bound_expr(noise_partial),
-        conditions=(
-            _ONE_STEP,
-            _STEP_RULE,
-            _ETA_RANGE,
-            Condition(sp.LessThan(m, n), "m <= n"),
-            Condition(sp.GreaterThan(n, 2), "n >= 2"),
-        ),
+        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, *PARTIAL_PARTICIPATION),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, stochastic, m of n sampled without replacement, tau=1; measure weight m/n",
@@ -123,7 +111,7 @@ def fedsim_sgd_full() -> Bound:
         name="fedsim_sgd_full",
         algorithm="fedsim",
         expression=_bound_expr(noise_full),
-        conditions=(_ONE_STEP, _STEP_RULE, _ETA_RANGE, _FULL),
+        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, FULL_PARTICIPATION),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, stochastic, full participation, tau=1",
@@ -137,7 +125,7 @@ def fedsim_gd_full() -> Bound:
         name="fedsim_gd_full",
         algorithm="fedsim",
         expression=Delta_F0 / (T * c_eta),
-        conditions=(_ONE_STEP, _STEP_RULE, _ETA_RANGE, _FULL, *_DETERMINISTIC),
+        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, FULL_PARTICIPATION, *DETERMINISTIC),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, deterministic, full participation, tau=1; 2(1+chi)DeltaF0/T at eta=1/(1+chi)",
