@@ -8,9 +8,48 @@ supplied by the engine mark the batch, so batches come from the engine's counter
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
+from altsim.theory import require
+
 from .problem import Problem
+
+
+@dataclass(frozen=True)
+class FiniteSumConfig:
+    """Parameters every finite-sum family has (each family adds its model's own)."""
+
+    n: int = 20
+    """Number of clients; >= 1."""
+    samples: int = 20
+    """Samples N per client; >= 1."""
+    head_spread: float = 1.0
+    """Spread of the teacher's personal heads around a common head; >= 0 (sets heterogeneity)."""
+    label_noise: float = 0.0
+    """Standard deviation of label noise; >= 0."""
+    ridge: float = 0.01
+    """Ridge mu on both blocks; >= 0."""
+    noise: str = "gaussian"
+    """'gaussian' (additive, exact sigma) or 'minibatch' (b of the N samples per gradient)."""
+    sigma_u: float = 0.0
+    """Gaussian noise level on the u-gradient; >= 0 (ignored for minibatch)."""
+    sigma_v: float = 0.0
+    """Gaussian noise level on the v-gradient; >= 0 (ignored for minibatch)."""
+    batch_size: int = 5
+    """Minibatch size b, 1 <= b <= samples (minibatch noise only)."""
+    init_scale: float = 0.5
+    """Scale of the initial point; >= 0."""
+
+    def __post_init__(self) -> None:
+        for k in ("n", "samples"):
+            require(k, getattr(self, k), low=1, integer=True)
+        for k in ("head_spread", "label_noise", "ridge", "sigma_u", "sigma_v", "init_scale"):
+            require(k, getattr(self, k), low=0)
+        if self.noise not in ("gaussian", "minibatch"):
+            raise ValueError(f"noise={self.noise!r}: must be 'gaussian' or 'minibatch'")
+        require("batch_size", self.batch_size, low=1, high=self.samples, integer=True)
 
 
 def minibatch_weights(z: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -34,53 +34,31 @@ import torch
 
 from altsim.theory import require
 
-from .finite_sum import FiniteSumProblem
+from .finite_sum import FiniteSumConfig, FiniteSumProblem
 from .problem import Certified, Family, register
 
 
 @dataclass(frozen=True)
-class SharedRepresentationConfig:
-    """Parameters of the shared-representation family."""
+class SharedRepresentationConfig(FiniteSumConfig):
+    """Parameters of the shared-representation family (plus those of `FiniteSumConfig`).
 
-    n: int = 20
-    """Number of clients; >= 1."""
+    With minibatch noise, sigma is certified on the region."""
+
     features: int = 8
     """Input dimension p; >= 1."""
     rank: int = 3
     """Representation dimension k (= d_v); >= 1. d_u = k p."""
-    samples: int = 20
-    """Samples N per client; >= 1."""
-    head_spread: float = 1.0
-    """Spread of the teacher's personal heads around a common head; >= 0 (sets heterogeneity)."""
-    label_noise: float = 0.0
-    """Standard deviation of label noise; >= 0."""
-    ridge: float = 0.01
-    """Ridge mu on both blocks; >= 0."""
     radius_u: float = 4.0
     """Region radius B_U for ||U||_F on which constants are certified; > 0."""
     radius_v: float = 4.0
     """Region radius B_v for ||v_i||; > 0."""
-    noise: str = "gaussian"
-    """'gaussian' (additive, exact sigma) or 'minibatch' (b of N samples, sigma certified on the region)."""
-    sigma_u: float = 0.0
-    """Gaussian noise level on the u-gradient; >= 0 (ignored for minibatch)."""
-    sigma_v: float = 0.0
-    """Gaussian noise level on the v-gradient; >= 0 (ignored for minibatch)."""
-    batch_size: int = 5
-    """Minibatch size b, 1 <= b <= samples (minibatch noise only)."""
-    init_scale: float = 0.5
-    """Scale of the initial point; >= 0."""
 
     def __post_init__(self) -> None:
-        for k in ("n", "features", "rank", "samples"):
+        super().__post_init__()
+        for k in ("features", "rank"):
             require(k, getattr(self, k), low=1, integer=True)
-        for k in ("head_spread", "label_noise", "ridge", "sigma_u", "sigma_v", "init_scale"):
-            require(k, getattr(self, k), low=0)
         require("radius_u", self.radius_u, low=0, low_open=True)
         require("radius_v", self.radius_v, low=0, low_open=True)
-        if self.noise not in ("gaussian", "minibatch"):
-            raise ValueError(f"noise={self.noise!r}: must be 'gaussian' or 'minibatch'")
-        require("batch_size", self.batch_size, low=1, high=self.samples, integer=True)
 
 
 class SharedRepresentation(FiniteSumProblem):

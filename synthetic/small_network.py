@@ -22,47 +22,26 @@ import torch
 
 from altsim.theory import require
 
-from .finite_sum import FiniteSumProblem
+from .finite_sum import FiniteSumConfig, FiniteSumProblem
 from .problem import Certified, Family, register
 
 
 @dataclass(frozen=True)
-class SmallNetworkConfig:
-    """Parameters of the small-network family."""
+class SmallNetworkConfig(FiniteSumConfig):
+    """Parameters of the small-network family (plus those of `FiniteSumConfig`); sigma of minibatch
+    noise is measured only."""
 
-    n: int = 20
-    """Number of clients; >= 1."""
+    ridge: float = 0.001
+    """Ridge mu on both blocks; >= 0."""
     features: int = 8
     """Input dimension p; >= 1."""
     hidden: int = 16
     """Hidden width h (= d_v); >= 1. d_u = h p + h."""
-    samples: int = 20
-    """Samples N per client; >= 1."""
-    head_spread: float = 1.0
-    """Spread of the teacher's personal heads; >= 0."""
-    label_noise: float = 0.0
-    """Standard deviation of label noise; >= 0."""
-    ridge: float = 0.001
-    """Ridge mu on both blocks; >= 0."""
-    noise: str = "gaussian"
-    """'gaussian' (additive, exact sigma) or 'minibatch' (b of N samples; sigma measured)."""
-    sigma_u: float = 0.0
-    """Gaussian noise level on the u-gradient; >= 0."""
-    sigma_v: float = 0.0
-    """Gaussian noise level on the v-gradient; >= 0."""
-    batch_size: int = 5
-    """Minibatch size b, 1 <= b <= samples."""
-    init_scale: float = 0.5
-    """Scale of the initial point; >= 0."""
 
     def __post_init__(self) -> None:
-        for k in ("n", "features", "hidden", "samples"):
+        super().__post_init__()
+        for k in ("features", "hidden"):
             require(k, getattr(self, k), low=1, integer=True)
-        for k in ("head_spread", "label_noise", "ridge", "sigma_u", "sigma_v", "init_scale"):
-            require(k, getattr(self, k), low=0)
-        if self.noise not in ("gaussian", "minibatch"):
-            raise ValueError(f"noise={self.noise!r}: must be 'gaussian' or 'minibatch'")
-        require("batch_size", self.batch_size, low=1, high=self.samples, integer=True)
 
 
 class SmallNetwork(FiniteSumProblem):
