@@ -20,7 +20,8 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, no usage dump
-        raise UsageError(f"{self.prog}: {message}")
+        sub = self.prog.removeprefix("altsim").strip()
+        raise UsageError(f"{sub}: {message}" if sub else message)
 
 
 def _parse_sets(items: list[str] | None) -> dict[str, float]:

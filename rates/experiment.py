@@ -204,7 +204,8 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
         eta = steps[b.algorithm][0]
         cov = b.covers({**_setting(config, problem, cert, _make_algorithm(b.algorithm, config, eta, scales)), "eta": eta})
         if not cov:
-            raise ValueError(f"bounds: the run is outside {name!r}'s conditions (eta={eta:g}): {'; '.join(cov.reasons)}")
+            raise ValueError(f"bounds: the run is outside the conditions of bound {name} (eta={eta:g}): "
+                             f"{'; '.join(cov.reasons)}")
     if config.eta is None:
         return
     for alg in config.algorithms:

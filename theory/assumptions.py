@@ -50,13 +50,17 @@ DIVERSITY_RHO = Assumption(
 ASSUMPTIONS = (SMOOTHNESS, VARIANCE, DIVERSITY, DIVERSITY_RHO)
 
 
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
 def require(name: str, value, *, low: float | None = None, high: float | None = None,
             low_open: bool = False, high_open: bool = False, integer: bool = False, allow_inf: bool = False) -> None:
     """Raise ValueError naming `name`, `value` and the valid range unless value lies in it.
 
     NaN is always refused; +inf only with `allow_inf` (a constant that is not certified)."""
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
+    lo = "-inf" if low is None else _fmt(low)
+    hi = "inf" if high is None else _fmt(high)
     rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
     kind = "an integer" if integer else "a number"
     try:
