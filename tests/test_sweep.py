@@ -204,3 +204,14 @@ def test_a_diverging_point_is_reported_with_its_round_and_kept(tmp_path, capsys)
     assert s["diverged_seeds"] and all(int(r) >= 0 for r in s["diverged_seeds"].values())
     rows = (tmp_path / "o" / "rounds.csv").read_text().splitlines()
     assert len(rows) == 1 + 4 * 30  # partial results kept: every seed's rows, NaN after its divergence
+
+
+def test_shipped_example_configs_are_valid_and_the_demo_config_matches_the_demo():
+    from altsim.demo import demo_config
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    specs = {f.stem: load_spec(f) for f in root.glob("*.toml")}
+    assert {"demo", "participation_sweep", "heterogeneity_sweep", "regime_study"} <= set(specs)
+    (_, cfg, _), = specs["demo"].points()
+    assert cfg == demo_config(quick=False, seed=0, device="cpu")
+    assert specs["regime_study"].regime
