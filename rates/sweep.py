@@ -49,6 +49,7 @@ import numpy as np
 
 from .experiment import ExperimentConfig, environment
 from .io import check_writable, write_json, write_text
+from .report import ROUND_COLUMNS
 
 EXECUTORS = ("local", "processes", "dask")
 _SECTIONS = {"experiment", "problem", "sweep", "regime"}
@@ -77,7 +78,8 @@ class SweepSpec:
                     d.setdefault("problem", {})[k.split(".", 1)[1]] = v
                 else:
                     d[k] = v
-            out.append((point_id(ExperimentConfig.from_dict(d)), ExperimentConfig.from_dict(d), assign))
+            cfg = ExperimentConfig.from_dict(d)
+            out.append((point_id(cfg), cfg, assign))
         return out
 
     def preflight(self) -> None:
@@ -272,10 +274,9 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
         if s is None:
             continue
         per_point.append({"point": pid, "values": assign, "summary": s})
-        text = (out / "points" / pid / "rounds.csv").read_text().splitlines()
-        header = text[0]
-        rows.extend(f"{pid},{line}" for line in text[1:])
-    write_text(out / "rounds.csv", "point," + header + "\n" + "\n".join(rows) + ("\n" if rows else "")) if per_point else None
+        lines = (out / "points" / pid / "rounds.csv").read_text().splitlines()
+        rows.extend(f"{pid},{line}" for line in lines[1:])  # lines[0] is the header
+    write_text(out / "rounds.csv", "\n".join(["point," + ",".join(ROUND_COLUMNS), *rows]) + "\n")
     summary: dict[str, Any] = {"points": per_point, "n_points": len(points), "n_done": len(per_point)}
     if len(points) == 1 and per_point:
         summary.update({k: v for k, v in per_point[0]["summary"].items() if k != "point"})
