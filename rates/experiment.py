@@ -153,7 +153,8 @@ def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Cer
     best: tuple[float, float, Bound] | None = None
     reasons = []
     for b in (b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"):
-        values = {"n": problem.n, "m": config.m or problem.n, **cert.values()}
+        values = {"n": problem.n, "m": config.m or problem.n, "tau": config.tau, "tau_u": config.tau_u,
+                  "tau_v": config.tau_v, **cert.values()}
         if b.uncertified(values):
             reasons.append(f"{b.name}: {', '.join(b.uncertified(values))} not certified for this problem")
             continue

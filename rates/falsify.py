@@ -57,6 +57,7 @@ SPACE = {
     "eta_frac": (0.02, 0.999, "float"),
     "rounds": (5, 80, "int"),
     "problem_seed": (0, 10_000, "int"),
+    "tau": (1, 6, "int"),
 }
 
 
@@ -90,7 +91,7 @@ CONFIRM_SEEDS = tuple(range(1_000_000, 1_000_256))
 def _needs(bound: Bound) -> dict:
     text = " ".join(bound.conditions_text())
     return {"full": "full participation" in text, "deterministic": "deterministic" in text,
-            "cap": "sampling cap" in text}
+            "cap": "sampling cap" in text, "one_step": "one local step" in text}
 
 
 def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None:
@@ -108,9 +109,10 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
         eta_max = min(eta_max, (m / n) / (1.5 * chi**2))
     eta = p["eta_frac"] * eta_max
     exact = sig_u == 0 and sig_v == 0 and m == n
+    tau = 1 if need["one_step"] else p["tau"]
     return ExperimentConfig(problem=problem, problem_seed=p["problem_seed"], algorithms=(bound.algorithm,),
                             rounds=p["rounds"], m=m, eta=eta, seeds=(0,) if exact else tuple(range(n_seeds)),
-                            bounds=(bound.name,))
+                            tau=tau, bounds=(bound.name,))
 
 
 def evaluate(bound: Bound, config: ExperimentConfig, scale: float = 1.0, bonferroni: bool = False) -> Attempt:

@@ -4,7 +4,7 @@
 - `assumptions`: A1-A3 with provenance, and validated `Constants`;
 - `bound.Bound`: expression + conditions + provenance, evaluable with numpy and torch;
 - `paper`: what the paper states ([P]) or what we reconstruct of it ([R]);
-- `fedsim_sgd`, `fedalt_sgd`, `fedalt_partial`: explicit bounds derived here ([D]);
+- `fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_partial`: explicit bounds derived here ([D]);
 - `stepsize`: step-size rules and the eta minimising a bound;
 - `calibrate`: fit a template's unknown constants.
 
@@ -13,14 +13,15 @@
 
 from __future__ import annotations
 
-from . import fedalt_partial, fedalt_sgd, fedsim_sgd, paper
+from . import fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
 from .assumptions import ASSUMPTIONS, Constants, require
 from .bound import Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants
 from .paper import regime_condition, regime_winner, stationarity
 from .stepsize import block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
 
-BOUNDS: dict[str, Bound] = {b.name: b for b in (f() for f in (*fedsim_sgd.BOUNDS, *fedalt_sgd.BOUNDS, *fedalt_partial.BOUNDS, *paper.BOUNDS))}
+BOUNDS: dict[str, Bound] = {b.name: b for b in (f() for f in (*fedsim_sgd.BOUNDS, *fedsim_local.BOUNDS, *fedalt_sgd.BOUNDS, *fedalt_partial.BOUNDS,
+                                                           *paper.BOUNDS))}
 
 
 def get_bound(name: str) -> Bound:
