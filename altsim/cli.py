@@ -255,8 +255,12 @@ def cmd_plot(args, out) -> int:
     else:
         summary = load_summary(args.result_dir)
         single = "algorithms" in summary
-        kinds = ([("rate", "tightness") if single else ("sweep",) + (("regime",) if "regime" in summary else ())]
-                 [0] if args.kind == "auto" else (args.kind,))
+        if args.kind != "auto":
+            kinds = (args.kind,)
+        elif single:
+            kinds = ("rate", "tightness")
+        else:
+            kinds = ("sweep", "regime") if "regime" in summary else ("sweep",)
         written = []
         for kind in kinds:
             if kind in ("rate", "tightness"):

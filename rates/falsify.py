@@ -177,7 +177,9 @@ def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt
         for key, floor in (("n", 2), ("d_u", 1), ("d_v", 1)):
             if prob[key] > floor:
                 q = {**prob, key: prob[key] - 1}
-                m = cfg.m if key != "n" else min(cfg.m, q["n"]) if cfg.m != prob["n"] else q["n"]
+                m = cfg.m
+                if key == "n":  # full participation stays full; otherwise m may not exceed the new n
+                    m = q["n"] if cfg.m == prob["n"] else min(cfg.m, q["n"])
                 candidates.append(dataclasses.replace(cfg, problem=q, m=m))
         if cfg.rounds > 2:
             candidates.append(dataclasses.replace(cfg, rounds=max(2, cfg.rounds // 2)))

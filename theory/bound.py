@@ -189,17 +189,22 @@ class Bound:
                 values["eta"] = eta
         if setting.get("stateless"):
             reasons.append("clients keep v_i between rounds (the analysis assumes it; this run is stateless)")
-        reasons += [f"{k} is not certified for this problem (infinite)" for k in self.uncertified(values)]
+        uncertified = self.uncertified(values)
+        reasons += [f"{k} is not certified for this problem (infinite)" for k in uncertified]
         for cond in self.conditions:
+            if {s.name for s in cond.relation.free_symbols} & set(uncertified):
+                continue  # already reported: an infinite constant makes the condition meaningless
             why = cond.check(values)
-            if why is not None and "inf" not in why:
+            if why is not None:
                 reasons.append(why)
         return Coverage(not reasons, tuple(reasons))
 
     def uncertified(self, values: Mapping[str, object]) -> list[str]:
-        """Parameters whose given value is infinite: a problem that certifies no finite constant."""
+        """Parameters (of the expression or a condition) whose given value is infinite: a problem that
+        certifies no finite constant."""
+        names = sorted(set(self.parameters) | {s.name for c in self.conditions for s in c.relation.free_symbols})
         out = []
-        for k in self.parameters:
+        for k in names:
             try:
                 if math.isinf(float(values[k])):
                     out.append(k)
