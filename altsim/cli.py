@@ -1,7 +1,10 @@
-"""The `altsim` command line: demo, bound, problem.
+"""The `altsim` command line: demo, run, plot, bound, problem, falsify, bench.
 
-Usage errors (unknown flags, bad values, a missing CUDA device, an unwritable folder) print
-one line `altsim: error: ...` and exit 2; a run that fails exits 1.
+Exit codes: 0 done; 2 refused before any work (unknown flags, bad values, a missing CUDA
+device, an unwritable folder, a config outside a requested bound), with the subcommand's
+usage line for a flag error and one line `altsim: error: ...` naming the value and what is
+allowed; 1 a run that failed after starting, with one line `altsim: run failed: ...`.
+`--debug` (before the subcommand) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -18,10 +21,18 @@ class UsageError(Exception):
     pass
 
 
+class UsageErrorWithUsage(UsageError):
+    """A flag error: printed after the subcommand's usage line."""
+
+    def __init__(self, message: str, usage: str):
+        super().__init__(message)
+        self.usage = usage
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage dump
+    def error(self, message):  # the usage line, then one error line
         sub = self.prog.removeprefix("altsim").strip()
-        raise UsageError(f"{sub}: {message}" if sub else message)
+        raise UsageErrorWithUsage(f"{sub}: {message}" if sub else message, " ".join(self.format_usage().split()))
 
 
 def _parse_sets(items: list[str] | None) -> dict[str, float]:
@@ -39,8 +50,13 @@ def _parse_sets(items: list[str] | None) -> dict[str, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from altsim import __version__
+
     p = _Parser(prog="altsim", description="Check FedAlt/FedSim convergence theory against measured runs.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p.add_argument("--version", action="version", version=f"altsim {__version__}", help="print the version and exit")
+    p.add_argument("--debug", action="store_true", help="show the full traceback when something fails")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND",
+                           help="what to do; 'altsim COMMAND -h' describes each")
 
     d = sub.add_parser("demo", help="run FedAlt and FedSim on the default problem and draw measured vs bound")
     d.add_argument("--out", default="altsim-demo", help="output folder (default ./altsim-demo)")
@@ -50,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bound", help="show a bound: expression, conditions, provenance, value")
     b.add_argument("--list", action="store_true", help="list every bound")
-    b.add_argument("--alg", choices=["fedalt", "fedsim"])
+    b.add_argument("--alg", choices=_bound_algorithms(), help="the algorithm whose tightest applicable [D] bound to show")
     b.add_argument("--name", help="bound name (default: the tightest [D] bound whose conditions the values meet)")
     b.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="symbol values, e.g. L_u=1 n=10 T=100")
     b.add_argument("--latex", action="store_true", help="print the LaTeX form")
@@ -79,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     fz.add_argument("--out", default="altsim-falsify", help="folder for the report and the rerunnable configs")
     fz.add_argument("--scale", type=float, default=1.0, help="multiply the bound (0.5 halves it: a broken bound)")
     fz.add_argument("--seed", type=int, default=0, help="seed of the search")
-    fz.add_argument("--quiet", action="store_true")
+    fz.add_argument("--quiet", action="store_true", help="no progress lines")
 
     bn = sub.add_parser("bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)")
     bn.add_argument("--quick", action="store_true", help="smaller sizes; a smoke test")
@@ -88,12 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("problem", help="show a problem family's certified constants")
     pr.add_argument("--list", action="store_true", help="list the families")
-    pr.add_argument("--family", default="coupled_quadratic")
+    pr.add_argument("--family", default="coupled_quadratic", help="problem family (altsim problem --list)")
     pr.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="family parameters")
     pr.add_argument("--config", help="TOML file whose [problem] table holds the parameters (--set overrides)")
-    pr.add_argument("--seed", type=int, default=0)
-    pr.add_argument("--json", action="store_true")
+    pr.add_argument("--seed", type=int, default=0, help="problem seed (data and initial point)")
+    pr.add_argument("--json", action="store_true", help="print one JSON object")
     return p
+
+
+def _bound_algorithms() -> list[str]:
+    from altsim.theory import BOUNDS
+
+    return sorted({b.algorithm for b in BOUNDS.values()})
 
 
 # --- bound --------------------------------------------------------------------------------
@@ -162,7 +184,7 @@ def cmd_bound(args, out) -> int:
             print(f"{b.name:<26} {b.algorithm:<7} [{b.provenance}]  {b.summary}", file=out)
         return 0
     if not args.alg and not args.name:
-        raise UsageError("bound: give --list, --alg {fedalt,fedsim} or --name NAME")
+        raise UsageError(f"bound: give --list, --alg {{{','.join(_bound_algorithms())}}} or --name NAME")
     rep = _bound_report(args)
     if args.json:
         print(json.dumps(rep, indent=2), file=out)
@@ -218,7 +240,7 @@ def cmd_problem(args, out) -> int:
 def cmd_run(args, out) -> int:
     import io as _io
 
-    from altsim.rates.sweep import load_spec, run_sweep
+    from altsim.sweep import load_spec, run_sweep
 
     spec = load_spec(args.config)
     if args.workers is not None and args.workers < 1:
@@ -229,7 +251,7 @@ def cmd_run(args, out) -> int:
     summary = run_sweep(spec, args.out, executor=args.executor, workers=args.workers, config_text=text, stream=stream,
                         dask_address=args.dask_address)
     if "algorithms" in summary:
-        from altsim.rates.report import table
+        from altsim.results import table
 
         print(table(summary), file=out)
     print(f"{summary['n_done']}/{summary['n_points']} points done in {args.out}", file=out)
@@ -245,8 +267,8 @@ def cmd_plot(args, out) -> int:
     from pathlib import Path
 
     from altsim import figures
-    from altsim.rates.io import check_writable
-    from altsim.rates.load import load_comparisons, load_summary
+    from altsim.io import check_writable
+    from altsim.results import load_comparisons, load_summary
 
     target = check_writable(args.out or args.result_dir)
     if args.kind == "trajectory":  # a teaching figure: needs no result
@@ -284,8 +306,8 @@ def cmd_plot(args, out) -> int:
 def cmd_falsify(args, out) -> int:
     from pathlib import Path
 
-    from altsim.rates.falsify import config_toml, falsify, print_progress
-    from altsim.rates.io import check_writable, write_json, write_text
+    from altsim.testing.falsify import config_toml, falsify, print_progress
+    from altsim.io import check_writable, write_json, write_text
     from altsim.theory import get_bound
 
     get_bound(args.bound)
@@ -314,8 +336,8 @@ def cmd_falsify(args, out) -> int:
 
 
 def cmd_bench(args, out) -> int:
-    from altsim.rates.bench import bench
-    from altsim.rates.io import write_json
+    from altsim.bench import bench
+    from altsim.io import write_json
     from altsim.synthetic import resolve_device
 
     resolve_device(args.device)
@@ -341,25 +363,38 @@ def main(argv: list[str] | None = None, out=None) -> int:
     import warnings
 
     out = out or sys.stdout
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv[: next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))]
     warnings.showwarning = _one_line_warnings
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # reported by the subcommand's parser, so that its usage line is the one shown
+            commands = next(a for a in parser._actions if a.dest == "command").choices
+            commands[args.command].error(f"unrecognized arguments: {' '.join(extras)}")
         if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
             raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
         return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run,
                 "plot": cmd_plot, "bench": cmd_bench,
                 "falsify": cmd_falsify}[args.command](args, out)
-    except UsageError as e:
+    except UsageErrorWithUsage as e:
+        if debug:
+            raise
+        print(e.usage, file=sys.stderr)
         print(f"altsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR
-    except ValueError as e:  # validation of configs and values, raised before any work
+    except (UsageError, ValueError) as e:  # validation of flags, configs and values, raised before any work
+        if debug:
+            raise
         print(f"altsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("altsim: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # a run that failed: one line, not a traceback
-        print(f"altsim: run failed: {type(e).__name__}: {e}", file=sys.stderr)
+    except Exception as e:  # a run that failed: one line, not a traceback (unless --debug)
+        if debug:
+            raise
+        print(f"altsim: run failed: {type(e).__name__}: {e} (rerun with --debug for the traceback)", file=sys.stderr)
         return RUN_FAILED
 
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from altsim.rates import ExperimentConfig, run
-from altsim.rates.io import check_writable, write_json, write_npz, write_text
-from altsim.rates.report import rounds_csv, summarize, table, trajectories_arrays
+from altsim.io import check_writable, write_json, write_npz, write_text
+from altsim.results import rounds_csv, summarize, table, trajectories_arrays
 
 DEMO_PROBLEM = dict(n=50, d_u=20, d_v=20, L_u=1.0, L_v=2.0, chi=0.5, delta=1.0, sigma_u=0.5, sigma_v=0.5,
                     nonconvexity=0.3)

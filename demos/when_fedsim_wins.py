@@ -9,7 +9,7 @@
 # %% [markdown]
 # # When does the theory predict FedSim wins?
 #
-# The paper's condition (THEORY.md section 6): FedAlt's bound is smaller exactly when
+# The paper's condition (docs/theory.md section 6): FedAlt's bound is smaller exactly when
 #
 #     (sigma_v^2 / L_v)(1 - 2m/n)  <  sigma_u^2/(m L_u) + delta^2 (1 - m/n)/(m L_u).
 #
@@ -40,7 +40,7 @@ assert all(regime_winner(0.3, sv, 0.5, 1, 1, n, n) in ("fedalt", "tie") for sv i
 
 # %%
 from altsim.rates import ExperimentConfig, run
-from altsim.rates.sweep import regime_verdict
+from altsim.sweep import regime_verdict
 
 res = run(ExperimentConfig(problem=dict(n=n, d_u=5, d_v=5, chi=0.5, delta=0.1, sigma_u=0.1, sigma_v=2.0),
                            rounds=200, m=2, eta=0.1, seeds=tuple(range(8))))

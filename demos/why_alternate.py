@@ -37,7 +37,7 @@ for alg, tr in result.trajectories.items():
 
 # %% [markdown]
 # With clients this different (delta^2 >> sigma^2) the paper predicts FedAlt's bound to be
-# the smaller one (THEORY.md section 6):
+# the smaller one (docs/theory.md section 6):
 
 # %%
 from altsim.theory import regime_winner

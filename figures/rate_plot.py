@@ -25,7 +25,7 @@ def rate_plot(comparisons: dict, *, bounds: dict[str, str] | None = None, title:
         T = chk.horizons
         ax.fill_between(T, np.maximum(chk.low, 1e-300), chk.high, color=col, alpha=0.18, linewidth=0)
         marks = np.unique(np.geomspace(1 + 0.6 * k_alg, len(T), 12).astype(int) - 1)  # staggered: overlapping lines stay visible
-        ax.plot(T, chk.mean, color=col, lw=2.0, marker=style.MARKERS.get(alg, "o"), markevery=marks.tolist(), ms=4.5,
+        ax.plot(T, chk.mean, color=col, lw=2.0, marker=style.marker(alg), markevery=marks.tolist(), ms=4.5,
                 mfc="white", label=f"{lab} measured, slope {chk.measured_slope:.2f}")
         ax.plot(T, chk.curve, color=col, lw=1.6, ls="--",
                 label=f"{lab} bound {chk.name} [{chk.provenance}], slope {chk.bound_slope:.2f}")
@@ -34,7 +34,7 @@ def rate_plot(comparisons: dict, *, bounds: dict[str, str] | None = None, title:
     # Reference slopes through the lower right corner of the data, so they never cross the legend.
     for k, p in enumerate(reference_slopes):
         T = np.geomspace(max(1.0, T_max / 30), T_max, 20)
-        ax.plot(T, 0.7 * y_min * (T / T_max) ** p, color=style.PALETTE["reference"], lw=1.0, ls=":" if k == 0 else "-.",
+        ax.plot(T, 0.7 * y_min * (T / T_max) ** p, color=style.REFERENCE_COLOR, lw=1.0, ls=":" if k == 0 else "-.",
                 label=rf"reference slope $T^{{{p:g}}}$")
     ax.set_xscale("log")
     ax.set_yscale("log")

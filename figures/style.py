@@ -9,14 +9,43 @@ matplotlib.use("Agg", force=False)  # headless by default; notebooks may already
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-PALETTE = {"fedalt": "#0072B2", "fedsim": "#D55E00", "fedavg": "#009E73", "local_only": "#CC79A7", "full_personalization": "#E69F00",
-           "reference": "#7f7f7f"}
-MARKERS = {"fedalt": "o", "fedsim": "s", "fedavg": "^", "local_only": "v", "full_personalization": "D"}
-LABELS = {"fedalt": "FedAlt", "fedsim": "FedSim", "fedavg": "FedAvg", "local_only": "local only",
-          "full_personalization": "full personalization"}
+_SPARE_COLORS = ("#56B4E9", "#F0E442", "#000000", "#7f3c8d", "#11a579")
+_SPARE_MARKERS = ("P", "X", "h", "<", ">")
+REFERENCE_COLOR = "#7f7f7f"
+"""Reference slopes and other guides."""
+
+
+def _algorithm(alg: str):
+    """The registered algorithm class (its label, color and marker), or None for an unknown name."""
+    from altsim.rates import ALGORITHMS
+
+    return ALGORITHMS.get(alg)
+
+
+def _spare(alg: str, options):
+    import zlib
+
+    return options[zlib.crc32(alg.encode()) % len(options)]  # stable across runs, unlike hash()
+
+
+def color(alg: str) -> str:
+    cls = _algorithm(alg)
+    return (cls.color if cls is not None and cls.color else None) or _spare(alg, _SPARE_COLORS)
+
+
+def marker(alg: str) -> str:
+    cls = _algorithm(alg)
+    return (cls.marker if cls is not None and cls.marker else None) or _spare(alg, _SPARE_MARKERS)
+
+
+def label(alg: str) -> str:
+    cls = _algorithm(alg)
+    return (cls.label if cls is not None and cls.label else None) or alg
+
+
 DELTA_LABEL = r"$\Delta_t = \|\nabla_u F\|^2/L_u + \frac{w}{n}\sum_i \|\nabla_{v} F_i\|^2/L_v$"
 RUNNING_AVG_LABEL = r"running average $\frac{1}{T}\sum_{t<T}\Delta_t$"
-"""Delta_t's personal term has weight w (THEORY.md section 4); plots append its value."""
+"""Delta_t's personal term has weight w (docs/theory.md section 4); plots append its value."""
 
 RC = {
     "figure.dpi": 110,
@@ -32,14 +61,6 @@ RC = {
 }
 
 
-def color(alg: str) -> str:
-    return PALETTE.get(alg, "#000000")
-
-
-def label(alg: str) -> str:
-    return LABELS.get(alg, alg)
-
-
 def new_figure(width: float = 7.0, height: float = 4.6):
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
@@ -50,7 +71,7 @@ def save(fig, path_stem, formats=("png", "pdf")) -> list:
     """Save `fig` as PATH_STEM.png and .pdf, atomically; returns the paths."""
     from pathlib import Path
 
-    from altsim.rates.io import save_figure
+    from altsim.io import save_figure
 
     stem = Path(path_stem)
     with plt.rc_context(RC):

@@ -32,7 +32,7 @@ def sweep_plot(sweep_summary: dict, *, x: str = "m_over_n", title: str | None = 
             hi.append(fd["ci"][1])
         order = np.argsort(xs)
         xs, mean, lo, hi = (np.asarray(a)[order] for a in (xs, mean, lo, hi))
-        ax.errorbar(xs, mean, yerr=[mean - lo, hi - mean], color=style.color(alg), marker=style.MARKERS.get(alg, "o"),
+        ax.errorbar(xs, mean, yerr=[mean - lo, hi - mean], color=style.color(alg), marker=style.marker(alg),
                     capsize=3, lw=1.8, label=style.label(alg))
     ax.set_yscale("log")
     ax.set_xlabel({"m_over_n": "participation $m/n$", "problem.delta": r"heterogeneity $\delta$",

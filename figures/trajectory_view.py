@@ -68,7 +68,7 @@ def trajectory_view(problem_params: dict | None = None, *, eta: float = 0.6, rou
     _contours(ax, p, np.vstack(list(path.values())))
     for alg, pts in path.items():
         ax.plot(pts[:, 0], pts[:, 1], color=style.color(alg), lw=2.0, ls="-" if alg == "fedalt" else "--",
-                marker=style.MARKERS[alg], ms=4, label=f"{style.label(alg)}" + (" (v first, then u)" if alg == "fedalt" else " (both at once)"))
+                marker=style.marker(alg), ms=4, label=f"{style.label(alg)}" + (" (v first, then u)" if alg == "fedalt" else " (both at once)"))
     ax.plot(*path["fedalt"][0], marker="*", color="black", ms=12, ls="", label="start")
     ax.legend(loc="best")
     fig.suptitle(rf"FedAlt vs FedSim on $F(u, v)$, one client, $\chi$ = {p.config.chi}, $\eta$ = {eta}, {rounds} rounds")
@@ -83,7 +83,7 @@ def trajectory_animation(path_gif: str | Path, problem_params: dict | None = Non
     p, path = paths(problem_params, eta=eta, rounds=rounds, seed=seed)
     fig, ax = style.new_figure(6.0, 5.2)
     _contours(ax, p, np.vstack(list(path.values())))
-    lines = {alg: ax.plot([], [], color=style.color(alg), lw=2.0, marker=style.MARKERS[alg], ms=4,
+    lines = {alg: ax.plot([], [], color=style.color(alg), lw=2.0, marker=style.marker(alg), ms=4,
                           ls="-" if alg == "fedalt" else "--", label=style.label(alg))[0] for alg in path}
     ax.legend(loc="best")
     title = fig.suptitle("")

@@ -1,16 +1,23 @@
-"""altsim.rates: FedAlt and FedSim batched over clients and seeds, measured against bounds.
+"""altsim.rates: what runs and measures. Algorithms batched over clients and seeds, the engine,
+the random streams, the comparison with bounds, and the experiment that ties them together.
 
-`run(ExperimentConfig(...)) -> Result`; `Result.compare() -> {algorithm: Comparison}`.
+- `algorithm`: the contract (`State`, `Algorithm`, `ClientServerAlgorithm`) and the registry;
+- `fedalt`, `fedsim`, `baselines`: the algorithms, each only its client's local work;
+- `engine`: `simulate` loops over rounds and measures Delta_t into a `Trajectory`;
+- `noise`: counter-based random streams (sampling and gradient noise);
+- `compare`: a trajectory held against every bound that covers it, as plain data;
+- `experiment`: `run(ExperimentConfig(...)) -> Result`; `Result.compare() -> {algorithm: Comparison}`.
 """
 
+from .algorithm import ALGORITHMS, Algorithm, ClientServerAlgorithm, LocalState, State, get_algorithm, register_algorithm
 from .baselines import FedAvg, FullPersonalization, LocalOnly
-from .compare import BoundCheck, Comparison, compare
+from .compare import BoundCheck, Comparison, compare, is_exact
 from .engine import Trajectory, measure, simulate
-from .experiment import ALGORITHMS, ExperimentConfig, Result, choose_step, run
+from .experiment import ExperimentConfig, Result, choose_step, make_algorithm, run
 from .fedalt import FedAlt
-from .fedsim import FedSim
+from .fedsim import FedSim, JointSteps
 
-__all__ = ["ALGORITHMS", "BoundCheck", "Comparison", "ExperimentConfig", "FedAlt", "FedAvg", "FedSim", "FullPersonalization",
-           "LocalOnly", "Result",
-           "Trajectory",
-           "choose_step", "compare", "measure", "run", "simulate"]
+__all__ = ["ALGORITHMS", "Algorithm", "BoundCheck", "ClientServerAlgorithm", "Comparison", "ExperimentConfig", "FedAlt",
+           "FedAvg", "FedSim", "FullPersonalization", "JointSteps", "LocalOnly", "LocalState", "Result", "State",
+           "Trajectory", "choose_step", "compare", "get_algorithm", "is_exact", "make_algorithm", "measure",
+           "register_algorithm", "run", "simulate"]

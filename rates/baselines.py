@@ -1,4 +1,4 @@
-"""Baselines to hold FedAlt and FedSim against (same state, same random streams).
+"""Baselines to hold FedAlt and FedSim against (same state, same random streams); altsim's own.
 
 - `FedAvg`: nothing personal. Every client's v is the same shared vector: sampled clients
   start from (u^t, v^t), take tau joint local steps, and the server averages both blocks and
@@ -6,9 +6,9 @@
 - `LocalOnly`: no communication. The shared u is never sent anywhere, so it stays at u^0;
   each sampled client takes tau_v steps on its own v_i.
 - `FullPersonalization`: every parameter is personal. Each client keeps its own copy u_i of the
-  shared block (state the engine carries beside u and V) and trains (u_i, v_i) on its own data,
-  with no averaging. The engine's u is the clients' mean of u_i, so Delta_t is measured at the
-  averaged model: what full personalization gives the partially personalized objective.
+  shared block (per-client state `client["u"]`) and trains (u_i, v_i) on its own data, with no
+  averaging. The state's u is the clients' mean of u_i, so Delta_t is measured at the averaged
+  model: what full personalization gives the partially personalized objective.
 """
 
 from __future__ import annotations
@@ -19,26 +19,36 @@ import torch
 
 from altsim.theory import require
 
+from .algorithm import ClientServerAlgorithm, LocalState, State, _put_rows, register_algorithm
 from .fedsim import JointSteps
 from .noise import NoiseStream, stochastic_grad_v
 
 
+@register_algorithm
 @dataclass(frozen=True)
 class FedAvg(JointSteps):
     """Hyperparameters of FedAvg on the joint parameters (u, v): gamma_u, gamma_v, tau."""
 
     name = "fedavg"
+    label, color, marker = "FedAvg", "#009E73", "^"
 
-    def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
-        shared_v = V.mean(1)  # all rows are equal after the first round; before it, start from their mean
-        u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
-        v = shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v)
-        u_local, v = self.local_steps(problem, u_local, v, clients, noise, t)
-        return u_local.mean(1), v.mean(1, keepdim=True).expand_as(V).clone()
+    def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
+        shared_v = state.V.mean(1)  # all rows are equal after the first round; before it, start from their mean
+        local = super().gather(problem, state, clients)
+        return LocalState(clients, local.u, shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v), local.client)
+
+    def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        u, v = self.joint_steps(problem, local, noise, t, local.u, local.v)
+        return LocalState(local.clients, u, v, local.client)
+
+    def server_update(self, problem, state: State, local: LocalState) -> State:
+        return State(local.u.mean(1), local.v.mean(1, keepdim=True).expand_as(state.V).clone(), dict(state.client),
+                     dict(state.server))
 
 
+@register_algorithm
 @dataclass(frozen=True)
-class LocalOnly:
+class LocalOnly(ClientServerAlgorithm):
     """Hyperparameters of local-only training (personal parameters only; u stays at u^0)."""
 
     gamma_v: float
@@ -49,37 +59,42 @@ class LocalOnly:
     """Unused (u is never communicated); kept so that settings line up with the other algorithms."""
 
     name = "local_only"
+    label, color, marker = "local only", "#CC79A7", "v"
 
     def __post_init__(self) -> None:
         require("gamma_v", self.gamma_v, low=0, low_open=True)
         require("tau_v", self.tau_v, low=1, integer=True)
 
-    def setting(self) -> dict:
-        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v, "tau_v": self.tau_v}
+    @classmethod
+    def from_experiment(cls, config, eta, L_u, L_v, **options) -> "LocalOnly":
+        return cls(gamma_v=eta / (L_v * config.tau_v), tau_v=config.tau_v, **options)
 
-    def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
-        index = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
-        u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
-        v = V.gather(1, index)
+    def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        v = local.v
         for k in range(self.tau_v):
-            v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
-        return u, V.scatter(1, index, v)
+            v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, local.u, v, local.clients)
+        return LocalState(local.clients, local.u, v, local.client)
+
+    def server_update(self, problem, state: State, local: LocalState) -> State:
+        return State(state.u, _put_rows(state.V, local.clients, local.v), dict(state.client), dict(state.server))
 
 
+@register_algorithm
 @dataclass(frozen=True)
 class FullPersonalization(JointSteps):
     """Hyperparameters of full personalization (no shared parameters, no communication): gamma_u (on
     each client's own copy of u), gamma_v, tau."""
 
     name = "full_personalization"
+    label, color, marker = "full personalization", "#E69F00", "D"
 
-    def init_extra(self, problem, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-        """Per-client copies of u, shape (R, n, d_u), all starting at u^0."""
-        return u.unsqueeze(1).expand(u.shape[0], problem.n, problem.d_u).clone()
+    def init_client_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
+        return {"u": u0.expand(R, problem.n, problem.d_u).clone()}  # every client's own copy, at u^0
 
-    def round(self, problem, u, V, clients, noise: NoiseStream, t: int, U_personal: torch.Tensor):
-        iu = clients.unsqueeze(-1).expand(*clients.shape, problem.d_u)
-        iv = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
-        u_local, v = self.local_steps(problem, U_personal.gather(1, iu), V.gather(1, iv), clients, noise, t)
-        U_new = U_personal.scatter(1, iu, u_local)
-        return U_new.mean(1), V.scatter(1, iv, v), U_new
+    def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        u, v = self.joint_steps(problem, local, noise, t, local.client["u"], local.v)
+        return LocalState(local.clients, u, v, {**local.client, "u": u})
+
+    def server_update(self, problem, state: State, local: LocalState) -> State:
+        new = super().server_update(problem, state, local)
+        return State(new.client["u"].mean(1), new.V, new.client, new.server)  # nothing averaged: u is the mean copy

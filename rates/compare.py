@@ -9,7 +9,8 @@ interval for E[.] (the quantity the bounds bound). The verdict:
 - "inconclusive": the interval straddles the bound (or one random seed gives no interval);
 - "diverged": some seed diverged, so no ratio is reported.
 
-A run without randomness (sigma_u = sigma_v = 0 and m = n) is exact: its interval is the point.
+A run without randomness (sigma_u = sigma_v = 0 and m = n) is exact: its interval is the point
+(`is_exact`, the one place that test lives).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from altsim.theory import Bound
+from altsim.theory import Bound, normalised_eta
 
 from .engine import Trajectory
 
@@ -40,6 +41,11 @@ def mean_interval(samples: np.ndarray, exact: bool, level: float = 0.95) -> tupl
         return mean, -inf, inf
     half = student_t.ppf(0.5 + level / 2, R - 1) * samples.std(axis=0, ddof=1) / math.sqrt(R)
     return mean, mean - half, mean + half
+
+
+def is_exact(setting) -> bool:
+    """Whether a run has no randomness at all: no gradient noise and every client in every round."""
+    return setting.get("sigma_u", 1) == 0 and setting.get("sigma_v", 1) == 0 and setting.get("m") == setting.get("n")
 
 
 def verdict(low: float, high: float, bound: float) -> str:
@@ -130,7 +136,7 @@ def calibrate_shape(T: np.ndarray, y: np.ndarray, points: int = 40) -> dict[str,
 def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Comparison:
     """Check `trajectory` against each bound in `bounds` that covers `setting`."""
     checks, not_covering = [], {}
-    exact = setting.get("sigma_u", 1) == 0 and setting.get("sigma_v", 1) == 0 and trajectory.m == trajectory.n
+    exact = is_exact({**setting, "m": trajectory.m, "n": trajectory.n})
     diverged = {int(s): int(r) for s, r in zip(trajectory.seeds, trajectory.diverged_at) if r >= 0}
     T_all = trajectory.horizons.astype(float)
     for b in bounds:
@@ -142,7 +148,8 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
             not_covering[b.name] = list(cov.reasons)
             continue
         values = dict(setting)
-        values.setdefault("eta", setting["gamma_u"] * setting["L_u"] * setting.get("tau_u", setting.get("tau", 1)))
+        if "eta" not in values:
+            values["eta"] = normalised_eta(setting)
         weight = float(b.personal_weight.subs({s: values[s.name] for s in b.personal_weight.free_symbols}))
         per_seed = trajectory.running_average(weight)
         mean, low, high = mean_interval(per_seed, exact)

@@ -5,7 +5,9 @@ measured round the engine computes, exactly and with full gradients over all n c
 
     ||grad_u F(u^t, V^t)||^2,   (1/n) sum_i ||grad_v F_i(u^t, v_i^t)||^2,   F(u^t, V^t) - F_lower,
 
-from which `Trajectory.stationarity(weight)` forms Delta_t (THEORY.md section 4).
+from which `Trajectory.stationarity(weight)` forms Delta_t with `altsim.theory.stationarity`, the one
+place that formula lives (docs/theory.md section 4). The engine knows nothing of any algorithm
+beyond the contract in `algorithm.py`: `init` gives a `State`, `round` maps it to the next.
 A seed whose state or measure becomes non-finite, or whose measure exceeds
 `blowup * max(Delta_0, 1)`, is stopped: its round is recorded in `diverged_at`, its later
 measurements are NaN, and the other seeds go on.
@@ -20,8 +22,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from altsim.theory import require
+from altsim.theory import require, stationarity
 
+from .algorithm import Algorithm, State
 from .noise import NoiseStream
 
 
@@ -50,7 +53,7 @@ class Trajectory:
 
     def stationarity(self, weight: float = 1.0) -> np.ndarray:
         """Delta_t per seed and measured round, shape (R, K)."""
-        return self.grad_u_sq / self.L_u + weight * self.grad_v_sq_mean / self.L_v
+        return stationarity(self.grad_u_sq, self.grad_v_sq_mean, self.L_u, self.L_v, weight)
 
     def running_average(self, weight: float = 1.0) -> np.ndarray:
         """(1/T) sum_{t<T} Delta_t for every measured T (exact when every round is measured)."""
@@ -84,14 +87,14 @@ def scales_of(problem, cert) -> tuple[float, float, str]:
     return meas["L_u"]["value"], meas["L_v"]["value"], "measured (the problem certifies no finite L_u, L_v)"
 
 
-def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
+def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
              blowup: float = 1e12, progress: Callable[[int, int], None] | None = None,
              on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
-             scales: tuple[float, float] | None = None) -> Trajectory:
+             scales: tuple[float, float] | None = None, on_state: Callable[[int, State], None] | None = None) -> Trajectory:
     """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds.
 
-    `progress(t, rounds)` and `on_round(t, u^{t+1}, V^{t+1})` are called after each round
-    (callbacks keep logging and inspection out of the algorithm). `scales` = (L_u, L_v)
+    `progress(t, rounds)`, `on_round(t, u^{t+1}, V^{t+1})` and `on_state(t, state^{t+1})` are called
+    after each round (callbacks keep logging and inspection out of the algorithm). `scales` = (L_u, L_v)
     normalises Delta_t; it defaults to `scales_of` (certified constants, else measured ones).
     """
     require("rounds", rounds, low=1, integer=True)
@@ -99,14 +102,10 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
     require("measure_every", measure_every, low=1, integer=True)
     if len(seeds) == 0:
         raise ValueError("seeds=[]: give at least one seed")
-    dev, dt = problem.device, problem.dtype
+    dev = problem.device
     R = len(seeds)
-    noise = NoiseStream(torch.as_tensor(list(seeds)), dev, dt)
-    u0, V0 = problem.initial_point()
-    u = u0.expand(R, problem.d_u).clone()
-    V = V0.expand(R, problem.n, problem.d_v).clone()
-    # Algorithms with state beyond (u, V) (full personalization's per-client u) carry it here.
-    extra = algorithm.init_extra(problem, u, V) if hasattr(algorithm, "init_extra") else None
+    noise = NoiseStream(torch.as_tensor(list(seeds)), dev, problem.dtype)
+    state = algorithm.init(problem, R)
     cert = problem.certified_constants()
     L_u, L_v = scales if scales is not None else scales_of(problem, cert)[:2]
     if not (math.isfinite(L_u) and math.isfinite(L_v) and L_u > 0 and L_v > 0):
@@ -118,11 +117,11 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
     limit = None
     for t in range(rounds):
         if t % measure_every == 0:
-            gu2, gv2, F = measure(problem, u, V)
-            delta = gu2 / L_u + gv2 / L_v
+            gu2, gv2, F = measure(problem, state.u, state.V)
+            delta_t = stationarity(gu2, gv2, L_u, L_v)
             if limit is None:
-                limit = blowup * torch.clamp(delta, min=1.0)
-            bad = alive & (~torch.isfinite(delta) | (delta > limit) | ~torch.isfinite(F))
+                limit = blowup * torch.clamp(delta_t, min=1.0)
+            bad = alive & (~torch.isfinite(delta_t) | (delta_t > limit) | ~torch.isfinite(F))
             if bad.any():
                 diverged_at[bad.cpu().numpy()] = t
                 alive &= ~bad
@@ -131,22 +130,17 @@ def simulate(problem, algorithm, *, rounds: int, m: int, seeds: Sequence[int], m
             gv_hist.append(torch.where(alive, gv2, nan))
             gap_hist.append(torch.where(alive, F - cert.F_lower, nan))
         clients = noise.sample_clients(t, problem.n, m)
-        if extra is None:
-            u_new, V_new = algorithm.round(problem, u, V, clients, noise, t)
-        else:
-            u_new, V_new, extra_new = algorithm.round(problem, u, V, clients, noise, t, extra)
-        finite = torch.isfinite(u_new).all(-1) & torch.isfinite(V_new).flatten(1).all(-1)
-        newly = alive & ~finite
+        new = algorithm.round(problem, state, clients, noise, t)
+        newly = alive & ~new.finite()
         if newly.any():
             diverged_at[newly.cpu().numpy()] = t
             alive &= ~newly
         # A stopped seed keeps its last finite state, so NaN never spreads through the batch.
-        u = torch.where(alive.unsqueeze(-1), u_new, u)
-        V = torch.where(alive.view(R, 1, 1), V_new, V)
-        if extra is not None:
-            extra = torch.where(alive.view(R, *([1] * (extra.dim() - 1))), extra_new, extra)
+        state = new.where(alive, state)
         if on_round is not None:
-            on_round(t, u, V)
+            on_round(t, state.u, state.V)
+        if on_state is not None:
+            on_state(t, state)
         if progress is not None:
             progress(t + 1, rounds)
     stack = lambda xs: torch.stack(xs, dim=1).cpu().numpy().astype(np.float64)  # noqa: E731

@@ -21,14 +21,10 @@ import altsim
 from altsim.synthetic import Certified, Problem, make_problem
 from altsim.theory import BOUNDS, Bound, block_step_sizes, optimal_eta, require
 
+from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
+from .algorithm import ALGORITHMS, get_algorithm
 from .compare import Comparison, compare
 from .engine import Trajectory, scales_of, simulate
-from .baselines import FedAvg, FullPersonalization, LocalOnly
-from .fedalt import FedAlt
-from .fedsim import FedSim
-
-ALGORITHMS = {"fedalt": FedAlt, "fedsim": FedSim, "fedavg": FedAvg, "local_only": LocalOnly,
-              "full_personalization": FullPersonalization}
 
 
 @dataclass(frozen=True)
@@ -70,6 +66,8 @@ class ExperimentConfig:
     """Stateless clients: sampled clients start from their initial v_i^0 every round."""
     bounds: tuple[str, ...] = ()
     """Bounds the run must be compared against; a run outside one's conditions is refused before any work."""
+    algorithm_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Extra hyperparameters per algorithm name, passed to its `from_experiment` (e.g. a server momentum)."""
 
     def __post_init__(self) -> None:
         for name, kind, what in (("algorithms", (tuple, list), "a list of algorithm names"),
@@ -86,6 +84,13 @@ class ExperimentConfig:
         for a in self.algorithms:
             if not isinstance(a, str) or a not in ALGORITHMS:
                 raise ValueError(f"algorithms: {a!r} is unknown; choose from {', '.join(ALGORITHMS)}")
+        if not isinstance(self.algorithm_options, Mapping):
+            raise ValueError(f"algorithm_options={self.algorithm_options!r}: must be a table of tables, one per algorithm")
+        for a, opts in self.algorithm_options.items():
+            if a not in self.algorithms:
+                raise ValueError(f"algorithm_options.{a}: {a!r} is not in algorithms {list(self.algorithms)}")
+            if not isinstance(opts, Mapping):
+                raise ValueError(f"algorithm_options.{a}={opts!r}: must be a table of hyperparameters")
         if not self.algorithms:
             raise ValueError("algorithms=(): give at least one algorithm")
         if not self.seeds:
@@ -105,6 +110,9 @@ class ExperimentConfig:
         d = dataclasses.asdict(self)
         d["problem"] = dict(self.problem)
         d["algorithms"], d["seeds"], d["bounds"] = list(self.algorithms), list(self.seeds), list(self.bounds)
+        d["algorithm_options"] = {k: dict(v) for k, v in self.algorithm_options.items()}
+        if not d["algorithm_options"]:
+            del d["algorithm_options"]  # so that configs without options keep their point ids
         return d
 
     @classmethod
@@ -125,41 +133,34 @@ def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algori
             **cert.values(), "F_lower": cert.F_lower}
 
 
-def _make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):
-    L_u, L_v = scales
-    if config.official and name in ("fedalt", "fedsim"):
-        gamma = eta / (max(L_u, L_v) * config.tau)
-        return ALGORITHMS[name].official(gamma, config.tau, stateless=config.stateless)
-    if name == "fedalt":
-        gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
-        return FedAlt(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v, stateless=config.stateless)
-    if name == "local_only":
-        return LocalOnly(gamma_v=eta / (L_v * config.tau_v), tau_v=config.tau_v)
-    gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
-    if name == "fedavg":
-        return FedAvg(gamma_u=gu, gamma_v=gv, tau=config.tau)
-    if name == "full_personalization":
-        return FullPersonalization(gamma_u=gu, gamma_v=gv, tau=config.tau)
-    return FedSim(gamma_u=gu, gamma_v=gv, tau=config.tau, stateless=config.stateless)
+def make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):
+    """The registered algorithm `name` with the hyperparameters `config` asks for at step size eta."""
+    cls = get_algorithm(name)
+    options = dict(config.algorithm_options.get(name, {}))
+    try:
+        return cls.from_experiment(config, eta, *scales, **options)
+    except TypeError as e:
+        raise ValueError(f"algorithm_options.{name}={options!r}: not accepted by {cls.__name__} ({e})") from None
 
 
 def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Certified) -> tuple[float, Bound | None]:
     """(eta, bound): the given eta, or the one minimising the tightest [D] bound covering the run."""
     if config.eta is not None:
         return float(config.eta), None
-    if name not in ("fedalt", "fedsim"):
-        raise ValueError(f"eta=None (automatic) for {name}: no bound covers this baseline, so the theory gives no step "
-                         "size; set eta explicitly")
+    explicit = [b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"]
+    if not explicit:
+        raise ValueError(f"eta=None (automatic) for {name}: no explicit bound is registered for this algorithm, so the "
+                         "theory gives no step size; set eta explicitly")
     best: tuple[float, float, Bound] | None = None
     reasons = []
-    for b in (b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"):
+    for b in explicit:
         values = {"n": problem.n, "m": config.m or problem.n, "tau": config.tau, "tau_u": config.tau_u,
                   "tau_v": config.tau_v, **cert.values()}
         if b.uncertified(values):
             reasons.append(f"{b.name}: {', '.join(b.uncertified(values))} not certified for this problem")
             continue
         eta, value = optimal_eta(b, values, config.rounds)
-        cov = b.covers(_setting(config, problem, cert, _make_algorithm(name, config, eta, (cert.L_u, cert.L_v))))
+        cov = b.covers(_setting(config, problem, cert, make_algorithm(name, config, eta, (cert.L_u, cert.L_v))))
         if cov and (best is None or value < best[1] * (1 - 1e-9)):  # ties keep the earlier (full-participation) bound
             best = (eta, value, b)
         elif not cov:
@@ -203,19 +204,19 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
         if b.algorithm not in config.algorithms:
             raise ValueError(f"bounds: {name!r} is a bound for {b.algorithm}, which is not in algorithms {list(config.algorithms)}")
         eta = steps[b.algorithm][0]
-        cov = b.covers({**_setting(config, problem, cert, _make_algorithm(b.algorithm, config, eta, scales)), "eta": eta})
+        cov = b.covers({**_setting(config, problem, cert, make_algorithm(b.algorithm, config, eta, scales)), "eta": eta})
         if not cov:
             raise ValueError(f"bounds: the run is outside the conditions of bound {name} (eta={eta:g}): "
                              f"{'; '.join(cov.reasons)}")
     if config.eta is None:
         return
     for alg in config.algorithms:
-        setting = {**_setting(config, problem, cert, _make_algorithm(alg, config, config.eta, scales)), "eta": config.eta}
+        setting = {**_setting(config, problem, cert, make_algorithm(alg, config, config.eta, scales)), "eta": config.eta}
         for b in (b for b in BOUNDS.values() if b.algorithm == alg and b.provenance == "D"):
-            reasons = b.covers(setting).reasons
-            if reasons and all("step size" in r or "sampling cap" in r for r in reasons):
+            cov = b.covers(setting)
+            if cov.only_step_size():  # another eta would make this bound cover the run: say so
                 warnings.warn(f"eta={config.eta:g} for {alg}: outside {b.name}'s condition(s) "
-                              f"{'; '.join(reasons)}; that bound will not cover the run", stacklevel=3)
+                              f"{'; '.join(cov.reasons)}; that bound will not cover the run", stacklevel=3)
 
 
 def preflight(config: ExperimentConfig):
@@ -226,6 +227,8 @@ def preflight(config: ExperimentConfig):
     cert = problem.certified_constants()
     steps = {a: choose_step(a, config, problem, cert) for a in config.algorithms}
     scales = scales_of(problem, cert)
+    for a in config.algorithms:  # hyperparameters and options are checked here, not mid-run
+        make_algorithm(a, config, steps[a][0], scales[:2])
     check_requested_bounds(config, problem, cert, steps, scales[:2])
     return problem, cert, steps, scales
 
@@ -236,7 +239,7 @@ def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | No
     trajectories, settings = {}, {}
     for name in config.algorithms:
         eta, _ = steps[name]
-        alg = _make_algorithm(name, config, eta, (L_u, L_v))
+        alg = make_algorithm(name, config, eta, (L_u, L_v))
         cb = (lambda t, T, name=name: progress(name, t, T)) if progress else None
         trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
                                       measure_every=config.measure_every, progress=cb, scales=(L_u, L_v))

@@ -1,9 +1,9 @@
-"""FedAlt: personal parameters first, then the shared ones (THEORY.md section 2, [P]).
+"""FedAlt: personal parameters first, then the shared ones (docs/theory.md section 2, [P]).
 
 Round t, for every sampled client i in S_t (all at once, batched):
 
-    v <- v_i^t                                    # the client's own v
-    repeat tau_v times:  v <- v - gamma_v * h_i(u^t, v)     # u held at u^t
+    v <- v_i^t                                              # the client's own v
+    repeat tau_v times:  v <- v - gamma_v * h_i(u^t, v)      # u held at u^t
     v_i^{t+1} <- v
     u_i <- u^t
     repeat tau_u times:  u_i <- u_i - gamma_u * g_i(u_i, v_i^{t+1})   # the NEW v
@@ -11,22 +11,31 @@ server:   u^{t+1} <- (1/m) sum_{i in S_t} u_i
 clients not in S_t keep v_i^t.
 
 g_i, h_i are stochastic gradients (exact plus the problem's noise) drawn from the
-counter-based stream at (seed, t, i, step, block).
+counter-based stream at (seed, t, i, step, block). Gathering, scattering and the server's
+average are `ClientServerAlgorithm`'s; this file holds only the client's work.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import torch
+from altsim.theory import block_step_sizes, require
 
-from altsim.theory import require
-
+from .algorithm import ClientServerAlgorithm, LocalState, register_algorithm
 from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
 
 
+class StatelessOption:
+    """`stateless = True`: a sampled client starts from its initial v_i^0, not from the v_i it left last
+    time (clients that cannot keep state between rounds). The [D] bounds assume stateful clients."""
+
+    def personal_start(self, problem, state):
+        return problem.initial_point()[1].expand_as(state.V) if self.stateless else state.V
+
+
+@register_algorithm
 @dataclass(frozen=True)
-class FedAlt:
+class FedAlt(StatelessOption, ClientServerAlgorithm):
     """Hyperparameters of FedAlt."""
 
     gamma_u: float
@@ -38,15 +47,22 @@ class FedAlt:
     tau_v: int = 1
     """Local steps on v per round; >= 1."""
     stateless: bool = False
-    """Stateless clients: a sampled client starts its personal steps from its initial v_i^0, not
-    from the v_i it left last time (clients that cannot keep state between rounds)."""
+    """Stateless clients: start every round from v_i^0 (see `StatelessOption`)."""
 
     name = "fedalt"
+    label, color, marker = "FedAlt", "#0072B2", "o"
 
     @classmethod
     def official(cls, gamma: float, tau: int = 1, stateless: bool = False) -> "FedAlt":
         """The official code's variant: one step size and one number of local steps for both blocks."""
         return cls(gamma_u=gamma, gamma_v=gamma, tau_u=tau, tau_v=tau, stateless=stateless)
+
+    @classmethod
+    def from_experiment(cls, config, eta, L_u, L_v, **options) -> "FedAlt":
+        if config.official:
+            return replace(cls.official(eta / (max(L_u, L_v) * config.tau), config.tau, stateless=config.stateless), **options)
+        gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
+        return cls(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v, stateless=config.stateless, **options)
 
     def __post_init__(self) -> None:
         require("gamma_u", self.gamma_u, low=0, low_open=True)
@@ -54,17 +70,10 @@ class FedAlt:
         require("tau_u", self.tau_u, low=1, integer=True)
         require("tau_v", self.tau_v, low=1, integer=True)
 
-    def setting(self) -> dict:
-        return {"algorithm": self.name, "gamma_u": self.gamma_u, "gamma_v": self.gamma_v,
-                "tau_u": self.tau_u, "tau_v": self.tau_v, "stateless": self.stateless}
-
-    def round(self, problem, u: torch.Tensor, V: torch.Tensor, clients: torch.Tensor, noise: NoiseStream, t: int):
-        """One round: u (R, d_u), V (R, n, d_v), clients (R, m) -> (u^{t+1}, V^{t+1})."""
-        index = clients.unsqueeze(-1).expand(*clients.shape, problem.d_v)
-        u_local = u.unsqueeze(1).expand(*clients.shape, problem.d_u)
-        v = (problem.initial_point()[1].expand_as(V) if self.stateless else V).gather(1, index)
-        for k in range(self.tau_v):
-            v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u_local, v, clients)
-        for k in range(self.tau_u):
-            u_local = u_local - self.gamma_u * stochastic_grad_u(problem, noise, t, k, u_local, v, clients)
-        return u_local.mean(1), V.scatter(1, index, v)
+    def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        u, v = local.u, local.v
+        for k in range(self.tau_v):  # personal first, u held at u^t
+            v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u, v, local.clients)
+        for k in range(self.tau_u):  # then shared, at the new v
+            u = u - self.gamma_u * stochastic_grad_u(problem, noise, t, k, u, v, local.clients)
+        return LocalState(local.clients, u, v, local.client)

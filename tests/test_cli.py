@@ -57,14 +57,26 @@ def test_demo_summary_config_reruns_to_identical_numbers(quick_demo):
     assert np.array_equal(res.trajectories["fedsim"].grad_u_sq, z["fedsim/grad_u_sq"])
 
 
+@pytest.mark.parametrize("argv, match, usage", [
+    (["demo", "--bogus"], "unrecognized arguments: --bogus", "usage: altsim demo"),
+    (["nosuchcommand"], "invalid choice", "usage: altsim "),
+    (["run"], "the following arguments are required: config", "usage: altsim run"),
+])
+def test_flag_mistakes_get_the_usage_line_then_one_error_line(argv, match, usage, capsys):
+    code, _ = _run(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    first, second, rest = (err.split("\n") + ["", ""])[:3]
+    assert first.startswith(usage) and second.startswith("altsim: error:") and match in second and rest == ""
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("argv, match", [
-    (["demo", "--bogus"], "unrecognized arguments: --bogus"),
     (["demo", "--device", "tpu"], "device='tpu'"),
     (["demo", "--seed", "-3"], "--seed -3"),
     (["bound", "--alg", "fedsim", "--set", "L_u=abc"], "VALUE must be a number"),
     (["bound", "--alg", "fedsim", "--set", "Lu=1"], "unknown symbol"),
     (["problem", "--set", "chi=2"], "chi=2"),
-    (["nosuchcommand"], "invalid choice"),
 ])
 def test_user_mistakes_get_one_line_errors_and_exit_2(argv, match, capsys):
     code, _ = _run(argv)
@@ -116,3 +128,38 @@ def test_problem_json_has_certified_constants():
 def test_console_script_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "altsim", "bound", "--list"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "fedalt_sgd_full" in proc.stdout
+
+
+def test_version_and_help_on_every_option(capsys):
+    from altsim import __version__
+    from altsim.cli import build_parser
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"altsim {__version__}"
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in [("altsim", parser), *subparsers.items()]:
+        for action in sub._actions:
+            if action.dest != "help":
+                assert action.help, f"{name}: option {action.option_strings or action.dest} has no help text"
+
+
+def test_debug_shows_the_traceback_and_plain_runs_do_not(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[experiment]\nrounds = 0\n")
+    assert main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    with pytest.raises(ValueError, match="rounds=0"):
+        main(["--debug", "run", str(cfg), "--out", str(tmp_path / "o")])
+
+
+def test_a_regime_study_with_one_algorithm_is_refused_before_any_work(tmp_path, capsys):
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[experiment]\nalgorithms = ["fedalt"]\nrounds = 5\neta = 0.1\n[problem]\nn = 4\n'
+                   '[regime]\nenabled = true\n')
+    out = tmp_path / "o"
+    assert main(["run", str(cfg), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "regime.enabled=true" in err and "fedsim" in err
+    assert not (out / "points").exists()  # nothing was simulated

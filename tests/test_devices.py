@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from altsim.cli import main
-from altsim.rates import FedAlt, FedAvg, FedSim, LocalOnly, simulate
+from altsim.rates import FedAlt, FedAvg, FedSim, FullPersonalization, LocalOnly, simulate
 from altsim.rates.engine import measure
 from altsim.rates.noise import NoiseStream
 from altsim.synthetic import make_problem
@@ -15,7 +15,8 @@ FAMILIES = [("coupled_quadratic", dict(n=6, sigma_u=0.1, sigma_v=0.1)),
             ("shared_representation", dict(n=6, samples=5, noise="minibatch", batch_size=2)),
             ("small_network", dict(n=6, samples=5, sigma_u=0.1, sigma_v=0.1))]
 ALGS = [FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=2, tau_v=2), FedSim(gamma_u=0.1, gamma_v=0.1, tau=2),
-        FedAlt(gamma_u=0.1, gamma_v=0.1, stateless=True), FedAvg(gamma_u=0.1, gamma_v=0.1), LocalOnly(gamma_v=0.1)]
+        FedAlt(gamma_u=0.1, gamma_v=0.1, stateless=True), FedAvg(gamma_u=0.1, gamma_v=0.1), LocalOnly(gamma_v=0.1),
+        FullPersonalization(gamma_u=0.1, gamma_v=0.1)]
 
 
 def _to(problem, device):
@@ -32,14 +33,13 @@ def _to(problem, device):
 def test_every_tensor_follows_the_problem_device(family, params, alg):
     p = _to(make_problem(family, params), "meta")
     noise = NoiseStream(torch.arange(3), p.device, p.dtype)
-    u0, V0 = p.initial_point()
-    u, V = u0.expand(3, -1).clone(), V0.expand(3, -1, -1).clone()
+    state = alg.init(p, 3)
     clients = noise.sample_clients(0, p.n, 3)
     assert clients.device.type == "meta"
-    u1, V1 = alg.round(p, u, V, clients, noise, 0)
-    assert u1.device.type == V1.device.type == "meta" and u1.shape == u.shape and V1.shape == V.shape
-    assert u1.dtype == V1.dtype == p.dtype
-    assert all(t.device.type == "meta" for t in measure(p, u1, V1))
+    new = alg.round(p, state, clients, noise, 0)
+    for name, x in new.tensors().items():  # every named tensor of the state, extra state included
+        assert x.device.type == "meta" and x.dtype == p.dtype and x.shape == state.tensors()[name].shape, name
+    assert all(t.device.type == "meta" for t in measure(p, new.u, new.V))
 
 
 def test_float32_runs_stay_float32_and_track_float64():

@@ -79,7 +79,7 @@ def test_altsim_plot_redraws_every_kind_from_disk(sweeps, tmp_path):
 
 
 def test_redrawn_rate_plot_matches_the_run(tmp_path):
-    from altsim.rates.load import load_comparisons
+    from altsim.results import load_comparisons
 
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     import json

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from altsim import testing, theory
 from altsim.rates import FedAlt, FedSim, simulate
-from altsim.rates.falsify import falsify
+from altsim.testing.falsify import falsify
 from altsim.synthetic import make_problem
 
 EXPLICIT = [b for b in theory.BOUNDS.values() if b.provenance == "D"]

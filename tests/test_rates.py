@@ -12,7 +12,7 @@ from altsim import theory
 from altsim.rates import ExperimentConfig, FedAlt, FedSim, compare, run, simulate
 from altsim.rates.compare import mean_interval, verdict
 from altsim.rates.noise import NoiseStream
-from altsim.rates.reference import reference_run
+from altsim.testing.reference import literal_run
 from altsim.synthetic import make_problem
 
 
@@ -33,7 +33,7 @@ def test_batched_engine_equals_per_client_reference(alg):
     seeds = [11, 3, 8]
     batched = _states(p, alg, rounds=6, m=3, seeds=seeds)
     for r, seed in enumerate(seeds):
-        ref = reference_run(p, alg, rounds=6, m=3, seed=seed)
+        ref = literal_run(p, alg, rounds=6, m=3, seed=seed)
         for t in range(6):
             u_ref, V_ref = ref[t + 1]
             assert torch.allclose(batched[t][0][r], u_ref, rtol=0, atol=1e-10)
@@ -253,7 +253,7 @@ def test_batched_engine_equals_reference_on_every_family(family, params, alg):
     p = make_problem(family, params, seed=2)
     batched = _states(p, alg, rounds=4, m=3, seeds=[1, 4])
     for r, seed in enumerate([1, 4]):
-        ref = reference_run(p, alg, rounds=4, m=3, seed=seed)
+        ref = literal_run(p, alg, rounds=4, m=3, seed=seed)
         for t in range(4):
             assert torch.allclose(batched[t][0][r], ref[t + 1][0], rtol=0, atol=1e-10)
             assert torch.allclose(batched[t][1][r], ref[t + 1][1], rtol=0, atol=1e-10)
@@ -282,7 +282,7 @@ def test_official_variant_uses_one_step_size_and_bounds_say_why_they_do_not_cove
 def test_stateless_clients_restart_from_their_initial_v(alg):
     p = make_problem("coupled_quadratic", dict(n=6, chi=0.5, delta=1.0, sigma_v=0.3), seed=0)
     batched = _states(p, alg, rounds=4, m=3, seeds=[2])
-    ref = reference_run(p, alg, rounds=4, m=3, seed=2)
+    ref = literal_run(p, alg, rounds=4, m=3, seed=2)
     for t in range(4):
         assert torch.allclose(batched[t][1][0], ref[t + 1][1], atol=1e-12)
     res_setting = {**alg.setting(), "n": 6, "m": 3, **p.certified_constants().values()}

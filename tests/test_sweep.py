@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from altsim.cli import main
-from altsim.rates.sweep import load_spec, run_sweep
+from altsim.sweep import load_spec, run_sweep
 
 SWEEP = """
 [experiment]

@@ -2,26 +2,35 @@
 
 - `symbols`: one sympy symbol per quantity;
 - `assumptions`: A1-A3 with provenance, and validated `Constants`;
-- `bound.Bound`: expression + conditions + provenance, evaluable with numpy and torch;
+- `bound.Bound`: expression + conditions (each with a machine-readable kind) + provenance,
+  evaluable with numpy and torch;
 - `paper`: what the paper states ([P]) or what we reconstruct of it ([R]);
 - `fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_partial`: explicit bounds derived here ([D]);
 - `stepsize`: step-size rules and the eta minimising a bound;
 - `calibrate`: fit a template's unknown constants.
 
-`BOUNDS` maps each bound's name to it; `bounds_for(algorithm)` lists one algorithm's.
+`BOUNDS` maps each bound's name to it; `bounds_for(algorithm)` lists one algorithm's;
+`DERIVATIONS` maps each [D] bound's name to the sympy identities of its proof. The theory
+itself is written up in docs/theory.md.
 """
 
 from __future__ import annotations
 
 from . import fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
 from .assumptions import ASSUMPTIONS, Constants, require
-from .bound import Bound, Condition, Coverage, normalised_eta
+from .bound import CONDITION_KINDS, STEP_SIZE_KINDS, Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants
 from .paper import regime_condition, regime_winner, stationarity
 from .stepsize import block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
 
-BOUNDS: dict[str, Bound] = {b.name: b for b in (f() for f in (*fedsim_sgd.BOUNDS, *fedsim_local.BOUNDS, *fedalt_sgd.BOUNDS, *fedalt_partial.BOUNDS,
+_DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial)
+"""Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
+
+BOUNDS: dict[str, Bound] = {b.name: b for b in (f() for f in (*(f for mod in _DERIVED_MODULES for f in mod.BOUNDS),
                                                            *paper.BOUNDS))}
+
+DERIVATIONS: dict[str, tuple] = {f().name: mod.DERIVATION for mod in _DERIVED_MODULES for f in mod.BOUNDS}
+"""[D] bound name -> the `Identity` steps of its derivation (a module's bounds share its derivation)."""
 
 
 def get_bound(name: str) -> Bound:
@@ -36,7 +45,7 @@ def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
 
 
 __all__ = [
-    "ASSUMPTIONS", "BOUNDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
+    "ASSUMPTIONS", "BOUNDS", "CONDITION_KINDS", "DERIVATIONS", "STEP_SIZE_KINDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
     "calibrate", "fit_constants", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
     "regime_condition", "regime_winner", "require", "stationarity",
 ]

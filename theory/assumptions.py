@@ -1,4 +1,4 @@
-"""The assumptions A1-A3 (THEORY.md section 3) as objects with provenance, and validation.
+"""The assumptions A1-A3 (docs/theory.md section 3) as objects with provenance, and validation.
 
 `Constants` holds the numbers a bound is evaluated with; constructing one validates them,
 so a bad value fails before any work starts with a message naming it and its valid range.

@@ -5,9 +5,9 @@ A bound says: for every run of `algorithm` that satisfies every condition,
     (1/T) sum_{t<T} E[Delta_t^{(w)}]  <=  expression,
 
 where Delta^{(w)} = ||grad_u F||^2 / L_u + w * (1/n) sum_i ||grad_v F_i||^2 / L_v and the
-weight w is `personal_weight` (THEORY.md section 4). Provenance is one of
+weight w is `personal_weight` (docs/theory.md section 4). Provenance is one of
 
-- "P": the paper's own statement (THEORY.md labels it [P]);
+- "P": the paper's own statement;
 - "R": reconstructed, a consistent guess at what the paper states;
 - "D": derived and proved in this project (derivation in the defining module's docstring,
   algebra checked by sympy in tests/);
@@ -24,10 +24,24 @@ from typing import Mapping
 import numpy as np
 import sympy as sp
 
-from .symbols import SYMBOLS
+from .symbols import DEFAULTS, SYMBOLS
 
 PROVENANCES = ("P", "R", "D", "calibrated")
-ALGORITHMS = ("fedalt", "fedsim")
+
+CONDITION_KINDS = {
+    "local_steps": "how many local steps a round takes (tau, tau_u, tau_v)",
+    "participation": "how many clients a round samples (m of n)",
+    "noise": "whether the gradients are stochastic (sigma_u, sigma_v)",
+    "step_rule": "how the block step sizes relate (gamma_u L_u = gamma_v L_v)",
+    "step_range": "which normalised step sizes eta the proof allows",
+    "sampling_cap": "a joint limit on eta, the coupling and the sampled fraction m/n",
+    "descent": "a per-round descent coefficient that must stay positive",
+    "client_state": "whether clients keep v_i between rounds",
+}
+"""What each condition is about, as data: `covers`, `falsify` and the preflight checks decide by kind,
+never by a condition's prose. Kinds whose conditions depend on eta (step_range, sampling_cap,
+descent) are the ones a different step size can satisfy; see `STEP_SIZE_KINDS`."""
+STEP_SIZE_KINDS = frozenset({"step_range", "sampling_cap", "descent"})
 
 # Equalities between floats (m = n, gamma_u L_u = gamma_v L_v) hold up to this relative error.
 _EQ_RTOL = 1e-9
@@ -35,18 +49,32 @@ _EQ_RTOL = 1e-9
 
 @dataclass(frozen=True)
 class Condition:
-    """One hypothesis of a bound, as a sympy relation over the symbols of `altsim.theory.symbols`."""
+    """One hypothesis of a bound, as a sympy relation over the symbols of `altsim.theory.symbols`.
+
+    `kind` (a key of `CONDITION_KINDS`) says what the condition is about, so that code can reason
+    about conditions without reading their prose."""
 
     relation: sp.Basic
     description: str
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in CONDITION_KINDS:
+            raise ValueError(f"kind={self.kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        """Names of the symbols the relation involves."""
+        return frozenset(s.name for s in self.relation.free_symbols)
 
     def check(self, values: Mapping[str, float]) -> str | None:
         """Return None if the condition holds at `values`, otherwise the reason it does not."""
-        needed = sorted(s.name for s in self.relation.free_symbols)
+        needed = sorted(self.symbols)
+        values = {**{k: v for k, v in DEFAULTS.items() if k in needed}, **values}
         missing = [k for k in needed if k not in values]
         if missing:
             return f"{self.description}: needs {', '.join(missing)}"
-        subs = {SYMBOLS[k]: values[k] for k in needed}
+        subs = {SYMBOLS[k]: float(values[k]) for k in needed}
         lhs = float(self.relation.lhs.subs(subs))
         rhs = float(self.relation.rhs.subs(subs))
         if isinstance(self.relation, sp.Equality):
@@ -75,9 +103,21 @@ class Coverage:
 
     ok: bool
     reasons: tuple[str, ...] = ()
+    failed: tuple[Condition, ...] = ()
+    """The conditions that fail (reasons may also name a wrong algorithm or an uncertified constant)."""
+    other: tuple[str, ...] = ()
+    """Reasons that are not a failed condition: wrong algorithm, uncertified constants."""
 
     def __bool__(self) -> bool:
         return self.ok
+
+    @property
+    def failed_kinds(self) -> frozenset[str]:
+        return frozenset(c.kind for c in self.failed)
+
+    def only_step_size(self) -> bool:
+        """Whether every failure is a step-size condition (another eta would make the bound cover the run)."""
+        return bool(self.failed) and not self.other and self.failed_kinds <= STEP_SIZE_KINDS
 
 
 @dataclass(frozen=True)
@@ -102,8 +142,11 @@ class Bound:
     def __post_init__(self) -> None:
         if self.provenance not in PROVENANCES:
             raise ValueError(f"provenance={self.provenance!r}: must be one of {PROVENANCES}")
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm={self.algorithm!r}: must be one of {ALGORITHMS}")
+        if not isinstance(self.algorithm, str) or not self.algorithm.isidentifier():
+            raise ValueError(f"algorithm={self.algorithm!r}: must be an algorithm's registered name")
+        for c in self.conditions:
+            if not isinstance(c, Condition):
+                raise TypeError(f"conditions: {c!r} is not a Condition")
 
     # -- symbols -------------------------------------------------------------------------
     @functools.cached_property
@@ -154,6 +197,11 @@ class Bound:
     def conditions_text(self) -> list[str]:
         return [f"{c.description}: {sp.sstr(c.relation)}" for c in self.conditions]
 
+    def conditions_data(self) -> list[dict]:
+        """The conditions as plain data: description, relation, kind and symbols."""
+        return [{"description": c.description, "relation": sp.sstr(c.relation), "kind": c.kind,
+                 "symbols": sorted(c.symbols)} for c in self.conditions]
+
     def describe(self) -> dict:
         """Plain-data description (JSON-ready)."""
         return {
@@ -165,6 +213,7 @@ class Bound:
             "expression": sp.sstr(self.expression),
             "latex": self.latex(),
             "conditions": self.conditions_text(),
+            "condition_data": self.conditions_data(),
             "personal_weight": sp.sstr(self.personal_weight),
             "parameters": list(self.parameters),
             "unknowns": list(self.unknowns),
@@ -177,32 +226,39 @@ class Bound:
 
         `setting` holds plain numbers keyed by symbol name plus "algorithm". The normalised
         step size `eta` is derived from the step sizes when absent (see `normalised_eta`).
+        Run options (stateless clients, ...) are symbols too, so they are conditions like any other.
         """
-        reasons: list[str] = []
+        other: list[str] = []
         alg = setting.get("algorithm")
         if alg != self.algorithm:
-            reasons.append(f"bound is for {self.algorithm}, run is {alg}")
+            other.append(f"bound is for {self.algorithm}, run is {alg}")
         values = dict(setting)
         if "eta" not in values:
             eta = normalised_eta(setting)
             if eta is not None:
                 values["eta"] = eta
-        if setting.get("stateless"):
-            reasons.append("clients keep v_i between rounds (the analysis assumes it; this run is stateless)")
         uncertified = self.uncertified(values)
-        reasons += [f"{k} is not certified for this problem (infinite)" for k in uncertified]
+        other += [f"{k} is not certified for this problem (infinite)" for k in uncertified]
+        failed, reasons = [], []
         for cond in self.conditions:
-            if {s.name for s in cond.relation.free_symbols} & set(uncertified):
+            if cond.symbols & set(uncertified):
                 continue  # already reported: an infinite constant makes the condition meaningless
             why = cond.check(values)
             if why is not None:
+                failed.append(cond)
                 reasons.append(why)
-        return Coverage(not reasons, tuple(reasons))
+        return Coverage(not (other or failed), tuple(other + reasons), tuple(failed), tuple(other))
+
+    def conditions_of(self, kind: str) -> tuple[Condition, ...]:
+        """This bound's conditions of one kind (see `CONDITION_KINDS`)."""
+        if kind not in CONDITION_KINDS:
+            raise ValueError(f"kind={kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
+        return tuple(c for c in self.conditions if c.kind == kind)
 
     def uncertified(self, values: Mapping[str, object]) -> list[str]:
         """Parameters (of the expression or a condition) whose given value is infinite: a problem that
         certifies no finite constant."""
-        names = sorted(set(self.parameters) | {s.name for c in self.conditions for s in c.relation.free_symbols})
+        names = sorted(set(self.parameters).union(*(c.symbols for c in self.conditions)))
         out = []
         for k in names:
             try:

@@ -1,16 +1,22 @@
-"""The conditions the explicit bounds share, defined once (each bound module adds its own step-size range)."""
+"""The conditions the explicit bounds share, defined once (each bound module adds its own step-size range).
+
+Each carries its kind (`altsim.theory.bound.CONDITION_KINDS`), so that code decides by kind and symbol.
+"""
 
 from __future__ import annotations
 
 import sympy as sp
 
 from .bound import Condition
-from .symbols import L_u, L_v, gamma_u, gamma_v, m, n, sigma_u, sigma_v, tau, tau_u, tau_v
+from .symbols import L_u, L_v, gamma_u, gamma_v, m, n, sigma_u, sigma_v, stateless, tau, tau_u, tau_v
 
-STEP_RULE = Condition(sp.Eq(gamma_u * L_u, gamma_v * L_v), "step rule gamma_u L_u = gamma_v L_v = eta")
-ONE_STEP = Condition(sp.Eq(tau, 1), "one local step")
-ONE_STEP_EACH = (Condition(sp.Eq(tau_u, 1), "one local step on u"), Condition(sp.Eq(tau_v, 1), "one local step on v"))
-FULL_PARTICIPATION = Condition(sp.Eq(m, n), "full participation")
-PARTIAL_PARTICIPATION = (Condition(sp.LessThan(m, n), "m <= n"), Condition(sp.GreaterThan(n, 2), "n >= 2"))
-DETERMINISTIC = (Condition(sp.Eq(sigma_u, 0), "deterministic u-gradients"),
-                 Condition(sp.Eq(sigma_v, 0), "deterministic v-gradients"))
+STEP_RULE = Condition(sp.Eq(gamma_u * L_u, gamma_v * L_v), "step rule gamma_u L_u = gamma_v L_v = eta", "step_rule")
+ONE_STEP = Condition(sp.Eq(tau, 1), "one local step", "local_steps")
+ONE_STEP_EACH = (Condition(sp.Eq(tau_u, 1), "one local step on u", "local_steps"),
+                 Condition(sp.Eq(tau_v, 1), "one local step on v", "local_steps"))
+FULL_PARTICIPATION = Condition(sp.Eq(m, n), "full participation", "participation")
+PARTIAL_PARTICIPATION = (Condition(sp.LessThan(m, n), "m <= n", "participation"),
+                         Condition(sp.GreaterThan(n, 2), "n >= 2", "participation"))
+DETERMINISTIC = (Condition(sp.Eq(sigma_u, 0), "deterministic u-gradients", "noise"),
+                 Condition(sp.Eq(sigma_v, 0), "deterministic v-gradients", "noise"))
+STATEFUL_CLIENTS = Condition(sp.Eq(stateless, 0), "clients keep v_i between rounds (the proofs assume it)", "client_state")

@@ -21,7 +21,7 @@ eta chi^2 (1 + 2 eta (1 - eta)) <= m/n:
     N = \frac{p\eta^2\sigma_v^2}{2L_v} + \big(\eta(1-\eta) + \tfrac12\big) s^2 \frac{\sigma_v^2}{L_v}
       + \frac{\eta^2}{L_u}\Big(\nu_m \delta^2 + \frac{\sigma_u^2}{m}\Big).
 
-The measure weighs the personal term by m/n (THEORY.md section 4, the [R] weight). The step
+The measure weighs the personal term by m/n (docs/theory.md section 4, the [R] weight). The step
 size cap eta chi^2 (...) <= m/n is the price of sampling: with few clients per round the
 personal blocks move rarely, and the coupling must not undo their progress.
 
@@ -42,7 +42,7 @@ E||d - G^||^2 <= nu_m delta^2 + sigma_u^2/m (A3 at (u, V~)).
 4. The Y^2 coefficient -p c + eta(1-eta) s^2 + s^2/2 is at most -p eta(1-eta)/2 exactly when
    eta chi^2 (1 + 2 eta(1-eta)) <= p, so E F^{t+1} <= F^t - (eta(1-eta)/2)(x^2 + p Y^2) + N.
 5. Telescope and divide by T eta(1-eta)/2.
-Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory_derivations.py.
+Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory.py.
 
 References
 ----------
@@ -62,7 +62,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import ONE_STEP_EACH, PARTIAL_PARTICIPATION, STEP_RULE
+from .conditions import ONE_STEP_EACH, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
 from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
 
@@ -85,10 +85,11 @@ def fedalt_sgd_partial() -> Bound:
         conditions=(
             *ONE_STEP_EACH,
             STEP_RULE,
-            Condition(sp.StrictLessThan(eta, 1), "step size range eta < 1"),
+            Condition(sp.StrictLessThan(eta, 1), "step size range eta < 1", "step_range"),
             Condition(sp.LessThan(eta * chi**2 * (1 + 2 * eta * (1 - eta)), m / n),
-                      "sampling cap eta chi^2 (1 + 2 eta (1 - eta)) <= m/n"),
+                      "sampling cap eta chi^2 (1 + 2 eta (1 - eta)) <= m/n", "sampling_cap"),
             *PARTIAL_PARTICIPATION,
+            STATEFUL_CLIENTS,
         ),
         provenance="D",
         reference=REFERENCE,

@@ -23,7 +23,7 @@ r = 1 + alpha*, for every 0 < eta < 2:
     + \alpha^* \frac{\sigma_v^2}{L_v}
     + \frac{r \eta^2}{2 c(\eta)}\Big(\frac{\sigma_v^2}{L_v} + \frac{\sigma_u^2}{n L_u}\Big).
 
-With sigma = 0 this is r Delta F_0 / (c(eta) T). It tightens THEORY.md's crude form
+With sigma = 0 this is r Delta F_0 / (c(eta) T). It tightens the crude form of docs/theory.md section 7.5
 2 Delta F_0 / (c(eta) T) (which needs eta <= 1/(chi sqrt 2)): there alpha* <= 1, so r <= 2, and
 it needs no cap on eta beyond eta < 2. With chi = 0 it equals the FedSim bound.
 
@@ -40,7 +40,7 @@ Proof sketch
 5. E F^{t+1} <= F^t - c [x^2/(1+alpha) + (1 - s^2/alpha) Y^2] + noise. The two weights are equal,
    1/(1+alpha) = 1 - s^2/alpha, at alpha = alpha*, the positive root of alpha^2 - s^2 alpha - s^2.
 6. Telescope, F^T >= F*, divide by T c / r.
-Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory_derivations.py.
+Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory.py.
 
 References
 ----------
@@ -62,7 +62,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP_EACH, STEP_RULE
+from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP_EACH, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
 from .symbols import Delta_F0, L_u, L_v, T, chi, eta, n, sigma_u, sigma_v
 
@@ -90,8 +90,8 @@ def _stochastic_expr() -> sp.Expr:
     )
 
 
-_CONDITIONS = (*ONE_STEP_EACH, STEP_RULE, Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2"),
-               FULL_PARTICIPATION)
+_CONDITIONS = (*ONE_STEP_EACH, STEP_RULE, Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2", "step_range"),
+               FULL_PARTICIPATION, STATEFUL_CLIENTS)
 
 
 def fedalt_sgd_full() -> Bound:

@@ -58,7 +58,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FULL_PARTICIPATION, STEP_RULE
+from .conditions import DETERMINISTIC, FULL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
 from .symbols import Delta_F0, L_u, T, chi, delta, eta, tau
 
@@ -74,8 +74,8 @@ def fedsim_gd_local() -> Bound:
         name="fedsim_gd_local",
         algorithm="fedsim",
         expression=(Delta_F0 / T + K * delta**2 / L_u) / c_local,
-        conditions=(STEP_RULE, FULL_PARTICIPATION, *DETERMINISTIC,
-                    Condition(sp.StrictGreaterThan(c_local, 0), "descent coefficient eta(1/2 - (1+chi) eta) - K > 0")),
+        conditions=(STEP_RULE, FULL_PARTICIPATION, *DETERMINISTIC, STATEFUL_CLIENTS,
+                    Condition(sp.StrictGreaterThan(c_local, 0), "descent coefficient eta(1/2 - (1+chi) eta) - K > 0", "descent")),
         provenance="D",
         reference="altsim [D], theory/fedsim_local.py; algorithm of Pillutla et al., ICML 2022",
         summary="FedSim, deterministic, full participation, any tau >= 1 (client drift through delta)",

@@ -29,7 +29,7 @@ c(eta) = eta (1 - eta (1 + chi) / 2). For 0 < eta < 2 / (1 + chi), n >= 2,
 
 With m = n the measure is Delta_t itself (weight 1) and S = sigma_u^2/(n L_u) + sigma_v^2/L_v;
 with sigma = 0 as well the bound is Delta F_0 / (T c(eta)), and at eta = 1/(1+chi) it is
-2 (1 + chi) Delta F_0 / T, the form in THEORY.md section 7.
+2 (1 + chi) Delta F_0 / T, the form in docs/theory.md section 7.1.
 
 Proof sketch
 ------------
@@ -45,7 +45,7 @@ Proof sketch
    P(i in S) = p, so E <grad_v F_i, b_i> = -p eta y_i^2 and E L_v ||b_i||^2 = p eta^2 (y_i^2 + sigma_v^2/L_v).
 4. Together: E F^{t+1} <= F^t - c(eta) (x^2 + p Y^2) + eta^2 (1+chi) S / 2.
 5. Telescope over t < T, use F^T >= F*, divide by T c(eta) > 0.
-Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory_derivations.py.
+Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory.py.
 
 References
 ----------
@@ -68,7 +68,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP, PARTIAL_PARTICIPATION, STEP_RULE
+from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
 from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
 
@@ -88,7 +88,7 @@ def _bound_expr(noise: sp.Expr) -> sp.Expr:
     return (Delta_F0 / T + eta**2 * (1 + chi) * noise / 2) / c_eta
 
 
-_ETA_RANGE = Condition(sp.StrictLessThan(eta, 2 / (1 + chi)), "step size range eta < 2/(1+chi)")
+_ETA_RANGE = Condition(sp.StrictLessThan(eta, 2 / (1 + chi)), "step size range eta < 2/(1+chi)", "step_range")
 
 
 def fedsim_sgd_partial() -> Bound:
@@ -96,7 +96,7 @@ def fedsim_sgd_partial() -> Bound:
         name="fedsim_sgd_partial",
         algorithm="fedsim",
         expression=_bound_expr(noise_partial),
-        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, *PARTIAL_PARTICIPATION),
+        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, *PARTIAL_PARTICIPATION, STATEFUL_CLIENTS),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, stochastic, m of n sampled without replacement, tau=1; measure weight m/n",
@@ -111,7 +111,7 @@ def fedsim_sgd_full() -> Bound:
         name="fedsim_sgd_full",
         algorithm="fedsim",
         expression=_bound_expr(noise_full),
-        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, FULL_PARTICIPATION),
+        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, FULL_PARTICIPATION, STATEFUL_CLIENTS),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, stochastic, full participation, tau=1",
@@ -125,7 +125,7 @@ def fedsim_gd_full() -> Bound:
         name="fedsim_gd_full",
         algorithm="fedsim",
         expression=Delta_F0 / (T * c_eta),
-        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, FULL_PARTICIPATION, *DETERMINISTIC),
+        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, FULL_PARTICIPATION, *DETERMINISTIC, STATEFUL_CLIENTS),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, deterministic, full participation, tau=1; 2(1+chi)DeltaF0/T at eta=1/(1+chi)",
@@ -172,7 +172,7 @@ def _derivation() -> tuple[Identity, ...]:
                  _bound_expr(noise_partial).subs(m, n), _bound_expr(noise_full)),
         Identity("deterministic: the full bound at sigma = 0 is Delta_F0 / (T c(eta))",
                  _bound_expr(noise_full).subs({sigma_u: 0, sigma_v: 0}), Delta_F0 / (T * c_eta)),
-        Identity("THEORY.md section 7: at eta = 1/(1+chi) the deterministic bound is 2(1+chi)Delta_F0/T",
+        Identity("docs/theory.md section 7.1: at eta = 1/(1+chi) the deterministic bound is 2(1+chi)Delta_F0/T",
                  (Delta_F0 / (T * c_eta)).subs(eta, 1 / (1 + chi)), 2 * (1 + chi) * Delta_F0 / T),
         Identity("eta = 1/(1+chi) maximises c(eta): dc/deta vanishes there",
                  sp.diff(c_eta, eta).subs(eta, 1 / (1 + chi)), sp.Integer(0)),

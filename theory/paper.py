@@ -1,6 +1,6 @@
 """What the paper states: the measure [P], the rate template [P], its reconstruction [R], the regime [P].
 
-Pillutla et al., ICML 2022 (THEORY.md sections 4-6). Only the *shape* of the paper's bound
+Pillutla et al., ICML 2022 (docs/theory.md sections 4-6). Only the *shape* of the paper's bound
 is confirmed; its absolute constants and exact sigma combinations are not. So the
 template carries named unknown constants C1, C2, C3 and cannot be evaluated until they are
 calibrated (`altsim.theory.calibrate`), and the sigma combinations are offered as the two
@@ -86,7 +86,7 @@ def paper_level(algorithm: str, hypothesis: str) -> Bound:
         expression=expr,
         conditions=(),
         provenance="R",
-        reference=REFERENCE + "; reconstruction of THEORY.md section 5",
+        reference=REFERENCE + "; reconstruction of docs/theory.md section 5",
         summary=f"{algorithm}: reconstructed paper-level rate under hypothesis {hypothesis}; constants unknown",
         rate="T^-1/2",
         unknowns=("C1", "C2", "C3", "sigma_alg2_sq"),

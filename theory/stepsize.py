@@ -1,6 +1,6 @@
 """Step sizes from the theory: the block rule, the eta that minimises a bound, horizon-free schedules.
 
-Block rule (THEORY.md section 5, [R]): gamma_u = eta / (L_u tau_u), gamma_v = eta / (L_v tau_v).
+Block rule (docs/theory.md section 5, [R]): gamma_u = eta / (L_u tau_u), gamma_v = eta / (L_v tau_v).
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def minimize_rate(a: float, b: float, c: float, T: float, eta_max: float = math.
         eta = min(eta_b, eta_c)
     else:
         hi = min(eta_b, eta_c)
-        eta = brentq(lambda e: 2 * c * e**3 + b * e**2 - a / T, 0.0, hi, xtol=1e-15 * hi, rtol=1e-15)
+        slope = lambda e: 2 * c * e**3 + b * e**2 - a / T  # noqa: E731
+        # With b or c tiny beside the other term, rounding can put the root at the bracket's end.
+        eta = hi if slope(hi) <= 0 else brentq(slope, 0.0, hi, xtol=1e-15 * hi, rtol=1e-15)
     eta = min(eta, eta_max)
     if not math.isfinite(eta):
         raise ValueError("unbounded: with b = c = 0 the rate decreases in eta; give eta_max")

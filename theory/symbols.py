@@ -1,4 +1,4 @@
-"""One sympy symbol for every quantity of the theory (THEORY.md, sections 1-5).
+"""One sympy symbol for every quantity of the theory (docs/theory.md, sections 1-5).
 
 Symbols are declared positive or nonnegative so that sympy can simplify square roots and
 signs the way the derivations do. `SYMBOLS` maps each plain name (the name used in
@@ -25,12 +25,14 @@ eta, gamma_u, gamma_v = sp.symbols("eta gamma_u gamma_v", positive=True)
 Delta_F0 = sp.Symbol("Delta_F0", nonnegative=True)
 # Weight of the personal term in the stationarity measure (1, or m/n under partial participation).
 w = sp.Symbol("w", nonnegative=True)
+# Run option as a number: 1 when clients restart from v_i^0 every round, 0 when they keep v_i.
+stateless = sp.Symbol("stateless", nonnegative=True, integer=True)
 
 SYMBOLS: dict[str, sp.Symbol] = {
     s.name: s
     for s in (
         L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, rho, n, m,
-        tau, tau_u, tau_v, T, eta, gamma_u, gamma_v, Delta_F0, w,
+        tau, tau_u, tau_v, T, eta, gamma_u, gamma_v, Delta_F0, w, stateless,
     )
 }
 
@@ -54,4 +56,8 @@ DESCRIPTIONS: dict[str, str] = {
     "gamma_v": "step size on v",
     "Delta_F0": "initial gap F(u^0, V^0) - F*",
     "w": "weight of the personal term in the stationarity measure",
+    "stateless": "1 if sampled clients restart from v_i^0 every round, 0 if they keep v_i (the default)",
 }
+
+DEFAULTS: dict[str, float] = {"stateless": 0}
+"""Values a run that does not mention a symbol has: clients keep their state unless told otherwise."""

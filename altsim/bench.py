@@ -1,4 +1,5 @@
-"""`altsim bench`: the batched engine's speed, measured side by side in one process.
+"""`altsim bench`: the batched engine's speed, measured side by side in one process (the harness
+behind `altsim bench` and benchmarks/bench.py).
 
 Each figure is a median of repeats after a warm-up. Keys of the JSON report:
 
@@ -30,8 +31,8 @@ import torch
 
 from altsim.synthetic import make_problem
 
-from .fedalt import FedAlt
-from .noise import NoiseStream
+from altsim.rates import FedAlt
+from altsim.rates.noise import NoiseStream
 
 
 def _median(fn, repeats: int) -> float:
@@ -57,11 +58,9 @@ def _sync(device: str) -> None:
 def engine_rounds(problem, alg, rounds: int, m: int, seeds, device: str = "cpu") -> None:
     """The engine's rounds alone (no measurement), as `simulate` runs them."""
     noise = NoiseStream(torch.as_tensor(list(seeds)), problem.device, problem.dtype)
-    u0, V0 = problem.initial_point()
-    R = len(seeds)
-    u, V = u0.expand(R, problem.d_u).clone(), V0.expand(R, problem.n, problem.d_v).clone()
+    state = alg.init(problem, len(seeds))
     for t in range(rounds):
-        u, V = alg.round(problem, u, V, noise.sample_clients(t, problem.n, m), noise, t)
+        state = alg.round(problem, state, noise.sample_clients(t, problem.n, m), noise, t)
     _sync(device)
 
 
@@ -96,7 +95,7 @@ def peak_memory_mb(n: int, d_v: int, device: str) -> float:
     """Peak RSS of a short run at (n, d_v) minus that of a process that only imported altsim and built nothing."""
     base = _peak_rss_mb("import torch, altsim.rates\n" + _RSS)
     run = _peak_rss_mb(
-        "import torch\nfrom altsim.rates.bench import _problem, engine_rounds\nfrom altsim.rates import FedAlt\n"
+        "import torch\nfrom altsim.bench import _problem, engine_rounds\nfrom altsim.rates import FedAlt\n"
         f"p = _problem({n}, 50, {device!r}, d_v={d_v})\n"
         f"engine_rounds(p, FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=5, tau_v=5), 3, {max(1, n // 10)}, [0], {device!r})\n" + _RSS)
     return run - base
@@ -124,7 +123,7 @@ def bound_throughput(size: int, subs_points: int = 200) -> dict:
 
 def bench(quick: bool = False, device: str = "cpu", stream=sys.stderr) -> dict:
     """Run every measurement (see the module docstring); progress lines go to `stream`."""
-    from .reference import reference_run
+    from altsim.testing.reference import literal_run
 
     def say(msg):
         print(f"[bench] {msg}", file=stream, flush=True)
@@ -137,7 +136,7 @@ def bench(quick: bool = False, device: str = "cpu", stream=sys.stderr) -> dict:
     p = _problem(1000, 50, device)
     r_eng, r_loop = (10, 1) if quick else (100, 3)
     t_eng = _median(lambda: engine_rounds(p, alg, r_eng, 100, [0], device), reps) / r_eng
-    t_loop = _median(lambda: reference_run(p, alg, rounds=r_loop, m=100, seed=0), reps) / r_loop
+    t_loop = _median(lambda: literal_run(p, alg, rounds=r_loop, m=100, seed=0), reps) / r_loop
     report.update(engine_seconds_per_round=t_eng, loop_seconds_per_round=t_loop, engine_vs_loop_speedup=t_loop / t_eng)
     say(f"engine {t_eng * 1e3:.2f} ms/round, loop {t_loop * 1e3:.1f} ms/round: {t_loop / t_eng:.0f}x")
 

@@ -33,11 +33,10 @@ from typing import Callable
 
 import numpy as np
 
-from altsim.theory import Bound, get_bound
-from altsim.theory.symbols import chi as chi_sym
+from altsim.theory import STEP_SIZE_KINDS, Bound, get_bound
 
-from .compare import mean_interval
-from .experiment import ExperimentConfig, run
+from altsim.rates.compare import is_exact, mean_interval
+from altsim.rates.experiment import ExperimentConfig, run
 
 # Normalised search coordinates, each in [0, 1]: name -> (low, high, kind)
 SPACE = {
@@ -88,28 +87,59 @@ CONFIRM_SEEDS = tuple(range(1_000_000, 1_000_256))
 """Fresh seeds for confirming a candidate violation; the search never uses them."""
 
 
-def _needs(bound: Bound) -> dict:
-    text = " ".join(bound.conditions_text())
-    return {"full": "full participation" in text, "deterministic": "deterministic" in text,
-            "cap": "sampling cap" in text, "one_step": "one local step" in text}
+def _fails(bound: Bound, kind: str, values: dict) -> bool:
+    """Whether some condition of `kind` fails at `values` (conditions are data: kind and symbols)."""
+    return any(c.check(values) is not None for c in bound.conditions_of(kind))
+
+
+def _allowed_eta(bound: Bound, values: dict, eta_max: float, points: int = 200) -> float:
+    """The largest eta in (0, eta_max) at which every step-size condition (step range, sampling cap,
+    descent) holds, found on a log grid then refined by bisection; 0 if none does."""
+    step_conditions = [c for c in bound.conditions if c.kind in STEP_SIZE_KINDS]
+
+    def ok(eta: float) -> bool:
+        return all(c.check({**values, "eta": eta}) is None for c in step_conditions)
+
+    grid = eta_max * np.geomspace(1e-6, 1 - 1e-9, points)
+    good = [e for e in grid if ok(e)]
+    if not good:
+        return 0.0
+    lo = max(good)
+    above = [e for e in grid if e > lo]
+    hi = above[0] if above else eta_max
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
 
 
 def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None:
-    """The ExperimentConfig of a search point, inside the bound's conditions (None if it cannot be)."""
-    need = _needs(bound)
+    """The ExperimentConfig of a search point, moved inside the bound's conditions by their kinds.
+
+    Participation, noise and local steps are set to what the bound's conditions of those kinds
+    allow (full participation, no noise, one step) only when the drawn value fails them; the step
+    size is a fraction of the largest eta that the step-size conditions allow."""
     n = p["n"]
-    m = n if need["full"] else max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
     nu = p["nonconvexity"]
     chi = p["chi_frac"] * (1 - nu)
-    sig_u, sig_v = (0.0, 0.0) if need["deterministic"] else (p["sigma_u"], p["sigma_v"])
+    values = {"n": n, "chi": chi, "L_u": p["L_u"], "L_v": p["L_v"], "delta": p["delta"], "stateless": 0}
+    m = max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
+    if _fails(bound, "participation", {**values, "m": m}):
+        m = n
+    sig_u, sig_v = p["sigma_u"], p["sigma_v"]
+    if _fails(bound, "noise", {**values, "sigma_u": sig_u, "sigma_v": sig_v}):
+        sig_u, sig_v = 0.0, 0.0
+    tau = p["tau"]
+    if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}):
+        tau = 1
+    values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=1, tau_v=1)
     problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
                    delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
-    eta_max = float(bound.eta_max.subs(chi_sym, chi))
-    if need["cap"] and chi**2 > 0:  # eta chi^2 (1 + 2 eta (1 - eta)) <= m/n holds for eta chi^2 * 1.5 <= m/n
-        eta_max = min(eta_max, (m / n) / (1.5 * chi**2))
-    eta = p["eta_frac"] * eta_max
-    exact = sig_u == 0 and sig_v == 0 and m == n
-    tau = 1 if need["one_step"] else p["tau"]
+    eta_max = float(bound.eta_max.subs({s: values[s.name] for s in bound.eta_max.free_symbols}))
+    eta = p["eta_frac"] * _allowed_eta(bound, values, eta_max)
+    if not eta > 0:
+        return None
+    exact = is_exact(values)
     return ExperimentConfig(problem=problem, problem_seed=p["problem_seed"], algorithms=(bound.algorithm,),
                             rounds=p["rounds"], m=m, eta=eta, seeds=(0,) if exact else tuple(range(n_seeds)),
                             tau=tau, bounds=(bound.name,))
@@ -139,7 +169,7 @@ def attempt_from_result(bound: Bound, res, scale: float = 1.0, level: float = 0.
     weight = float(bound.personal_weight.subs({s: setting[s.name] for s in bound.personal_weight.free_symbols}))
     curve = scale * bound.evaluate(values)
     per_seed = tr.running_average(weight)
-    exact = setting["sigma_u"] == 0 and setting["sigma_v"] == 0 and setting["m"] == setting["n"]
+    exact = is_exact(setting)
     if bonferroni:
         level = 1 - (1 - level) / len(curve)
     mean, lo, hi = mean_interval(per_seed, exact, level=level)
@@ -210,8 +240,9 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     bound = get_bound(bound_name)
     if bound.provenance != "D" or bound.eta_max is None:
         raise ValueError(f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
-    if bound.algorithm not in ("fedalt", "fedsim"):
-        raise ValueError(f"bound={bound_name!r}: unsupported algorithm")
+    from altsim.rates import get_algorithm
+
+    get_algorithm(bound.algorithm)  # a bound for an algorithm nobody registered cannot be run
     if not scale > 0:
         raise ValueError(f"scale={scale!r}: must be > 0")
     rng = np.random.default_rng(seed)
@@ -226,6 +257,9 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     def consider(z):
         nonlocal best, best_z, evals, errors
         cfg = instance(bound, _decode(z), n_seeds)
+        if cfg is None:  # no step size satisfies the bound's conditions at this point
+            errors += 1
+            return None
         try:
             a = evaluate(bound, cfg, scale)
             if a.violated:  # a candidate: confirm on fresh seeds before believing it

@@ -1,17 +1,26 @@
-"""What a run leaves behind: the summary (summary.json), the trajectories, a printed table.
+"""Result files: what a run leaves behind (summary.json, rounds.csv, trajectories.npz, a printed
+table), and reading them back so that figures can be redrawn without rerunning.
 
 The summary has, per algorithm: measured (mean of (1/T) sum_t Delta_t over seeds), measured_ci,
 bound, name, provenance, ratio, verdict, the certified constants and the config that reruns it.
+
+Names: Delta_t is called `stationarity` in files (`final_stationarity`, the `stationarity`
+columns and npz keys). Its old name `delta` (which clashed with the diversity constant delta)
+is still written as an alias for one release and still read.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 
-from .experiment import Result
+from altsim.rates import Comparison, Result, Trajectory, compare
+from altsim.rates.compare import mean_interval
+from altsim.theory import BOUNDS
 
 CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0")
 
@@ -23,6 +32,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
            "constants": {k: consts[k] for k in (*CONSTANT_KEYS, "F_lower")}, "algorithms": {}}
     for alg, comp in comparisons.items():
         setting = result.settings[alg]
+        final = _final(result.trajectories[alg])
         entry = {
             "eta": setting["eta"], "gamma_u": setting["gamma_u"], "gamma_v": setting["gamma_v"],
             "constants": {k: consts[k] for k in CONSTANT_KEYS},
@@ -30,7 +40,8 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
             "checks": [c.summary() for c in comp.checks],
             "not_covering": comp.not_covering,
             "diverged_seeds": comp.to_dict()["diverged_seeds"],
-            "final_delta": _final(result.trajectories[alg]),
+            "final_stationarity": final,
+            "final_delta": final,  # deprecated alias of final_stationarity (one release)
             "calibrated_template": comp.calibrated_template,
             "setting": setting,
         }
@@ -41,7 +52,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
                           "verdict": primary.verdict, "T": primary.T, "personal_weight": primary.weight,
                           "measured_slope": primary.measured_slope, "bound_slope": primary.bound_slope})
         else:  # no bound covers the run: the measurement alone, with the reasons in not_covering
-            entry.update({"measured": entry["final_delta"]["mean"], "measured_ci": entry["final_delta"]["ci"],
+            entry.update({"measured": final["mean"], "measured_ci": final["ci"],
                           "bound": None, "name": None, "provenance": None, "ratio": None, "verdict": "no covering bound",
                           "T": int(result.trajectories[alg].horizons[-1]), "personal_weight": 1.0})
         out["algorithms"][alg] = entry
@@ -50,8 +61,6 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
 
 def _final(tr) -> dict:
     """Mean and 95% interval over seeds of (1/T) sum_t Delta_t (weight 1), and of the m/n-weighted one."""
-    from .compare import mean_interval
-
     out = {}
     for key, w in (("", 1.0), ("_m_over_n", tr.m / tr.n)):
         ra = tr.running_average(w)[:, -1]
@@ -80,19 +89,22 @@ def table(summary: dict) -> str:
 def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
     arrays = {}
     for alg, tr in result.trajectories.items():
-        w = tr.m / tr.n  # both weightings of the personal term (THEORY.md section 4)
+        w = tr.m / tr.n  # both weightings of the personal term (docs/theory.md section 4)
+        s1, sw = tr.stationarity(1.0), tr.stationarity(w)
         arrays.update({
             f"{alg}/rounds": tr.rounds, f"{alg}/seeds": tr.seeds, f"{alg}/grad_u_sq": tr.grad_u_sq,
             f"{alg}/grad_v_sq_mean": tr.grad_v_sq_mean, f"{alg}/objective_gap": tr.objective_gap,
-            f"{alg}/delta": tr.stationarity(1.0), f"{alg}/running_average": tr.running_average(1.0),
-            f"{alg}/delta_m_over_n": tr.stationarity(w), f"{alg}/running_average_m_over_n": tr.running_average(w),
+            f"{alg}/stationarity": s1, f"{alg}/running_average": tr.running_average(1.0),
+            f"{alg}/stationarity_m_over_n": sw, f"{alg}/running_average_m_over_n": tr.running_average(w),
             f"{alg}/diverged_at": tr.diverged_at,
+            f"{alg}/delta": s1, f"{alg}/delta_m_over_n": sw,  # deprecated aliases (one release)
         })
     return arrays
 
 
-ROUND_COLUMNS = ("algorithm", "seed", "round", "grad_u_sq", "grad_v_sq_mean", "delta", "delta_m_over_n",
-                 "running_average", "objective_gap")
+ROUND_COLUMNS = ("algorithm", "seed", "round", "grad_u_sq", "grad_v_sq_mean", "stationarity", "stationarity_m_over_n",
+                 "running_average", "objective_gap", "delta", "delta_m_over_n")
+"""Columns of rounds.csv; the last two are deprecated aliases of the stationarity columns (one release)."""
 
 
 def rounds_csv(result: Result) -> str:
@@ -106,5 +118,55 @@ def rounds_csv(result: Result) -> str:
             for k, t in enumerate(tr.rounds):
                 w.writerow((alg, int(seed), int(t), repr(float(tr.grad_u_sq[r, k])), repr(float(tr.grad_v_sq_mean[r, k])),
                             repr(float(d1[r, k])), repr(float(dw[r, k])), repr(float(ra[r, k])),
-                            repr(float(tr.objective_gap[r, k]))))
+                            repr(float(tr.objective_gap[r, k])), repr(float(d1[r, k])), repr(float(dw[r, k]))))
     return buf.getvalue()
+
+
+# --- reading results back -------------------------------------------------------------------
+def load_summary(directory: str | Path) -> dict:
+    f = Path(directory) / "summary.json"
+    if not f.exists():
+        raise ValueError(f"result_dir={str(directory)!r}: no summary.json (not an altsim result folder)")
+    return json.loads(f.read_text())
+
+
+def load_trajectories(directory: str | Path, summary: dict | None = None) -> dict[str, Trajectory]:
+    """One Trajectory per algorithm of a single experiment folder (demo or one-point run)."""
+    d = Path(directory)
+    summary = summary or load_summary(d)
+    if "algorithms" not in summary:
+        raise ValueError(f"result_dir={str(directory)!r}: a sweep of {summary.get('n_points')} points; "
+                         "use --kind regime or --kind sweep, or point at one of its points/<id> folders")
+    rows: dict[str, list] = {}
+    with open(d / "rounds.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            rows.setdefault(r["algorithm"], []).append(r)
+    out = {}
+    for alg, entry in summary["algorithms"].items():
+        rs = rows[alg]
+        seeds = sorted({int(r["seed"]) for r in rs})
+        rounds = sorted({int(r["round"]) for r in rs})
+        si, ri = {s: i for i, s in enumerate(seeds)}, {t: i for i, t in enumerate(rounds)}
+        arr = {k: np.full((len(seeds), len(rounds)), np.nan) for k in ("grad_u_sq", "grad_v_sq_mean", "objective_gap")}
+        for r in rs:
+            for k in arr:
+                arr[k][si[int(r["seed"])], ri[int(r["round"])]] = float(r[k])
+        setting = entry["setting"]
+        diverged = np.full(len(seeds), -1)
+        for s, t in entry.get("diverged_seeds", {}).items():
+            diverged[si[int(s)]] = int(t)
+        L_u, L_v = float(setting["scale_L_u"]), float(setting["scale_L_v"])  # what normalised Delta_t
+        out[alg] = Trajectory(alg, {**setting, "rounds": len(rounds)}, np.array(seeds), np.array(rounds),
+                              arr["grad_u_sq"], arr["grad_v_sq_mean"], arr["objective_gap"], L_u, L_v, diverged)
+    return out
+
+
+def load_comparisons(directory: str | Path) -> tuple[dict, dict[str, Comparison]]:
+    """(summary, {algorithm: Comparison}) recomputed from the saved trajectories and settings."""
+    summary = load_summary(directory)
+    trajs = load_trajectories(directory, summary)
+    comps = {}
+    for alg, tr in trajs.items():
+        setting = summary["algorithms"][alg]["setting"]
+        comps[alg] = compare(tr, [b for b in BOUNDS.values() if b.algorithm == alg], setting)
+    return summary, comps

@@ -1,0 +1,200 @@
+"""The algorithm contract: a typed `State`, the `Algorithm` protocol, and the registry.
+
+An algorithm is a frozen dataclass of hyperparameters with two pure functions over batched
+tensors (R seeds, n clients, m sampled per round):
+
+    init(problem, R) -> State
+    round(problem, state, clients, noise, t) -> State
+
+Most federated algorithms share the shape of a round: gather the sampled clients' rows, let
+every client do its local work, scatter the rows back and average on the server.
+`ClientServerAlgorithm` does that once; a subclass writes only `local_update` (the paper's
+client pseudo-code) and, when its server does more than average u, `server_update`.
+
+Register an algorithm with `@register_algorithm` (in your own module or test file) and it runs
+through `altsim.rates.run`, sweeps, comparisons and figures like the built-in ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+
+import torch
+
+from altsim.theory import block_step_sizes
+
+from .noise import NoiseStream
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything an algorithm carries from one round to the next, per seed (leading dim R).
+
+    `u` (R, d_u) and `V` (R, n, d_v) are where the stationarity measure is taken. `client`
+    holds named per-client tensors (R, n, ...) and `server` named per-seed tensors (R, ...),
+    for algorithms that need more (personal copies of u, control variates, momentum)."""
+
+    u: torch.Tensor
+    V: torch.Tensor
+    client: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    server: Mapping[str, torch.Tensor] = field(default_factory=dict)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Every tensor of the state by a flat name ('u', 'V', 'client.NAME', 'server.NAME')."""
+        return {"u": self.u, "V": self.V, **{f"client.{k}": v for k, v in self.client.items()},
+                **{f"server.{k}": v for k, v in self.server.items()}}
+
+    def finite(self) -> torch.Tensor:
+        """(R,) bool: whether every entry of this seed's state is finite."""
+        ok = None
+        for x in self.tensors().values():
+            f = torch.isfinite(x).reshape(x.shape[0], -1).all(-1)
+            ok = f if ok is None else ok & f
+        return ok
+
+    def where(self, keep: torch.Tensor, other: "State") -> "State":
+        """Rows of `self` where keep (R,) is true, rows of `other` elsewhere (for stopping diverged seeds)."""
+
+        def pick(a, b):
+            return torch.where(keep.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+        return State(pick(self.u, other.u), pick(self.V, other.V),
+                     {k: pick(v, other.client[k]) for k, v in self.client.items()},
+                     {k: pick(v, other.server[k]) for k, v in self.server.items()})
+
+
+@dataclass(frozen=True)
+class LocalState:
+    """What the sampled clients work on in one round: their rows, shape (R, m, ...)."""
+
+    clients: torch.Tensor
+    """(R, m) indices of the sampled clients."""
+    u: torch.Tensor
+    """(R, m, d_u): each client's local copy of the shared parameters."""
+    v: torch.Tensor
+    """(R, m, d_v): each client's personal parameters."""
+    client: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    """The sampled rows of the per-client state."""
+
+
+@runtime_checkable
+class Algorithm(Protocol):
+    """What the engine needs of an algorithm."""
+
+    name: ClassVar[str]
+
+    def init(self, problem, R: int) -> State: ...
+
+    def round(self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int) -> State: ...
+
+    def setting(self) -> dict: ...
+
+
+def _rows(x: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
+    index = clients.view(*clients.shape, *([1] * (x.dim() - 2))).expand(*clients.shape, *x.shape[2:])
+    return x.gather(1, index)
+
+
+def _put_rows(x: torch.Tensor, clients: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    index = clients.view(*clients.shape, *([1] * (x.dim() - 2))).expand(*clients.shape, *x.shape[2:])
+    return x.scatter(1, index, rows)  # clients are distinct per row: no two writes collide
+
+
+class ClientServerAlgorithm:
+    """Gather the sampled clients' rows -> `local_update` -> `server_update` (scatter back, average).
+
+    Subclasses are frozen dataclasses of hyperparameters; they set `name` (and optionally
+    `label`, `color`, `marker` for figures) and write `local_update`."""
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str | None] = None
+    color: ClassVar[str | None] = None
+    marker: ClassVar[str | None] = None
+
+    # -- the contract ------------------------------------------------------------------------
+    def init(self, problem, R: int) -> State:
+        u0, V0 = problem.initial_point()
+        return State(u0.expand(R, problem.d_u).clone(), V0.expand(R, problem.n, problem.d_v).clone(),
+                     self.init_client_state(problem, R, u0, V0), self.init_server_state(problem, R, u0, V0))
+
+    def round(self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int) -> State:
+        local = self.gather(problem, state, clients)
+        return self.server_update(problem, state, self.local_update(problem, local, noise, t))
+
+    def setting(self) -> dict:
+        """The hyperparameters as plain data, with the algorithm's name (goes into results)."""
+        return {"algorithm": self.name, **dataclasses.asdict(self)}
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def init_client_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
+        return {}
+
+    def init_server_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
+        return {}
+
+    def personal_start(self, problem, state: State) -> torch.Tensor:
+        """The V that sampled clients start from (stateless clients override this with V^0)."""
+        return state.V
+
+    def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
+        u = state.u.unsqueeze(1).expand(*clients.shape, problem.d_u)
+        return LocalState(clients, u, _rows(self.personal_start(problem, state), clients),
+                          {k: _rows(x, clients) for k, x in state.client.items()})
+
+    def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        raise NotImplementedError(f"{type(self).__name__} must define local_update")
+
+    def server_update(self, problem, state: State, local: LocalState) -> State:
+        """Default server: u^{t+1} = mean of the sampled clients' u; their v_i and client state scatter back."""
+        return State(local.u.mean(1), _put_rows(state.V, local.clients, local.v),
+                     {k: _put_rows(x, local.clients, local.client[k]) for k, x in state.client.items()},
+                     dict(state.server))
+
+    @classmethod
+    def from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
+        """The instance an `ExperimentConfig` asks for, at normalised step size eta (see docs/theory.md section 2)."""
+        raise NotImplementedError(f"{cls.__name__} must define from_experiment")
+
+
+class JointStepsMixin:
+    """tau local steps on both blocks from the same local point (FedSim, FedAvg, full personalization)."""
+
+    def joint_steps(self, problem, local: LocalState, noise: NoiseStream, t: int, u, v):
+        from .noise import stochastic_grad_u, stochastic_grad_v
+
+        for k in range(self.tau):
+            g = stochastic_grad_u(problem, noise, t, k, u, v, local.clients)
+            h = stochastic_grad_v(problem, noise, t, k, u, v, local.clients)
+            u, v = u - self.gamma_u * g, v - self.gamma_v * h
+        return u, v
+
+    @classmethod
+    def from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
+        gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
+        return cls(gamma_u=gu, gamma_v=gv, tau=config.tau, **options)
+
+
+# --- the registry ------------------------------------------------------------------------------
+ALGORITHMS: dict[str, type] = {}
+"""Registered algorithms by name (built-in ones and any a user registers)."""
+
+
+def register_algorithm(cls: type) -> type:
+    """Class decorator: make an algorithm available by `cls.name` everywhere (configs, CLI, figures)."""
+    name = getattr(cls, "name", "")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name={name!r}: an algorithm needs a class attribute `name`, a Python identifier")
+    for method in ("init", "round", "setting", "from_experiment"):
+        if not callable(getattr(cls, method, None)):
+            raise ValueError(f"algorithm {name!r}: missing method {method}()")
+    ALGORITHMS[name] = cls
+    return cls
+
+
+def get_algorithm(name: Any) -> type:
+    """The registered class called `name`, or a ValueError listing the known ones (never a silent fallback)."""
+    if not isinstance(name, str) or name not in ALGORITHMS:
+        raise ValueError(f"algorithm={name!r}: unknown; choose one of {', '.join(ALGORITHMS)}")
+    return ALGORITHMS[name]
