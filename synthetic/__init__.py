@@ -1,17 +1,17 @@
 """altsim.synthetic: federated problems whose constants are certified by construction.
 
 `make_problem(family, params, seed=..., device=..., dtype=...)` builds one; `FAMILIES`
-lists the registered families; `measured_constants(problem)` estimates what the
+lists the registered families, and `register(Family(...))` adds one (from any module); `measured_constants(problem)` estimates what the
 certificates bound.
 """
 
 from .coupled_quadratic import CoupledQuadratic, CoupledQuadraticConfig
 from .measured import measured_constants
-from .problem import (FAMILIES, Certified, Problem, config_from_mapping, load_toml_table, make_problem, resolve_device,
-                      resolve_dtype)
+from .problem import (FAMILIES, Certified, Family, Problem, config_from_mapping, load_toml_table, make_problem, register,
+                      resolve_device, resolve_dtype)
 from .shared_representation import SharedRepresentation, SharedRepresentationConfig
 from .small_network import SmallNetwork, SmallNetworkConfig
 
-__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Problem", "SharedRepresentation",
+__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Family", "Problem", "register", "SharedRepresentation",
            "SharedRepresentationConfig", "SmallNetwork", "SmallNetworkConfig", "config_from_mapping", "load_toml_table",
            "make_problem", "measured_constants", "resolve_device", "resolve_dtype"]

@@ -177,4 +177,5 @@ def build(config: CoupledQuadraticConfig, *, seed: int = 0, device=torch.device(
 
 
 register(Family("coupled_quadratic", CoupledQuadraticConfig, build,
-                "coupled quadratic + bounded periodic nonconvexity; every constant certified in closed form"))
+                "coupled quadratic + bounded periodic nonconvexity; every constant certified in closed form",
+                dict(n=5, d_u=3, d_v=2, chi=0.4, delta=1.0, sigma_u=0.3, sigma_v=0.3)))

@@ -126,10 +126,18 @@ class Problem(abc.ABC):
 
 @dataclass(frozen=True)
 class Family:
+    """A registered problem family: how to build it, and a small instance for contract tests."""
+
     name: str
+    """Registry key, used in configs (`family = "..."`)."""
     config: type
+    """Frozen dataclass of the family's parameters."""
     build: Callable[..., Problem]
+    """build(config, seed=, device=, dtype=) -> Problem."""
     summary: str
+    """One line for `altsim problem --list`."""
+    example: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Parameters of a small, noisy instance: every registered family must pass the contract tests there."""
 
 
 FAMILIES: dict[str, Family] = {}

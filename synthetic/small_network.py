@@ -107,4 +107,5 @@ class SmallNetwork(FiniteSumProblem):
 
 register(Family("small_network", SmallNetworkConfig,
                 lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SmallNetwork(cfg, seed=seed, device=device, dtype=dtype),
-                "one tanh hidden layer shared, personal output head (teacher data); constants measured only"))
+                "one tanh hidden layer shared, personal output head (teacher data); constants measured only",
+                dict(n=4, features=3, hidden=5, samples=6, sigma_u=0.2, sigma_v=0.2)))
