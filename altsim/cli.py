@@ -131,11 +131,12 @@ def _bound_report(args) -> dict:
         values["chi"] = values["L_uv"] / math.sqrt(values["L_u"] * values["L_v"])
 
     def condition_status(c: Condition) -> str:
-        if any(s.name not in values for s in c.relation.free_symbols):
+        if any(k not in values and k not in theory.symbols.DEFAULTS for k in c.symbols):
             return "unchecked"
         return "holds" if c.check(values) is None else "fails"
 
-    step_syms = {"eta", "gamma_u", "gamma_v"}
+    # Conditions on the step size are the ones the optimal eta below must meet, not the user's values.
+    step_kinds = theory.STEP_SIZE_KINDS | {"step_rule"}
 
     def value_at_best(b) -> tuple[float | None, float | None, list[str]]:
         missing = [p for p in b.parameters if p not in values and p != "eta"]
@@ -153,8 +154,7 @@ def _bound_report(args) -> dict:
     else:
         candidates = []
         for b in theory.bounds_for(args.alg, "D"):
-            fails = [c for c in b.conditions if not ({s.name for s in c.relation.free_symbols} & step_syms)
-                     and condition_status(c) == "fails"]
+            fails = [c for c in b.conditions if c.kind not in step_kinds and condition_status(c) == "fails"]
             if not fails:
                 val, _, _ = value_at_best(b)
                 candidates.append((val if val is not None else math.inf, b.name, b))
@@ -166,7 +166,8 @@ def _bound_report(args) -> dict:
     regime = (theory.regime_winner(*(values[k] for k in regime_keys)) if all(k in values for k in regime_keys) else None)
     return {
         **bound.describe(),
-        "conditions": [{"condition": t, "status": condition_status(c)} for t, c in zip(bound.conditions_text(), bound.conditions)],
+        "conditions": [{"condition": t, "kind": c.kind, "status": condition_status(c)}
+                       for t, c in zip(bound.conditions_text(), bound.conditions)],
         "values": values,
         "value": value,
         "eta_opt": eta_opt,
@@ -193,7 +194,7 @@ def cmd_bound(args, out) -> int:
     print(f"  bound: {rep['latex'] if args.latex else rep['expression']}", file=out)
     print(f"  measure weight w = {rep['personal_weight']}; reference: {rep['reference']}", file=out)
     for c in rep["conditions"]:
-        print(f"  condition [{c['status']}]: {c['condition']}", file=out)
+        print(f"  condition [{c['status']}] ({c['kind']}): {c['condition']}", file=out)
     if rep["values"]:
         if rep["missing"]:
             print(f"  value: needs {', '.join(rep['missing'])}", file=out)

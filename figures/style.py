@@ -28,19 +28,23 @@ def _spare(alg: str, options):
     return options[zlib.crc32(alg.encode()) % len(options)]  # stable across runs, unlike hash()
 
 
-def color(alg: str) -> str:
+def _own(alg: str, attribute: str):
+    """The algorithm class's own label/color/marker: a subclass is another algorithm, so it does not
+    inherit its parent's look (it gets its name and a spare colour instead)."""
     cls = _algorithm(alg)
-    return (cls.color if cls is not None and cls.color else None) or _spare(alg, _SPARE_COLORS)
+    return vars(cls).get(attribute) if cls is not None else None
+
+
+def color(alg: str) -> str:
+    return _own(alg, "color") or _spare(alg, _SPARE_COLORS)
 
 
 def marker(alg: str) -> str:
-    cls = _algorithm(alg)
-    return (cls.marker if cls is not None and cls.marker else None) or _spare(alg, _SPARE_MARKERS)
+    return _own(alg, "marker") or _spare(alg, _SPARE_MARKERS)
 
 
 def label(alg: str) -> str:
-    cls = _algorithm(alg)
-    return (cls.label if cls is not None and cls.label else None) or alg
+    return _own(alg, "label") or alg
 
 
 DELTA_LABEL = r"$\Delta_t = \|\nabla_u F\|^2/L_u + \frac{w}{n}\sum_i \|\nabla_{v} F_i\|^2/L_v$"

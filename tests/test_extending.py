@@ -126,3 +126,8 @@ def test_run_sweep_comparison_and_figures_without_touching_the_package(tmp_path)
     assert point["fedavg_momentum_test"]["verdict"] == "no covering bound"
     figures.save(figures.sweep_plot(json.loads((tmp_path / "sweep" / "summary.json").read_text())), tmp_path / "sweep_plot")
     assert (tmp_path / "rate.png").stat().st_size > 0 and (tmp_path / "sweep_plot.png").stat().st_size > 0
+    # a subclass is another algorithm: figures name it by its own name, not its parent's label
+    from altsim.figures import style
+
+    assert style.label("fedavg_momentum_test") == "fedavg_momentum_test" and style.label("fedavg") == "FedAvg"
+    assert style.color("fedavg_momentum_test") != style.color("fedavg")
