@@ -1,4 +1,7 @@
-"""Atomic writes: a file appears whole or not at all (temporary file in the same folder, then rename)."""
+"""Atomic writes: a file appears whole or not at all (temporary file in the same folder, then rename).
+
+`atomic_write` is the one mechanism; every file altsim writes (JSON, text, npz, figures, GIFs) goes
+through it."""
 
 from __future__ import annotations
 
@@ -15,10 +18,14 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def _atomic(path: str | Path, write: Callable[[str], None], suffix: str) -> Path:
+def atomic_write(path: str | Path, write: Callable[[str], None], temp_suffix: str = ".tmp") -> Path:
+    """Call write(temporary path), then rename the temporary file onto `path`; on any error remove it.
+
+    `temp_suffix` ends the temporary name: writers that infer a format from the name (a GIF writer)
+    pass their extension last, e.g. ".tmp.gif"."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=temp_suffix, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -49,7 +56,7 @@ def write_json(path, obj) -> Path:
             json.dump(obj, f, indent=2, default=_default, allow_nan=True)
             f.write("\n")
 
-    return _atomic(path, w, ".json")
+    return atomic_write(path, w, ".json.tmp")
 
 
 def write_text(path, text: str) -> Path:
@@ -57,7 +64,7 @@ def write_text(path, text: str) -> Path:
         with open(tmp, "w") as f:
             f.write(text)
 
-    return _atomic(path, w, ".txt")
+    return atomic_write(path, w, ".txt.tmp")
 
 
 def write_npz(path, **arrays) -> Path:
@@ -65,12 +72,12 @@ def write_npz(path, **arrays) -> Path:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
 
-    return _atomic(path, w, ".npz")
+    return atomic_write(path, w, ".npz.tmp")
 
 
 def save_figure(fig, path, **kw) -> Path:
     fmt = Path(path).suffix.lstrip(".") or "png"
-    return _atomic(path, lambda tmp: fig.savefig(tmp, format=fmt, **kw), "." + fmt)
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, **kw), "." + fmt + ".tmp")
 
 
 def check_writable(directory: str | Path) -> Path:

@@ -25,7 +25,8 @@ def sweep_plot(sweep_summary: dict, *, x: str = "m_over_n", title: str | None = 
     for alg in algs:
         xs, mean, lo, hi = [], [], [], []
         for p in sweep_summary["points"]:
-            fd = p["summary"]["algorithms"][alg]["final_delta"]
+            entry = p["summary"]["algorithms"][alg]
+            fd = entry.get("final_stationarity", entry.get("final_delta"))  # result folders from before the rename
             xs.append(_x_value(p, x))
             mean.append(fd["mean"])
             lo.append(fd["ci"][0])

@@ -7,8 +7,6 @@ from the same point (a diagonal step). `trajectory_animation` draws the same as 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -96,14 +94,7 @@ def trajectory_animation(path_gif: str | Path, problem_params: dict | None = Non
         return list(lines.values())
 
     anim = FuncAnimation(fig, frame, frames=rounds + 1, blit=False)
-    path_gif = Path(path_gif)
-    path_gif.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path_gif.name}.", suffix=".gif", dir=path_gif.parent)
-    os.close(fd)
-    try:
-        anim.save(tmp, writer=PillowWriter(fps=fps))
-        os.replace(tmp, path_gif)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from altsim.io import atomic_write
+
+    path_gif = atomic_write(path_gif, lambda tmp: anim.save(tmp, writer=PillowWriter(fps=fps)), ".tmp.gif")
     return path_gif

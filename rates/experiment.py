@@ -19,7 +19,7 @@ import torch
 
 import altsim
 from altsim.synthetic import Certified, Problem, make_problem
-from altsim.theory import BOUNDS, Bound, block_step_sizes, optimal_eta, require
+from altsim.theory import BOUNDS, Bound, optimal_eta, require
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
 from .algorithm import ALGORITHMS, get_algorithm

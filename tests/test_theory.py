@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from altsim import theory
-from altsim.theory import fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
+from altsim.theory import paper
 from altsim.theory.symbols import SYMBOLS
 
 EXPLICIT = [b for b in theory.BOUNDS.values() if b.provenance == "D"]
