@@ -10,9 +10,10 @@ allowed; 1 a run that failed after starting, with one line `altsim: run failed: 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
+
+from altsim.io import dumps
 
 USAGE_ERROR, RUN_FAILED = 2, 1
 
@@ -188,7 +189,7 @@ def cmd_bound(args, out) -> int:
         raise UsageError(f"bound: give --list, --alg {{{','.join(_bound_algorithms())}}} or --name NAME")
     rep = _bound_report(args)
     if args.json:
-        print(json.dumps(rep, indent=2), file=out)
+        print(dumps(rep, indent=2), file=out)
         return 0
     print(f"{rep['name']}  [{rep['provenance']}]  {rep['algorithm']}: {rep['summary']}", file=out)
     print(f"  bound: {rep['latex'] if args.latex else rep['expression']}", file=out)
@@ -228,7 +229,7 @@ def cmd_problem(args, out) -> int:
     rep = {"family": args.family, "seed": args.seed, "parameters": problem.describe(),
            "certified": {k: cert[k] for k in keys}, "measured": {k: measured[k] for k in keys}, "ratio": ratio}
     if args.json:
-        print(json.dumps(rep, indent=2, default=str), file=out)
+        print(dumps(rep, indent=2), file=out)
     else:
         print(f"{args.family} (seed {args.seed}): certified vs measured", file=out)
         for k in keys:
@@ -345,7 +346,7 @@ def cmd_bench(args, out) -> int:
     report = bench(quick=args.quick, device=args.device)
     if args.out:
         write_json(args.out, report)
-    print(json.dumps(report, indent=2), file=out)
+    print(dumps(report, indent=2), file=out)
     return 0
 
 

@@ -40,21 +40,48 @@ def atomic_write(path: str | Path, write: Callable[[str], None], temp_suffix: st
     return path
 
 
-def _default(o: Any):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (tuple, set)):
-        return list(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def strict(obj: Any) -> Any:
+    """`obj` as strict JSON data: numpy scalars and arrays become plain numbers and lists, and every
+    non-finite float becomes null. In a dict, KEY's null gets a sibling KEY_reason ("nan", "inf",
+    "-inf") unless the dict already explains it; in a list the null stands alone."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            value = strict(v)
+            out[str(k)] = value
+            if value is None and _nonfinite(v) and f"{k}_reason" not in obj:
+                out[f"{k}_reason"] = f"not a finite number ({float(v)!r})"
+        return out
+    if isinstance(obj, (list, tuple, set)):
+        return [strict(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return strict(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _nonfinite(v: Any) -> bool:
+    return isinstance(v, (float, np.floating)) and not np.isfinite(v)
+
+
+def dumps(obj: Any, **kw) -> str:
+    """Strict JSON text (no NaN or Infinity, which strict parsers reject); see `strict`."""
+    return json.dumps(strict(obj), allow_nan=False, **kw)
 
 
 def write_json(path, obj) -> Path:
+    text = dumps(obj, indent=2) + "\n"
+
     def w(tmp):
         with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, default=_default, allow_nan=True)
-            f.write("\n")
+            f.write(text)
 
     return atomic_write(path, w, ".json.tmp")
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from altsim.rates import Comparison, Result, Trajectory, compare
-from altsim.rates.compare import mean_interval
+from altsim.rates.compare import survivors_interval
 from altsim.theory import BOUNDS
 
 CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0")
@@ -34,7 +35,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
         setting = result.settings[alg]
         final = _final(result.trajectories[alg])
         entry = {
-            "eta": setting["eta"], "gamma_u": setting["gamma_u"], "gamma_v": setting["gamma_v"],
+            "eta": setting["eta"], "gamma_u": setting.get("gamma_u"), "gamma_v": setting.get("gamma_v"),
             "constants": {k: consts[k] for k in CONSTANT_KEYS},
             "config": {**result.config.to_dict(), "algorithm": alg, "eta": setting["eta"]},
             "checks": [c.summary() for c in comp.checks],
@@ -48,39 +49,56 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
         primary = next((c for c in comp.checks if c.name == result.step_bounds.get(alg)), comp.checks[0] if comp.checks else None)
         if primary is not None:
             entry.update({"measured": primary.measured, "measured_ci": list(primary.measured_ci), "bound": primary.bound,
+                          "n_seeds": primary.n_seeds, "n_diverged": primary.n_diverged,
                           "name": primary.name, "provenance": primary.provenance, "ratio": primary.ratio,
                           "verdict": primary.verdict, "T": primary.T, "personal_weight": primary.weight,
                           "measured_slope": primary.measured_slope, "bound_slope": primary.bound_slope})
         else:  # no bound covers the run: the measurement alone, with the reasons in not_covering
-            entry.update({"measured": final["mean"], "measured_ci": final["ci"],
-                          "bound": None, "name": None, "provenance": None, "ratio": None, "verdict": "no covering bound",
+            entry.update({"measured": final["mean"], "measured_ci": final["ci"], "n_seeds": final["n_seeds"],
+                          "n_diverged": final["n_diverged"],
+                          "bound": None, "name": None, "provenance": None, "ratio": None,
+                          "verdict": "diverged" if final["n_diverged"] else "no covering bound", "covered": False,
                           "T": int(result.trajectories[alg].horizons[-1]), "personal_weight": 1.0})
         out["algorithms"][alg] = entry
     return out
 
 
 def _final(tr) -> dict:
-    """Mean and 95% interval over seeds of (1/T) sum_t Delta_t (weight 1), and of the m/n-weighted one."""
+    """Mean and 95% interval over the surviving seeds of (1/T) sum_t Delta_t (weight 1), and of the
+    m/n-weighted one; the diverged seeds are counted, not averaged."""
     out = {}
     for key, w in (("", 1.0), ("_m_over_n", tr.m / tr.n)):
-        ra = tr.running_average(w)[:, -1]
-        mean, lo, hi = mean_interval(ra[:, None], exact=False)
-        out["mean" + key], out["ci" + key] = float(mean[0]), [float(lo[0]), float(hi[0])]
+        mean, lo, hi = survivors_interval(tr, w, exact=False)
+        out["mean" + key], out["ci" + key] = float(mean[-1]), [float(lo[-1]), float(hi[-1])]
     out["per_seed"] = tr.running_average(1.0)[:, -1].tolist()
+    out["n_seeds"], out["n_diverged"] = len(tr.seeds), int((tr.diverged_at >= 0).sum())
     return out
+
+
+def _measured_text(s: dict) -> str:
+    lo, hi = s["measured_ci"]
+    n, k = s.get("n_seeds"), s.get("n_diverged", 0)
+    if s["measured"] is None or not math.isfinite(s["measured"]):
+        return f"all {n} seeds diverged" if k and n else "no measurement"
+    text = f"{s['measured']:.4g} [{_num(lo)}, {_num(hi)}]"
+    return text + (f" ({k}/{n} diverged)" if k else "")
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:.4g}"
 
 
 def table(summary: dict) -> str:
     head = f"{'algorithm':<9} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  {'name [prov]':<22} {'ratio':>6}  verdict"
     lines = [head, "-" * len(head)]
     for alg, s in summary["algorithms"].items():
-        lo, hi = s["measured_ci"]
-        meas = f"{s['measured']:.4g} [{lo:.4g}, {hi:.4g}]"
+        meas = _measured_text(s)
         if s["bound"] is None:
             lines.append(f"{alg:<9} {s['T']:>5}  {meas:<34} {'-':>9}  {'-':<22} {'-':>6}  {s['verdict']}")
             continue
+        ratio = "-" if s["ratio"] is None or not math.isfinite(s["ratio"]) else f"{s['ratio']:.3f}"
         lines.append(f"{alg:<9} {s['T']:>5}  {meas:<34} {s['bound']:>9.4g}  {s['name'] + ' [' + s['provenance'] + ']':<22} "
-                     f"{s['ratio']:>6.3f}  {s['verdict']}")
+                     f"{ratio:>6}  {s['verdict']}")
     weights = sorted({s["personal_weight"] for s in summary["algorithms"].values()})
     lines.append(f"Delta_w: personal term weighted by w = {', '.join(f'{w:g}' for w in weights)}")
     return "\n".join(lines)

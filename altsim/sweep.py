@@ -48,6 +48,7 @@ from typing import Any, Callable
 import numpy as np
 
 from altsim.rates.experiment import ExperimentConfig, environment
+from altsim.theory.assumptions import shown
 from altsim.io import check_writable, write_json, write_text
 from altsim.results import ROUND_COLUMNS
 
@@ -88,6 +89,8 @@ class SweepSpec:
         """Build every point's problem and step sizes, so that a bad point fails before any point runs."""
         from altsim.rates.experiment import preflight
 
+        if getattr(self, "_checked", False):
+            return
         for _, cfg, _ in self.points():
             if self.regime:
                 missing = sorted(set(REGIME_ALGORITHMS) - set(cfg.algorithms))
@@ -95,6 +98,7 @@ class SweepSpec:
                     raise ValueError(f"regime.enabled=true: a regime study compares {' and '.join(REGIME_ALGORITHMS)}; "
                                      f"algorithms {list(cfg.algorithms)} lacks {', '.join(missing)}")
             preflight(cfg)
+        object.__setattr__(self, "_checked", True)  # a frozen spec checked once need not be checked again
 
 
 def point_id(cfg: ExperimentConfig) -> str:
@@ -122,7 +126,10 @@ def parse_spec(table: dict) -> SweepSpec:
     unknown = sorted(set(regime) - {"enabled"})
     if unknown:
         raise ValueError(f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled")
-    spec = SweepSpec(base, grid, bool(regime.get("enabled", False)))
+    enabled = regime.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ValueError(f"regime.enabled={shown(enabled)}: must be true or false")
+    spec = SweepSpec(base, grid, enabled)
     spec.preflight()  # validate every point now, before any work
     return spec
 
@@ -217,6 +224,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", work
     """Run every point not already on disk under `out`, then rebuild the summary from disk."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor={executor!r}: must be one of {', '.join(EXECUTORS)}")
+    spec.preflight()  # every point, before any file is written
     out = check_writable(out)
     points = spec.points()
     stamp = {"base": spec.base, "grid": spec.grid, "regime": spec.regime}

@@ -76,7 +76,13 @@ class LocalState:
     v: torch.Tensor
     """(R, m, d_v): each client's personal parameters."""
     client: Mapping[str, torch.Tensor] = field(default_factory=dict)
-    """The sampled rows of the per-client state."""
+    """The sampled rows of the per-client state, each (R, m, ...)."""
+    server: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    """The server state as the clients receive it, each (R, ...) (e.g. a control variate); read-only."""
+
+    def with_(self, **changes) -> "LocalState":
+        """A copy with some fields replaced (the usual way a local update returns its result)."""
+        return dataclasses.replace(self, **changes)
 
 
 @runtime_checkable
@@ -100,6 +106,11 @@ def _rows(x: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
 def _put_rows(x: torch.Tensor, clients: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     index = clients.view(*clients.shape, *([1] * (x.dim() - 2))).expand(*clients.shape, *x.shape[2:])
     return x.scatter(1, index, rows)  # clients are distinct per row: no two writes collide
+
+
+def scatter_client_state(state: State, local: LocalState) -> dict[str, torch.Tensor]:
+    """The per-client state with the sampled clients' rows replaced by what their local update returned."""
+    return {k: _put_rows(x, local.clients, local.client[k]) for k, x in state.client.items()}
 
 
 class ClientServerAlgorithm:
@@ -141,15 +152,14 @@ class ClientServerAlgorithm:
     def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
         u = state.u.unsqueeze(1).expand(*clients.shape, problem.d_u)
         return LocalState(clients, u, _rows(self.personal_start(problem, state), clients),
-                          {k: _rows(x, clients) for k, x in state.client.items()})
+                          {k: _rows(x, clients) for k, x in state.client.items()}, dict(state.server))
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         raise NotImplementedError(f"{type(self).__name__} must define local_update")
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
         """Default server: u^{t+1} = mean of the sampled clients' u; their v_i and client state scatter back."""
-        return State(local.u.mean(1), _put_rows(state.V, local.clients, local.v),
-                     {k: _put_rows(x, local.clients, local.client[k]) for k, x in state.client.items()},
+        return State(local.u.mean(1), _put_rows(state.V, local.clients, local.v), scatter_client_state(state, local),
                      dict(state.server))
 
     @classmethod
@@ -181,16 +191,36 @@ ALGORITHMS: dict[str, type] = {}
 """Registered algorithms by name (built-in ones and any a user registers)."""
 
 
-def register_algorithm(cls: type) -> type:
-    """Class decorator: make an algorithm available by `cls.name` everywhere (configs, CLI, figures)."""
+def register_algorithm(cls: type | None = None, *, replace: bool = False):
+    """Class decorator: make an algorithm available by `cls.name` everywhere (configs, sweeps, figures).
+
+    The class must be a dataclass (its fields are the hyperparameters) with `init`, `round`, `setting`
+    and its own or an inherited working `from_experiment`. A name already registered is refused
+    unless `replace=True` (bounds are matched to algorithms by name, so a silent replacement would
+    hold one algorithm's runs against another's bounds). Configs reach algorithms registered in other
+    modules through `ExperimentConfig.plugins`."""
+    if cls is None:
+        return lambda c: register_algorithm(c, replace=replace)
     name = getattr(cls, "name", "")
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name={name!r}: an algorithm needs a class attribute `name`, a Python identifier")
+    if not dataclasses.is_dataclass(cls):
+        raise ValueError(f"algorithm {name!r}: {cls.__name__} must be a dataclass (its fields are the hyperparameters)")
     for method in ("init", "round", "setting", "from_experiment"):
         if not callable(getattr(cls, method, None)):
             raise ValueError(f"algorithm {name!r}: missing method {method}()")
+    if getattr(cls.from_experiment, "__func__", None) is ClientServerAlgorithm.from_experiment.__func__:
+        raise ValueError(f"algorithm {name!r}: define from_experiment(config, eta, L_u, L_v, **options), which builds "
+                         "it from an ExperimentConfig")
+    if name in ALGORITHMS and ALGORITHMS[name] is not cls and not replace:
+        raise ValueError(f"algorithm {name!r} is registered already ({ALGORITHMS[name].__name__}); choose another name "
+                         "or pass replace=True")
     ALGORITHMS[name] = cls
     return cls
+
+
+CONFIG_FIELDS = frozenset({"gamma_u", "gamma_v", "tau", "tau_u", "tau_v", "stateless"})
+"""Hyperparameters an ExperimentConfig sets (through eta, the tau fields and stateless): not options."""
 
 
 def get_algorithm(name: Any) -> type:

@@ -19,7 +19,7 @@ import torch
 
 from altsim.theory import require
 
-from .algorithm import ClientServerAlgorithm, LocalState, State, _put_rows, register_algorithm
+from .algorithm import ClientServerAlgorithm, LocalState, State, _put_rows, register_algorithm, scatter_client_state
 from .fedsim import JointSteps
 from .noise import NoiseStream, stochastic_grad_v
 
@@ -35,15 +35,15 @@ class FedAvg(JointSteps):
     def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
         shared_v = state.V.mean(1)  # all rows are equal after the first round; before it, start from their mean
         local = super().gather(problem, state, clients)
-        return LocalState(clients, local.u, shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v), local.client)
+        return local.with_(v=shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v))
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         u, v = self.joint_steps(problem, local, noise, t, local.u, local.v)
-        return LocalState(local.clients, u, v, local.client)
+        return local.with_(u=u, v=v)
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
-        return State(local.u.mean(1), local.v.mean(1, keepdim=True).expand_as(state.V).clone(), dict(state.client),
-                     dict(state.server))
+        return State(local.u.mean(1), local.v.mean(1, keepdim=True).expand_as(state.V).clone(),
+                     scatter_client_state(state, local), dict(state.server))
 
 
 @register_algorithm
@@ -73,10 +73,11 @@ class LocalOnly(ClientServerAlgorithm):
         v = local.v
         for k in range(self.tau_v):
             v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, local.u, v, local.clients)
-        return LocalState(local.clients, local.u, v, local.client)
+        return local.with_(v=v)
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
-        return State(state.u, _put_rows(state.V, local.clients, local.v), dict(state.client), dict(state.server))
+        return State(state.u, _put_rows(state.V, local.clients, local.v), scatter_client_state(state, local),
+                     dict(state.server))
 
 
 @register_algorithm
@@ -93,7 +94,7 @@ class FullPersonalization(JointSteps):
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         u, v = self.joint_steps(problem, local, noise, t, local.client["u"], local.v)
-        return LocalState(local.clients, u, v, {**local.client, "u": u})
+        return local.with_(u=u, v=v, client={**local.client, "u": u})
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
         new = super().server_update(problem, state, local)

@@ -7,7 +7,10 @@ interval for E[.] (the quantity the bounds bound). The verdict:
 - "holds": the interval lies at or below the bound;
 - "violated": the interval lies above the bound (significant at 95%);
 - "inconclusive": the interval straddles the bound (or one random seed gives no interval);
-- "diverged": some seed diverged, so no ratio is reported.
+- "diverged": some seed diverged. The measurement, its interval and the ratio are then taken over
+  the surviving seeds (with the count of diverged ones beside them), but no verdict of holds or
+  violated is drawn: a divergence inside a bound's conditions is itself the finding. When every
+  seed diverged there is no measurement at all, and the check says so.
 
 A run without randomness (sigma_u = sigma_v = 0 and m = n) is exact: its interval is the point
 (`is_exact`, the one place that test lives).
@@ -85,6 +88,10 @@ class BoundCheck:
     measured_slope: float
     bound_slope: float
     rate: str
+    n_seeds: int
+    """Seeds run."""
+    n_diverged: int
+    """Seeds that diverged; measured, measured_ci and ratio are over the other n_seeds - n_diverged."""
     horizons: np.ndarray = field(repr=False)
     curve: np.ndarray = field(repr=False)
     mean: np.ndarray = field(repr=False)
@@ -94,6 +101,11 @@ class BoundCheck:
     def summary(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray)}
         d["measured_ci"] = list(self.measured_ci)
+        if self.n_diverged:
+            d["diverged_note"] = (f"every one of the {self.n_seeds} seeds diverged: nothing to measure"
+                                  if self.n_diverged == self.n_seeds else
+                                  f"{self.n_diverged} of {self.n_seeds} seeds diverged; measured over the other "
+                                  f"{self.n_seeds - self.n_diverged}")
         return d
 
 
@@ -109,6 +121,10 @@ class Comparison:
     calibrated_template: dict[str, float] | None = None
     """C1, C2, C3 of the paper's template C1 T^-1/2 + C2 T^-2/3 + C3 T^-1 fitted (tightest cover) to the
     mean running average of Delta_t over T, with sigma_1^2 = sigma~^2 = 1 absorbed into the constants."""
+
+    measured: dict | None = None
+    """The measurement on its own, covered or not: horizons and the mean, low and high of the running
+    average of Delta_t (weight 1) over the surviving seeds, with n_seeds and n_diverged."""
 
     def to_dict(self) -> dict:
         return {
@@ -133,6 +149,16 @@ def calibrate_shape(T: np.ndarray, y: np.ndarray, points: int = 40) -> dict[str,
     return fit_constants(get_bound("fedalt_paper_template"), settings, y[keep][idx])
 
 
+def survivors_interval(trajectory: Trajectory, weight: float, exact: bool, level: float = 0.95):
+    """(mean, low, high) of the running average over the seeds that did not diverge, per horizon; all NaN
+    when every seed diverged."""
+    alive = trajectory.diverged_at < 0
+    if not alive.any():
+        nan = np.full(len(trajectory.rounds), math.nan)
+        return nan, nan.copy(), nan.copy()
+    return mean_interval(trajectory.running_average(weight)[alive], exact, level=level)
+
+
 def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Comparison:
     """Check `trajectory` against each bound in `bounds` that covers `setting`."""
     checks, not_covering = [], {}
@@ -151,19 +177,20 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
         if "eta" not in values:
             values["eta"] = normalised_eta(setting)
         weight = float(b.personal_weight.subs({s: values[s.name] for s in b.personal_weight.free_symbols}))
-        per_seed = trajectory.running_average(weight)
-        mean, low, high = mean_interval(per_seed, exact)
+        mean, low, high = survivors_interval(trajectory, weight, exact)
         curve = b.evaluate({**values, "T": T_all})
         final = float(curve[-1])
-        if diverged:
-            v, ratio = "diverged", math.nan
-        else:
-            v, ratio = verdict(float(low[-1]), float(high[-1]), final), float(mean[-1]) / final
+        ratio = float(mean[-1]) / final if np.isfinite(mean[-1]) else math.nan
+        v = "diverged" if diverged else verdict(float(low[-1]), float(high[-1]), final)
         checks.append(BoundCheck(
             name=b.name, provenance=b.provenance, weight=weight, T=int(T_all[-1]),
             measured=float(mean[-1]), measured_ci=(float(low[-1]), float(high[-1])), bound=final, ratio=ratio,
             verdict=v, measured_slope=fit_slope(T_all, mean), bound_slope=fit_slope(T_all, curve), rate=b.rate,
+            n_seeds=len(trajectory.seeds), n_diverged=len(diverged),
             horizons=T_all, curve=curve, mean=mean, low=low, high=high,
         ))
     calibrated = None if diverged else calibrate_shape(T_all, trajectory.running_average(1.0).mean(axis=0))
-    return Comparison(trajectory.algorithm, dict(setting), checks, not_covering, diverged, calibrated)
+    mean, low, high = survivors_interval(trajectory, 1.0, exact)
+    measured = {"horizons": T_all, "mean": mean, "low": low, "high": high, "n_seeds": len(trajectory.seeds),
+                "n_diverged": len(diverged)}
+    return Comparison(trajectory.algorithm, dict(setting), checks, not_covering, diverged, calibrated, measured)

@@ -110,7 +110,7 @@ def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Seque
     L_u, L_v = scales if scales is not None else scales_of(problem, cert)[:2]
     if not (math.isfinite(L_u) and math.isfinite(L_v) and L_u > 0 and L_v > 0):
         raise ValueError(f"scales=({L_u}, {L_v}): must be finite and > 0")
-    measured_rounds = list(range(0, rounds, measure_every))
+    measured_rounds = range(0, rounds, measure_every)  # a range, never a list of every round
     gu_hist, gv_hist, gap_hist = [], [], []
     alive = torch.ones(R, dtype=torch.bool, device=dev)
     diverged_at = np.full(R, -1, dtype=int)

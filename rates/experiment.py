@@ -9,6 +9,7 @@ unless one is given, simulates all seeds in one batch, and returns a `Result`.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import platform
 import warnings
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from altsim.synthetic import Certified, Problem, make_problem
 from altsim.theory import BOUNDS, Bound, optimal_eta, require
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
-from .algorithm import ALGORITHMS, get_algorithm
+from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm
 from .compare import Comparison, compare
 from .engine import Trajectory, scales_of, simulate
 
@@ -67,9 +68,20 @@ class ExperimentConfig:
     bounds: tuple[str, ...] = ()
     """Bounds the run must be compared against; a run outside one's conditions is refused before any work."""
     algorithm_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Extra hyperparameters per algorithm name, passed to its `from_experiment` (e.g. a server momentum)."""
+    """Extra hyperparameters per algorithm name, passed to its `from_experiment` (e.g. a server momentum).
+    Step sizes, local steps and `stateless` come from the fields above, never from here."""
+    plugins: tuple[str, ...] = ()
+    """Python modules to import before anything else: they register algorithms or problem families
+    (so that sweeps on worker processes and the CLI find them too)."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.plugins, (tuple, list)) or not all(isinstance(p, str) for p in self.plugins):
+            raise ValueError(f"plugins={shown(self.plugins)}: must be a list of module names")
+        for module in self.plugins:
+            try:
+                importlib.import_module(module)
+            except ImportError as e:
+                raise ValueError(f"plugins: cannot import {module!r} ({e})") from None
         for name, kind, what in (("algorithms", (tuple, list), "a list of algorithm names"),
                                  ("seeds", (tuple, list), "a list of integer seeds"),
                                  ("bounds", (tuple, list), "a list of bound names"),
@@ -90,13 +102,28 @@ class ExperimentConfig:
             if a not in self.algorithms:
                 raise ValueError(f"algorithm_options.{a}: {a!r} is not in algorithms {list(self.algorithms)}")
             if not isinstance(opts, Mapping):
-                raise ValueError(f"algorithm_options.{a}={opts!r}: must be a table of hyperparameters")
+                raise ValueError(f"algorithm_options.{a}={shown(opts)}: must be a table of hyperparameters")
+            cls = ALGORITHMS[a]
+            accepted = sorted({f.name for f in dataclasses.fields(cls)} - CONFIG_FIELDS)
+            for key in opts:
+                if key in CONFIG_FIELDS:
+                    raise ValueError(f"algorithm_options.{a}.{key}: set through eta, tau, tau_u, tau_v or stateless "
+                                     f"in [experiment], not as an option; options of {a}: {', '.join(accepted) or 'none'}")
+                if key not in accepted:
+                    raise ValueError(f"algorithm_options.{a}.{key}: unknown; options of {a}: {', '.join(accepted) or 'none'}")
         if not self.algorithms:
             raise ValueError("algorithms=(): give at least one algorithm")
+        twice = sorted({a for a in self.algorithms if list(self.algorithms).count(a) > 1})
+        if twice:
+            raise ValueError(f"algorithms: {', '.join(twice)} listed twice")
         if not self.seeds:
             raise ValueError("seeds=(): give at least one seed")
         for s in self.seeds:
             require("seeds[]", s, low=0, high=2**31 - 1, integer=True)
+        repeated = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+        if repeated:
+            raise ValueError(f"seeds: {', '.join(map(str, repeated))} repeated; each seed must be distinct "
+                             "(a repeated seed would be counted twice in the confidence interval)")
         require("problem_seed", self.problem_seed, low=0, high=2**31 - 1, integer=True)
         if self.eta is not None:
             require("eta", self.eta, low=0, low_open=True)
@@ -111,8 +138,10 @@ class ExperimentConfig:
         d["problem"] = dict(self.problem)
         d["algorithms"], d["seeds"], d["bounds"] = list(self.algorithms), list(self.seeds), list(self.bounds)
         d["algorithm_options"] = {k: dict(v) for k, v in self.algorithm_options.items()}
-        if not d["algorithm_options"]:
-            del d["algorithm_options"]  # so that configs without options keep their point ids
+        d["plugins"] = list(self.plugins)
+        for key in ("algorithm_options", "plugins"):
+            if not d[key]:
+                del d[key]  # so that configs without them keep their point ids
         return d
 
     @classmethod
@@ -122,7 +151,7 @@ class ExperimentConfig:
         if unknown:
             raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(fields))}")
         d = dict(table)
-        for k in ("algorithms", "seeds", "bounds"):
+        for k in ("algorithms", "seeds", "bounds", "plugins"):
             if isinstance(d.get(k), list):
                 d[k] = tuple(d[k])
         return cls(**d)
@@ -219,8 +248,54 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
                               f"{'; '.join(cov.reasons)}; that bound will not cover the run", stacklevel=3)
 
 
+def memory_estimate(config: ExperimentConfig) -> dict:
+    """Bytes a run will hold at its peak, estimated from the config alone (nothing allocated), and the
+    part that dominates: the instance data, the batched state, or the per-round history."""
+    from altsim.synthetic import FAMILIES, config_from_mapping
+
+    if config.family not in FAMILIES:
+        raise ValueError(f"family={config.family!r}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
+    fam = FAMILIES[config.family]
+    n, d_u, d_v, data = fam.dimensions(config_from_mapping(fam.config, config.problem))
+    item = 4 if config.dtype == "float32" else 8
+    R = len(config.seeds)
+    parts = {
+        "instance data": 16 * data,  # drawn in float64, then cast: two copies at once
+        "state": 10 * item * R * n * (d_u + d_v),  # state, next state, gathered rows, gradients, noise, measurement
+        "history": 6 * 8 * R * ((config.rounds + config.measure_every - 1) // config.measure_every),
+    }
+    return {"bytes": sum(parts.values()), "parts": parts, "n": n, "d_u": d_u, "d_v": d_v, "seeds": R}
+
+
+def _memory_available(device: str) -> int:
+    if str(device).startswith("cuda"):
+        return int(torch.cuda.mem_get_info()[0])
+    import os
+
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def check_memory(config: ExperimentConfig, fraction: float = 0.8) -> dict:
+    """Refuse, naming the parameters, a run whose estimated peak exceeds `fraction` of the device's memory."""
+    est = memory_estimate(config)
+    available = _memory_available(config.device)
+    if est["bytes"] > fraction * available:
+        biggest = max(est["parts"], key=est["parts"].get)
+        knobs = {"instance data": "the family's size parameters (n, samples, features, ...)",
+                 "state": f"n={est['n']}, d_u={est['d_u']}, d_v={est['d_v']} or the {est['seeds']} seeds",
+                 "history": f"rounds={config.rounds} (or raise measure_every={config.measure_every})"}[biggest]
+        raise ValueError(f"this run needs about {est['bytes'] / 2**30:.3g} GiB ({biggest} dominates), more than "
+                         f"{fraction:.0%} of the {available / 2**30:.3g} GiB of memory on {config.device}; reduce {knobs}")
+    return est
+
+
 def preflight(config: ExperimentConfig):
     """Everything `run` checks and decides before simulating: (problem, certified, steps, scales)."""
+    from altsim.synthetic import resolve_device, resolve_dtype
+
+    resolve_device(config.device)
+    resolve_dtype(config.dtype)
+    check_memory(config)
     problem = make_problem(config.family, config.problem, seed=config.problem_seed, device=config.device, dtype=config.dtype)
     if config.m is not None:
         require("m", config.m, low=1, high=problem.n, integer=True)

@@ -76,4 +76,4 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
             v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u, v, local.clients)
         for k in range(self.tau_u):  # then shared, at the new v
             u = u - self.gamma_u * stochastic_grad_u(problem, noise, t, k, u, v, local.clients)
-        return LocalState(local.clients, u, v, local.client)
+        return local.with_(u=u, v=v)

@@ -65,4 +65,4 @@ class FedSim(StatelessOption, JointSteps):
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         u, v = self.joint_steps(problem, local, noise, t, local.u, local.v)
-        return LocalState(local.clients, u, v, local.client)
+        return local.with_(u=u, v=v)

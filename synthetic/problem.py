@@ -138,6 +138,15 @@ class Family:
     """One line for `altsim problem --list`."""
     example: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """Parameters of a small, noisy instance: every registered family must pass the contract tests there."""
+    size: Callable[[Any], tuple[int, int, int, int]] | None = None
+    """config -> (n, d_u, d_v, floats of instance data), read before anything is allocated (memory
+    estimates); None reads n, d_u, d_v off the config and assumes (d_u + d_v) n floats of data."""
+
+    def dimensions(self, config) -> tuple[int, int, int, int]:
+        if self.size is not None:
+            return self.size(config)
+        n, d_u, d_v = (int(getattr(config, k, 1)) for k in ("n", "d_u", "d_v"))
+        return n, d_u, d_v, n * (d_u + d_v)
 
 
 FAMILIES: dict[str, Family] = {}

@@ -147,4 +147,5 @@ class SharedRepresentation(FiniteSumProblem):
 register(Family("shared_representation", SharedRepresentationConfig,
                 lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SharedRepresentation(cfg, seed=seed, device=device, dtype=dtype),
                 "bilinear shared feature map + personal heads (teacher data); constants certified on a stated region",
-                dict(n=4, features=3, rank=2, samples=6, noise="minibatch", batch_size=2)))
+                dict(n=4, features=3, rank=2, samples=6, noise="minibatch", batch_size=2),
+                lambda c: (c.n, c.rank * c.features, c.rank, c.n * c.samples * (c.features + 1) + c.n * c.rank)))

@@ -108,4 +108,5 @@ class SmallNetwork(FiniteSumProblem):
 register(Family("small_network", SmallNetworkConfig,
                 lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SmallNetwork(cfg, seed=seed, device=device, dtype=dtype),
                 "one tanh hidden layer shared, personal output head (teacher data); constants measured only",
-                dict(n=4, features=3, hidden=5, samples=6, sigma_u=0.2, sigma_v=0.2)))
+                dict(n=4, features=3, hidden=5, samples=6, sigma_u=0.2, sigma_v=0.2),
+                lambda c: (c.n, c.hidden * (c.features + 1), c.hidden, c.n * c.samples * (c.features + 1) + c.n * c.hidden)))

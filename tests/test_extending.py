@@ -131,3 +131,65 @@ def test_run_sweep_comparison_and_figures_without_touching_the_package(tmp_path)
 
     assert style.label("fedavg_momentum_test") == "fedavg_momentum_test" and style.label("fedavg") == "FedAvg"
     assert style.color("fedavg_momentum_test") != style.color("fedavg")
+
+
+def test_the_rate_plot_draws_an_algorithm_that_no_bound_covers():
+    result = run(ExperimentConfig(problem=dict(n=6), algorithms=("fedsim", "fedavg_momentum_test"), rounds=20, eta=0.2,
+                                  seeds=(0, 1)))
+    fig = figures.rate_plot(result.compare())
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert any(t.startswith("fedavg_momentum_test measured (no covering bound)") for t in labels), labels
+
+
+def test_registration_refuses_a_taken_name_and_options_that_belong_to_the_config():
+    import pytest
+
+    @dataclass(frozen=True)
+    class Impostor(FedAvg):
+        name = "fedalt"
+
+    with pytest.raises(ValueError, match="registered already"):
+        register_algorithm(Impostor)
+    with pytest.raises(ValueError, match=r"algorithm_options.fedalt.gamma_u: set through eta"):
+        ExperimentConfig(algorithms=("fedalt",), eta=0.1, official=True, algorithm_options={"fedalt": {"gamma_u": 0.9}})
+    with pytest.raises(ValueError, match=r"algorithm_options.fedavg_momentum_test.gamma: unknown; options of "
+                                         r"fedavg_momentum_test: beta"):
+        ExperimentConfig(algorithms=("fedavg_momentum_test",), eta=0.1,
+                         algorithm_options={"fedavg_momentum_test": {"gamma": 0.9}})
+
+
+PLUGIN = '''
+from dataclasses import dataclass
+from altsim.rates import FedSim, register_algorithm
+
+@register_algorithm
+@dataclass(frozen=True)
+class HalfStepFedSim(FedSim):
+    name = "halfstep_plugin_test"
+
+    @classmethod
+    def from_experiment(cls, config, eta, L_u, L_v, **options):
+        return super().from_experiment(config, eta / 2, L_u, L_v, **options)
+'''
+
+
+def test_plugins_reach_worker_processes(tmp_path, monkeypatch):
+    """An algorithm registered in a user's module runs on the processes executor through `plugins`."""
+    import sys
+
+    (tmp_path / "my_altsim_plugin.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    base = dict(problem=dict(n=4), algorithms=["halfstep_plugin_test"], rounds=5, eta=0.2, seeds=[0],
+                plugins=["my_altsim_plugin"])
+    summary = run_sweep(SweepSpec(base, {"m": [2, 4]}), tmp_path / "out", executor="processes", workers=1,
+                        stream=open(os.devnull, "w"))
+    assert summary["n_done"] == 2
+    assert summary["points"][0]["summary"]["algorithms"]["halfstep_plugin_test"]["gamma_u"] == pytest_approx(0.1)
+    sys.modules.pop("my_altsim_plugin", None)
+
+
+def pytest_approx(x):
+    import pytest
+
+    return pytest.approx(x)

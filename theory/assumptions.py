@@ -7,8 +7,10 @@ so a bad value fails before any work starts with a message naming it and its val
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import sympy as sp
 
 from .symbols import L_u, L_uv, L_v, chi, delta, rho, sigma_u, sigma_v
@@ -54,26 +56,49 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
+MAX_MAGNITUDE = 1e100
+"""Largest |value| a real-valued field takes: squares and products of such constants stay finite."""
+MAX_INTEGER = 2**62
+"""Largest integer field (below int64's limit, so that every integer fits a torch tensor)."""
+
+
+def shown(value, limit: int = 60) -> str:
+    """repr(value), truncated for error messages (a 1 MB value is not echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 25]}...<{len(text)} characters>"
+
+
 def require(name: str, value, *, low: float | None = None, high: float | None = None,
             low_open: bool = False, high_open: bool = False, integer: bool = False, allow_inf: bool = False) -> None:
-    """Raise ValueError naming `name`, `value` and the valid range unless value lies in it.
+    """Raise ValueError naming `name`, `value` (and its type, when that is what is wrong) and the valid
+    range unless value lies in it.
 
-    NaN is always refused; +inf only with `allow_inf` (a constant that is not certified)."""
+    Types are strict: an integer field takes an int (not 20.0, not "20", not True); a real field
+    takes an int or a float, with |value| <= MAX_MAGNITUDE. NaN is always refused; +inf only with
+    `allow_inf` (a constant that is not certified)."""
     lo = "-inf" if low is None else _fmt(low)
     hi = "inf" if high is None else _fmt(high)
     rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
     kind = "an integer" if integer else "a number"
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r}: must be {kind} in {rng}") from None
-    if isinstance(value, bool) or math.isnan(x) or (math.isinf(x) and not (allow_inf and x > 0)) \
-            or (integer and x != int(x)):
-        raise ValueError(f"{name}={value!r}: must be {kind} in {rng}")
+    wanted = numbers.Integral if integer else numbers.Real
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, wanted):
+        raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng}, not {type(value).__name__}")
+    if integer:
+        x = int(value)
+        if abs(x) > MAX_INTEGER:
+            raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng} (at most {MAX_INTEGER} in magnitude)")
+    else:
+        try:
+            x = float(value)
+        except OverflowError:
+            x = math.inf
+        if math.isnan(x) or (math.isinf(x) and not (allow_inf and x > 0)) or (math.isfinite(x) and abs(x) > MAX_MAGNITUDE):
+            raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng}, finite and at most {MAX_MAGNITUDE:g} "
+                             "in magnitude")
     if (low is not None and (x < low or (low_open and x == low))) or (
         high is not None and (x > high or (high_open and x == high))
     ):
-        raise ValueError(f"{name}={value!r}: must be {kind} in {rng}")
+        raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng}")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Step sizes from the theory: the block rule, the eta that minimises a bound, horizon-free schedules.
 
-Block rule (docs/theory.md section 5, [R]): gamma_u = eta / (L_u tau_u), gamma_v = eta / (L_v tau_v).
+Block rule (docs/theory.md section 2, [R]): gamma_u = eta / (L_u tau_u), gamma_v = eta / (L_v tau_v).
 """
 
 from __future__ import annotations

@@ -100,6 +100,19 @@ def check_algorithm(name: str, *, family: str = "coupled_quadratic", params: dic
     for k, x in init.server.items():
         assert x.shape[:1] == (len(seeds),), f"{name}: server state {k!r} must be (R, ...), is {tuple(x.shape)}"
     if all(hasattr(alg, h) for h in ("gather", "local_update", "server_update")):
+        # what a client's local update returns for its per-client state is what the next state holds
+        from altsim.rates.noise import NoiseStream
+
+        noise = NoiseStream(torch.as_tensor(list(seeds)), p.device, p.dtype)
+        clients = noise.sample_clients(0, p.n, m)
+        done = alg.local_update(p, alg.gather(p, init, clients), noise, 0)
+        after = alg.server_update(p, init, done)
+        assert set(after.client) == set(init.client) and set(after.server) == set(init.server), \
+            f"{name}: server_update changed which state tensors exist"
+        for k, rows in done.client.items():
+            index = clients.view(*clients.shape, *([1] * (rows.dim() - 2))).expand_as(rows)
+            assert torch.equal(after.client[k].gather(1, index), rows), \
+                f"{name}: the sampled clients' client state {k!r} was not written back"
         for r, seed in enumerate(seeds):
             ref = reference_run(p, alg, rounds=rounds, m=m, seed=seed)
             for t in range(rounds):

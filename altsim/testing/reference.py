@@ -30,10 +30,10 @@ def reference_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list
         parts = []
         for j in range(m):  # one client at a time
             one = LocalState(whole.clients[:, j:j + 1], whole.u[:, j:j + 1].clone(), whole.v[:, j:j + 1].clone(),
-                             {k: x[:, j:j + 1].clone() for k, x in whole.client.items()})
+                             {k: x[:, j:j + 1].clone() for k, x in whole.client.items()}, whole.server)
             parts.append(algorithm.local_update(problem, one, noise, t))
         done = LocalState(sampled, torch.cat([p.u for p in parts], 1), torch.cat([p.v for p in parts], 1),
-                          {k: torch.cat([p.client[k] for p in parts], 1) for k in whole.client})
+                          {k: torch.cat([p.client[k] for p in parts], 1) for k in whole.client}, whole.server)
         state = algorithm.server_update(problem, state, done)
         states.append(state)
     return states
