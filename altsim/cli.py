@@ -269,13 +269,16 @@ def cmd_plot(args, out) -> int:
     from pathlib import Path
 
     from altsim import figures
-    from altsim.io import check_writable
+    from altsim.io import OutputFolder, check_output_folder
     from altsim.results import load_comparisons, load_summary
 
-    target = check_writable(args.out or args.result_dir)
-    if args.kind == "trajectory":  # a teaching figure: needs no result
-        written = figures.save(figures.trajectory_view(), target / "trajectory")
-        written.append(figures.trajectory_animation(target / "trajectory.gif"))
+    result_dir = Path(args.result_dir)
+    if args.out is not None:
+        check_output_folder(args.out, "plot")
+    if args.kind == "trajectory":  # a teaching figure: needs no result, only a folder to write into
+        if args.out is None and not result_dir.is_dir():
+            raise ValueError(f"result_dir={args.result_dir!r}: no such folder (give --out to write the figure elsewhere)")
+        figs = [("trajectory", figures.trajectory_view())]
     else:
         summary = load_summary(args.result_dir)
         single = "algorithms" in summary
@@ -285,42 +288,66 @@ def cmd_plot(args, out) -> int:
             kinds = ("rate", "tightness")
         else:
             kinds = ("sweep", "regime") if "regime" in summary else ("sweep",)
-        written = []
+        figs = []  # every figure is drawn before anything is written
         for kind in kinds:
             if kind in ("rate", "tightness"):
                 if not single:
                     raise ValueError(f"--kind {kind}: {args.result_dir} is a sweep; point at one of its points/<id> folders")
                 _, comps = load_comparisons(args.result_dir)
                 steps = {a: s.get("name") for a, s in summary["algorithms"].items()}
-                fig = figures.rate_plot(comps, bounds=steps) if kind == "rate" else figures.tightness_plot(comps)
+                figs.append((kind, figures.rate_plot(comps, bounds=steps) if kind == "rate" else figures.tightness_plot(comps)))
             elif kind == "regime":
-                fig = figures.regime_map(summary)
+                figs.append((kind, figures.regime_map(summary)))
             else:
                 if single:
                     raise ValueError(f"--kind sweep: {args.result_dir} holds one experiment, not a sweep")
-                fig = figures.sweep_plot(summary, x=args.x)
-            written += figures.save(fig, Path(target) / kind)
+                figs.append((kind, figures.sweep_plot(summary, x=args.x)))
+    written = []
+
+    def save_all(target: Path):
+        for kind, fig in figs:
+            written.extend(figures.save(fig, target / kind))
+        if args.kind == "trajectory":
+            written.append(figures.trajectory_animation(target / "trajectory.gif"))
+
+    if args.out is not None:
+        with OutputFolder(args.out, "plot") as target:
+            save_all(target)
+    else:
+        save_all(result_dir)  # the result folder altsim wrote
     for w in written:
         print(f"wrote {w}", file=out)
     return 0
 
 
 def cmd_falsify(args, out) -> int:
-    from pathlib import Path
 
-    from altsim.testing.falsify import config_toml, falsify, print_progress
-    from altsim.io import check_writable, write_json, write_text
-    from altsim.theory import get_bound
+    from altsim.io import OutputFolder, check_output_folder
+    from altsim.testing.falsify import falsify, print_progress
+    from altsim.theory import get_bound, require
 
-    get_bound(args.bound)
+    bound = get_bound(args.bound)
+    if bound.provenance != "D" or bound.eta_max is None:
+        raise UsageError(f"--bound {args.bound}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
     if args.family != "coupled_quadratic":
         raise UsageError(f"--family {args.family}: the search runs on coupled_quadratic, the family whose constants "
                          "are certified everywhere")
-    if not args.budget > 0:
-        raise UsageError(f"--budget {args.budget}: must be > 0 seconds")
-    target = check_writable(args.out)
-    rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
-                  progress=None if args.quiet else print_progress)
+    require("--budget", args.budget, low=1, high=7 * 86400)  # seconds: at least one run, at most a week
+    require("--scale", args.scale, low=0, low_open=True)
+    check_output_folder(args.out, "falsify")
+    with OutputFolder(args.out, "falsify") as target:
+        rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
+                      progress=None if args.quiet else print_progress)
+        _write_falsify(args, target, rep, out)
+    return 0
+
+
+def _write_falsify(args, target, rep: dict, out) -> None:
+    from pathlib import Path
+
+    from altsim.io import write_json, write_text
+    from altsim.testing.falsify import config_toml
+
     write_json(Path(target) / "falsify.json", rep)
     scaled = f" x {args.scale:g}" if args.scale != 1 else ""
     if rep["worst_config"]:
@@ -332,9 +359,10 @@ def cmd_falsify(args, out) -> int:
             rep["counterexample"], f"altsim falsify --bound {args.bound}{scaled}: shrunk counterexample, ratio "
             f"{rep['counterexample_ratio']:.6g}\nrerun: altsim run counterexample.toml --out DIR"))
     verdict = "VIOLATED" if rep["violation"] else "no violation found"
-    print(f"{args.bound}{scaled}: {verdict}; worst measured/bound = {rep['worst_ratio']:.4g} at T = {rep['worst_T']} "
-          f"after {rep['evaluations']} runs in {rep['elapsed_seconds']:.0f} s; report in {target}/falsify.json", file=out)
-    return 0
+    worst = (f"worst measured/bound = {rep['worst_ratio']:.4g} at T = {rep['worst_T']}" if rep["worst_ratio"] is not None
+             else "no run finished within the budget")
+    print(f"{args.bound}{scaled}: {verdict}; {worst} after {rep['evaluations']} runs in {rep['elapsed_seconds']:.0f} s; "
+          f"report in {target}/falsify.json", file=out)
 
 
 def cmd_bench(args, out) -> int:

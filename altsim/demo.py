@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from altsim.rates import ExperimentConfig, run
-from altsim.io import check_writable, write_json, write_npz, write_text
+from altsim.io import OutputFolder, write_json, write_npz, write_text
 from altsim.results import rounds_csv, summarize, table, trajectories_arrays
 
 DEMO_PROBLEM = dict(n=50, d_u=20, d_v=20, L_u=1.0, L_v=2.0, chi=0.5, delta=1.0, sigma_u=0.5, sigma_v=0.5,
@@ -38,16 +38,17 @@ def main(out: str = "altsim-demo", device: str = "cpu", seed: int = 0, quick: bo
     from altsim.synthetic import resolve_device
 
     resolve_device(device)
-    out_dir = check_writable(out)
+    with OutputFolder(out, "demo") as out_dir:  # refused, before any work, unless new, empty or a demo's own
+        return _run_demo(out_dir, device, seed, quick, stream)
+
+
+def _run_demo(out_dir: Path, device: str, seed: int, quick: bool, stream) -> dict:
     config = demo_config(quick=quick, seed=seed, device=device)
     t0 = time.perf_counter()
     result = run(config)
     comparisons = result.compare()
     summary = summarize(result, comparisons)
     summary["wall_seconds"] = time.perf_counter() - t0
-    write_npz(Path(out_dir) / "trajectories.npz", **trajectories_arrays(result))
-    write_text(Path(out_dir) / "rounds.csv", rounds_csv(result))
-    write_json(Path(out_dir) / "summary.json", summary)
 
     from altsim.figures import rate_plot, save
 
@@ -58,7 +59,10 @@ def main(out: str = "altsim-demo", device: str = "cpu", seed: int = 0, quick: bo
             f"the [D] bounds cover exactly this setting; step sizes minimise each bound at T={config.rounds}")
     fig = rate_plot(comparisons, bounds=result.step_bounds, note=note,
                     title="FedAlt and FedSim: measured stationarity against explicit bounds")
-    save(fig, Path(out_dir) / "demo")
+    write_npz(out_dir / "trajectories.npz", **trajectories_arrays(result))
+    write_text(out_dir / "rounds.csv", rounds_csv(result))
+    write_json(out_dir / "summary.json", summary)
+    save(fig, out_dir / "demo")
     print(table(summary), file=stream)
     print(f"wrote {out_dir}/summary.json, trajectories.npz, demo.png ({summary['wall_seconds']:.1f} s)", file=stream)
     return summary

@@ -48,8 +48,9 @@ from typing import Any, Callable
 import numpy as np
 
 from altsim.rates.experiment import ExperimentConfig, environment
+from altsim.theory import require
 from altsim.theory.assumptions import shown
-from altsim.io import check_writable, write_json, write_text
+from altsim.io import OutputFolder, dumps, read_json, sha256_file, write_json, write_text
 from altsim.results import ROUND_COLUMNS
 
 EXECUTORS = ("local", "processes", "dask")
@@ -160,8 +161,11 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool) -> dict
     if regime:
         summary["regime"] = regime_verdict(result)
     pdir = Path(out_dir) / "points" / point
-    write_text(pdir / "rounds.csv", rounds_csv(result))
-    write_json(pdir / "summary.json", summary)
+    csv_text = rounds_csv(result)
+    write_text(pdir / "rounds.csv", csv_text)
+    summary["files"] = {"rounds.csv": {"sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
+                                       "rows": csv_text.count("\n") - 1}}
+    write_json(pdir / "summary.json", summary)  # last: its presence, with the checksum, marks the point done
     return summary
 
 
@@ -188,13 +192,32 @@ def regime_verdict(result) -> dict:
 
 # --- the sweep ------------------------------------------------------------------------------
 def _done(pdir: Path) -> dict | None:
+    """The point's summary if the point is complete and its files verify, else None."""
+    return _read_point(pdir)[1]
+
+
+def _point_status(pdir: Path) -> str:
+    return _read_point(pdir)[0]
+
+
+def _read_point(pdir: Path) -> tuple[str, dict | None]:
+    """('done', summary) for a verified point, else (what is wrong, None): 'missing' when never started."""
     f = pdir / "summary.json"
     if not f.exists():
-        return None
+        return "missing", None
     try:
-        return json.loads(f.read_text())
-    except (json.JSONDecodeError, OSError):
-        return None
+        s = read_json(f, "point summary")
+    except ValueError as e:
+        return str(e), None
+    if not isinstance(s, dict) or not isinstance(s.get("algorithms"), dict) or not isinstance(s.get("files"), dict):
+        return f"{f} is not a complete point summary", None
+    for name, want in s["files"].items():
+        path = pdir / name
+        if not path.exists():
+            return f"{path} is missing", None
+        if not isinstance(want, dict) or sha256_file(path) != want.get("sha256"):
+            return f"{path} does not match the checksum its summary records", None
+    return "done", s
 
 
 def _clean_partial(out: Path) -> int:
@@ -219,66 +242,103 @@ def _progress_printer(total: int, stream) -> Callable[[int, str, bool], None]:
     return show
 
 
+def _stamp_hash(stamp: dict) -> str:
+    return hashlib.sha256(dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", workers: int | None = None,
               config_text: str | None = None, stream=sys.stderr, dask_address: str | None = None) -> dict:
-    """Run every point not already on disk under `out`, then rebuild the summary from disk."""
+    """Run every point not already on disk under `out`, then rebuild the summary from disk.
+
+    The folder is claimed (`altsim.io.OutputFolder`): it must be new, empty, or this sweep's own, and
+    no other altsim process may write there meanwhile. Finished points are verified against the
+    checksum their summary records; a corrupt or missing point is recomputed, with a line saying so."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor={executor!r}: must be one of {', '.join(EXECUTORS)}")
+    if workers is not None:
+        require("workers", workers, low=1, integer=True)
     spec.preflight()  # every point, before any file is written
-    out = check_writable(out)
     points = spec.points()
-    stamp = {"base": spec.base, "grid": spec.grid, "regime": spec.regime}
-    stamp_file = out / "sweep.json"
-    if stamp_file.exists():
-        old = json.loads(stamp_file.read_text())
-        if old != json.loads(json.dumps(stamp)):
+    stamp = json.loads(dumps({"base": spec.base, "grid": spec.grid, "regime": spec.regime}))
+    with OutputFolder(out, "run", _stamp_hash(stamp)) as out:
+        stamp_file = out / "sweep.json"
+        if stamp_file.exists() and read_json(stamp_file, "sweep stamp") != stamp:  # a folder from before manifests
             raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
-    else:
         write_json(stamp_file, stamp)
-    if config_text is not None:
-        write_text(out / "config.toml", config_text)
-    write_json(out / "environment.json", environment(points[0][1].device))
-    _clean_partial(out)
-    show = _progress_printer(len(points), stream)
-    todo, count = [], 0
-    for pid, cfg, _ in points:
-        if _done(out / "points" / pid) is not None:
-            count += 1
-            show(count, pid, True)
-        else:
-            todo.append((pid, cfg))
-    args = [(pid, cfg.to_dict(), str(out), spec.regime) for pid, cfg in todo]
-    if executor == "local":
-        for a in args:
-            run_point(*a)
-            count += 1
-            show(count, a[0], False)
-    elif executor == "processes":
-        import multiprocessing as mp
+        if config_text is not None:
+            write_text(out / "config.toml", config_text)
+        write_json(out / "environment.json", environment(points[0][1].device))
+        _clean_partial(out)  # we hold the folder's lock: any temporary file is a dead run's
+        show = _progress_printer(len(points), stream)
+        todo, count = [], 0
+        for pid, cfg, _ in points:
+            status = _point_status(out / "points" / pid)
+            if status == "done":
+                count += 1
+                show(count, pid, True)
+            else:
+                if status != "missing":
+                    print(f"point {pid}: {status}; recomputing it", file=stream, flush=True)
+                todo.append((pid, cfg))
+        args = [(pid, cfg.to_dict(), str(out), spec.regime) for pid, cfg in todo]
+        if executor == "local":
+            for a in args:
+                run_point(*a)
+                count += 1
+                show(count, a[0], False)
+        elif executor == "processes":
+            import multiprocessing as mp
 
-        n_workers = workers or max(1, (os.cpu_count() or 1))
-        os.environ.setdefault("ALTSIM_THREADS", "1")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(run_point, *a) for a in args]
-            for a, f in zip(args, futures):
-                f.result()
-                count += 1
-                show(count, a[0], False)
-    else:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise ValueError("executor='dask' needs dask.distributed: pip install 'altsim[dask]'") from None
-        client = Client(dask_address) if dask_address else Client(processes=False)
-        try:
-            futures = client.map(lambda a: run_point(*a), args, pure=False)
-            for a, f in zip(args, futures):
-                f.result()
-                count += 1
-                show(count, a[0], False)
-        finally:
-            client.close()  # our client only; a cluster at dask_address is the user's
-    return rebuild(out, points, spec)
+            n_workers = workers or max(1, (os.cpu_count() or 1))
+            os.environ.setdefault("ALTSIM_THREADS", "1")
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"),
+                                     initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+                futures = [pool.submit(run_point, *a) for a in args]
+                for a, f in zip(args, futures):
+                    f.result()
+                    count += 1
+                    show(count, a[0], False)
+        else:
+            try:
+                from dask.distributed import Client
+            except ImportError:
+                raise ValueError("executor='dask' needs dask.distributed: pip install 'altsim[dask]'") from None
+            client = Client(dask_address) if dask_address else Client(processes=False)
+            try:
+                futures = client.map(lambda a: run_point(*a), args, pure=False)
+                for a, f in zip(args, futures):
+                    f.result()
+                    count += 1
+                    show(count, a[0], False)
+            finally:
+                client.close()  # our client only; a cluster at dask_address is the user's
+        return rebuild(out, points, spec)
+
+
+def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
+    """Worker initializer: end this worker when the process that started it dies (even by SIGKILL).
+
+    On Linux the kernel sends SIGKILL at the parent's death (PR_SET_PDEATHSIG); everywhere, a daemon
+    thread also polls the parent's pid and exits when the worker has been re-parented."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="altsim-parent-watch").start()
 
 
 def rebuild(out: Path, points, spec: SweepSpec) -> dict:

@@ -13,13 +13,22 @@ def _x_value(point: dict, key: str) -> float:
     if key == "m_over_n":
         setting = next(iter(s["algorithms"].values()))["setting"]
         return setting["m"] / setting["n"]
-    if key.startswith("problem."):
-        return float(s["config"]["problem"][key.split(".", 1)[1]])
-    return float(s["config"][key])
+    table, name = (s["config"]["problem"], key.split(".", 1)[1]) if key.startswith("problem.") else (s["config"], key)
+    value = table.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        numeric = sorted(k for k, v in table.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+        prefix = "problem." if key.startswith("problem.") else ""
+        raise ValueError(f"x={key!r}: not a number in this sweep's configs; choose m_over_n or one of "
+                         f"{', '.join(prefix + k for k in numeric)}")
+    return float(value)
 
 
 def sweep_plot(sweep_summary: dict, *, x: str = "m_over_n", title: str | None = None):
     """x: 'm_over_n', an experiment field ('rounds') or 'problem.<name>' ('problem.delta')."""
+    if not sweep_summary.get("points"):
+        raise ValueError("sweep plot: the sweep has no finished points yet")
+    for p in sweep_summary["points"]:
+        _x_value(p, x)  # refuse a bad axis before drawing anything
     fig, ax = style.new_figure(6.4, 4.4)
     algs = list(sweep_summary["points"][0]["summary"]["algorithms"])
     for alg in algs:

@@ -107,7 +107,7 @@ def test_processes_and_dask_executors_equal_local(tmp_path):
 def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "out"
     run_sweep(load_spec(_write(tmp_path, rounds=5)), out, stream=open(os.devnull, "w"))
-    with pytest.raises(ValueError, match="holds a different sweep"):
+    with pytest.raises(ValueError, match="holds the results of a different config"):
         run_sweep(load_spec(_write(tmp_path, rounds=6, name="other.toml")), out, stream=open(os.devnull, "w"))
 
 
