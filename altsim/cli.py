@@ -128,6 +128,7 @@ def _bound_report(args) -> dict:
     unknown = sorted(set(values) - set(theory.symbols.SYMBOLS))
     if unknown:
         raise UsageError(f"--set: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(theory.symbols.SYMBOLS)}")
+    theory.symbols.validate_values(values)
     if "chi" not in values and {"L_uv", "L_u", "L_v"} <= set(values):
         values["chi"] = values["L_uv"] / math.sqrt(values["L_u"] * values["L_v"])
 
@@ -139,14 +140,24 @@ def _bound_report(args) -> dict:
     # Conditions on the step size are the ones the optimal eta below must meet, not the user's values.
     step_kinds = theory.STEP_SIZE_KINDS | {"step_rule"}
 
-    def value_at_best(b) -> tuple[float | None, float | None, list[str]]:
+    def value_at_best(b) -> tuple[float | None, float | None, list[str], list[str]]:
+        """(value, eta_opt, missing symbols, failed conditions): no value where a condition fails."""
         missing = [p for p in b.parameters if p not in values and p != "eta"]
         if missing:
-            return None, None, missing
+            return None, None, missing, []
+        failed = [c.check(values) for c in b.conditions if condition_status(c) == "fails"]
+        if failed:
+            return None, None, [], failed
         if "eta" in values or "eta" not in b.parameters:
-            return float(b.evaluate(values)), None, []
+            return float(b.evaluate(values)), None, [], []
         eta, val = theory.optimal_eta(b, values, values["T"])
-        return val, eta, []
+        at_eta = {**values, "eta": eta}
+        failed = [c.check(at_eta) for c in b.conditions
+                  if "eta" in c.symbols and all(k in at_eta or k in theory.symbols.DEFAULTS for k in c.symbols)
+                  and c.check(at_eta) is not None]
+        if failed:
+            return None, None, [], [f"at the bound's best step size eta = {eta:.6g}: {why}" for why in failed]
+        return val, eta, [], []
 
     if args.name:
         bound = theory.get_bound(args.name)
@@ -157,12 +168,12 @@ def _bound_report(args) -> dict:
         for b in theory.bounds_for(args.alg, "D"):
             fails = [c for c in b.conditions if c.kind not in step_kinds and condition_status(c) == "fails"]
             if not fails:
-                val, _, _ = value_at_best(b)
+                val = value_at_best(b)[0]
                 candidates.append((val if val is not None else math.inf, b.name, b))
         if not candidates:
             raise UsageError(f"--alg {args.alg}: no [D] bound's conditions hold for these values; see 'altsim bound --list'")
         bound = min(candidates)[2]
-    value, eta_opt, missing = value_at_best(bound)
+    value, eta_opt, missing, failed = value_at_best(bound)
     regime_keys = ("sigma_u", "sigma_v", "delta", "L_u", "L_v", "n", "m")
     regime = (theory.regime_winner(*(values[k] for k in regime_keys)) if all(k in values for k in regime_keys) else None)
     return {
@@ -173,6 +184,7 @@ def _bound_report(args) -> dict:
         "value": value,
         "eta_opt": eta_opt,
         "missing": missing,
+        "failed_conditions": failed,
         "regime_winner": regime,
         "regime_missing": [k for k in regime_keys if k not in values],
     }
@@ -199,6 +211,8 @@ def cmd_bound(args, out) -> int:
     if rep["values"]:
         if rep["missing"]:
             print(f"  value: needs {', '.join(rep['missing'])}", file=out)
+        elif rep["failed_conditions"]:
+            print(f"  value: none; the bound says nothing here: {'; '.join(rep['failed_conditions'])}", file=out)
         else:
             eta = f" at eta_opt = {rep['eta_opt']:.6g}" if rep["eta_opt"] is not None else ""
             print(f"  value: {rep['value']:.6g}{eta}", file=out)
@@ -402,8 +416,10 @@ def main(argv: list[str] | None = None, out=None) -> int:
         if extras:  # reported by the subcommand's parser, so that its usage line is the one shown
             commands = next(a for a in parser._actions if a.dest == "command").choices
             commands[args.command].error(f"unrecognized arguments: {' '.join(extras)}")
-        if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
-            raise UsageError(f"--seed {args.seed}: must be an integer >= 0")
+        if getattr(args, "seed", None) is not None:  # the demo uses SEED .. SEED+15 as run seeds
+            from altsim.theory import require
+
+            require("--seed", args.seed, low=0, high=2**31 - 17, integer=True)
         return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run,
                 "plot": cmd_plot, "bench": cmd_bench,
                 "falsify": cmd_falsify}[args.command](args, out)

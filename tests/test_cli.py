@@ -73,7 +73,7 @@ def test_flag_mistakes_get_the_usage_line_then_one_error_line(argv, match, usage
 
 @pytest.mark.parametrize("argv, match", [
     (["demo", "--device", "tpu"], "device='tpu'"),
-    (["demo", "--seed", "-3"], "--seed -3"),
+    (["demo", "--seed", "-3"], "--seed=-3"),
     (["bound", "--alg", "fedsim", "--set", "L_u=abc"], "VALUE must be a number"),
     (["bound", "--alg", "fedsim", "--set", "Lu=1"], "unknown symbol"),
     (["problem", "--set", "chi=2"], "chi=2"),

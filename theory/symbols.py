@@ -61,3 +61,23 @@ DESCRIPTIONS: dict[str, str] = {
 
 DEFAULTS: dict[str, float] = {"stateless": 0}
 """Values a run that does not mention a symbol has: clients keep their state unless told otherwise."""
+
+
+DOMAINS: dict[str, tuple[float, bool, bool]] = {
+    **{k: (0.0, True, False) for k in ("L_u", "L_v", "eta", "gamma_u", "gamma_v")},
+    **{k: (0.0, False, False) for k in ("L_uv", "chi", "sigma_u", "sigma_v", "delta", "rho", "Delta_F0", "w")},
+    **{k: (1, False, True) for k in ("n", "m", "tau", "tau_u", "tau_v", "T")},
+    "stateless": (0, False, True),
+}
+"""Symbol name -> (lower end, open at it, integer): the values a symbol may take (all finite)."""
+
+
+def validate_values(values: dict) -> None:
+    """Raise ValueError naming the first value outside its symbol's domain (and m > n, stateless > 1)."""
+    from .assumptions import require
+
+    for k, v in values.items():
+        low, open_, integer = DOMAINS[k]
+        require(k, v, low=low, low_open=open_, integer=integer, high=1 if k == "stateless" else None)
+    if "m" in values and "n" in values and values["m"] > values["n"]:
+        require("m", values["m"], low=1, high=values["n"], integer=True)
