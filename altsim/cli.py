@@ -399,8 +399,14 @@ def cmd_demo(args, out) -> int:
     return 0
 
 
+def _one_line(message, limit: int = 400) -> str:
+    """An error message as one line of at most `limit` characters (values are never echoed whole)."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else f"{text[:limit // 2]} ... {text[-limit // 2 + 5:]}"
+
+
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
-    print(f"altsim: warning: {message}", file=sys.stderr)
+    print(f"altsim: warning: {_one_line(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None, out=None) -> int:
@@ -427,12 +433,12 @@ def main(argv: list[str] | None = None, out=None) -> int:
         if debug:
             raise
         print(e.usage, file=sys.stderr)
-        print(f"altsim: error: {e}", file=sys.stderr)
+        print(f"altsim: error: {_one_line(e)}", file=sys.stderr)
         return USAGE_ERROR
     except (UsageError, ValueError) as e:  # validation of flags, configs and values, raised before any work
         if debug:
             raise
-        print(f"altsim: error: {e}", file=sys.stderr)
+        print(f"altsim: error: {_one_line(e)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("altsim: interrupted", file=sys.stderr)
@@ -440,7 +446,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
     except Exception as e:  # a run that failed: one line, not a traceback (unless --debug)
         if debug:
             raise
-        print(f"altsim: run failed: {type(e).__name__}: {e} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(f"altsim: run failed: {type(e).__name__}: {_one_line(e)} (rerun with --debug for the traceback)",
+              file=sys.stderr)
         return RUN_FAILED
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from altsim.io import read_json
 from altsim.rates import Comparison, Result, Trajectory, compare
 from altsim.rates.compare import survivors_interval
 from altsim.theory import BOUNDS
@@ -145,7 +145,10 @@ def load_summary(directory: str | Path) -> dict:
     f = Path(directory) / "summary.json"
     if not f.exists():
         raise ValueError(f"result_dir={str(directory)!r}: no summary.json (not an altsim result folder)")
-    return json.loads(f.read_text())
+    summary = read_json(f, "summary")
+    if not isinstance(summary, dict):
+        raise ValueError(f"summary {str(f)!r}: not an altsim summary (a JSON object)")
+    return summary
 
 
 def load_trajectories(directory: str | Path, summary: dict | None = None) -> dict[str, Trajectory]:
@@ -156,27 +159,37 @@ def load_trajectories(directory: str | Path, summary: dict | None = None) -> dic
         raise ValueError(f"result_dir={str(directory)!r}: a sweep of {summary.get('n_points')} points; "
                          "use --kind regime or --kind sweep, or point at one of its points/<id> folders")
     rows: dict[str, list] = {}
-    with open(d / "rounds.csv", newline="") as f:
-        for r in csv.DictReader(f):
-            rows.setdefault(r["algorithm"], []).append(r)
-    out = {}
-    for alg, entry in summary["algorithms"].items():
-        rs = rows[alg]
-        seeds = sorted({int(r["seed"]) for r in rs})
-        rounds = sorted({int(r["round"]) for r in rs})
-        si, ri = {s: i for i, s in enumerate(seeds)}, {t: i for i, t in enumerate(rounds)}
-        arr = {k: np.full((len(seeds), len(rounds)), np.nan) for k in ("grad_u_sq", "grad_v_sq_mean", "objective_gap")}
-        for r in rs:
-            for k in arr:
-                arr[k][si[int(r["seed"])], ri[int(r["round"])]] = float(r[k])
-        setting = entry["setting"]
-        diverged = np.full(len(seeds), -1)
-        for s, t in entry.get("diverged_seeds", {}).items():
-            diverged[si[int(s)]] = int(t)
-        L_u, L_v = float(setting["scale_L_u"]), float(setting["scale_L_v"])  # what normalised Delta_t
-        out[alg] = Trajectory(alg, {**setting, "rounds": len(rounds)}, np.array(seeds), np.array(rounds),
-                              arr["grad_u_sq"], arr["grad_v_sq_mean"], arr["objective_gap"], L_u, L_v, diverged)
+    csv_path = d / "rounds.csv"
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                rows.setdefault(r["algorithm"], []).append(r)
+        out = {}
+        for alg, entry in summary["algorithms"].items():
+            rs = rows[alg]
+            seeds = sorted({int(r["seed"]) for r in rs})
+            rounds = sorted({int(r["round"]) for r in rs})
+            si, ri = {s: i for i, s in enumerate(seeds)}, {t: i for i, t in enumerate(rounds)}
+            arr = {k: np.full((len(seeds), len(rounds)), np.nan) for k in ("grad_u_sq", "grad_v_sq_mean", "objective_gap")}
+            for r in rs:
+                for k in arr:
+                    arr[k][si[int(r["seed"])], ri[int(r["round"])]] = float(r[k])
+            out[alg] = _trajectory(alg, entry, seeds, rounds, arr, si)
+    except OSError as e:
+        raise ValueError(f"rounds {str(csv_path)!r}: cannot read ({e.strerror or e})") from None
+    except (KeyError, ValueError, TypeError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"rounds {str(csv_path)!r}: not the rounds.csv of this summary ({type(e).__name__}: {e})") from None
     return out
+
+
+def _trajectory(alg, entry, seeds, rounds, arr, si) -> Trajectory:
+    setting = entry["setting"]
+    diverged = np.full(len(seeds), -1)
+    for s, t in entry.get("diverged_seeds", {}).items():
+        diverged[si[int(s)]] = int(t)
+    L_u, L_v = float(setting["scale_L_u"]), float(setting["scale_L_v"])  # what normalised Delta_t
+    return Trajectory(alg, {**setting, "rounds": len(rounds)}, np.array(seeds), np.array(rounds),
+                      arr["grad_u_sq"], arr["grad_v_sq_mean"], arr["objective_gap"], L_u, L_v, diverged)
 
 
 def load_comparisons(directory: str | Path) -> tuple[dict, dict[str, Comparison]]:

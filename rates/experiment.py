@@ -255,7 +255,7 @@ def memory_estimate(config: ExperimentConfig) -> dict:
     from altsim.synthetic import FAMILIES, config_from_mapping
 
     if config.family not in FAMILIES:
-        raise ValueError(f"family={config.family!r}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
+        raise ValueError(f"family={shown(config.family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
     fam = FAMILIES[config.family]
     n, d_u, d_v, data = fam.dimensions(config_from_mapping(fam.config, config.problem))
     item = 4 if config.dtype == "float32" else 8

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from altsim.theory import Constants
+from altsim.theory.assumptions import shown
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -175,8 +176,10 @@ def load_toml_table(path, table: str | None = None) -> dict:
             data = tomllib.load(f)
     except OSError as e:
         raise ValueError(f"config={str(path)!r}: cannot read ({e.strerror or e})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"config={str(path)!r}: not valid TOML ({e})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"config={str(path)!r}: not UTF-8 text (TOML files are UTF-8)") from None
+    except (tomllib.TOMLDecodeError, ValueError) as e:  # ValueError: e.g. an integer of thousands of digits
+        raise ValueError(f"config={str(path)!r}: not valid TOML ({str(e)[:160]})") from None
     if table is None:
         return data
     section = data.get(table, {})
@@ -189,7 +192,7 @@ def make_problem(family: str, params: Mapping[str, Any] | None = None, *, seed: 
                  device: str | torch.device = "cpu", dtype: str | torch.dtype = "float64") -> Problem:
     """Build a problem of a registered family from plain parameters (validated before any work)."""
     if family not in FAMILIES:
-        raise ValueError(f"family={family!r}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
+        raise ValueError(f"family={shown(family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
     fam = FAMILIES[family]
     config = config_from_mapping(fam.config, params or {})
     return fam.build(config, seed=seed, device=resolve_device(device), dtype=resolve_dtype(dtype))

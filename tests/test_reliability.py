@@ -6,7 +6,6 @@ naming a field and nothing written. Never exit 1, never a traceback."""
 
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -27,12 +26,24 @@ def _strict_json(path: Path):
     return json.loads(Path(path).read_text(), parse_constant=refuse)
 
 
+class Digits:
+    """An integer literal of `count` digits (too long for Python's int-to-string conversion)."""
+
+    def __init__(self, count):
+        self.count = count
+
+    def __repr__(self):
+        return f"Digits({self.count})"
+
+
 def _lit(value) -> str:
     """A TOML literal for any Python value we throw at a config."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return "nan" if math.isnan(value) else ("inf" if value == math.inf else "-inf" if value == -math.inf else repr(value))
+    if isinstance(value, Digits):
+        return "9" * value.count
     if isinstance(value, (int, str)):
         return json.dumps(value) if isinstance(value, str) else str(value)
     if isinstance(value, list):
@@ -78,10 +89,10 @@ def _refused(argv, capsys, *needles, out: Path | None = None):
     ("experiment", "tau", 2.0, "tau=2.0"),
     ("experiment", "eta", "0.1", "eta='0.1'"),
     ("experiment", "rounds", True, "rounds=True"),
-    ("problem", "n", 10**400, "n=1000000"),
+    ("problem", "n", Digits(400), "n=9999"),
     ("problem", "L_u", 1e308, "L_u=1e+308"),
     ("problem", "L_u", math.inf, "L_u=inf"),
-    ("problem", "delta", 10**5000, "delta="),
+    ("problem", "delta", Digits(5000), "5000 digits"),  # TOML's parser itself refuses it (naming the file)
     ("experiment", "seeds", [0, 1, 0], "seeds: 0 repeated"),
 ])
 def test_wrong_types_and_magnitudes_are_refused_before_any_folder_exists(tmp_path, capsys, section, key, value, needle):
@@ -93,7 +104,7 @@ def test_wrong_types_and_magnitudes_are_refused_before_any_folder_exists(tmp_pat
 def test_a_huge_value_is_not_echoed_whole(tmp_path, capsys):
     f = _config(tmp_path, {"family": "x" * 1_000_000})
     err = _refused(["run", str(f), "--out", str(tmp_path / "o")], capsys, "family=")
-    assert len(err) < 400
+    assert len(err) < 500
 
 
 @pytest.mark.parametrize("section, key, value, needle", [

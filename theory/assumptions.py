@@ -64,7 +64,10 @@ MAX_INTEGER = 2**62
 
 def shown(value, limit: int = 60) -> str:
     """repr(value), truncated for error messages (a 1 MB value is not echoed whole)."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for Python to print
+        return f"<an integer of {abs(int(value)).bit_length()} bits>"
     return text if len(text) <= limit else f"{text[:limit - 25]}...<{len(text)} characters>"
 
 
