@@ -312,6 +312,13 @@ def preflight(config: ExperimentConfig):
 def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None) -> Result:
     """Run every algorithm of `config` (validated before any work) and return the `Result`."""
     problem, cert, steps, (L_u, L_v, source) = preflight(config)
+    try:
+        return _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress)
+    except ValueError as e:  # past preflight a ValueError is a failure of the run, not a refusal (CLI exit 1)
+        raise RuntimeError(f"the run failed after starting: {e}") from e
+
+
+def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> Result:
     trajectories, settings = {}, {}
     for name in config.algorithms:
         eta, _ = steps[name]
