@@ -139,6 +139,9 @@ class ClientServerAlgorithm:
         return {"algorithm": self.name, **dataclasses.asdict(self)}
 
     # -- hooks ----------------------------------------------------------------------------------
+    def validate_for(self, problem) -> None:
+        """Refuse, before any work, a problem these hyperparameters cannot run on (ValueError naming both)."""
+
     def init_client_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
         return {}
 

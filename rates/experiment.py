@@ -304,7 +304,9 @@ def preflight(config: ExperimentConfig):
     steps = {a: choose_step(a, config, problem, cert) for a in config.algorithms}
     scales = scales_of(problem, cert)
     for a in config.algorithms:  # hyperparameters and options are checked here, not mid-run
-        make_algorithm(a, config, steps[a][0], scales[:2])
+        alg = make_algorithm(a, config, steps[a][0], scales[:2])
+        if hasattr(alg, "validate_for"):
+            alg.validate_for(problem)
     check_requested_bounds(config, problem, cert, steps, scales[:2])
     return problem, cert, steps, scales
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from altsim.theory import block_step_sizes, require
 
 from .algorithm import ClientServerAlgorithm, LocalState, register_algorithm
-from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
+from .noise import BLOCK_U, BLOCK_V, NoiseStream, stochastic_grad_u, stochastic_grad_v
 
 
 class StatelessOption:
@@ -48,6 +48,10 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
     """Local steps on v per round; >= 1."""
     stateless: bool = False
     """Stateless clients: start every round from v_i^0 (see `StatelessOption`)."""
+    reuse_sample: bool = False
+    """The u-step reuses the v-step's sample (the same minibatch) instead of drawing a fresh one, as a
+    minibatch implementation easily does. The FedAlt [D] bounds assume a fresh sample and refuse
+    such runs; needs a family whose noise is a minibatch of data points."""
 
     name = "fedalt"
     label, color, marker = "FedAlt", "#0072B2", "o"
@@ -70,10 +74,16 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
         require("tau_u", self.tau_u, low=1, integer=True)
         require("tau_v", self.tau_v, low=1, integer=True)
 
+    def validate_for(self, problem) -> None:
+        if self.reuse_sample and not problem.samples_shared_by_blocks:
+            raise ValueError(f"reuse_sample=True: needs a family whose noise is a minibatch of data points "
+                             f"(noise = 'minibatch'); {problem.family}'s noise here is not")
+
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         u, v = local.u, local.v
         for k in range(self.tau_v):  # personal first, u held at u^t
             v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u, v, local.clients)
-        for k in range(self.tau_u):  # then shared, at the new v
-            u = u - self.gamma_u * stochastic_grad_u(problem, noise, t, k, u, v, local.clients)
+        for k in range(self.tau_u):  # then shared, at the new v; a fresh sample unless told to reuse
+            step, block = (min(k, self.tau_v - 1), BLOCK_V) if self.reuse_sample else (k, BLOCK_U)
+            u = u - self.gamma_u * stochastic_grad_u(problem, noise, t, step, u, v, local.clients, block)
         return local.with_(u=u, v=v)

@@ -104,9 +104,11 @@ class NoiseStream:
         return torch.sort(chosen, dim=1).values
 
 
-def stochastic_grad_u(problem, noise: NoiseStream, t: int, step: int, u, v, clients):
-    """The u-gradient a client sees at local step `step` of round t: exact if the problem is noiseless."""
-    z = noise.normal(t, clients, step, BLOCK_U, problem.noise_dim_u) if problem.noisy_u else None
+def stochastic_grad_u(problem, noise: NoiseStream, t: int, step: int, u, v, clients, block: int = BLOCK_U):
+    """The u-gradient a client sees at local step `step` of round t: exact if the problem is noiseless.
+
+    `block=BLOCK_V` reuses the draw of the v-gradient at the same step (the same minibatch)."""
+    z = noise.normal(t, clients, step, block, problem.noise_dim_u) if problem.noisy_u else None
     return problem.stochastic_grad_u(u, v, clients, z)
 
 

@@ -84,6 +84,10 @@ class FiniteSumProblem(Problem):
         return self.noise == "minibatch" or self.sigma_v > 0
 
     @property
+    def samples_shared_by_blocks(self) -> bool:
+        return self.noise == "minibatch"
+
+    @property
     def noise_dim_u(self) -> int:
         return self.samples if self.noise == "minibatch" else self.d_u
 

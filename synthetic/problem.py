@@ -116,6 +116,12 @@ class Problem(abc.ABC):
         return h if z is None or self.sigma_v == 0 else h + (self.sigma_v / math.sqrt(self.d_v)) * z
 
     @property
+    def samples_shared_by_blocks(self) -> bool:
+        """Whether one random draw can serve both blocks' gradients as the same sample (a minibatch of
+        data points), so that an algorithm may reuse the v-step's sample for the u-step."""
+        return False
+
+    @property
     def all_clients(self) -> torch.Tensor:
         return torch.arange(self.n, device=self.device)
 

@@ -356,3 +356,38 @@ def test_local_steps_bound_picks_the_step_size_for_tau_above_one():
     assert res.step_bounds["fedsim"] == "fedsim_gd_local"
     chk = res.compare()["fedsim"].checks
     assert [c.name for c in chk] == ["fedsim_gd_local"] and chk[0].verdict == "holds"
+
+
+@pytest.mark.filterwarnings("ignore:eta=")
+def test_a_reused_u_sample_is_refused_by_the_bounds_that_need_a_fresh_one_and_the_run_still_reports():
+    """FedAlt's proofs take the u-step's noise independent of the v-step's: a run whose u-step reuses the
+    v-step's minibatch runs, and is reported against the bounds that still cover it (here none) with why."""
+    from altsim.testing.contracts import check_algorithm
+
+    problem = dict(n=6, features=3, rank=2, samples=8, noise="minibatch", batch_size=2)
+    base = dict(family="shared_representation", problem=problem, algorithms=("fedalt",), rounds=20, eta=0.2,
+                seeds=(0, 1, 2))
+    fresh = run(ExperimentConfig(**base))
+    reused = run(ExperimentConfig(**base, algorithm_options={"fedalt": {"reuse_sample": True}}))
+    assert reused.settings["fedalt"]["reuse_sample"] is True
+    assert not np.array_equal(fresh.trajectories["fedalt"].grad_u_sq, reused.trajectories["fedalt"].grad_u_sq)
+    bound = theory.get_bound("fedalt_sgd_full")
+    setting = {**reused.settings["fedalt"], **reused.constants.values()}
+    cov = bound.covers(setting)
+    assert "sample_independence" in cov.failed_kinds
+    assert "sample_independence" not in bound.covers({**setting, "reuse_sample": False}).failed_kinds
+    assert any("fresh sample" in r for r in reused.compare()["fedalt"].not_covering["fedalt_sgd_full"])
+    # the batched run with reuse equals the per-client loop (literal and generic references)
+    check_algorithm("fedalt", family="shared_representation", params=problem, options={"reuse_sample": True})
+    p = make_problem("shared_representation", problem, seed=1)
+    alg = FedAlt(gamma_u=0.05, gamma_v=0.05, tau_u=3, tau_v=2, reuse_sample=True)
+    batched = _states(p, alg, rounds=3, m=3, seeds=[5])
+    ref = literal_run(p, alg, rounds=3, m=3, seed=5)
+    for t in range(3):
+        assert torch.allclose(batched[t][0][0], ref[t + 1][0], atol=1e-12)
+
+
+def test_reusing_a_sample_needs_a_minibatch_family_and_is_refused_before_work_otherwise():
+    with pytest.raises(ValueError, match="reuse_sample=True: needs a family whose noise is a minibatch"):
+        run(ExperimentConfig(problem=dict(n=4, sigma_u=0.3), algorithms=("fedalt",), rounds=3, eta=0.1,
+                             algorithm_options={"fedalt": {"reuse_sample": True}}))

@@ -37,6 +37,7 @@ CONDITION_KINDS = {
     "sampling_cap": "a joint limit on eta, the coupling and the sampled fraction m/n",
     "descent": "a per-round descent coefficient that must stay positive",
     "client_state": "whether clients keep v_i between rounds",
+    "sample_independence": "whether a step's stochastic gradient is drawn afresh, independent of an earlier step's",
 }
 """What each condition is about, as data: `covers`, `falsify` and the preflight checks decide by kind,
 never by a condition's prose. Kinds whose conditions depend on eta (step_range, sampling_cap,

@@ -62,7 +62,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import ONE_STEP_EACH, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
+from .conditions import FRESH_U_SAMPLE, ONE_STEP_EACH, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
 from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
 
@@ -90,6 +90,7 @@ def fedalt_sgd_partial() -> Bound:
                       "sampling cap eta chi^2 (1 + 2 eta (1 - eta)) <= m/n", "sampling_cap"),
             *PARTIAL_PARTICIPATION,
             STATEFUL_CLIENTS,
+            FRESH_U_SAMPLE,
         ),
         provenance="D",
         reference=REFERENCE,

@@ -62,7 +62,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP_EACH, STATEFUL_CLIENTS, STEP_RULE
+from .conditions import DETERMINISTIC, FRESH_U_SAMPLE, FULL_PARTICIPATION, ONE_STEP_EACH, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
 from .symbols import Delta_F0, L_u, L_v, T, chi, eta, n, sigma_u, sigma_v
 
@@ -92,6 +92,7 @@ def _stochastic_expr() -> sp.Expr:
 
 _CONDITIONS = (*ONE_STEP_EACH, STEP_RULE, Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2", "step_range"),
                FULL_PARTICIPATION, STATEFUL_CLIENTS)
+_STOCHASTIC_CONDITIONS = _CONDITIONS + (FRESH_U_SAMPLE,)
 
 
 def fedalt_sgd_full() -> Bound:
@@ -99,7 +100,7 @@ def fedalt_sgd_full() -> Bound:
         name="fedalt_sgd_full",
         algorithm="fedalt",
         expression=_stochastic_expr(),
-        conditions=_CONDITIONS,
+        conditions=_STOCHASTIC_CONDITIONS,
         provenance="D",
         reference=REFERENCE,
         summary="FedAlt, stochastic, full participation, tau_u=tau_v=1 (weighted-Young tightening)",

@@ -27,12 +27,14 @@ Delta_F0 = sp.Symbol("Delta_F0", nonnegative=True)
 w = sp.Symbol("w", nonnegative=True)
 # Run option as a number: 1 when clients restart from v_i^0 every round, 0 when they keep v_i.
 stateless = sp.Symbol("stateless", nonnegative=True, integer=True)
+# Run option as a number: 1 when FedAlt's u-step reuses the v-step's sample, 0 when it draws afresh.
+reuse_sample = sp.Symbol("reuse_sample", nonnegative=True, integer=True)
 
 SYMBOLS: dict[str, sp.Symbol] = {
     s.name: s
     for s in (
         L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, rho, n, m,
-        tau, tau_u, tau_v, T, eta, gamma_u, gamma_v, Delta_F0, w, stateless,
+        tau, tau_u, tau_v, T, eta, gamma_u, gamma_v, Delta_F0, w, stateless, reuse_sample,
     )
 }
 
@@ -57,9 +59,10 @@ DESCRIPTIONS: dict[str, str] = {
     "Delta_F0": "initial gap F(u^0, V^0) - F*",
     "w": "weight of the personal term in the stationarity measure",
     "stateless": "1 if sampled clients restart from v_i^0 every round, 0 if they keep v_i (the default)",
+    "reuse_sample": "1 if FedAlt's u-step reuses the v-step's sample, 0 if it draws a fresh one (the default)",
 }
 
-DEFAULTS: dict[str, float] = {"stateless": 0}
+DEFAULTS: dict[str, float] = {"stateless": 0, "reuse_sample": 0}
 """Values a run that does not mention a symbol has: clients keep their state unless told otherwise."""
 
 
@@ -68,6 +71,7 @@ DOMAINS: dict[str, tuple[float, bool, bool]] = {
     **{k: (0.0, False, False) for k in ("L_uv", "chi", "sigma_u", "sigma_v", "delta", "rho", "Delta_F0", "w")},
     **{k: (1, False, True) for k in ("n", "m", "tau", "tau_u", "tau_v", "T")},
     "stateless": (0, False, True),
+    "reuse_sample": (0, False, True),
 }
 """Symbol name -> (lower end, open at it, integer): the values a symbol may take (all finite)."""
 
@@ -78,6 +82,6 @@ def validate_values(values: dict) -> None:
 
     for k, v in values.items():
         low, open_, integer = DOMAINS[k]
-        require(k, v, low=low, low_open=open_, integer=integer, high=1 if k == "stateless" else None)
+        require(k, v, low=low, low_open=open_, integer=integer, high=1 if k in DEFAULTS else None)
     if "m" in values and "n" in values and values["m"] > values["n"]:
         require("m", values["m"], low=1, high=values["n"], integer=True)

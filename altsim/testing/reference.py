@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from altsim.rates.algorithm import LocalState, State
-from altsim.rates.noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
+from altsim.rates.noise import BLOCK_V, NoiseStream, stochastic_grad_u, stochastic_grad_v
 
 
 def reference_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list[State]:
@@ -63,7 +63,11 @@ def literal_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list[t
                 for k in range(algorithm.tau_v):  # personal first, u held at u^t
                     v_i = v_i - algorithm.gamma_v * stochastic_grad_v(problem, noise, t, k, u_i, v_i, client)
                 for k in range(algorithm.tau_u):  # then shared, at the new v_i
-                    u_i = u_i - algorithm.gamma_u * stochastic_grad_u(problem, noise, t, k, u_i, v_i, client)
+                    if algorithm.reuse_sample:  # the sample of v-step min(k, tau_v - 1), not a fresh one
+                        g = stochastic_grad_u(problem, noise, t, min(k, algorithm.tau_v - 1), u_i, v_i, client, BLOCK_V)
+                    else:
+                        g = stochastic_grad_u(problem, noise, t, k, u_i, v_i, client)
+                    u_i = u_i - algorithm.gamma_u * g
             else:
                 for k in range(algorithm.tau):  # both blocks from the same point
                     g = stochastic_grad_u(problem, noise, t, k, u_i, v_i, client)
