@@ -109,7 +109,7 @@ def test_scaling_the_objective_scales_delta_and_the_bound_alike(params, c, seed,
     runs = {}
     for name, prob in (("orig", p), ("scaled", q)):
         cert = prob.certified_constants()
-        eta = 0.3 * float(bound.eta_max.subs(theory.symbols.chi, cert.chi))
+        eta = 0.3 * bound.eta_max_at({"chi": cert.chi})
         a = (FedAlt if alg == "fedalt" else FedSim)(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v)
         tr = simulate(prob, a, rounds=15, m=p.n, seeds=[0, 1])
         curve = bound.evaluate({**cert.values(), "n": p.n, "eta": eta, "T": tr.horizons.astype(float)})

@@ -162,7 +162,7 @@ def test_deterministic_explicit_bounds_hold_at_every_horizon(params, seed, eta_f
     bound = theory.get_bound(f"{alg}_gd_full")
     p = make_problem("coupled_quadratic", params, seed=seed)
     cert = p.certified_constants()
-    eta = eta_frac * float(bound.eta_max.subs(theory.symbols.chi, cert.chi))
+    eta = eta_frac * bound.eta_max_at({"chi": cert.chi})
     algo = (FedAlt if alg == "fedalt" else FedSim)(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v)
     tr = simulate(p, algo, rounds=40, m=p.n, seeds=[0])
     curve = bound.evaluate({**cert.values(), "eta": eta, "T": tr.horizons.astype(float)})
@@ -202,7 +202,7 @@ def test_partial_participation_bounds_hold_without_noise_in_expectation(params, 
     p = make_problem("coupled_quadratic", params, seed=seed)
     cert = p.certified_constants()
     values = {**cert.values(), "n": n, "m": m}
-    eta_max = float(bound.eta_max.subs(theory.symbols.chi, cert.chi))
+    eta_max = bound.eta_max_at({"chi": cert.chi, "m": m, "n": n})
     if alg == "fedalt":  # the sampling cap eta chi^2 (1 + 2 eta (1 - eta)) <= m/n, at most 1 + 1/2
         eta_max = min(eta_max, (m / n) / (1.5 * max(cert.chi**2, 1e-12)))
     eta = eta_frac * eta_max * (1 - 1e-9)
@@ -342,7 +342,7 @@ def test_local_steps_bound_holds_at_every_horizon(params, seed, eta_frac, tau):
     bound = theory.get_bound("fedsim_gd_local")
     p = make_problem("coupled_quadratic", params, seed=seed)
     cert = p.certified_constants()
-    eta = eta_frac * float(bound.eta_max.subs(theory.symbols.chi, cert.chi))
+    eta = eta_frac * bound.eta_max_at({"chi": cert.chi})
     algo = FedSim(gamma_u=eta / (cert.L_u * tau), gamma_v=eta / (cert.L_v * tau), tau=tau)
     setting = {**algo.setting(), **cert.values(), "n": p.n, "m": p.n}
     assume(bound.covers(setting))  # c(eta) <= 0: the bound says nothing at this step size

@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from altsim import theory
-from altsim.theory import paper
+from altsim.theory import fedsim_sgd, paper
 from altsim.theory.symbols import SYMBOLS
 
 EXPLICIT = [b for b in theory.BOUNDS.values() if b.provenance == "D"]
@@ -95,10 +95,11 @@ def _values(draw_vals, bound):
 @st.composite
 def settings_for(draw, bound):
     chi = draw(st.floats(0.0, 2.0))
-    eta_max = float(bound.eta_max.subs(SYMBOLS["chi"], chi))
     n = draw(st.integers(2, 100))
+    m = draw(st.integers(1, n))
+    eta_max = bound.eta_max_at(dict(chi=chi, m=m, n=n))
     return dict(
-        chi=chi, eta=draw(st.floats(0.01, 0.99)) * eta_max, n=n, m=draw(st.integers(1, n)),
+        chi=chi, eta=draw(st.floats(0.01, 0.99)) * eta_max, n=n, m=m,
         L_u=draw(pos), L_v=draw(pos), sigma_u=draw(consts), sigma_v=draw(consts), delta=draw(consts),
         Delta_F0=draw(st.floats(0.0, 50.0)), T=draw(st.integers(1, 10_000)), tau=draw(st.integers(1, 6)),
     )
@@ -162,7 +163,7 @@ def test_optimal_eta_minimises_the_bound(name):
     b = theory.get_bound(name)
     vals = dict(Delta_F0=3.0, chi=0.7, sigma_u=0.3, sigma_v=0.4, L_u=1.0, L_v=2.0, n=10, m=4, delta=1.0)
     eta, val = theory.optimal_eta(b, vals, T=500)
-    eta_max = float(b.eta_max.subs(SYMBOLS["chi"], 0.7))
+    eta_max = b.eta_max_at({**vals, "chi": 0.7})
     grid = np.linspace(eta_max * 1e-4, eta_max * (1 - 1e-6), 100001)
     brute = b.evaluate({**vals, "T": 500, "eta": grid})
     assert val <= brute.min() * (1 + 1e-9)
@@ -216,3 +217,50 @@ def test_calibration_gives_the_tightest_cover():
     fitted = np.array([float(cal.evaluate(s)) for s in settings])
     assert np.all(fitted >= np.array(measured) * (1 - 1e-9))
     assert np.isclose(fitted, measured, rtol=1e-6).any()  # tight: some measurement is active
+
+
+# --- fedsim_sgd_partial: the coupling paid on the sampled share (1 + chi sqrt(m/n)) ---------------------
+@given(seed=st.integers(0, 10**6), n=st.integers(2, 12), frac=st.floats(0.05, 1.0), chi=st.floats(0.0, 0.99),
+       Lu=pos, Lv=pos, aligned=st.booleans())
+def test_one_round_smoothness_lemma_with_the_sampled_share_holds_and_is_tight(seed, n, frac, chi, Lu, Lv, aligned):
+    """Steps 1-2 of the fedsim_sgd_partial proof, for every realisation, with b_i = 0 off the sample:
+    F(u + a, V + B) - F - <grad_u F, a> - (1/n) sum <grad_v F_i, b_i> <= kappa/2 (L_u |a|^2 + L_v (1/n) sum |b_i|^2),
+    kappa = 1 + chi sqrt(m/n). On F_i = L_u/2 |u|^2 + L_v/2 |v_i|^2 + L_uv <u, v_i> (exactly L_u, L_v, L_uv-smooth)
+    the left side is the exact second-order term; with every sampled b_i equal, parallel to a and
+    sqrt(L_u)|a| = sqrt(L_v) B, it attains the right side, so a smaller kappa would fail here."""
+    m = max(1, min(n, round(frac * n)))
+    Luv = chi * math.sqrt(Lu * Lv)
+    g = np.random.default_rng(seed)
+    a = g.normal(size=3)
+    b = np.zeros((n, 3))
+    sampled = g.permutation(n)[:m]
+    if aligned:  # the equality case
+        b[sampled] = a * math.sqrt(Lu / Lv) * math.sqrt(n / m)
+    else:
+        b[sampled] = g.normal(size=(m, 3))
+    # the sign of L_uv in F_i is free (both signs are L_uv-smooth): take the worse one
+    second_order = Lu / 2 * a @ a + (abs(Luv * (b @ a).sum()) + Lv / 2 * (b * b).sum()) / n
+    kappa = 1 + chi * math.sqrt(m / n)
+    bound = kappa / 2 * (Lu * a @ a + Lv * (b * b).sum() / n)
+    assert second_order <= bound * (1 + 1e-12) + 1e-15
+    if aligned:
+        assert math.isclose(second_order, bound, rel_tol=1e-9)
+
+
+@given(n=st.integers(2, 200), frac=st.floats(0.01, 1.0), chi=st.floats(0.0, 3.0), eta_frac=st.floats(0.001, 0.999),
+       sigma_u=consts, sigma_v=consts, delta=consts, Lu=pos, Lv=pos, T=st.integers(1, 10**5), DF0=st.floats(0.01, 50.0))
+def test_the_sampled_share_bound_never_loosens_the_previous_one(n, frac, chi, eta_frac, sigma_u, sigma_v, delta, Lu, Lv,
+                                                                T, DF0):
+    """The tightened fedsim_sgd_partial is at most the earlier (1 + chi) form wherever that form applies, and
+    equals it at m = n (symbolically: the `full participation` identity; here numerically on a grid)."""
+    m = max(1, min(n, round(frac * n)))
+    new = theory.get_bound("fedsim_sgd_partial")
+    old = fedsim_sgd._bound_expr(fedsim_sgd.noise_partial, fedsim_sgd.kappa_full)
+    eta = eta_frac * 2 / (1 + chi)  # inside the old range, hence inside the new one
+    vals = dict(n=n, m=m, chi=chi, eta=eta, sigma_u=sigma_u, sigma_v=sigma_v, delta=delta, L_u=Lu, L_v=Lv, T=T,
+                Delta_F0=DF0)
+    old_value = float(old.subs({SYMBOLS[k]: v for k, v in vals.items()}))
+    new_value = float(new.evaluate(vals))
+    assert 0 < new_value <= old_value * (1 + 1e-12)
+    if m == n:
+        assert math.isclose(new_value, old_value, rel_tol=1e-12)

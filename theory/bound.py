@@ -149,6 +149,12 @@ class Bound:
             if not isinstance(c, Condition):
                 raise TypeError(f"conditions: {c!r} is not a Condition")
 
+    def eta_max_at(self, values: Mapping[str, object]) -> float:
+        """The upper end of the allowed eta at `values` (which must hold eta_max's symbols)."""
+        if self.eta_max is None:
+            raise ValueError(f"bound {self.name!r} has no step-size range")
+        return float(self.eta_max.subs({s: values[s.name] for s in self.eta_max.free_symbols}))
+
     # -- symbols -------------------------------------------------------------------------
     @functools.cached_property
     def parameters(self) -> tuple[str, ...]:

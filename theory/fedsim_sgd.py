@@ -19,15 +19,18 @@ gamma_u = eta / L_u and gamma_v = eta / L_v.
 
 Theoretical guarantee
 ---------------------
-Write x^2 = ||grad_u F||^2 / L_u, Y^2 = (1/n) sum_i ||grad_v F_i||^2 / L_v, p = m/n and
-c(eta) = eta (1 - eta (1 + chi) / 2). For 0 < eta < 2 / (1 + chi), n >= 2,
+Write x^2 = ||grad_u F||^2 / L_u, Y^2 = (1/n) sum_i ||grad_v F_i||^2 / L_v, p = m/n,
+kappa = 1 + chi sqrt(p) and c(eta) = eta (1 - eta kappa / 2). For 0 < eta < 2 / kappa, n >= 2,
 
 .. math::
     \frac1T \sum_{t<T} E[x_t^2 + p Y_t^2] \le
-    \frac{\Delta F_0 / T + \eta^2 (1+\chi) S / 2}{c(\eta)},\quad
+    \frac{\Delta F_0 / T + \eta^2 \kappa S / 2}{c(\eta)},\quad
     S = \frac{\sigma_u^2}{m L_u} + \frac{n-m}{m(n-1)} \frac{\delta^2}{L_u} + p \frac{\sigma_v^2}{L_v}.
 
-With m = n the measure is Delta_t itself (weight 1) and S = sigma_u^2/(n L_u) + sigma_v^2/L_v;
+The coupling enters through kappa = 1 + chi sqrt(m/n): only the m sampled clients move their v_i,
+so the cross term of the smoothness bound is paid on their share alone. (An earlier version had
+1 + chi here, which the present bound equals at m = n and beats for every m < n and chi > 0.)
+With m = n, kappa = 1 + chi, the measure is Delta_t itself (weight 1) and S = sigma_u^2/(n L_u) + sigma_v^2/L_v;
 with sigma = 0 as well the bound is Delta F_0 / (T c(eta)), and at eta = 1/(1+chi) it is
 2 (1 + chi) Delta F_0 / T, the form in docs/theory.md section 7.1.
 
@@ -37,13 +40,16 @@ Proof sketch
    sampled), averaged over i:
    F^+ <= F + <grad_u F, a> + (1/n) sum_i <grad_v F_i, b_i> + (1/n) sum_i Q_i, where
    Q_i = L_u/2 ||a||^2 + L_uv ||a|| ||b_i|| + L_v/2 ||b_i||^2.
-2. L_uv ||a|| ||b|| = chi sqrt(L_u L_v) ||a|| ||b|| <= (chi/2)(L_u ||a||^2 + L_v ||b||^2), so
-   Q_i <= (1+chi)/2 (L_u ||a||^2 + L_v ||b_i||^2).
+2. Only sampled clients have b_i != 0, so the cross terms sum to L_uv ||a|| (1/n) sum_{i in S} ||b_i||,
+   and Cauchy-Schwarz over the m sampled clients gives (1/n) sum_{i in S} ||b_i|| <= sqrt(p) B with
+   B^2 = (1/n) sum_i ||b_i||^2. Then L_uv ||a|| sqrt(p) B = chi sqrt(p) sqrt(L_u L_v) ||a|| B
+   <= (chi sqrt(p)/2)(L_u ||a||^2 + L_v B^2), so (1/n) sum_i Q_i <= kappa/2 (L_u ||a||^2 + L_v B^2).
+   (Both steps hold for every realisation, before any expectation.)
 3. Expectations. a = -(eta/L_u)(mean_{S} g_i): E a = -(eta/L_u) grad_u F and
    E||mean_S g_i||^2 <= ||grad_u F||^2 + (n-m)/(m(n-1)) delta^2 + sigma_u^2/m (the
    finite-population variance of a mean of m draws without replacement, plus noise).
    P(i in S) = p, so E <grad_v F_i, b_i> = -p eta y_i^2 and E L_v ||b_i||^2 = p eta^2 (y_i^2 + sigma_v^2/L_v).
-4. Together: E F^{t+1} <= F^t - c(eta) (x^2 + p Y^2) + eta^2 (1+chi) S / 2.
+4. Together: E F^{t+1} <= F^t - c(eta) (x^2 + p Y^2) + eta^2 kappa S / 2.
 5. Telescope over t < T, use F^T >= F*, divide by T c(eta) > 0.
 Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory.py.
 
@@ -74,8 +80,19 @@ from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigm
 
 REFERENCE = "altsim [D], theory/fedsim_sgd.py; algorithm of Pillutla et al., ICML 2022"
 
-c_eta = eta * (1 - eta * (1 + chi) / 2)
-"""Per-round descent coefficient c(eta)."""
+kappa_full = 1 + chi
+"""The smoothness factor of the joint step when every client moves its v_i."""
+kappa_partial = 1 + chi * sp.sqrt(m / n)
+"""The factor when only m of n clients move theirs (Cauchy-Schwarz over the sampled clients)."""
+
+
+def descent_coefficient(kappa: sp.Expr) -> sp.Expr:
+    """c(eta) = eta (1 - eta kappa / 2), the per-round descent coefficient."""
+    return eta * (1 - eta * kappa / 2)
+
+
+c_eta = descent_coefficient(kappa_full)
+"""Per-round descent coefficient c(eta) at full participation."""
 
 sampling_variance_factor = (n - m) / (m * (n - 1))
 """E||mean of m draws without replacement - population mean||^2 / population variance."""
@@ -84,24 +101,27 @@ noise_partial = sigma_u**2 / (m * L_u) + sampling_variance_factor * delta**2 / L
 noise_full = sigma_u**2 / (n * L_u) + sigma_v**2 / L_v
 
 
-def _bound_expr(noise: sp.Expr) -> sp.Expr:
-    return (Delta_F0 / T + eta**2 * (1 + chi) * noise / 2) / c_eta
+def _bound_expr(noise: sp.Expr, kappa: sp.Expr = kappa_full) -> sp.Expr:
+    return (Delta_F0 / T + eta**2 * kappa * noise / 2) / descent_coefficient(kappa)
 
 
 _ETA_RANGE = Condition(sp.StrictLessThan(eta, 2 / (1 + chi)), "step size range eta < 2/(1+chi)", "step_range")
+_ETA_RANGE_PARTIAL = Condition(sp.StrictLessThan(eta, 2 / kappa_partial),
+                               "step size range eta < 2/(1+chi sqrt(m/n))", "step_range")
 
 
 def fedsim_sgd_partial() -> Bound:
     return Bound(
         name="fedsim_sgd_partial",
         algorithm="fedsim",
-        expression=_bound_expr(noise_partial),
-        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, *PARTIAL_PARTICIPATION, STATEFUL_CLIENTS),
+        expression=_bound_expr(noise_partial, kappa_partial),
+        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE_PARTIAL, *PARTIAL_PARTICIPATION, STATEFUL_CLIENTS),
         provenance="D",
         reference=REFERENCE,
-        summary="FedSim, stochastic, m of n sampled without replacement, tau=1; measure weight m/n",
+        summary="FedSim, stochastic, m of n sampled without replacement, tau=1; coupling paid on the sampled share "
+                "(1 + chi sqrt(m/n)); measure weight m/n",
         personal_weight=m / n,
-        eta_max=2 / (1 + chi),
+        eta_max=2 / kappa_partial,
         rate="T^-1/2 (eta ~ T^-1/2)",
     )
 
@@ -138,7 +158,7 @@ BOUNDS = (fedsim_sgd_full, fedsim_gd_full, fedsim_sgd_partial)
 
 
 def _derivation() -> tuple[Identity, ...]:
-    A, B, G, H, S_ = sp.symbols("A B G H S", nonnegative=True)  # ||a||, ||b||, ||grad||, ||h||, noise
+    A, B, G, H, S_, K = sp.symbols("A B G H S kappa", nonnegative=True)  # ||a||, B, ||grad||, ||h||, noise, kappa
     p = m / n
     return (
         Identity(
@@ -147,29 +167,36 @@ def _derivation() -> tuple[Identity, ...]:
             chi * eta**2 * (G / sp.sqrt(L_u)) * (H / sp.sqrt(L_v)),
         ),
         Identity(
-            "Q <= (1+chi)/2 (L_u A^2 + L_v B^2): the gap is chi/2 (sqrt(L_u) A - sqrt(L_v) B)^2",
-            (1 + chi) / 2 * (L_u * A**2 + L_v * B**2)
-            - (L_u / 2 * A**2 + chi * sp.sqrt(L_u * L_v) * A * B + L_v / 2 * B**2),
-            chi / 2 * (sp.sqrt(L_u) * A - sp.sqrt(L_v) * B) ** 2,
+            "Q <= kappa/2 (L_u A^2 + L_v B^2) with the cross term sqrt(p) chi sqrt(L_u L_v) A B (Cauchy-Schwarz over "
+            "the sampled clients): the gap is chi sqrt(p)/2 (sqrt(L_u) A - sqrt(L_v) B)^2",
+            kappa_partial / 2 * (L_u * A**2 + L_v * B**2)
+            - (L_u / 2 * A**2 + sp.sqrt(p) * chi * sp.sqrt(L_u * L_v) * A * B + L_v / 2 * B**2),
+            chi * sp.sqrt(p) / 2 * (sp.sqrt(L_u) * A - sp.sqrt(L_v) * B) ** 2,
         ),
         Identity(
-            "one round: linear terms plus (1+chi)/2 E(L_u|a|^2 + L_v|b|^2) = -c(eta)(x^2 + pY^2) + eta^2(1+chi)S/2",
+            "one round: linear terms plus kappa/2 E(L_u|a|^2 + L_v B^2) = -c(eta)(x^2 + pY^2) + eta^2 kappa S/2",
             -eta * G**2 / L_u
             - p * eta * H**2 / L_v
-            + (1 + chi) / 2
+            + kappa_partial / 2
             * (
                 L_u * (eta / L_u) ** 2 * (G**2 + sampling_variance_factor * delta**2 + sigma_u**2 / m)
                 + L_v * p * (eta / L_v) ** 2 * (H**2 + sigma_v**2)
             ),
-            -c_eta * (G**2 / L_u + p * H**2 / L_v) + eta**2 * (1 + chi) * noise_partial / 2,
+            -descent_coefficient(kappa_partial) * (G**2 / L_u + p * H**2 / L_v) + eta**2 * kappa_partial * noise_partial / 2,
         ),
         Identity(
-            "telescoping: T c(eta) * bound = Delta_F0 + T eta^2 (1+chi) S / 2",
-            T * c_eta * _bound_expr(S_),
-            Delta_F0 + T * eta**2 * (1 + chi) * S_ / 2,
+            "telescoping: T c(eta) * bound = Delta_F0 + T eta^2 kappa S / 2",
+            T * descent_coefficient(kappa_partial) * _bound_expr(S_, kappa_partial),
+            Delta_F0 + T * eta**2 * kappa_partial * S_ / 2,
+        ),
+        Identity(
+            "the bound grows with kappa: d/dkappa(bound) c^2 = eta^2 S c/2 + eta^2 (Delta_F0/T + eta^2 kappa S/2)/2 >= 0, "
+            "so kappa = 1 + chi sqrt(m/n) <= 1 + chi never loosens it",
+            sp.diff(_bound_expr(S_, K), K) * descent_coefficient(K) ** 2,
+            eta**2 * S_ * descent_coefficient(K) / 2 + eta**2 * (Delta_F0 / T + eta**2 * K * S_ / 2) / 2,
         ),
         Identity("full participation: the partial bound at m = n is the full bound",
-                 _bound_expr(noise_partial).subs(m, n), _bound_expr(noise_full)),
+                 _bound_expr(noise_partial, kappa_partial).subs(m, n), _bound_expr(noise_full)),
         Identity("deterministic: the full bound at sigma = 0 is Delta_F0 / (T c(eta))",
                  _bound_expr(noise_full).subs({sigma_u: 0, sigma_v: 0}), Delta_F0 / (T * c_eta)),
         Identity("docs/theory.md section 7.1: at eta = 1/(1+chi) the deterministic bound is 2(1+chi)Delta_F0/T",
