@@ -180,7 +180,7 @@ def test_requested_bound_outside_its_conditions_is_refused_before_work(tmp_path,
     f.write_text('[experiment]\nrounds = 5\nm = 4\neta = 1.5\nbounds = ["fedsim_sgd_partial"]\n[problem]\nn = 8\n')
     assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "fedsim_sgd_partial" in err and "eta < 2/(1+chi)" in err and err.count("\n") == 1
+    assert "fedsim_sgd_partial" in err and "step size range eta < 2/(1+chi sqrt(m/n))" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
 
 

@@ -136,7 +136,7 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
     problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
                    delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
     eta_max = float(bound.eta_max.subs({s: values[s.name] for s in bound.eta_max.free_symbols}))
-    eta = p["eta_frac"] * _allowed_eta(bound, values, eta_max)
+    eta = float(p["eta_frac"] * _allowed_eta(bound, values, eta_max))
     if not eta > 0:
         return None
     exact = is_exact(values)
@@ -315,6 +315,8 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
 def config_toml(config: dict, comment: str) -> str:
     """A TOML file that `altsim run` reruns."""
     def lit(v):
+        if isinstance(v, np.generic):
+            v = v.item()
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
