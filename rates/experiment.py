@@ -290,6 +290,20 @@ def check_memory(config: ExperimentConfig, fraction: float = 0.8) -> dict:
     return est
 
 
+def _warn_unused_fields(config: ExperimentConfig) -> None:
+    """Warn when a config field that sets a hyperparameter is changed but no algorithm of the run has it."""
+    defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
+    for key in ("tau", "tau_u", "tau_v", "stateless", "official"):
+        if getattr(config, key) == defaults[key]:
+            continue
+        users = [a for a in config.algorithms
+                 if key in {f.name for f in dataclasses.fields(ALGORITHMS[a])}
+                 or (key in ("official", "tau") and callable(getattr(ALGORITHMS[a], "official", None)) and config.official)]
+        if not users:
+            warnings.warn(f"{key}={getattr(config, key)!r}: no algorithm of this run ({', '.join(config.algorithms)}) "
+                          "has that hyperparameter, so it has no effect", stacklevel=4)
+
+
 def preflight(config: ExperimentConfig):
     """Everything `run` checks and decides before simulating: (problem, certified, steps, scales)."""
     from altsim.synthetic import resolve_device, resolve_dtype
@@ -303,6 +317,7 @@ def preflight(config: ExperimentConfig):
     cert = problem.certified_constants()
     steps = {a: choose_step(a, config, problem, cert) for a in config.algorithms}
     scales = scales_of(problem, cert)
+    _warn_unused_fields(config)
     for a in config.algorithms:  # hyperparameters and options are checked here, not mid-run
         alg = make_algorithm(a, config, steps[a][0], scales[:2])
         if hasattr(alg, "validate_for"):

@@ -391,3 +391,19 @@ def test_reusing_a_sample_needs_a_minibatch_family_and_is_refused_before_work_ot
     with pytest.raises(ValueError, match="reuse_sample=True: needs a family whose noise is a minibatch"):
         run(ExperimentConfig(problem=dict(n=4, sigma_u=0.3), algorithms=("fedalt",), rounds=3, eta=0.1,
                              algorithm_options={"fedalt": {"reuse_sample": True}}))
+
+
+@pytest.mark.parametrize("changes, field", [(dict(algorithms=("fedavg",), stateless=True), "stateless"),
+                                            (dict(algorithms=("fedsim",), tau_u=3), "tau_u"),
+                                            (dict(algorithms=("local_only",), official=True), "official")])
+def test_a_config_field_no_algorithm_of_the_run_has_is_warned_about(changes, field):
+    with pytest.warns(UserWarning, match=f"{field}=.*has no effect"):
+        run(ExperimentConfig(problem=dict(n=4), rounds=2, eta=0.1, seeds=(0,), **changes))
+
+
+def test_config_fields_some_algorithm_uses_give_no_such_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        run(ExperimentConfig(problem=dict(n=4), rounds=2, eta=0.1, seeds=(0,), tau=2, tau_u=2, algorithms=("fedalt", "fedsim")))
