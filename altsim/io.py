@@ -190,12 +190,15 @@ class OutputFolder:
         self._fd: int | None = None
 
     def __enter__(self) -> Path:
-        import fcntl
-
         check_writable(self.path)
         self._fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            import fcntl
+        except ImportError:  # not POSIX: no advisory locks, the manifest checks still apply
+            fcntl = None
+        try:
+            if fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._fd)
             self._fd = None

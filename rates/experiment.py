@@ -273,7 +273,10 @@ def _memory_available(device: str) -> int:
         return int(torch.cuda.mem_get_info()[0])
     import os
 
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no estimate to refuse by
+        return 2**62
 
 
 def check_memory(config: ExperimentConfig, fraction: float = 0.8) -> dict:
