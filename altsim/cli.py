@@ -176,6 +176,7 @@ def _bound_report(args) -> dict:
     value, eta_opt, missing, failed = value_at_best(bound)
     regime_keys = ("sigma_u", "sigma_v", "delta", "L_u", "L_v", "n", "m")
     regime = (theory.regime_winner(*(values[k] for k in regime_keys)) if all(k in values for k in regime_keys) else None)
+    derived = theory.regime_winner_derived({k: v for k, v in values.items() if k != "eta"}) if "T" in values else None
     return {
         **bound.describe(),
         "conditions": [{"condition": t, "kind": c.kind, "status": condition_status(c)}
@@ -187,6 +188,8 @@ def _bound_report(args) -> dict:
         "failed_conditions": failed,
         "regime_winner": regime,
         "regime_missing": [k for k in regime_keys if k not in values],
+        "regime_winner_derived": derived["winner"] if derived else None,
+        "regime_derived": derived if derived else {"reason": "needs T"},
     }
 
 
@@ -218,6 +221,9 @@ def cmd_bound(args, out) -> int:
             print(f"  value: {rep['value']:.6g}{eta}", file=out)
         reg = rep["regime_winner"] or f"needs {', '.join(rep['regime_missing'])}"
         print(f"  regime (paper, section 6): {reg}", file=out)
+        der = rep["regime_derived"]
+        verdict = rep["regime_winner_derived"] or "none"
+        print(f"  regime (altsim's [D] bounds, each at its best step size): {verdict}; {der['reason']}", file=out)
     return 0
 
 

@@ -163,3 +163,15 @@ def test_a_regime_study_with_one_algorithm_is_refused_before_any_work(tmp_path, 
     err = capsys.readouterr().err
     assert "regime.enabled=true" in err and "fedsim" in err
     assert not (out / "points").exists()  # nothing was simulated
+
+
+def test_bound_reports_the_derived_regime_beside_the_papers(capsys):
+    argv = ["bound", "--alg", "fedsim", "--json", "--set", "L_u=1", "L_v=2", "L_uv=0.5", "sigma_u=0.1", "sigma_v=0.5",
+            "delta=1", "n=10", "m=5", "T=1000", "Delta_F0=5"]
+    code, out = _run(argv)
+    rep = json.loads(out)
+    assert code == 0 and rep["regime_winner"] in ("fedalt", "fedsim", "tie")
+    assert rep["regime_winner_derived"] == "fedsim"  # FedAlt's partial-participation proof is the looser one here
+    assert rep["regime_derived"]["fedalt"]["bound"] == "fedalt_sgd_partial"
+    code, text = _run(argv[:3] + argv[4:])
+    assert "regime (altsim's [D] bounds, each at its best step size): fedsim" in text

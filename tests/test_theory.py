@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from altsim import theory
@@ -264,3 +264,48 @@ def test_the_sampled_share_bound_never_loosens_the_previous_one(n, frac, chi, et
     assert 0 < new_value <= old_value * (1 + 1e-12)
     if m == n:
         assert math.isclose(new_value, old_value, rel_tol=1e-12)
+
+
+# --- the regime from altsim's own [D] bounds --------------------------------------------------------------
+@settings(max_examples=10)
+@given(su=consts, sv=consts, d=consts, Lu=pos, Lv=pos, n=st.integers(2, 50), frac=st.floats(0.05, 1.0),
+       chi=st.floats(0.0, 1.5), T=st.integers(1, 10**4))
+def test_derived_regime_compares_each_algorithms_best_bound_at_its_own_best_allowed_step(su, sv, d, Lu, Lv, n, frac,
+                                                                                         chi, T):
+    m = max(1, min(n, round(frac * n)))
+    vals = dict(sigma_u=su, sigma_v=sv, delta=d, L_u=Lu, L_v=Lv, n=n, m=m, chi=chi, T=T, Delta_F0=3.0)
+    rep = theory.regime_winner_derived(vals)
+    for alg in ("fedalt", "fedsim"):
+        best = rep[alg]
+        if best.get("bound") is None:
+            continue
+        b = theory.get_bound(best["bound"])
+        full = {**vals, "tau": 1, "tau_u": 1, "tau_v": 1, "eta": best["eta"]}
+        assert all(c.check(full) is None for c in b.conditions if c.kind != "step_rule"), best  # inside every condition
+        # no allowed step size of any applicable bound of this algorithm does better (a fine grid)
+        for other in theory.bounds_for(alg, "D"):
+            if any(c.check({**full, "eta": 1e-9}) is not None for c in other.conditions
+                   if c.kind not in theory.STEP_SIZE_KINDS | {"step_rule"}):
+                continue
+            cap = theory.allowed_eta(other, full)
+            etas = np.geomspace(cap * 1e-6, cap * (1 - 1e-9), 4001)
+            values = other.evaluate({**full, "eta": etas})
+            assert best["value"] <= np.min(values[np.isfinite(values) & (values > 0)]) * (1 + 1e-7)
+    if rep["winner"] in ("fedalt", "fedsim"):
+        loser = "fedsim" if rep["winner"] == "fedalt" else "fedalt"
+        assert rep[rep["winner"]]["value"] < rep[loser]["value"]
+
+
+@given(su=consts, sv=consts, Lu=pos, Lv=pos, n=st.integers(2, 50), T=st.integers(1, 10**4))
+def test_without_coupling_at_full_participation_the_derived_regime_is_a_tie(su, sv, Lu, Lv, n, T):
+    """chi = 0, m = n: FedAlt's [D] bounds equal FedSim's (docs/theory.md section 6)."""
+    rep = theory.regime_winner_derived(dict(sigma_u=su, sigma_v=sv, delta=1.0, L_u=Lu, L_v=Lv, n=n, m=n, chi=0.0, T=T,
+                                            Delta_F0=2.0))
+    assert rep["winner"] == "tie", rep
+
+
+def test_derived_regime_says_where_no_bound_applies():
+    rep = theory.regime_winner_derived(dict(sigma_u=0.1, sigma_v=0.1, delta=1.0, L_u=1.0, L_v=1.0, n=10, m=5, chi=0.3,
+                                            T=100, Delta_F0=1.0, tau_u=3, tau_v=3, tau=3))
+    assert rep["winner"] is None and "fedalt and fedsim" in rep["reason"]
+    assert "one local step" in rep["fedalt"]["reasons"]["fedalt_sgd_partial"]

@@ -7,6 +7,7 @@
 - `paper`: what the paper states ([P]) or what we reconstruct of it ([R]);
 - `fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_partial`: explicit bounds derived here ([D]);
 - `stepsize`: step-size rules and the eta minimising a bound;
+- `regime`: which algorithm's [D] bound is smaller at its own best step size;
 - `calibrate`: fit a template's unknown constants.
 
 `BOUNDS` maps each bound's name to it; `bounds_for(algorithm)` lists one algorithm's;
@@ -21,7 +22,8 @@ from .assumptions import ASSUMPTIONS, Constants, require
 from .bound import CONDITION_KINDS, STEP_SIZE_KINDS, Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants
 from .paper import regime_condition, regime_winner, stationarity
-from .stepsize import block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
+from .stepsize import allowed_eta, block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
+from .regime import regime_winner_derived
 
 _DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial)
 """Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
@@ -47,5 +49,5 @@ def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
 __all__ = [
     "ASSUMPTIONS", "BOUNDS", "CONDITION_KINDS", "DERIVATIONS", "STEP_SIZE_KINDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
     "calibrate", "fit_constants", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
-    "regime_condition", "regime_winner", "require", "stationarity",
+    "regime_condition", "regime_winner", "regime_winner_derived", "require", "stationarity", "allowed_eta",
 ]

@@ -51,18 +51,49 @@ def minimize_rate(a: float, b: float, c: float, T: float, eta_max: float = math.
     return eta, a / (eta * T) + b * eta + c * eta**2
 
 
-def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int = 2001) -> tuple[float, float]:
-    """The eta in (0, eta_max) minimising `bound` at horizon T (numeric; every other symbol given).
+def allowed_eta(bound: Bound, values: Mapping[str, float], points: int = 200) -> float:
+    """The largest eta in (0, eta_max) at which every step-size condition of `bound` (kinds step_range,
+    sampling_cap, descent) holds at `values`, found on a log grid then refined by bisection; 0 if none.
+
+    The conditions hold for all small enough eta, so the allowed set is an interval from 0 up to
+    this value (on the grid's resolution)."""
+    from .bound import STEP_SIZE_KINDS
+
+    eta_max = bound.eta_max_at(values)
+    step_conditions = [c for c in bound.conditions if c.kind in STEP_SIZE_KINDS]
+
+    def ok(eta: float) -> bool:
+        return all(c.check({**values, "eta": eta}) is None for c in step_conditions)
+
+    grid = eta_max * np.geomspace(1e-6, 1 - 1e-9, points)
+    good = [float(e) for e in grid if ok(float(e))]
+    if not good:
+        return 0.0
+    lo = max(good)
+    above = [float(e) for e in grid if e > lo]
+    hi = above[0] if above else eta_max
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return lo
+
+
+def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int = 2001,
+                eta_cap: float | None = None) -> tuple[float, float]:
+    """The eta in (0, min(eta_max, eta_cap)) minimising `bound` at horizon T (numeric; every other symbol given).
 
     A log-spaced grid brackets the minimum, then a bounded Brent search refines it. The
-    grid guards against the bounds' non-convexity in eta near eta_max.
+    grid guards against the bounds' non-convexity in eta near eta_max. `eta_cap` restricts the
+    search further (e.g. to `allowed_eta`, where a sampling cap binds before eta_max).
     """
     from scipy.optimize import minimize_scalar
 
     if bound.eta_max is None:
         raise ValueError(f"bound {bound.name!r} has no step-size range to optimise over")
     vals = dict(values)
-    eta_max = float(bound.eta_max.subs({s: vals[s.name] for s in bound.eta_max.free_symbols}))
+    eta_max = bound.eta_max_at(vals)
+    if eta_cap is not None:
+        eta_max = min(eta_max, eta_cap)
     hi = eta_max * (1 - 1e-9)
     etas = np.geomspace(hi * 1e-8, hi, grid)
     vals = {**vals, "T": T}

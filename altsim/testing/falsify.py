@@ -33,7 +33,8 @@ from typing import Callable
 
 import numpy as np
 
-from altsim.theory import STEP_SIZE_KINDS, Bound, get_bound
+from altsim.theory import Bound, get_bound
+from altsim.theory.stepsize import allowed_eta
 
 from altsim.rates.compare import is_exact, mean_interval
 from altsim.rates.experiment import ExperimentConfig, run
@@ -92,27 +93,6 @@ def _fails(bound: Bound, kind: str, values: dict) -> bool:
     return any(c.check(values) is not None for c in bound.conditions_of(kind))
 
 
-def _allowed_eta(bound: Bound, values: dict, eta_max: float, points: int = 200) -> float:
-    """The largest eta in (0, eta_max) at which every step-size condition (step range, sampling cap,
-    descent) holds, found on a log grid then refined by bisection; 0 if none does."""
-    step_conditions = [c for c in bound.conditions if c.kind in STEP_SIZE_KINDS]
-
-    def ok(eta: float) -> bool:
-        return all(c.check({**values, "eta": eta}) is None for c in step_conditions)
-
-    grid = eta_max * np.geomspace(1e-6, 1 - 1e-9, points)
-    good = [e for e in grid if ok(e)]
-    if not good:
-        return 0.0
-    lo = max(good)
-    above = [e for e in grid if e > lo]
-    hi = above[0] if above else eta_max
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
-
-
 def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None:
     """The ExperimentConfig of a search point, moved inside the bound's conditions by their kinds.
 
@@ -135,8 +115,7 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
     values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=1, tau_v=1)
     problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
                    delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
-    eta_max = float(bound.eta_max.subs({s: values[s.name] for s in bound.eta_max.free_symbols}))
-    eta = float(p["eta_frac"] * _allowed_eta(bound, values, eta_max))
+    eta = float(p["eta_frac"] * allowed_eta(bound, values))
     if not eta > 0:
         return None
     exact = is_exact(values)

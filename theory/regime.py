@@ -1,0 +1,75 @@
+"""Which algorithm wins, by the bounds altsim proved [D] (beside the paper's section-6 condition [P]).
+
+For a setting (the constants, n, m, T and the run options), each algorithm's explicit [D] bounds
+whose conditions hold apart from the step size are evaluated at their own best step size: the eta
+minimising the bound at horizon T inside every step-size condition (`stepsize.allowed_eta`; a
+sampling cap can bind before the step range does). The algorithm whose best bound is smaller wins
+(docs/theory.md section 6). Where an algorithm has no covering [D] bound, there is no verdict, and
+the answer says why: the derived regime speaks only where altsim has proofs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+from .bound import STEP_SIZE_KINDS, Bound
+from .stepsize import allowed_eta, optimal_eta
+from .symbols import DEFAULTS
+
+REGIME_ALGORITHMS = ("fedalt", "fedsim")
+_CHOSEN_BY_ETA = STEP_SIZE_KINDS | {"step_rule"}  # the bound picks eta itself, and both blocks follow it
+RUN_DEFAULTS = {**DEFAULTS, "tau": 1, "tau_u": 1, "tau_v": 1}
+"""What a setting that does not say otherwise runs with: one local step per block, stateful clients, fresh samples."""
+
+
+def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
+    """{'value', 'eta'} of `bound` at its best allowed step size, or {'reason'} when it does not apply."""
+    vals = {**RUN_DEFAULTS, **values}
+    missing = sorted(p for p in set(bound.parameters) - {"eta"} if p not in vals)
+    if missing:
+        return {"reason": f"needs {', '.join(missing)}"}
+    failing = [why for c in bound.conditions if c.kind not in _CHOSEN_BY_ETA
+               for why in [c.check(vals)] if why is not None]
+    if failing:
+        return {"reason": "; ".join(failing)}
+    if "eta" not in bound.parameters:
+        return {"value": float(bound.evaluate(vals)), "eta": None}
+    cap = allowed_eta(bound, vals)
+    if not cap > 0:
+        return {"reason": "no step size meets the step-size conditions"}
+    eta, value = optimal_eta(bound, vals, vals["T"], eta_cap=cap)
+    if not (math.isfinite(value) and value > 0):
+        return {"reason": f"no finite value at the best step size (eta = {eta:.6g})"}
+    return {"value": float(value), "eta": float(eta)}
+
+
+def regime_winner_derived(values: Mapping[str, float], bounds: Mapping[str, Bound] | None = None,
+                          rtol: float = 1e-12) -> dict:
+    """Which of FedAlt and FedSim has the smaller best [D] bound at `values` (which must hold T).
+
+    Returns {'winner': 'fedalt' | 'fedsim' | 'tie' | None, 'fedalt': {...}, 'fedsim': {...}, 'reason'}:
+    per algorithm its tightest applicable bound (name, value, eta) or why none applies."""
+    from . import BOUNDS
+
+    pool = BOUNDS if bounds is None else bounds
+    out: dict = {}
+    for alg in REGIME_ALGORITHMS:
+        best, reasons = None, {}
+        for b in (b for b in pool.values() if b.algorithm == alg and b.provenance == "D"):
+            r = best_value(b, values)
+            if "value" in r and (best is None or r["value"] < best["value"]):
+                best = {"bound": b.name, **r}
+            elif "reason" in r:
+                reasons[b.name] = r["reason"]
+        out[alg] = best if best is not None else {"bound": None, "reasons": reasons}
+    a, s = out["fedalt"].get("value"), out["fedsim"].get("value")
+    if a is None or s is None:
+        lacking = [alg for alg in REGIME_ALGORITHMS if out[alg].get("value") is None]
+        out.update(winner=None, reason=f"no [D] bound applies to {' and '.join(lacking)} here")
+    elif abs(a - s) <= rtol * max(abs(a), abs(s)):
+        out.update(winner="tie", reason="the best [D] bounds are equal")
+    else:
+        out.update(winner="fedalt" if a < s else "fedsim",
+                   reason=f"best [D] bounds {out['fedalt']['bound']} = {a:.6g} and {out['fedsim']['bound']} = {s:.6g}")
+    return out
