@@ -4,7 +4,7 @@ Exit codes: 0 done; 2 refused before any work (unknown flags, bad values, a miss
 device, an unwritable folder, a config outside a requested bound), with the subcommand's
 usage line for a flag error and one line `altsim: error: ...` naming the value and what is
 allowed; 1 a run that failed after starting, with one line `altsim: run failed: ...`.
-`--debug` (before the subcommand) shows the traceback instead.
+`--debug` (before the subcommand) also prints the traceback; the exit codes stay the same.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import traceback
 
 from altsim.io import dumps
 
@@ -37,16 +38,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parse_sets(items: list[str] | None) -> dict[str, float]:
+    """KEY=VALUE pairs (from every --set, however many times the flag is given); a key given twice is refused."""
+    import re
+
     values = {}
     for item in items or []:
         if "=" not in item:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE")
-        key, raw = item.split("=", 1)
+        key, raw = (x.strip() for x in item.split("=", 1))
+        if key in values:
+            raise UsageError(f"--set {key}: given twice ({values[key]!r} and {raw!r}); give each key once")
         try:
-            num = float(raw)
+            values[key] = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
         except ValueError:
-            raise UsageError(f"--set {key}={raw!r}: VALUE must be a number") from None
-        values[key.strip()] = int(num) if num.is_integer() and "." not in raw and "e" not in raw.lower() else num
+            raise UsageError(f"--set {key}={raw[:40]!r}: VALUE must be a number") from None
     return values
 
 
@@ -69,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--list", action="store_true", help="list every bound")
     b.add_argument("--alg", choices=_bound_algorithms(), help="the algorithm whose tightest applicable [D] bound to show")
     b.add_argument("--name", help="bound name (default: the tightest [D] bound whose conditions the values meet)")
-    b.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="symbol values, e.g. L_u=1 n=10 T=100")
+    b.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="symbol values, e.g. L_u=1 n=10 T=100")
     b.add_argument("--latex", action="store_true", help="print the LaTeX form")
     b.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -106,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("problem", help="show a problem family's certified constants")
     pr.add_argument("--list", action="store_true", help="list the families")
     pr.add_argument("--family", default="coupled_quadratic", help="problem family (altsim problem --list)")
-    pr.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="family parameters")
+    pr.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="family parameters")
     pr.add_argument("--config", help="TOML file whose [problem] table holds the parameters (--set overrides)")
     pr.add_argument("--seed", type=int, default=0, help="problem seed (data and initial point)")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
@@ -129,6 +134,14 @@ def _bound_report(args) -> dict:
     if unknown:
         raise UsageError(f"--set: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(theory.symbols.SYMBOLS)}")
     theory.symbols.validate_values(values)
+    if "eta" in values and ({"gamma_u", "gamma_v"} & set(values)):
+        implied = {"gamma_u": ("L_u", "tau_u"), "gamma_v": ("L_v", "tau_v")}
+        for g, (L, steps) in implied.items():
+            if g in values and L in values:
+                eta = values[g] * values[L] * values.get(steps, values.get("tau", 1))
+                if not math.isclose(eta, values["eta"], rel_tol=1e-9):
+                    raise UsageError(f"--set {g}={values[g]} with {L}={values[L]} means eta={eta:.6g}, not eta={values['eta']}; "
+                                     "give eta or the step sizes, consistently")
     if "chi" not in values and {"L_uv", "L_u", "L_v"} <= set(values):
         values["chi"] = values["L_uv"] / math.sqrt(values["L_u"] * values["L_v"])
 
@@ -240,6 +253,10 @@ def cmd_problem(args, out) -> int:
         from altsim.synthetic import load_toml_table
 
         params = {**load_toml_table(args.config, "problem"), **params}
+    from altsim.rates.experiment import ExperimentConfig, check_memory
+
+    check_memory(ExperimentConfig(family=args.family, problem=params, problem_seed=args.seed, seeds=(0,), rounds=1),
+                 fraction=0.25)  # the measurement's power iterations hold several copies of the instance
     problem = make_problem(args.family, params, seed=args.seed)
     cert = problem.certified_constants().as_dict()
     keys = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "F_lower")
@@ -264,6 +281,8 @@ def cmd_run(args, out) -> int:
 
     from altsim.sweep import load_spec, run_sweep
 
+    if args.dask_address is not None and args.executor != "dask":
+        raise UsageError(f"--dask-address {args.dask_address[:60]!r}: only with --executor dask")
     spec = load_spec(args.config)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be an integer >= 1")
@@ -356,8 +375,11 @@ def cmd_falsify(args, out) -> int:
     require("--scale", args.scale, low=0, low_open=True)
     check_output_folder(args.out, "falsify")
     with OutputFolder(args.out, "falsify") as target:
-        rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
-                      progress=None if args.quiet else print_progress)
+        try:
+            rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
+                          progress=None if args.quiet else print_progress)
+        except ValueError as e:  # past the claim, work has started: a failure, not a refusal
+            raise RuntimeError(str(e)) from e
         _write_falsify(args, target, rep, out)
     return 0
 
@@ -391,11 +413,33 @@ def cmd_bench(args, out) -> int:
     from altsim.synthetic import resolve_device
 
     resolve_device(args.device)
+    if args.out is not None:
+        _check_report_path(args.out)
     report = bench(quick=args.quick, device=args.device)
     if args.out:
         write_json(args.out, report)
     print(dumps(report, indent=2), file=out)
     return 0
+
+
+def _check_report_path(path: str) -> None:
+    """A JSON report may go to a new file, or replace an earlier altsim bench report; nothing else."""
+    from pathlib import Path
+
+    from altsim.io import read_json
+
+    p = Path(path)
+    if str(path).strip() == "" or p.is_dir():
+        raise ValueError(f"out={path!r}: give a file name (it is {'empty' if not str(path).strip() else 'a folder'})")
+    if not p.parent.is_dir():
+        raise ValueError(f"out={path!r}: its folder {str(p.parent)!r} does not exist")
+    if p.exists():
+        try:
+            old = read_json(p, "report")
+        except ValueError:
+            old = None
+        if not (isinstance(old, dict) and "machine" in old and "engine_vs_loop_speedup" in old):
+            raise ValueError(f"out={path!r}: exists and is not an altsim bench report; altsim does not overwrite it")
 
 
 def cmd_demo(args, out) -> int:
@@ -437,13 +481,13 @@ def main(argv: list[str] | None = None, out=None) -> int:
                 "falsify": cmd_falsify}[args.command](args, out)
     except UsageErrorWithUsage as e:
         if debug:
-            raise
+            traceback.print_exc()
         print(e.usage, file=sys.stderr)
         print(f"altsim: error: {_one_line(e)}", file=sys.stderr)
         return USAGE_ERROR
     except (UsageError, ValueError) as e:  # validation of flags, configs and values, raised before any work
         if debug:
-            raise
+            traceback.print_exc()
         print(f"altsim: error: {_one_line(e)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
@@ -451,8 +495,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
         return 130
     except Exception as e:  # a run that failed: one line, not a traceback (unless --debug)
         if debug:
-            raise
-        print(f"altsim: run failed: {type(e).__name__}: {_one_line(e)} (rerun with --debug for the traceback)",
+            traceback.print_exc()
+        print(f"altsim: run failed: {type(e).__name__}: {_one_line(e)}" + ("" if debug else " (rerun with --debug for the traceback)"),
               file=sys.stderr)
         return RUN_FAILED
 

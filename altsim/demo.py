@@ -39,7 +39,10 @@ def main(out: str = "altsim-demo", device: str = "cpu", seed: int = 0, quick: bo
 
     resolve_device(device)
     with OutputFolder(out, "demo") as out_dir:  # refused, before any work, unless new, empty or a demo's own
-        return _run_demo(out_dir, device, seed, quick, stream)
+        try:
+            return _run_demo(out_dir, device, seed, quick, stream)
+        except ValueError as e:  # past the claim, work has started: a failure, not a refusal
+            raise RuntimeError(str(e)) from e
 
 
 def _run_demo(out_dir: Path, device: str, seed: int, quick: bool, stream) -> dict:

@@ -121,7 +121,10 @@ def parse_spec(table: dict) -> SweepSpec:
     grid = {}
     for k, v in table.get("sweep", {}).items():
         if not isinstance(v, list) or not v:
-            raise ValueError(f"sweep.{k}={v!r}: must be a non-empty list of values")
+            raise ValueError(f"sweep.{k}={shown(v)}: must be a non-empty list of values")
+        seen = [json.dumps(x, sort_keys=True) for x in v]
+        if len(set(seen)) != len(seen):
+            raise ValueError(f"sweep.{k}={shown(v)}: a value is repeated; each grid value must be distinct")
         grid[k] = v
     regime = table.get("regime", {})
     unknown = sorted(set(regime) - {"enabled"})
@@ -165,7 +168,8 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool) -> dict
     write_text(pdir / "rounds.csv", csv_text)
     summary["files"] = {"rounds.csv": {"sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
                                        "rows": csv_text.count("\n") - 1}}
-    write_json(pdir / "summary.json", summary)  # last: its presence, with the checksum, marks the point done
+    summary["summary_sha256"] = _summary_hash(summary)
+    write_json(pdir / "summary.json", summary)  # last: its presence, with the checksums, marks the point done
     return summary
 
 
@@ -196,6 +200,12 @@ def _done(pdir: Path) -> dict | None:
     return _read_point(pdir)[1]
 
 
+def _summary_hash(summary: dict) -> str:
+    """SHA-256 of a point summary's strict JSON without its own checksum field."""
+    body = {k: v for k, v in summary.items() if k != "summary_sha256"}
+    return hashlib.sha256(dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def _point_status(pdir: Path) -> str:
     return _read_point(pdir)[0]
 
@@ -211,6 +221,8 @@ def _read_point(pdir: Path) -> tuple[str, dict | None]:
         return str(e), None
     if not isinstance(s, dict) or not isinstance(s.get("algorithms"), dict) or not isinstance(s.get("files"), dict):
         return f"{f} is not a complete point summary", None
+    if s.get("summary_sha256") != _summary_hash(s):
+        return f"{f} does not match the checksum it records (edited or damaged)", None
     for name, want in s["files"].items():
         path = pdir / name
         if not path.exists():
@@ -260,59 +272,77 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", work
     spec.preflight()  # every point, before any file is written
     points = spec.points()
     stamp = json.loads(dumps({"base": spec.base, "grid": spec.grid, "regime": spec.regime}))
-    with OutputFolder(out, "run", _stamp_hash(stamp)) as out:
-        stamp_file = out / "sweep.json"
-        if stamp_file.exists() and read_json(stamp_file, "sweep stamp") != stamp:  # a folder from before manifests
-            raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
-        write_json(stamp_file, stamp)
-        if config_text is not None:
-            write_text(out / "config.toml", config_text)
-        write_json(out / "environment.json", environment(points[0][1].device))
-        _clean_partial(out)  # we hold the folder's lock: any temporary file is a dead run's
-        show = _progress_printer(len(points), stream)
-        todo, count = [], 0
-        for pid, cfg, _ in points:
-            status = _point_status(out / "points" / pid)
-            if status == "done":
-                count += 1
-                show(count, pid, True)
-            else:
-                if status != "missing":
-                    print(f"point {pid}: {status}; recomputing it", file=stream, flush=True)
-                todo.append((pid, cfg))
-        args = [(pid, cfg.to_dict(), str(out), spec.regime) for pid, cfg in todo]
-        if executor == "local":
-            for a in args:
-                run_point(*a)
+    client = _dask_client(dask_address) if executor == "dask" else None  # a bad address is refused before any file
+    try:
+        with OutputFolder(out, "run", _stamp_hash(stamp)) as out:
+            stamp_file = out / "sweep.json"
+            if stamp_file.exists() and read_json(stamp_file, "sweep stamp") != stamp:  # a folder from before manifests
+                raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
+            try:
+                return _run_points(spec, points, stamp, out, executor, workers, config_text, stream, client)
+            except ValueError as e:  # the folder is claimed and work has started: a failure, not a refusal
+                raise RuntimeError(str(e)) from e
+    finally:
+        if client is not None:
+            client.close()  # our client only; a cluster at dask_address is the user's
+
+
+def _dask_client(address: str | None):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError("executor='dask' needs dask.distributed: pip install 'altsim[dask]'") from None
+    if address is None:
+        return Client(processes=False)
+    try:
+        return Client(address, timeout="10s")
+    except Exception as e:  # noqa: BLE001 - dask raises many kinds here; all mean "cannot use this address"
+        raise ValueError(f"--dask-address={address[:80]!r}: cannot connect to a dask scheduler there "
+                         f"({type(e).__name__}: {str(e)[:120]}); give HOST:PORT or tcp://HOST:PORT") from None
+
+
+def _run_points(spec, points, stamp, out, executor, workers, config_text, stream, client) -> dict:
+    write_json(out / "sweep.json", stamp)
+    if config_text is not None:
+        write_text(out / "config.toml", config_text)
+    write_json(out / "environment.json", environment(points[0][1].device))
+    _clean_partial(out)  # we hold the folder's lock: any temporary file is a dead run's
+    show = _progress_printer(len(points), stream)
+    todo, count = [], 0
+    for pid, cfg, _ in points:
+        status = _point_status(out / "points" / pid)
+        if status == "done":
+            count += 1
+            show(count, pid, True)
+        else:
+            if status != "missing":
+                print(f"point {pid}: {status}; recomputing it", file=stream, flush=True)
+            todo.append((pid, cfg))
+    args = [(pid, cfg.to_dict(), str(out), spec.regime) for pid, cfg in todo]
+    if executor == "local":
+        for a in args:
+            run_point(*a)
+            count += 1
+            show(count, a[0], False)
+    elif executor == "processes":
+        import multiprocessing as mp
+
+        n_workers = workers or max(1, (os.cpu_count() or 1))
+        os.environ.setdefault("ALTSIM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"),
+                                 initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+            futures = [pool.submit(run_point, *a) for a in args]
+            for a, f in zip(args, futures):
+                f.result()
                 count += 1
                 show(count, a[0], False)
-        elif executor == "processes":
-            import multiprocessing as mp
-
-            n_workers = workers or max(1, (os.cpu_count() or 1))
-            os.environ.setdefault("ALTSIM_THREADS", "1")
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"),
-                                     initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
-                futures = [pool.submit(run_point, *a) for a in args]
-                for a, f in zip(args, futures):
-                    f.result()
-                    count += 1
-                    show(count, a[0], False)
-        else:
-            try:
-                from dask.distributed import Client
-            except ImportError:
-                raise ValueError("executor='dask' needs dask.distributed: pip install 'altsim[dask]'") from None
-            client = Client(dask_address) if dask_address else Client(processes=False)
-            try:
-                futures = client.map(lambda a: run_point(*a), args, pure=False)
-                for a, f in zip(args, futures):
-                    f.result()
-                    count += 1
-                    show(count, a[0], False)
-            finally:
-                client.close()  # our client only; a cluster at dask_address is the user's
-        return rebuild(out, points, spec)
+    else:
+        futures = client.map(lambda a: run_point(*a), args, pure=False)
+        for a, f in zip(args, futures):
+            f.result()
+            count += 1
+            show(count, a[0], False)
+    return rebuild(out, points, spec)
 
 
 def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:

@@ -189,7 +189,10 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
             n_seeds=len(trajectory.seeds), n_diverged=len(diverged),
             horizons=T_all, curve=curve, mean=mean, low=low, high=high,
         ))
-    calibrated = None if diverged else calibrate_shape(T_all, trajectory.running_average(1.0).mean(axis=0))
+    try:
+        calibrated = None if diverged else calibrate_shape(T_all, trajectory.running_average(1.0).mean(axis=0))
+    except ValueError:  # the fit is a convenience: an ill-conditioned one (extreme constants) is left out
+        calibrated = None
     mean, low, high = survivors_interval(trajectory, 1.0, exact)
     measured = {"horizons": T_all, "mean": mean, "low": low, "high": high, "n_seeds": len(trajectory.seeds),
                 "n_diverged": len(diverged)}

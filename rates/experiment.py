@@ -81,8 +81,8 @@ class ExperimentConfig:
         for module in self.plugins:
             try:
                 importlib.import_module(module)
-            except ImportError as e:
-                raise ValueError(f"plugins: cannot import {module!r} ({e})") from None
+            except (ImportError, ValueError, TypeError) as e:  # ValueError: e.g. an empty module name
+                raise ValueError(f"plugins: cannot import {shown(module)} ({type(e).__name__}: {str(e)[:100]})") from None
         for name, kind, what in (("algorithms", (tuple, list), "a list of algorithm names"),
                                  ("seeds", (tuple, list), "a list of integer seeds"),
                                  ("bounds", (tuple, list), "a list of bound names"),
@@ -128,8 +128,9 @@ class ExperimentConfig:
         require("problem_seed", self.problem_seed, low=0, high=2**31 - 1, integer=True)
         if self.eta is not None:
             require("eta", self.eta, low=0, low_open=True)
-        for k in ("tau_u", "tau_v", "tau", "measure_every"):
+        for k in ("tau_u", "tau_v", "tau"):
             require(k, getattr(self, k), low=1, integer=True)
+        require("measure_every", self.measure_every, low=1, high=self.rounds, integer=True)  # at least T = 1 measured
         for k in ("official", "stateless"):
             if not isinstance(getattr(self, k), bool):
                 raise ValueError(f"{k}={getattr(self, k)!r}: must be true or false")

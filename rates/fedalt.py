@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from altsim.theory import block_step_sizes, require
+from altsim.theory.assumptions import require_bool
 
 from .algorithm import ClientServerAlgorithm, LocalState, register_algorithm
 from .noise import BLOCK_U, BLOCK_V, NoiseStream, stochastic_grad_u, stochastic_grad_v
@@ -73,6 +74,8 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
         require("gamma_v", self.gamma_v, low=0, low_open=True)
         require("tau_u", self.tau_u, low=1, integer=True)
         require("tau_v", self.tau_v, low=1, integer=True)
+        require_bool("stateless", self.stateless)
+        require_bool("reuse_sample", self.reuse_sample)
 
     def validate_for(self, problem) -> None:
         if self.reuse_sample and not problem.samples_shared_by_blocks:

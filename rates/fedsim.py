@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from altsim.theory import require
+from altsim.theory.assumptions import require_bool
 
 from .algorithm import ClientServerAlgorithm, JointStepsMixin, LocalState, register_algorithm
 from .fedalt import StatelessOption
@@ -48,6 +49,10 @@ class FedSim(StatelessOption, JointSteps):
 
     stateless: bool = False
     """Stateless clients: start every round from v_i^0 (see `StatelessOption`)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_bool("stateless", self.stateless)
 
     name = "fedsim"
     label, color, marker = "FedSim", "#D55E00", "s"

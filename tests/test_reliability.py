@@ -322,7 +322,9 @@ BASE_SET = ["L_u=1", "L_v=2", "L_uv=0.5", "sigma_u=0.1", "sigma_v=0.1", "delta=1
     ("L_u=inf", "L_u=inf"), ("m=20", "m=20"), ("sigma_u=nan", "sigma_u=nan"),
 ])
 def test_bound_refuses_values_outside_their_domain(capsys, override, needle):
-    _refused(["bound", "--alg", "fedsim", "--set", *BASE_SET, override], capsys, needle)
+    key = override.split("=")[0]
+    _refused(["bound", "--alg", "fedsim", "--set", *[v for v in BASE_SET if not v.startswith(key + "=")], override],
+             capsys, needle)
 
 
 def test_bound_prints_no_number_where_a_condition_fails_and_its_json_is_strict(capsys):
@@ -406,3 +408,64 @@ def test_fuzz_falsify_and_demo_flags(tmp_path_factory, capsys, flag, value):
     if code == 2:
         assert err.startswith("altsim: error:") or err.startswith("usage:"), err
         assert not out.exists(), f"{out} created before refusing"
+
+
+
+# --- found by a hostile review of the CLI ------------------------------------------------------------------
+def test_an_edited_point_summary_is_recomputed_not_trusted(tmp_path, capsys):
+    spec, out, points = _sweep(tmp_path, capsys)
+    clean = _strict_json(out / "summary.json")
+    target = points[0] / "summary.json"
+    edited = json.loads(target.read_text())
+    first = next(iter(edited["algorithms"].values()))
+    first["measured"] = 12345.0
+    target.write_text(json.dumps(edited))
+    code = main(["run", str(spec), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0 and "edited or damaged" in err and "recomputing" in err
+    assert _strict_json(out / "summary.json") == clean
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["bound", "--name", "fedsim_sgd_full", "--set", "eta=1.5", "--set", "eta=0.1"], "given twice"),
+    (["bound", "--name", "fedsim_sgd_full", "--set", "eta=0.1", "--set", "n=-3"], "n=-3"),
+    (["problem", "--set", "n=-5", "--set", "d_u=3"], "n=-5"),
+    (["bound", "--name", "fedsim_sgd_full", "--set", "eta=0.1", "gamma_u=0.5", "L_u=1"], "means eta=0.5"),
+])
+def test_every_set_flag_counts_and_is_checked(capsys, argv, needle):
+    _refused(argv, capsys, needle)
+
+
+def test_refusals_found_by_review_name_their_field_and_create_nothing(tmp_path, capsys):
+    out = tmp_path / "o"
+    for experiment, needle in ((dict(plugins=[""]), "plugins"),
+                               (dict(algorithms=["fedalt"], algorithm_options={"fedalt": {"reuse_sample": "yes"}}),
+                                "reuse_sample='yes'"),
+                               (dict(algorithms=["fedalt"], algorithm_options={"fedalt": {"reuse_sample": 1}}),
+                                "reuse_sample=1"),
+                               (dict(rounds=20, measure_every=1000), "measure_every=1000")):
+        _refused(["run", str(_config(tmp_path, experiment)), "--out", str(out)], capsys, needle, out=out)
+    _refused(["run", str(_config(tmp_path, raw_lines=["[sweep]\n", "m = [2, 2]\n"])), "--out", str(out)], capsys,
+             "repeated", out=out)
+    _refused(["run", str(_config(tmp_path)), "--out", str(out), "--dask-address", "zzz"], capsys,
+             "only with --executor dask", out=out)
+    _refused(["problem", "--set", "n=100000000", "d_u=100000"], capsys, "GiB")
+
+
+def test_bench_refuses_a_folder_or_a_users_file_as_its_report_before_running(tmp_path, capsys):
+    mine = tmp_path / "notes.json"
+    mine.write_text("hi")
+    _refused(["bench", "--quick", "--out", str(tmp_path)], capsys, "a folder")
+    _refused(["bench", "--quick", "--out", str(mine)], capsys, "not an altsim bench report")
+    assert mine.read_text() == "hi"
+
+
+def test_a_failure_after_the_folder_is_claimed_exits_1_not_2(tmp_path, capsys, monkeypatch):
+    import altsim.sweep
+
+    def broken(*args, **kw):
+        raise ValueError("something inside the run")
+
+    monkeypatch.setattr(altsim.sweep, "run_point", broken)
+    code, _, err = _run_cli(["run", str(_config(tmp_path)), "--out", str(tmp_path / "o")], capsys)
+    assert code == 1 and err.startswith("altsim: run failed:") and "something inside the run" in err

@@ -104,6 +104,12 @@ def require(name: str, value, *, low: float | None = None, high: float | None = 
         raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng}")
 
 
+def require_bool(name: str, value) -> None:
+    """Raise ValueError unless value is True or False (not 1, not "yes")."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={shown(value)}: must be true or false, not {type(value).__name__}")
+
+
 @dataclass(frozen=True)
 class Constants:
     """Certified constants of a problem (A1-A3) plus the initial gap."""

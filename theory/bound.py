@@ -187,7 +187,9 @@ class Bound:
         """Evaluate with numpy; every value may be an array, and they broadcast together."""
         vals = {**(values or {}), **kw}
         args = [np.asarray(a, dtype=float) for a in self._args(vals)]
-        return np.asarray(self._numpy_fn(*args), dtype=float) + np.zeros(np.broadcast_shapes(*[a.shape for a in args]))
+        with np.errstate(all="ignore"):  # extreme constants give inf or nan, which callers check; no warnings
+            out = np.asarray(self._numpy_fn(*args), dtype=float)
+        return out + np.zeros(np.broadcast_shapes(*[a.shape for a in args]))
 
     def evaluate_torch(self, values: Mapping[str, object] | None = None, **kw):
         """Evaluate with torch tensors (any device); broadcasting as in torch."""
