@@ -88,6 +88,12 @@ CONFIRM_SEEDS = tuple(range(1_000_000, 1_000_256))
 """Fresh seeds for confirming a candidate violation; the search never uses them."""
 
 
+def _has_field(algorithm: str, name: str) -> bool:
+    from altsim.rates import get_algorithm
+
+    return name in {f.name for f in dataclasses.fields(get_algorithm(algorithm))}
+
+
 def _fails(bound: Bound, kind: str, values: dict) -> bool:
     """Whether some condition of `kind` fails at `values` (conditions are data: kind and symbols)."""
     return any(c.check(values) is not None for c in bound.conditions_of(kind))
@@ -110,8 +116,8 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
     if _fails(bound, "noise", {**values, "sigma_u": sig_u, "sigma_v": sig_v}):
         sig_u, sig_v = 0.0, 0.0
     tau = p["tau"]
-    if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}):
-        tau = 1
+    if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}) or not _has_field(bound.algorithm, "tau"):
+        tau = 1  # one step where the bound needs it, and where the algorithm has no joint local steps at all
     values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=1, tau_v=1)
     problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
                    delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
