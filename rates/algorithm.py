@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 import torch
 
-from altsim.theory import block_step_sizes
+from altsim.theory.stepsize import official_step_size
 
 from .noise import NoiseStream
 
@@ -98,14 +98,17 @@ class Algorithm(Protocol):
     def setting(self) -> dict: ...
 
 
+def _row_index(x: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
+    """clients (R, m) broadcast to the gather/scatter index of the per-client tensor x (R, n, ...)."""
+    return clients.view(*clients.shape, *([1] * (x.dim() - 2))).expand(*clients.shape, *x.shape[2:])
+
+
 def _rows(x: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
-    index = clients.view(*clients.shape, *([1] * (x.dim() - 2))).expand(*clients.shape, *x.shape[2:])
-    return x.gather(1, index)
+    return x.gather(1, _row_index(x, clients))
 
 
 def _put_rows(x: torch.Tensor, clients: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    index = clients.view(*clients.shape, *([1] * (x.dim() - 2))).expand(*clients.shape, *x.shape[2:])
-    return x.scatter(1, index, rows)  # clients are distinct per row: no two writes collide
+    return x.scatter(1, _row_index(x, clients), rows)  # clients are distinct per row: no two writes collide
 
 
 def scatter_client_state(state: State, local: LocalState) -> dict[str, torch.Tensor]:
@@ -171,22 +174,19 @@ class ClientServerAlgorithm:
         raise NotImplementedError(f"{cls.__name__} must define from_experiment")
 
 
-class JointStepsMixin:
-    """tau local steps on both blocks from the same local point (FedSim, FedAvg, full personalization)."""
+class StatelessOption:
+    """`stateless = True`: a sampled client starts from its initial v_i^0, not from the v_i it left last
+    time (clients that cannot keep state between rounds), and the official code's variant (one step
+    size, one number of local steps). The [D] bounds assume stateful clients. For FedAlt and FedSim."""
 
-    def joint_steps(self, problem, local: LocalState, noise: NoiseStream, t: int, u, v):
-        from .noise import stochastic_grad_u, stochastic_grad_v
-
-        for k in range(self.tau):
-            g = stochastic_grad_u(problem, noise, t, k, u, v, local.clients)
-            h = stochastic_grad_v(problem, noise, t, k, u, v, local.clients)
-            u, v = u - self.gamma_u * g, v - self.gamma_v * h
-        return u, v
+    def personal_start(self, problem, state):
+        return problem.initial_point()[1].expand_as(state.V) if self.stateless else state.V
 
     @classmethod
-    def from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
-        gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
-        return cls(gamma_u=gu, gamma_v=gv, tau=config.tau, **options)
+    def official_from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
+        """The official variant an `ExperimentConfig` with `official = true` asks for."""
+        gamma = official_step_size(eta, L_u, L_v, config.tau)
+        return dataclasses.replace(cls.official(gamma, config.tau, stateless=config.stateless), **options)
 
 
 # --- the registry ------------------------------------------------------------------------------

@@ -17,21 +17,13 @@ average are `ClientServerAlgorithm`'s; this file holds only the client's work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from altsim.theory import block_step_sizes, require
 from altsim.theory.assumptions import require_bool
 
-from .algorithm import ClientServerAlgorithm, LocalState, register_algorithm
+from .algorithm import ClientServerAlgorithm, LocalState, StatelessOption, register_algorithm
 from .noise import BLOCK_U, BLOCK_V, NoiseStream, stochastic_grad_u, stochastic_grad_v
-
-
-class StatelessOption:
-    """`stateless = True`: a sampled client starts from its initial v_i^0, not from the v_i it left last
-    time (clients that cannot keep state between rounds). The [D] bounds assume stateful clients."""
-
-    def personal_start(self, problem, state):
-        return problem.initial_point()[1].expand_as(state.V) if self.stateless else state.V
 
 
 @register_algorithm
@@ -65,7 +57,7 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
     @classmethod
     def from_experiment(cls, config, eta, L_u, L_v, **options) -> "FedAlt":
         if config.official:
-            return replace(cls.official(eta / (max(L_u, L_v) * config.tau), config.tau, stateless=config.stateless), **options)
+            return cls.official_from_experiment(config, eta, L_u, L_v, **options)
         gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
         return cls(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v, stateless=config.stateless, **options)
 

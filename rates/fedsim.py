@@ -14,18 +14,17 @@ clients not in S_t keep v_i^t.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from altsim.theory import require
+from altsim.theory import block_step_sizes, require
 from altsim.theory.assumptions import require_bool
 
-from .algorithm import ClientServerAlgorithm, JointStepsMixin, LocalState, register_algorithm
-from .fedalt import StatelessOption
-from .noise import NoiseStream
+from .algorithm import ClientServerAlgorithm, LocalState, StatelessOption, register_algorithm
+from .noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
 
 
 @dataclass(frozen=True)
-class JointSteps(JointStepsMixin, ClientServerAlgorithm):
+class JointSteps(ClientServerAlgorithm):
     """Hyperparameters shared by the algorithms that step both blocks at once (FedSim, FedAvg,
     full personalization)."""
 
@@ -40,6 +39,19 @@ class JointSteps(JointStepsMixin, ClientServerAlgorithm):
         require("gamma_u", self.gamma_u, low=0, low_open=True)
         require("gamma_v", self.gamma_v, low=0, low_open=True)
         require("tau", self.tau, low=1, integer=True)
+
+    def joint_steps(self, problem, local: LocalState, noise: NoiseStream, t: int, u, v):
+        """tau steps on both blocks, both gradients at the same local point."""
+        for k in range(self.tau):
+            g = stochastic_grad_u(problem, noise, t, k, u, v, local.clients)
+            h = stochastic_grad_v(problem, noise, t, k, u, v, local.clients)
+            u, v = u - self.gamma_u * g, v - self.gamma_v * h
+        return u, v
+
+    @classmethod
+    def from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
+        gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
+        return cls(gamma_u=gu, gamma_v=gv, tau=config.tau, **options)
 
 
 @register_algorithm
@@ -65,7 +77,7 @@ class FedSim(StatelessOption, JointSteps):
     @classmethod
     def from_experiment(cls, config, eta, L_u, L_v, **options) -> "FedSim":
         if config.official:
-            return replace(cls.official(eta / (max(L_u, L_v) * config.tau), config.tau, stateless=config.stateless), **options)
+            return cls.official_from_experiment(config, eta, L_u, L_v, **options)
         return super().from_experiment(config, eta, L_u, L_v, stateless=config.stateless, **options)
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:

@@ -20,6 +20,13 @@ def block_step_sizes(eta: float, L_u: float, L_v: float, tau_u: int = 1, tau_v: 
     return eta / (L_u * tau_u), eta / (L_v * tau_v)
 
 
+def official_step_size(eta: float, L_u: float, L_v: float, tau: int = 1) -> float:
+    """The official code's one step size for both blocks: eta / (max(L_u, L_v) tau) (docs/theory.md section 2)."""
+    if not eta > 0:
+        raise ValueError(f"eta={eta!r}: must be > 0")
+    return eta / (max(L_u, L_v) * tau)
+
+
 def minimize_rate(a: float, b: float, c: float, T: float, eta_max: float = math.inf) -> tuple[float, float]:
     """Minimise phi(eta) = a/(eta T) + b eta + c eta^2 over 0 < eta <= eta_max.
 
