@@ -176,7 +176,7 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
         values = dict(setting)
         if "eta" not in values:
             values["eta"] = normalised_eta(setting)
-        weight = float(b.personal_weight.subs({s: values[s.name] for s in b.personal_weight.free_symbols}))
+        weight = b.weight_at(values)
         mean, low, high = survivors_interval(trajectory, weight, exact)
         curve = b.evaluate({**values, "T": T_all})
         final = float(curve[-1])

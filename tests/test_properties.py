@@ -27,7 +27,7 @@ def test_every_explicit_bound_holds_on_generated_instances(bound, data):
     att = testing.assert_bound_holds(bound, res)
     # the reported worst horizon is recomputed independently: measured / bound at T = att.T
     tr, setting = res.trajectories[bound.algorithm], res.settings[bound.algorithm]
-    weight = float(bound.personal_weight.subs({s: setting[s.name] for s in bound.personal_weight.free_symbols}))
+    weight = bound.weight_at(setting)
     k = list(tr.horizons).index(att.T)
     measured = tr.running_average(weight)[:, k].mean()
     assert np.isclose(att.ratio, measured / float(bound.evaluate({**setting, "T": att.T})), rtol=1e-9)

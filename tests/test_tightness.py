@@ -67,7 +67,7 @@ def test_tight_bounds_are_attained(name):
         warnings.simplefilter("ignore")
         fresh = run(dataclasses.replace(config, seeds=CONFIRM_SEEDS))
     tr, setting = fresh.trajectories[bound.algorithm], fresh.settings[bound.algorithm]
-    weight = float(bound.personal_weight.subs({s: setting[s.name] for s in bound.personal_weight.free_symbols}))
+    weight = bound.weight_at(setting)
     curve = bound.evaluate({**setting, "T": tr.horizons.astype(float)})
     mean, low, high = mean_interval(tr.running_average(weight), exact=False, level=1 - 0.05 / len(curve))
     assert not (low > curve * (1 + 1e-9)).any(), "a horizon's interval lies above the bound: a violation"

@@ -149,6 +149,10 @@ class Bound:
             if not isinstance(c, Condition):
                 raise TypeError(f"conditions: {c!r} is not a Condition")
 
+    def weight_at(self, values: Mapping[str, object]) -> float:
+        """The personal weight w of the measure at `values` (1, or m/n for the partial-participation bounds)."""
+        return float(self.personal_weight.subs({s: values[s.name] for s in self.personal_weight.free_symbols}))
+
     def eta_max_at(self, values: Mapping[str, object]) -> float:
         """The upper end of the allowed eta at `values` (which must hold eta_max's symbols)."""
         if self.eta_max is None:

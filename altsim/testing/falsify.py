@@ -151,7 +151,7 @@ def attempt_from_result(bound: Bound, res, scale: float = 1.0, level: float = 0.
     tr = res.trajectories[alg]
     setting = res.settings[alg]
     values = {**setting, "T": tr.horizons.astype(float)}
-    weight = float(bound.personal_weight.subs({s: setting[s.name] for s in bound.personal_weight.free_symbols}))
+    weight = bound.weight_at(setting)
     curve = scale * bound.evaluate(values)
     per_seed = tr.running_average(weight)
     exact = is_exact(setting)
