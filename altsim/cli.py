@@ -361,7 +361,8 @@ def cmd_plot(args, out) -> int:
 
 def cmd_falsify(args, out) -> int:
 
-    from altsim.io import OutputFolder, check_output_folder
+    from altsim.io import OutputFolder
+    from altsim.rates.experiment import work_started
     from altsim.testing.falsify import falsify, print_progress
     from altsim.theory import get_bound, require
 
@@ -373,13 +374,9 @@ def cmd_falsify(args, out) -> int:
                          "are certified everywhere")
     require("--budget", args.budget, low=1, high=7 * 86400)  # seconds: at least one run, at most a week
     require("--scale", args.scale, low=0, low_open=True)
-    check_output_folder(args.out, "falsify")
-    with OutputFolder(args.out, "falsify") as target:
-        try:
-            rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
-                          progress=None if args.quiet else print_progress)
-        except ValueError as e:  # past the claim, work has started: a failure, not a refusal
-            raise RuntimeError(str(e)) from e
+    with OutputFolder(args.out, "falsify") as target, work_started():  # the folder is checked before it is claimed
+        rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
+                      progress=None if args.quiet else print_progress)
         _write_falsify(args, target, rep, out)
     return 0
 

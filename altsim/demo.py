@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from altsim.rates import ExperimentConfig, run
+from altsim.rates.experiment import work_started
 from altsim.io import OutputFolder, write_json, write_npz, write_text
 from altsim.results import rounds_csv, summarize, table, trajectories_arrays
 
@@ -39,10 +40,8 @@ def main(out: str = "altsim-demo", device: str = "cpu", seed: int = 0, quick: bo
 
     resolve_device(device)
     with OutputFolder(out, "demo") as out_dir:  # refused, before any work, unless new, empty or a demo's own
-        try:
+        with work_started():
             return _run_demo(out_dir, device, seed, quick, stream)
-        except ValueError as e:  # past the claim, work has started: a failure, not a refusal
-            raise RuntimeError(str(e)) from e
 
 
 def _run_demo(out_dir: Path, device: str, seed: int, quick: bool, stream) -> dict:

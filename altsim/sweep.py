@@ -47,7 +47,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from altsim.rates.experiment import ExperimentConfig, environment
+from altsim.rates.experiment import ExperimentConfig, environment, work_started
 from altsim.theory import require
 from altsim.theory.assumptions import shown
 from altsim.io import OutputFolder, dumps, read_json, sha256_file, write_json, write_text
@@ -278,10 +278,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", work
             stamp_file = out / "sweep.json"
             if stamp_file.exists() and read_json(stamp_file, "sweep stamp") != stamp:  # a folder from before manifests
                 raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
-            try:
+            with work_started():  # the folder is claimed: from here on a failure is not a refusal
                 return _run_points(spec, points, stamp, out, executor, workers, config_text, stream, client)
-            except ValueError as e:  # the folder is claimed and work has started: a failure, not a refusal
-                raise RuntimeError(str(e)) from e
     finally:
         if client is not None:
             client.close()  # our client only; a cluster at dask_address is the user's

@@ -8,8 +8,10 @@ unless one is given, simulates all seeds in one batch, and returns a `Result`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import os
 import platform
 import warnings
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ import torch
 import altsim
 from altsim.synthetic import Certified, Problem, make_problem
 from altsim.theory import BOUNDS, Bound, optimal_eta, require
-from altsim.theory.assumptions import shown
+from altsim.theory.assumptions import require_bool, shown
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
 from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm
@@ -114,16 +116,14 @@ class ExperimentConfig:
                     raise ValueError(f"algorithm_options.{a}.{key}: unknown; options of {a}: {', '.join(accepted) or 'none'}")
         if not self.algorithms:
             raise ValueError("algorithms=(): give at least one algorithm")
-        twice = sorted({a for a in self.algorithms if list(self.algorithms).count(a) > 1})
-        if twice:
-            raise ValueError(f"algorithms: {', '.join(twice)} listed twice")
+        if _repeated(self.algorithms):
+            raise ValueError(f"algorithms: {', '.join(_repeated(self.algorithms))} listed twice")
         if not self.seeds:
             raise ValueError("seeds=(): give at least one seed")
         for s in self.seeds:
             require("seeds[]", s, low=0, high=2**31 - 1, integer=True)
-        repeated = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
-        if repeated:
-            raise ValueError(f"seeds: {', '.join(map(str, repeated))} repeated; each seed must be distinct "
+        if _repeated(self.seeds):
+            raise ValueError(f"seeds: {', '.join(map(str, _repeated(self.seeds)))} repeated; each seed must be distinct "
                              "(a repeated seed would be counted twice in the confidence interval)")
         require("problem_seed", self.problem_seed, low=0, high=2**31 - 1, integer=True)
         if self.eta is not None:
@@ -132,8 +132,7 @@ class ExperimentConfig:
             require(k, getattr(self, k), low=1, integer=True)
         require("measure_every", self.measure_every, low=1, high=self.rounds, integer=True)  # at least T = 1 measured
         for k in ("official", "stateless"):
-            if not isinstance(getattr(self, k), bool):
-                raise ValueError(f"{k}={getattr(self, k)!r}: must be true or false")
+            require_bool(k, getattr(self, k))
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -157,6 +156,11 @@ class ExperimentConfig:
             if isinstance(d.get(k), list):
                 d[k] = tuple(d[k])
         return cls(**d)
+
+
+def _repeated(items) -> list:
+    """The items that occur more than once, each once, sorted."""
+    return sorted({x for x in items if list(items).count(x) > 1})
 
 
 def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algorithm) -> dict:
@@ -272,8 +276,6 @@ def memory_estimate(config: ExperimentConfig) -> dict:
 def _memory_available(device: str) -> int:
     if str(device).startswith("cuda"):
         return int(torch.cuda.mem_get_info()[0])
-    import os
-
     try:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no estimate to refuse by
@@ -333,10 +335,18 @@ def preflight(config: ExperimentConfig):
 def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None) -> Result:
     """Run every algorithm of `config` (validated before any work) and return the `Result`."""
     problem, cert, steps, (L_u, L_v, source) = preflight(config)
-    try:
+    with work_started():
         return _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress)
-    except ValueError as e:  # past preflight a ValueError is a failure of the run, not a refusal (CLI exit 1)
-        raise RuntimeError(f"the run failed after starting: {e}") from e
+
+
+@contextlib.contextmanager
+def work_started():
+    """Mark the code inside as work under way: a ValueError there is a failure of the run (the CLI's
+    exit 1), not a refusal before any work (exit 2), so it is re-raised as a RuntimeError."""
+    try:
+        yield
+    except ValueError as e:
+        raise RuntimeError(str(e)) from e
 
 
 def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> Result:
