@@ -42,8 +42,8 @@ def atomic_write(path: str | Path, write: Callable[[str], None], temp_suffix: st
 
 def strict(obj: Any) -> Any:
     """`obj` as strict JSON data: numpy scalars and arrays become plain numbers and lists, and every
-    non-finite float becomes null. In a dict, KEY's null gets a sibling KEY_reason ("nan", "inf",
-    "-inf") unless the dict already explains it; in a list the null stands alone."""
+    non-finite float becomes null. In a dict, KEY's null gets a sibling KEY_reason ("not a finite number
+    (nan)", or inf, -inf) unless the dict already has one; in a list the null stands alone."""
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
@@ -77,13 +77,7 @@ def dumps(obj: Any, **kw) -> str:
 
 
 def write_json(path, obj) -> Path:
-    text = dumps(obj, indent=2) + "\n"
-
-    def w(tmp):
-        with open(tmp, "w") as f:
-            f.write(text)
-
-    return atomic_write(path, w, ".json.tmp")
+    return write_text(path, dumps(obj, indent=2) + "\n")
 
 
 def write_text(path, text: str) -> Path:

@@ -195,19 +195,10 @@ def regime_verdict(result) -> dict:
 
 
 # --- the sweep ------------------------------------------------------------------------------
-def _done(pdir: Path) -> dict | None:
-    """The point's summary if the point is complete and its files verify, else None."""
-    return _read_point(pdir)[1]
-
-
 def _summary_hash(summary: dict) -> str:
     """SHA-256 of a point summary's strict JSON without its own checksum field."""
     body = {k: v for k, v in summary.items() if k != "summary_sha256"}
     return hashlib.sha256(dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _point_status(pdir: Path) -> str:
-    return _read_point(pdir)[0]
 
 
 def _read_point(pdir: Path) -> tuple[str, dict | None]:
@@ -308,7 +299,7 @@ def _run_points(spec, points, stamp, out, executor, workers, config_text, stream
     show = _progress_printer(len(points), stream)
     todo, count = [], 0
     for pid, cfg, _ in points:
-        status = _point_status(out / "points" / pid)
+        status, _ = _read_point(out / "points" / pid)
         if status == "done":
             count += 1
             show(count, pid, True)
@@ -373,7 +364,7 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
     """summary.json and rounds.csv from the points on disk (so a resumed sweep equals an uninterrupted one)."""
     rows, per_point = [], []
     for pid, _, assign in points:
-        s = _done(out / "points" / pid)
+        _, s = _read_point(out / "points" / pid)
         if s is None:
             continue
         per_point.append({"point": pid, "values": assign, "summary": s})
