@@ -107,6 +107,40 @@ def test_noise_is_standard_normal_and_independent_of_batching():
     assert not torch.equal(noise.normal(4, clients, 1, 2, 40), z)
 
 
+def _fmix32_reference(h: int) -> int:
+    """MurmurHash3's finaliser written from its definition, on Python ints."""
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) % 2**32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) % 2**32
+    return h ^ (h >> 16)
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 9, 31, 1000, 4097])  # vector widths and scalar tails
+def test_wrapping_int32_hash_and_split_int64_hash_equal_the_definition(size):
+    from altsim.rates.noise import _as_int32, _fmix32, _fmix32_wrapping, _unit_interval
+
+    gen = torch.Generator().manual_seed(size)
+    words = torch.randint(0, 2**32, (size,), generator=gen, dtype=torch.int64)
+    words[0] = 2**32 - 1  # the word whose int32 pattern is -1
+    if size > 1:
+        words[1] = 2**31  # the most negative int32
+    expected = torch.tensor([_fmix32_reference(int(w)) for w in words], dtype=torch.int64)
+    assert torch.equal(_fmix32(words), expected)
+    wrapped = _fmix32_wrapping(_as_int32(words))
+    assert wrapped.dtype == torch.int32
+    assert torch.equal(wrapped.to(torch.int64) & 0xFFFFFFFF, expected)
+    assert torch.equal(_unit_interval(wrapped), (expected.to(torch.float64) + 0.5) * 2.0**-32)
+
+
+def test_a_tensor_round_index_draws_the_same_numbers_as_an_int():
+    noise = NoiseStream(torch.tensor([3, 2**40 + 1]), torch.device("cpu"), torch.float64)
+    for t in (0, 5, 2**33 + 9):
+        clients = noise.sample_clients(t, 50, 7)
+        assert torch.equal(clients, noise.sample_clients(torch.tensor(t), 50, 7))
+        assert torch.equal(noise.normal(t, clients, 2, 1, 13), noise.normal(torch.tensor(t), clients, 2, 1, 13))
+
+
 def test_seeds_run_together_equal_seeds_run_alone_bitwise():
     p = make_problem("coupled_quadratic", dict(n=12, chi=0.5, delta=1.0, sigma_u=0.5, sigma_v=0.5), seed=0)
     alg = FedAlt(gamma_u=0.3, gamma_v=0.3, tau_u=2, tau_v=2)
