@@ -25,6 +25,7 @@ import torch
 from altsim.theory import require, stationarity
 
 from .algorithm import Algorithm, State
+from .fused import RoundRunner, should_compile
 from .noise import NoiseStream
 
 
@@ -90,12 +91,16 @@ def scales_of(problem, cert) -> tuple[float, float, str]:
 def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
              blowup: float = 1e12, progress: Callable[[int, int], None] | None = None,
              on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
-             scales: tuple[float, float] | None = None, on_state: Callable[[int, State], None] | None = None) -> Trajectory:
+             scales: tuple[float, float] | None = None, on_state: Callable[[int, State], None] | None = None,
+             compile: str = "auto", compile_backend: str = "inductor") -> Trajectory:
     """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds.
 
     `progress(t, rounds)`, `on_round(t, u^{t+1}, V^{t+1})` and `on_state(t, state^{t+1})` are called
     after each round (callbacks keep logging and inspection out of the algorithm). `scales` = (L_u, L_v)
     normalises Delta_t; it defaults to `scales_of` (certified constants, else measured ones).
+    `compile` ("auto", "on", "off") fuses each round and measurement with torch.compile (`altsim.rates.fused`);
+    the trajectory's setting records the path that ran ("round_path": "compiled" or "eager"); `compile_backend`
+    is torch.compile's backend ("aot_eager" traces without generating kernels: a fast check of capture).
     """
     require("rounds", rounds, low=1, integer=True)
     require("m", m, low=1, high=problem.n, integer=True)
@@ -105,6 +110,8 @@ def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Seque
     dev = problem.device
     R = len(seeds)
     noise = NoiseStream(torch.as_tensor(list(seeds)), dev, problem.dtype)
+    runner = RoundRunner(problem, algorithm, m, noise, compiled=should_compile(compile, problem, rounds, R, m),
+                         backend=compile_backend)
     state = algorithm.init(problem, R)
     cert = problem.certified_constants()
     L_u, L_v = scales if scales is not None else scales_of(problem, cert)[:2]
@@ -117,7 +124,7 @@ def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Seque
     limit = None
     for t in range(rounds):
         if t % measure_every == 0:
-            gu2, gv2, F = measure(problem, state.u, state.V)
+            gu2, gv2, F = runner.measure(state.u, state.V)
             delta_t = stationarity(gu2, gv2, L_u, L_v)
             if limit is None:
                 limit = blowup * torch.clamp(delta_t, min=1.0)
@@ -129,8 +136,7 @@ def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Seque
             gu_hist.append(torch.where(alive, gu2, nan))
             gv_hist.append(torch.where(alive, gv2, nan))
             gap_hist.append(torch.where(alive, F - cert.F_lower, nan))
-        clients = noise.sample_clients(t, problem.n, m)
-        new = algorithm.round(problem, state, clients, noise, t)
+        new = runner.step(state, t)
         newly = alive & ~new.finite()
         if newly.any():
             diverged_at[newly.cpu().numpy()] = t
@@ -146,7 +152,8 @@ def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Seque
     stack = lambda xs: torch.stack(xs, dim=1).cpu().numpy().astype(np.float64)  # noqa: E731
     return Trajectory(
         algorithm=algorithm.name,
-        setting={**algorithm.setting(), "n": problem.n, "m": int(m), "rounds": int(rounds), "measure_every": measure_every},
+        setting={**algorithm.setting(), "n": problem.n, "m": int(m), "rounds": int(rounds), "measure_every": measure_every,
+                 "round_path": "compiled" if runner.compiled else "eager"},
         seeds=np.asarray(list(seeds)),
         rounds=np.asarray(measured_rounds),
         grad_u_sq=stack(gu_hist),

@@ -9,6 +9,8 @@ entry is checked without editing any test list.
 - `check_algorithm(name)`: the batched round equals a per-client loop (`reference.reference_run`),
   seeds run together equal seeds run alone bit for bit, a rerun repeats itself, the state keeps
   its shapes;
+- `check_compiled(name)`: the compiled round (torch.compile) agrees with the eager one, and keeps
+  the batch invariance and repeatability above;
 - `check_derivation(bound_name)`: every sympy identity of a [D] bound's derivation holds.
 
 Each raises AssertionError with what differs, and returns nothing.
@@ -129,6 +131,38 @@ def check_algorithm(name: str, *, family: str = "coupled_quadratic", params: dic
             f"{name}: seed {seed} alone differs from seed {seed} in a batch"
     again = simulate(p, alg, rounds=rounds, m=m, seeds=list(seeds))
     assert np.array_equal(again.grad_u_sq, together.grad_u_sq), f"{name}: a rerun gave other numbers"
+
+
+def check_compiled(name: str, *, family: str = "coupled_quadratic", params: dict | None = None,
+                   options: dict | None = None, backend: str = "inductor", rtol: float = 1e-12,
+                   rounds: int = 4, m: int = 3, seeds=(3, 0, 7)) -> None:
+    """The compiled round (`altsim.rates.fused`) agrees with the eager one: to `rtol` relative (0 asks for
+    bitwise equality), on the same small noisy instance as `check_algorithm`; on the compiled path too,
+    seeds run together equal seeds run alone bit for bit, and a rerun repeats itself."""
+    from altsim.rates import simulate
+    from altsim.synthetic import FAMILIES, make_problem
+
+    p = make_problem(family, FAMILIES[family].example if params is None else params, seed=1)
+    alg = _instance(name, p, options)
+    m = min(m, p.n)
+    run = lambda seeds_, mode: simulate(p, alg, rounds=rounds, m=m, seeds=list(seeds_), compile=mode,  # noqa: E731
+                                        compile_backend=backend)
+    eager, fused = run(seeds, "off"), run(seeds, "on")
+    assert fused.setting["round_path"] == "compiled", f"{name}: the compiled path fell back to eager"
+    for key in ("grad_u_sq", "grad_v_sq_mean", "objective_gap"):
+        a, b = getattr(eager, key), getattr(fused, key)
+        if rtol == 0:
+            assert np.array_equal(a, b), f"{name}: compiled {key} differs from eager"
+        else:
+            scale = np.maximum(np.abs(a), np.finfo(float).tiny)
+            worst = float(np.max(np.abs(a - b) / scale))
+            assert worst <= rtol, f"{name}: compiled {key} differs from eager by {worst:.3g} relative (> {rtol})"
+    for r, seed in enumerate(seeds):
+        alone = run([seed], "on")
+        assert np.array_equal(alone.grad_u_sq[0], fused.grad_u_sq[r]) and \
+            np.array_equal(alone.grad_v_sq_mean[0], fused.grad_v_sq_mean[r]), \
+            f"{name}: compiled, seed {seed} alone differs from seed {seed} in a batch"
+    assert np.array_equal(run(seeds, "on").grad_u_sq, fused.grad_u_sq), f"{name}: a compiled rerun gave other numbers"
 
 
 def check_derivation(bound_name: str) -> None:

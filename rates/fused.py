@@ -1,0 +1,133 @@
+"""Compiled rounds: a round and the measurement fused into a few kernels by `torch.compile`.
+
+The engine's loop calls, per round, `sample_clients` then the algorithm's `round`, and at measured
+rounds `measure`. Run eagerly, each is some fifty small passes over memory. `RoundRunner` hands
+the same Python functions to `torch.compile` (TorchInductor: C++ on the CPU, Triton on a GPU),
+which fuses each into a few kernels. Nothing else changes: the algorithm, the problem's oracles
+and the counter-based noise stream are the same code, and the round index reaches the round as a
+0-d int64 tensor (the noise stream hashes it in the graph, so one compiled round serves every t).
+
+When it pays. Compiling costs far more than it saves on short runs: on the project's 2-core CPU
+(benchmarks/RESULTS.md, "Compiled rounds") a FedAlt round at n = 10^5 took minutes to compile cold
+and then ran about 2x faster. `compile="auto"` therefore compiles only when the run's work,
+rounds x seeds x clients per round x (d_u + d_v), passes `AUTO_COMPILE_WORK`, the break-even
+point that measurement gives; "on" and "off" decide outright. Where compilation is unavailable
+(no C++ compiler, no Triton, an unsupported Python) or fails on an algorithm, the run goes on
+eagerly after a one-line notice on stderr.
+
+Agreement. Fusion reorders no reduction in these rounds but may evaluate sin, cos and exp with
+other instructions, so the compiled path agrees with the eager one to about 1e-15 relative in
+float64 rather than bitwise (tests/test_fused.py asserts 1e-12); on each path, seeds run together
+equal seeds run alone bitwise.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from typing import Callable
+
+import torch
+
+from .algorithm import Algorithm, State
+from .noise import NoiseStream
+
+COMPILE_CHOICES = ("auto", "on", "off")
+
+AUTO_COMPILE_WORK = 5e9
+"""Break-even work (rounds x seeds x m x (d_u + d_v)) for compile="auto" on a CPU: the cold compile
+cost over the per-element saving, both measured by `altsim bench` (benchmarks/RESULTS.md)."""
+
+
+def compile_unavailable(device: torch.device) -> str | None:
+    """Why torch.compile cannot run on `device` here, or None when it can."""
+    if not hasattr(torch, "compile"):
+        return f"torch {torch.__version__} has no torch.compile"
+    import torch._dynamo as dynamo
+
+    if not dynamo.is_dynamo_supported():
+        return f"torch.compile does not support Python {sys.version.split()[0]}"
+    if device.type == "cuda":
+        return None if importlib.util.find_spec("triton") else "Triton is not installed"
+    from torch._inductor import config as inductor_config
+
+    cxx = inductor_config.cpp.cxx[-1] if isinstance(inductor_config.cpp.cxx, tuple) else inductor_config.cpp.cxx
+    if cxx is None:
+        cxx = "g++"
+    return None if shutil.which(str(cxx)) else f"no C++ compiler ({cxx}) on PATH"
+
+
+def run_work(problem, rounds: int, seeds: int, m: int) -> float:
+    """The work `AUTO_COMPILE_WORK` is measured in: element-rounds of the sampled clients' parameters."""
+    return float(rounds) * seeds * m * (problem.d_u + problem.d_v)
+
+
+def should_compile(choice: str, problem, rounds: int, seeds: int, m: int) -> bool:
+    if choice not in COMPILE_CHOICES:
+        raise ValueError(f"compile={choice!r}: must be one of {', '.join(COMPILE_CHOICES)}")
+    if choice == "auto":
+        return problem.device.type == "cpu" and run_work(problem, rounds, seeds, m) >= AUTO_COMPILE_WORK
+    return choice == "on"
+
+
+def _notice(msg: str) -> None:
+    print(f"altsim: {msg}; running eagerly", file=sys.stderr, flush=True)
+
+
+class RoundRunner:
+    """One round (`step(state, t)`) and the measurement (`measure(u, V)`), compiled or eager.
+
+    `compiled` says which path runs now; it turns False for good after a compilation failure.
+    `backend` is torch.compile's: "inductor" generates fused kernels; "aot_eager" only traces
+    (the fast check that a round can be captured, which the default tests use)."""
+
+    def __init__(self, problem, algorithm: Algorithm, m: int, noise: NoiseStream, *, compiled: bool = False,
+                 backend: str = "inductor", measure_fn: Callable | None = None):
+        from .engine import measure as eager_measure
+
+        self.problem, self.algorithm, self.m, self.noise = problem, algorithm, int(m), noise
+        self._eager_measure = measure_fn or eager_measure
+        self.compiled = False
+        if compiled:
+            reason = compile_unavailable(problem.device) if backend == "inductor" else None
+            if reason:
+                _notice(f"compilation unavailable ({reason})")
+            else:
+                self.compiled = True
+                # Static shapes: a run's shapes never change, and dynamic kernels were no faster to build.
+                self._round_c = torch.compile(self._flat_round, dynamic=False, backend=backend)
+                self._measure_c = torch.compile(self._flat_measure, dynamic=False, backend=backend)
+
+    def _flat_round(self, u, V, client, server, t):
+        clients = self.noise.sample_clients(t, self.problem.n, self.m)
+        new = self.algorithm.round(self.problem, State(u, V, client, server), clients, self.noise, t)
+        return new.u, new.V, new.client, new.server
+
+    def _flat_measure(self, u, V):
+        return self._eager_measure(self.problem, u, V)
+
+    def _fallback(self, err: BaseException) -> None:
+        self.compiled = False
+        while (inner := getattr(err, "inner_exception", None) or err.__cause__) is not None:
+            err = inner  # torch wraps the compiler's own error: show that one
+        first = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
+        _notice(f"compiling {self.algorithm.name} failed ({type(err).__name__}: {first})")
+
+    def step(self, state: State, t: int) -> State:
+        if self.compiled:
+            try:
+                t_tensor = torch.tensor(t, dtype=torch.int64, device=self.problem.device)
+                return State(*self._round_c(state.u, state.V, state.client, state.server, t_tensor))
+            except Exception as err:  # noqa: BLE001  (any compiler failure: the eager path below decides)
+                self._fallback(err)
+        clients = self.noise.sample_clients(t, self.problem.n, self.m)
+        return self.algorithm.round(self.problem, state, clients, self.noise, t)
+
+    def measure(self, u: torch.Tensor, V: torch.Tensor):
+        if self.compiled:
+            try:
+                return self._measure_c(u, V)
+            except Exception as err:  # noqa: BLE001
+                self._fallback(err)
+        return self._eager_measure(self.problem, u, V)
