@@ -1,38 +1,50 @@
 """`altsim bench`: the batched engine's speed, measured side by side in one process (the harness
-behind `altsim bench` and benchmarks/bench.py).
+behind `altsim bench` and benchmarks/bench.py; benchmarks/RESULTS.md records its runs).
 
 Each figure is a median of repeats after a warm-up. Keys of the JSON report:
 
 - engine_vs_loop_speedup: seconds per round of the per-client loop reference over the batched
   engine (closed-form family, n = 1000, m = 100, d_u = d_v = 50, FedAlt tau_u = tau_v = 5, float32);
-- scaling_exponent_n: slope of log(seconds per round) against log n for n = 10^2 .. 10^5, m = n/10;
+- scaling_exponent_n: slope of log(seconds per round) against log n for n = 10^2 .. 10^6, m = n/10
+  (rounds alone: the engine's measurement is left out, as `measure_every` lets a large run do);
 - seed_batch_cost_ratio_64: time of 64 seeds in one batch over time of one seed;
-- fraction_of_matmul_flops: a round's arithmetic rate (operations counted from the formulas) over
-  the rate of a large float32 matmul on the same machine, at n = 10^4, d = 100;
+- fraction_of_roofline: at n = 10^5, the time the lower of two ceilings allows for a round over the
+  measured time. The ceilings: the bytes a round must move (`closed_form_round_bytes`) at the
+  machine's stream bandwidth (a large triad, same process), and the round's elementwise operation
+  mix in one fused pass with no memory traffic (`op_mix_seconds`, compiled). Reported for the eager
+  and the compiled round; `fraction_of_roofline` is the better of the two, `roofline_path` says which;
+- fraction_of_matmul_flops: shared_representation only (its oracles are matrix products): its
+  round's arithmetic rate, FLOPs counted from the formulas, over a large matmul's rate;
+- compiled_speedup_n1e5, compile_seconds, compile_break_even_work: the compiled round against the
+  eager one at n = 10^5, the cold compile time (a fresh cache), and the work (rounds x seeds x m x
+  (d_u + d_v)) past which compiling pays (what `altsim.rates.fused.AUTO_COMPILE_WORK` is set from);
 - peak_memory_mb_n1e5: peak resident memory of a run at n = 10^5, d_v = 100, above an idle process;
 - bound_evals_per_second_lambdify / _subs: symbolic evaluation throughput;
-- flower: skipped unless `flwr` is installed (never a made-up number);
+- flower_speedup_n100 / _n1000 (with --peers and `flwr` installed): Flower's simulation engine
+  against altsim on the same problem (`altsim.peers.flower`);
 - machine: cores, torch version, device.
 
-The quick variant runs smaller sizes and leaves out keys it does not measure.
+The quick variant runs smaller sizes, compiles nothing, and leaves out keys it does not measure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 import torch
 
-from altsim.synthetic import make_problem
-
 from altsim.rates import FedAlt
+from altsim.rates.fused import RoundRunner, compile_unavailable
 from altsim.rates.noise import NoiseStream
+from altsim.synthetic import make_problem
 
 
 def _median(fn, repeats: int) -> float:
@@ -51,30 +63,93 @@ def _problem(n: int, d: int, device: str, dtype: str = "float32", d_v: int | Non
 
 
 def _sync(device: str) -> None:
-    if device.startswith("cuda"):
+    if str(device).startswith("cuda"):
         torch.cuda.synchronize()
 
 
+class Rounds:
+    """The engine's rounds alone (no measurement), as `simulate` runs them, eager or compiled."""
+
+    def __init__(self, problem, alg, m: int, seeds, compiled: bool = False):
+        self.problem, self.alg, self.m, self.seeds = problem, alg, m, list(seeds)
+        noise = NoiseStream(torch.as_tensor(self.seeds), problem.device, problem.dtype)
+        self.runner = RoundRunner(problem, alg, m, noise, compiled=compiled)
+
+    def __call__(self, rounds: int) -> None:
+        state = self.alg.init(self.problem, len(self.seeds))
+        for t in range(rounds):
+            state = self.runner.step(state, t)
+        _sync(self.problem.device)
+
+
 def engine_rounds(problem, alg, rounds: int, m: int, seeds, device: str = "cpu") -> None:
-    """The engine's rounds alone (no measurement), as `simulate` runs them."""
-    noise = NoiseStream(torch.as_tensor(list(seeds)), problem.device, problem.dtype)
-    state = alg.init(problem, len(seeds))
-    for t in range(rounds):
-        state = alg.round(problem, state, noise.sample_clients(t, problem.n, m), noise, t)
-    _sync(device)
+    Rounds(problem, alg, m, seeds)(rounds)
 
 
-def round_flops(m: int, d_u: int, d_v: int, tau_u: int, tau_v: int, R: int = 1) -> float:
-    """Arithmetic operations of one FedAlt round on the coupled quadratic, counted from its formulas:
-    ~12 per coordinate per gradient (quadratic, linear, periodic and coupling terms, sin/cos as one),
-    2 per coordinate per update, 3 per coordinate of additive noise, 1 per coordinate to average u."""
-    per_v, per_u = (12 + 2 + 3) * d_v, (12 + 2 + 3) * d_u
-    return float(R * (m * (tau_v * per_v + tau_u * per_u) + m * d_u))
+# -- the roofline ---------------------------------------------------------------------------------
+def closed_form_round_bytes(R: int, m: int, d_u: int, d_v: int, itemsize: int) -> int:
+    """Bytes a FedAlt or FedSim round on the closed-form family must move, however fused: read u and
+    the sampled clients' v_i, b_i and e_i (instance data) and their indices; write their v_i and the
+    new u. Local iterates and noise can stay in registers; everything else is extra traffic."""
+    floats = R * d_u * 2 + R * m * d_v * 2 + m * (d_u + d_v)
+    return floats * itemsize + R * m * 8
 
 
-def matmul_gflops(device: str, size: int = 2048, repeats: int = 5) -> float:
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
+def triad_bandwidth(device: str, dtype=torch.float32, size: int = 1 << 25, repeats: int = 5) -> float:
+    """Stream bandwidth in bytes/s: a = b + s c over arrays far larger than the caches."""
+    b = torch.rand(size, device=device, dtype=dtype)
+    c = torch.rand(size, device=device, dtype=dtype)
+    a = torch.empty_like(b)
+
+    def triad():
+        torch.add(b, c, alpha=0.5, out=a)
+        _sync(device)
+
+    return 3 * size * b.element_size() / _median(triad, repeats)
+
+
+def _op_mix(n_elements: int, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """One local step's per-coordinate work on the closed-form family, inputs generated in place
+    (no memory traffic): the noise hash and its normal quantile, the gradient (linear, periodic and
+    coupling terms), the step. Summed so that nothing is written back."""
+    from altsim.rates.noise import _fmix32_wrapping, _unit_interval
+
+    idx = torch.arange(n_elements, device=device, dtype=torch.int32)
+    z = torch.special.ndtri(_unit_interval(_fmix32_wrapping(idx ^ 0x1B873593))).to(dtype)
+    x = (idx & 1023).to(dtype) * 1e-3
+    y = (idx & 511).to(dtype) * 2e-3
+    g = 0.4 * x + 0.1 - 0.3 * torch.sin(2.0 * x) + 0.2 * torch.cos(1.5 * x + 0.7 * y) + 0.1 * z
+    return (x - 0.05 * g).sum()
+
+
+def op_mix_seconds(n_elements: int, device: str, dtype=torch.float32, repeats: int = 5) -> float:
+    """Time of `_op_mix` over n_elements, compiled into one fused pass."""
+    fn = torch.compile(_op_mix, dynamic=False)
+
+    def run():
+        fn(n_elements, dtype, device)
+        _sync(device)
+
+    return _median(run, repeats)
+
+
+def round_element_steps(R: int, m: int, d_u: int, d_v: int, tau_u: int, tau_v: int) -> int:
+    """Coordinates updated per round: each sampled client's v for tau_v steps and u for tau_u steps."""
+    return R * m * (tau_v * d_v + tau_u * d_u)
+
+
+# -- shared_representation: matrix products ----------------------------------------------------------
+def shared_representation_round_flops(m: int, k: int, p: int, N: int, tau_u: int, tau_v: int, R: int = 1) -> float:
+    """FLOPs of one FedAlt round on shared_representation, from its formulas (`_grads`, both blocks per
+    call): U x_j for N samples (2kpN), residuals (2kN + N), e = sum_j r_j x_j (2pN), grad_v (2kN), grad_U = v e^T
+    plus the ridge terms (3kp + 2k), and the step (2kp or 2k)."""
+    per_call = 2 * k * p * N + 4 * k * N + N + 2 * p * N + 3 * k * p + 2 * k
+    return float(R * m * (tau_v * (per_call + 2 * k) + tau_u * (per_call + 2 * k * p)))
+
+
+def matmul_gflops(device: str, size: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
 
     def mm():
         a @ b
@@ -121,7 +196,22 @@ def bound_throughput(size: int, subs_points: int = 200) -> dict:
             "evals_per_second_subs": subs_points / t_subs}
 
 
-def bench(quick: bool = False, device: str = "cpu", stream=sys.stderr) -> dict:
+@contextlib.contextmanager
+def _fresh_compile_cache():
+    """A new, empty TorchInductor cache for the duration (so a compile time is a cold one)."""
+    old = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="altsim-bench-inductor-") as d:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = d
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = old
+
+
+def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=sys.stderr) -> dict:
     """Run every measurement (see the module docstring); progress lines go to `stream`."""
     from altsim.testing.reference import literal_run
 
@@ -135,48 +225,98 @@ def bench(quick: bool = False, device: str = "cpu", stream=sys.stderr) -> dict:
     # 1. engine against the per-client loop, same problem, config and random streams
     p = _problem(1000, 50, device)
     r_eng, r_loop = (10, 1) if quick else (100, 3)
-    t_eng = _median(lambda: engine_rounds(p, alg, r_eng, 100, [0], device), reps) / r_eng
+    eng = Rounds(p, alg, 100, [0])
+    t_eng = _median(lambda: eng(r_eng), reps) / r_eng
     t_loop = _median(lambda: literal_run(p, alg, rounds=r_loop, m=100, seed=0), reps) / r_loop
     report.update(engine_seconds_per_round=t_eng, loop_seconds_per_round=t_loop, engine_vs_loop_speedup=t_loop / t_eng)
     say(f"engine {t_eng * 1e3:.2f} ms/round, loop {t_loop * 1e3:.1f} ms/round: {t_loop / t_eng:.0f}x")
 
-    # 2. scaling in n (m = n/10)
-    ns = [100, 1000, 10_000] if quick else [100, 1000, 10_000, 100_000]
+    # 2. seeds in one batch against one seed (same scenario)
+    seed_counts = [1, 8] if quick else [1, 8, 64]
+    times = {}
+    for R in seed_counts:
+        batch = Rounds(p, alg, 100, range(R))
+        times[R] = _median(lambda: batch(5), reps)
+    report["seed_batch_seconds"] = {str(R): t for R, t in times.items()}
+    for R in seed_counts[1:]:
+        report[f"seed_batch_cost_ratio_{R}"] = times[R] / times[1]
+        say(f"{R} seeds in one batch cost {times[R] / times[1]:.2f}x one seed ({R}x if run separately)")
+
+    # 3. scaling in n (m = n/10)
+    ns = [100, 1000, 10_000] if quick else [100, 1000, 10_000, 100_000, 1_000_000]
     per_round = []
     for n in ns:
-        q = _problem(n, 50, device)
-        rounds = 3 if n >= 100_000 else 5
-        per_round.append(_median(lambda: engine_rounds(q, alg, rounds, n // 10, [0], device), reps) / rounds)
+        rounds = 2 if n >= 1_000_000 else 3 if n >= 100_000 else 5
+        scaled = Rounds(_problem(n, 50, device), alg, n // 10, [0])
+        per_round.append(_median(lambda: scaled(rounds), 1 if n >= 1_000_000 else reps) / rounds)
         say(f"n={n}: {per_round[-1] * 1e3:.2f} ms/round")
     report["scaling_n"] = ns
     report["scaling_seconds_per_round"] = per_round
     report["scaling_exponent_n"] = float(np.polyfit(np.log(ns), np.log(per_round), 1)[0])
     report["scaling_exponent_n_top_decade"] = float(np.log(per_round[-1] / per_round[-2]) / np.log(ns[-1] / ns[-2]))
 
-    # 3. seeds in one batch against one seed
-    seed_counts = [1, 8] if quick else [1, 8, 64]
-    times = {R: _median(lambda: engine_rounds(p, alg, 5, 100, list(range(R)), device), reps) for R in seed_counts}
-    report["seed_batch_seconds"] = {str(R): t for R, t in times.items()}
-    for R in seed_counts[1:]:
-        report[f"seed_batch_cost_ratio_{R}"] = times[R] / times[1]
-        say(f"{R} seeds in one batch cost {times[R] / times[1]:.2f}x one seed ({R}x if run separately)")
-
-    # 4. arithmetic rate of a round against a large matmul, same process
-    n4, d4 = (2000, 100) if quick else (10_000, 100)
+    # 4. the roofline at n = 10^5 (quick: 10^4, memory ceiling only), eager and compiled rounds
+    n4, d4 = (10_000, 50) if quick else (100_000, 50)
     q = _problem(n4, d4, device)
-    t_round = _median(lambda: engine_rounds(q, alg, 3, n4 // 10, [0], device), reps) / 3
-    gflops_round = round_flops(n4 // 10, d4, d4, alg.tau_u, alg.tau_v) / t_round / 1e9
-    gflops_mm = matmul_gflops(device)
-    report.update(round_gflops=gflops_round, matmul_gflops=gflops_mm, fraction_of_matmul_flops=gflops_round / gflops_mm,
-                  flops_scenario={"n": n4, "m": n4 // 10, "d": d4})
-    say(f"round {gflops_round:.2f} GFLOP/s vs matmul {gflops_mm:.1f} GFLOP/s")
+    itemsize = torch.empty(0, dtype=q.dtype).element_size()
+    bytes_round = closed_form_round_bytes(1, n4 // 10, d4, d4, itemsize)
+    elements = round_element_steps(1, n4 // 10, d4, d4, alg.tau_u, alg.tau_v)
+    bandwidth = triad_bandwidth(device, q.dtype, size=(1 << 22) if quick else (1 << 25))
+    t_memory = bytes_round / bandwidth
+    eager_rounds = Rounds(q, alg, n4 // 10, [0])
+    t_eager = _median(lambda: eager_rounds(3), reps) / 3
+    roof = {"n": n4, "m": n4 // 10, "d": d4, "dtype": str(q.dtype).replace("torch.", ""), "bytes_per_round": bytes_round,
+            "element_steps_per_round": elements, "stream_bandwidth_gb_s": bandwidth / 1e9,
+            "memory_ceiling_seconds": t_memory, "eager_seconds_per_round": t_eager}
+    reason = compile_unavailable(torch.device(device))
+    if quick or reason:
+        roof["op_mix_seconds"] = None
+        roof["ceiling"] = "memory only: " + ("the quick run compiles nothing" if quick else reason)
+        t_ceiling = t_memory
+    else:
+        with _fresh_compile_cache():
+            t_ops = op_mix_seconds(elements, device, q.dtype)
+            compiled_rounds = Rounds(q, alg, n4 // 10, [0], compiled=True)
+            t0 = time.perf_counter()
+            compiled_rounds(1)  # the first round compiles: a cold cache, so this is the full cost
+            compile_seconds = time.perf_counter() - t0
+            t_compiled = _median(lambda: compiled_rounds(3), reps) / 3
+        t_ceiling = max(t_memory, t_ops)
+        roof.update(op_mix_seconds=t_ops, op_mix_gelements_per_second=elements / t_ops / 1e9,
+                    ceiling="operation mix" if t_ops >= t_memory else "memory", compiled_seconds_per_round=t_compiled,
+                    fraction_of_roofline_compiled=t_ceiling / t_compiled)
+        saving = (t_eager - t_compiled) / (1 * (n4 // 10) * 2 * d4)  # seconds per element-round
+        report.update(compiled_speedup_n1e5=t_eager / t_compiled, compile_seconds=compile_seconds,
+                      compile_break_even_work=(compile_seconds / saving) if saving > 0 else None)
+        say(f"compiled round {t_compiled * 1e3:.1f} ms vs eager {t_eager * 1e3:.1f} ms after {compile_seconds:.0f} s of "
+            f"compilation")
+    roof["ceiling_seconds"] = t_ceiling
+    roof["fraction_of_roofline_eager"] = t_ceiling / t_eager
+    best = max((v, k) for k, v in (("eager", roof["fraction_of_roofline_eager"]),
+                                   ("compiled", roof.get("fraction_of_roofline_compiled", -1.0))))
+    report.update(roofline=roof, fraction_of_roofline=best[0], roofline_path=best[1])
+    say(f"roofline: ceiling {t_ceiling * 1e3:.2f} ms ({roof['ceiling']}), fraction {best[0]:.1%} ({best[1]})")
 
-    # 5. peak memory
+    # 5. shared_representation: its round's arithmetic rate against a large matmul, same process
+    sr = dict(n=200, features=64, rank=16, samples=64) if quick else dict(n=1000, features=128, rank=32, samples=128)
+    srp = make_problem("shared_representation", dict(sr, noise="gaussian", sigma_u=0.1, sigma_v=0.1), seed=0,
+                       device=device, dtype="float32")
+    m5 = sr["n"] // 10
+    sr_rounds = Rounds(srp, alg, m5, [0])
+    t_sr = _median(lambda: sr_rounds(3), reps) / 3
+    flops = shared_representation_round_flops(m5, sr["rank"], sr["features"], sr["samples"], alg.tau_u, alg.tau_v)
+    gflops_mm = matmul_gflops(device)
+    report.update(round_gflops=flops / t_sr / 1e9, matmul_gflops=gflops_mm,
+                  fraction_of_matmul_flops=flops / t_sr / 1e9 / gflops_mm,
+                  flops_scenario={"family": "shared_representation", **sr, "m": m5, "dtype": "float32"})
+    say(f"shared_representation round {flops / t_sr / 1e9:.1f} GFLOP/s vs matmul {gflops_mm:.1f} GFLOP/s")
+
+    # 6. peak memory
     if not quick:
         report["peak_memory_mb_n1e5"] = peak_memory_mb(100_000, 100, device)
         say(f"peak memory at n=1e5, d_v=100: {report['peak_memory_mb_n1e5']:.0f} MB")
 
-    # 6. symbolic evaluation
+    # 7. symbolic evaluation
     bt = bound_throughput(100_000 if quick else 1_000_000)
     report.update(bound_evals_per_second_lambdify=bt["evals_per_second_lambdify"],
                   bound_evals_per_second_torch=bt["evals_per_second_torch"],
@@ -184,19 +324,17 @@ def bench(quick: bool = False, device: str = "cpu", stream=sys.stderr) -> dict:
                   lambdify_over_subs=bt["evals_per_second_lambdify"] / bt["evals_per_second_subs"])
     say(f"bounds: {bt['evals_per_second_lambdify']:.3g}/s lambdify vs {bt['evals_per_second_subs']:.3g}/s subs")
 
-    # 7. Flower, only if installed
-    try:
-        import flwr  # noqa: F401
+    # 8. a real peer: Flower
+    if peers:
+        from altsim.peers import flower
 
-        report["flower"] = "flwr is installed but the comparison is not implemented yet; no number reported"
-    except ImportError:
-        report["flower"] = "skipped: flwr is not installed"
+        report.update(flower.bench_against_altsim(quick=quick, say=say))
     return report
 
 
 def machine(device: str) -> dict:
     info = {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
             "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(), "device": device}
-    if device.startswith("cuda"):
+    if str(device).startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--quick", action="store_true", help="smaller sizes; a smoke test")
     bn.add_argument("--device", default="cpu", help="cpu or cuda")
     bn.add_argument("--out", help="write the JSON report here")
+    bn.add_argument("--peers", action="store_true",
+                    help="also run Flower's simulation engine on the same problem (needs: pip install \"altsim[peers]\")")
 
     pr = sub.add_parser("problem", help="show a problem family's certified constants")
     pr.add_argument("--list", action="store_true", help="list the families")
@@ -412,7 +414,14 @@ def cmd_bench(args, out) -> int:
     resolve_device(args.device)
     if args.out is not None:
         _check_report_path(args.out)
-    report = bench(quick=args.quick, device=args.device)
+    if args.peers:
+        from altsim.peers.flower import require_flower
+
+        try:
+            require_flower()
+        except ImportError as e:  # before any work: a missing extra is a usage error, not a failed run
+            raise UsageError(f"--peers: {e}") from None
+    report = bench(quick=args.quick, device=args.device, peers=args.peers)
     if args.out:
         write_json(args.out, report)
     print(dumps(report, indent=2), file=out)

@@ -126,7 +126,7 @@ class CoupledQuadratic(Problem):
         return self.theta_u * u[..., : self.r] + self.theta_v * v[..., : self.r]
 
     def loss(self, u, v, clients):
-        b, e = self.b[clients], self.e[clients]
+        b, e = self.client_rows(clients, self.b, self.e)
         out = 0.5 * self.a * u.pow(2).sum(-1) + (b * u).sum(-1) + 0.5 * self.c * (v - e).pow(2).sum(-1)
         out = out + self.A_u * torch.cos(self.omega * u).sum(-1) + self.A_v * torch.cos(self.omega * v).sum(-1)
         if self.s:
@@ -134,14 +134,14 @@ class CoupledQuadratic(Problem):
         return out
 
     def grad_u(self, u, v, clients):
-        g = self.a * u + self.b[clients] - self.A_u * self.omega * torch.sin(self.omega * u)
+        g = self.a * u + self.client_rows(clients, self.b, self.e)[0] - self.A_u * self.omega * torch.sin(self.omega * u)
         if self.s:
             g = g.clone()
             g[..., : self.r] += self.s * self.theta_u * torch.cos(self._phase(u, v))
         return g
 
     def grad_v(self, u, v, clients):
-        h = self.c * (v - self.e[clients]) - self.A_v * self.omega * torch.sin(self.omega * v)
+        h = self.c * (v - self.client_rows(clients, self.b, self.e)[1]) - self.A_v * self.omega * torch.sin(self.omega * v)
         if self.s:
             h = h.clone()
             h[..., : self.r] += self.s * self.theta_v * torch.cos(self._phase(u, v))

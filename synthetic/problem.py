@@ -70,6 +70,28 @@ class Problem(abc.ABC):
     device: torch.device
     dtype: torch.dtype
 
+    def client_rows(self, clients: torch.Tensor, *data: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """data[k][clients] for per-client instance data (n, ...), gathered once per clients tensor.
+
+        A round's local steps call the oracles with the same `clients` tensor again and again; the
+        gather is a copy of every sampled client's data, so it is made once and reused while the
+        tensor (same object, unchanged) and the data are the same. Inside a compiled graph it is
+        not cached: the compiler fuses the gather into its kernels."""
+        if torch.compiler.is_compiling():
+            return tuple(x[clients] for x in data)
+        cached = getattr(self, "_rows_cache", None)
+        if cached is not None and cached[0] is clients and cached[1] == clients._version \
+                and len(cached[2]) == len(data) and all(a is b for a, b in zip(cached[2], data)):
+            return cached[3]
+        rows = tuple(x[clients] for x in data)
+        self._rows_cache = (clients, clients._version, data, rows)
+        return rows
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_rows_cache", None)  # a cache, not part of the problem: never pickled to workers
+        return state
+
     @abc.abstractmethod
     def loss(self, u: torch.Tensor, v: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
         """F_i(u, v) for each client index; shape (..., k)."""

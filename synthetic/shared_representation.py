@@ -85,7 +85,7 @@ class SharedRepresentation(FiniteSumProblem):
 
     def _forward(self, u, v, clients):
         U = u.reshape(*u.shape[:-1], self.k, self.p)
-        X, Y = self.X[clients], self.Y[clients]  # (..., c, N, p), (..., c, N)
+        X, Y = self.client_rows(clients, self.X, self.Y)  # (..., c, N, p), (..., c, N)
         UX = torch.einsum("...kp,...np->...nk", U, X)
         r = (UX * v.unsqueeze(-2)).sum(-1) - Y
         return U, X, UX, r

@@ -68,7 +68,7 @@ class SmallNetwork(FiniteSumProblem):
     def _forward(self, u, v, clients):
         W = u[..., : self.h * self.p].reshape(*u.shape[:-1], self.h, self.p)
         b = u[..., self.h * self.p:]
-        X, Y = self.X[clients], self.Y[clients]
+        X, Y = self.client_rows(clients, self.X, self.Y)
         H = torch.tanh(torch.einsum("...hp,...np->...nh", W, X) + b.unsqueeze(-2))  # (..., c, N, h)
         r = (H * v.unsqueeze(-2)).sum(-1) - Y
         return X, H, r

@@ -1,0 +1,1 @@
+"""Real peers measured beside altsim (optional extras): `altsim.peers.flower`."""
