@@ -87,7 +87,7 @@ class SharedRepresentation(FiniteSumProblem):
         U = u.reshape(*u.shape[:-1], self.k, self.p)
         X, Y = self.client_rows(clients, self.X, self.Y)  # (..., c, N, p), (..., c, N)
         UX = torch.einsum("...kp,...np->...nk", U, X)
-        r = (UX * v.unsqueeze(-2)).sum(-1) - Y
+        r = torch.einsum("...nk,...k->...n", UX, v) - Y  # batched matrix-vector products, not elementwise passes
         return U, X, UX, r
 
     def loss(self, u, v, clients):
@@ -98,9 +98,10 @@ class SharedRepresentation(FiniteSumProblem):
     def _grads(self, u, v, clients, weights):
         U, X, UX, r = self._forward(u, v, clients)
         mu = self.config.ridge
-        e = self._weighted_mean(r.unsqueeze(-1) * X, weights)  # (..., c, p)
+        w = r / self.samples if weights is None else r * weights  # each residual with its sample's weight
+        e = torch.einsum("...n,...np->...p", w, X)  # (..., c, p): the weighted mean of r_j x_j
         gU = v.unsqueeze(-1) * e.unsqueeze(-2)  # v e^T
-        gv = self._weighted_mean(r.unsqueeze(-1) * UX, weights)
+        gv = torch.einsum("...n,...nk->...k", w, UX)
         return gU.reshape(u.shape) + mu * u, gv + mu * v
 
     def inside_region(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
