@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Callable
 
 import numpy as np
 import torch
@@ -68,17 +69,21 @@ def _sync(device: str) -> None:
 
 
 class Rounds:
-    """The engine's rounds alone (no measurement), as `simulate` runs them, eager or compiled."""
+    """The engine's rounds alone (no measurement), as `simulate` runs them, eager or compiled.
+
+    The state is built once; each call runs `rounds` more rounds from where the last one stopped,
+    so a timing holds rounds only, not the initial copy of V."""
 
     def __init__(self, problem, alg, m: int, seeds, compiled: bool = False):
         self.problem, self.alg, self.m, self.seeds = problem, alg, m, list(seeds)
         noise = NoiseStream(torch.as_tensor(self.seeds), problem.device, problem.dtype)
         self.runner = RoundRunner(problem, alg, m, noise, compiled=compiled)
+        self.state, self.t = alg.init(problem, len(self.seeds)), 0
 
     def __call__(self, rounds: int) -> None:
-        state = self.alg.init(self.problem, len(self.seeds))
-        for t in range(rounds):
-            state = self.runner.step(state, t)
+        for _ in range(rounds):
+            self.state = self.runner.step(self.state, self.t)
+            self.t += 1
         _sync(self.problem.device)
 
 
@@ -167,10 +172,11 @@ _RSS = "import resource, sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_
 
 
 def peak_memory_mb(n: int, d_v: int, device: str) -> float:
-    """Peak RSS of a short run at (n, d_v) minus that of a process that only imported altsim and built nothing."""
-    base = _peak_rss_mb("import torch, altsim.rates\n" + _RSS)
+    """Peak RSS of a short run at (n, d_v) minus that of a process that made the same imports and built nothing."""
+    imports = "import torch\nfrom altsim.bench import _problem, engine_rounds\nfrom altsim.rates import FedAlt\n"
+    base = _peak_rss_mb(imports + _RSS)  # the same imports, no data: the difference is the run's own memory
     run = _peak_rss_mb(
-        "import torch\nfrom altsim.bench import _problem, engine_rounds\nfrom altsim.rates import FedAlt\n"
+        imports +
         f"p = _problem({n}, 50, {device!r}, d_v={d_v})\n"
         f"engine_rounds(p, FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=5, tau_v=5), 3, {max(1, n // 10)}, [0], {device!r})\n" + _RSS)
     return run - base
@@ -211,12 +217,17 @@ def _fresh_compile_cache():
                 os.environ["TORCHINDUCTOR_CACHE_DIR"] = old
 
 
-def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=sys.stderr) -> dict:
-    """Run every measurement (see the module docstring); progress lines go to `stream`."""
+def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=sys.stderr,
+          on_update: Callable[[dict], None] | None = None) -> dict:
+    """Run every measurement (see the module docstring); progress lines go to `stream`, and
+    `on_update(report)` gets the report so far after each one (the CLI writes it, so a failure late
+    in a long run keeps what was measured)."""
     from altsim.testing.reference import literal_run
 
     def say(msg):
         print(f"[bench] {msg}", file=stream, flush=True)
+        if on_update is not None:
+            on_update(report)
 
     reps = 1 if quick else 3
     report: dict = {"quick": quick, "machine": machine(device)}

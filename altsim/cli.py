@@ -421,7 +421,9 @@ def cmd_bench(args, out) -> int:
             require_flower()
         except ImportError as e:  # before any work: a missing extra is a usage error, not a failed run
             raise UsageError(f"--peers: {e}") from None
-    report = bench(quick=args.quick, device=args.device, peers=args.peers)
+    save = (lambda partial: write_json(args.out, {**partial, "complete": False})) if args.out else None  # noqa: E731
+    report = bench(quick=args.quick, device=args.device, peers=args.peers, on_update=save)
+    report["complete"] = True
     if args.out:
         write_json(args.out, report)
     print(dumps(report, indent=2), file=out)
@@ -465,8 +467,28 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
     print(f"altsim: warning: {_one_line(message)}", file=sys.stderr)
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to serve blocks up to 32 MB from its heap and keep freed memory, instead of
+    mapping and unmapping each large temporary: at n = 10^6 a round's tensors are tens of MB, and
+    fresh pages cost a page fault each (benchmarks/RESULTS.md: 1.47 s -> 1.01 s per round). The CLI
+    process only; a library import changes nothing. False where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
+
+
 def main(argv: list[str] | None = None, out=None) -> int:
     import warnings
+
+    keep_freed_memory()
 
     out = out or sys.stdout
     argv = list(sys.argv[1:] if argv is None else argv)

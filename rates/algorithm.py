@@ -13,6 +13,11 @@ client pseudo-code) and, when its server does more than average u, `server_updat
 
 Register an algorithm with `@register_algorithm` (in your own module or test file) and it runs
 through `altsim.rates.run`, sweeps, comparisons and figures like the built-in ones.
+
+The round index t is an int, or a 0-d int64 tensor when the round is compiled
+(`altsim.rates.fused`): pass it on to the noise stream, which hashes either to the same numbers,
+and keep Python branches off it. `check_compiled` in `altsim.testing.contracts` tests a new
+algorithm's compiled round against its eager one.
 """
 
 from __future__ import annotations

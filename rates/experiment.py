@@ -365,6 +365,6 @@ def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> R
                                       measure_every=config.measure_every, progress=cb, scales=(L_u, L_v),
                                       compile=config.compile)
         settings[name] = {**_setting(config, problem, cert, alg), "eta": eta, "scales": source,
-                          "scale_L_u": L_u, "scale_L_v": L_v}
+                          "scale_L_u": L_u, "scale_L_v": L_v, "round_path": trajectories[name].setting["round_path"]}
     return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
                   environment(problem.device))

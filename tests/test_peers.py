@@ -36,3 +36,13 @@ def test_flower_trajectory_equals_altsims_on_the_same_clients_and_noise(algorith
     check = compare_trajectories(PeerSpec(algorithm, n=6, m=2, rounds=3))
     assert check["max_relative_difference"] <= 1e-12, check["per_quantity"]
     assert len(check["flower"]["grad_u_sq"]) == 3
+
+
+@pytest.mark.skipif(not HAS_FLOWER, reason="needs flwr: pip install \"altsim[peers]\"")
+def test_bench_peers_adds_the_flower_keys(tmp_path):
+    import json
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--peers", "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["flower_speedup_n100"] > 0 and rep["flower_trajectory_max_relative_difference"] <= 1e-12

@@ -197,6 +197,8 @@ def build_apps(spec: PeerSpec, record: dict):
             return arrays, metrics
 
         def aggregate_evaluate(self, server_round, replies):
+            if not spec.evaluate:
+                return None
             replies = [r for r in replies if r.has_content()]
             if len(replies) != spec.n:
                 raise RuntimeError(f"round {server_round}: {len(replies)} of {spec.n} clients answered the evaluation")
