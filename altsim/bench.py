@@ -114,17 +114,16 @@ def triad_bandwidth(device: str, dtype=torch.float32, size: int = 1 << 25, repea
 
 
 def _op_mix(n_elements: int, dtype: torch.dtype, device: str) -> torch.Tensor:
-    """One local step's per-coordinate work on the closed-form family, inputs generated in place
-    (no memory traffic): the noise hash and its normal quantile, the gradient (linear, periodic and
-    coupling terms), the step. Summed so that nothing is written back."""
+    """One local step's per-coordinate work on the closed-form family with no memory traffic: the
+    noise hash of the coordinate's index and its normal quantile, the gradient (linear, periodic and
+    coupling terms, at a point taken from the draw itself rather than loaded), the noise and the step.
+    Summed, so that nothing is written back."""
     from altsim.rates.noise import _fmix32_wrapping, _unit_interval
 
     idx = torch.arange(n_elements, device=device, dtype=torch.int32)
     z = torch.special.ndtri(_unit_interval(_fmix32_wrapping(idx ^ 0x1B873593))).to(dtype)
-    x = (idx & 1023).to(dtype) * 1e-3
-    y = (idx & 511).to(dtype) * 2e-3
-    g = 0.4 * x + 0.1 - 0.3 * torch.sin(2.0 * x) + 0.2 * torch.cos(1.5 * x + 0.7 * y) + 0.1 * z
-    return (x - 0.05 * g).sum()
+    g = 0.4 * z + 0.1 - 0.3 * torch.sin(2.0 * z) + 0.2 * torch.cos(1.5 * z + 0.7) + 0.1 * z
+    return (z - 0.05 * g).sum()
 
 
 def op_mix_seconds(n_elements: int, device: str, dtype=torch.float32, repeats: int = 5) -> float:
@@ -168,7 +167,11 @@ def _peak_rss_mb(code: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-_RSS = "import resource, sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+# The child's own peak: VmHWM belongs to the address space exec made, whereas ru_maxrss on Linux carries
+# over from the parent across fork and exec (a bench process that has run n = 10^6 would mask the child).
+_RSS = ("import os, resource\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')] if os.path.exists('/proc/self/status') else []\n"
+        "print(int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
 
 
 def peak_memory_mb(n: int, d_v: int, device: str) -> float:

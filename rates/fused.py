@@ -8,10 +8,12 @@ and the counter-based noise stream are the same code, and the round index reache
 0-d int64 tensor (the noise stream hashes it in the graph, so one compiled round serves every t).
 
 When it pays. Compiling costs far more than it saves on short runs: on the project's 2-core CPU
-(benchmarks/RESULTS.md, "Compiled rounds") a FedAlt round at n = 10^5 took minutes to compile cold
-and then ran about 2x faster. `compile="auto"` therefore compiles only when the run's work,
-rounds x seeds x clients per round x (d_u + d_v), passes `AUTO_COMPILE_WORK`, the break-even
-point that measurement gives; "on" and "off" decide outright. Where compilation is unavailable
+(benchmarks/RESULTS.md, "Compiled rounds") a FedAlt round (tau_u = tau_v = 5) at n = 10^5 took
+193 s to compile with a cold cache and then ran 1.4x to 1.8x faster (53 ms against 74 to 99 ms).
+Shapes are static, so every new (seeds, n, m, d) compiles again. `compile="auto"` therefore
+compiles only when the run's work, rounds x seeds x clients per round x (d_u + d_v), passes
+`AUTO_COMPILE_WORK`, the break-even point those measurements give, and only on the CPU (no GPU
+measurement exists yet); "on" and "off" decide outright. Where compilation is unavailable
 (no C++ compiler, no Triton, an unsupported Python) or fails on an algorithm, the run goes on
 eagerly after a one-line notice on stderr.
 
@@ -35,15 +37,21 @@ from .noise import NoiseStream
 
 COMPILE_CHOICES = ("auto", "on", "off")
 
-AUTO_COMPILE_WORK = 5e9
+AUTO_COMPILE_WORK = 1e10
 """Break-even work (rounds x seeds x m x (d_u + d_v)) for compile="auto" on a CPU: the cold compile
-cost over the per-element saving, both measured by `altsim bench` (benchmarks/RESULTS.md)."""
+cost over the per-element saving, both measured by `altsim bench` (its `compile_break_even_work`:
+4.4e9 and 9.2e9 in two runs on the 2-core machine, benchmarks/RESULTS.md); for example 10^4 rounds
+of 4 seeds at m = 10^3, d_u = d_v = 125."""
 
 
 def compile_unavailable(device: torch.device) -> str | None:
     """Why torch.compile cannot run on `device` here, or None when it can."""
     if not hasattr(torch, "compile"):
         return f"torch {torch.__version__} has no torch.compile"
+    import warnings
+
+    # torch's own compiler stack still decorates with torch.jit.script_method, which warns on import
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script_method.*", category=DeprecationWarning)
     import torch._dynamo as dynamo
 
     if not dynamo.is_dynamo_supported():
