@@ -8,6 +8,8 @@ Each figure is a median of repeats after a warm-up. Keys of the JSON report:
 - scaling_exponent_n: slope of log(seconds per round) against log n for n = 10^2 .. 10^6, m = n/10
   (rounds alone: the engine's measurement is left out, as `measure_every` lets a large run do);
 - seed_batch_cost_ratio_64: time of 64 seeds in one batch over time of one seed;
+- engine_vs_loop_speedup_compiled, seed_batch_cost_ratio_64_compiled: the same two with compiled
+  rounds (`altsim.rates.fused`; compile time excluded, it is reported below);
 - fraction_of_roofline: at n = 10^5, the time the lower of two ceilings allows for a round over the
   measured time. The ceilings: the bytes a round must move (`closed_form_round_bytes`) at the
   machine's stream bandwidth (a large triad, same process), and the round's elementwise operation
@@ -255,6 +257,19 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
     for R in seed_counts[1:]:
         report[f"seed_batch_cost_ratio_{R}"] = times[R] / times[1]
         say(f"{R} seeds in one batch cost {times[R] / times[1]:.2f}x one seed ({R}x if run separately)")
+
+    # 1b, 2b. the same two ratios with compiled rounds (each shape compiles once, in the warm-up call)
+    can_compile = not quick and compile_unavailable(torch.device(device)) is None
+    if can_compile:
+        eng_c = Rounds(p, alg, 100, [0], compiled=True)
+        t_eng_c = _median(lambda: eng_c(r_eng), reps) / r_eng
+        batch_c = Rounds(p, alg, 100, range(64), compiled=True)
+        t64_c = _median(lambda: batch_c(5), reps)
+        t1_c = _median(lambda: eng_c(5), reps)
+        report.update(engine_seconds_per_round_compiled=t_eng_c, engine_vs_loop_speedup_compiled=t_loop / t_eng_c,
+                      seed_batch_cost_ratio_64_compiled=t64_c / t1_c)
+        say(f"compiled: engine {t_eng_c * 1e3:.2f} ms/round ({t_loop / t_eng_c:.0f}x the loop); 64 seeds cost "
+            f"{t64_c / t1_c:.2f}x one seed")
 
     # 3. scaling in n (m = n/10)
     ns = [100, 1000, 10_000] if quick else [100, 1000, 10_000, 100_000, 1_000_000]
