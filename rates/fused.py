@@ -25,9 +25,12 @@ equal seeds run alone bitwise.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import itertools
 import shutil
 import sys
+import types
 from typing import Callable
 
 import torch
@@ -79,8 +82,35 @@ def should_compile(choice: str, problem, rounds: int, seeds: int, m: int) -> boo
     return choice == "on"
 
 
+_NOTICES_SHOWN: set[str] = set()
+
+
 def _notice(msg: str) -> None:
-    print(f"altsim: {msg}; running eagerly", file=sys.stderr, flush=True)
+    """One line on stderr, once per process (a sweep of many runs repeats no notice)."""
+    if msg not in _NOTICES_SHOWN:
+        _NOTICES_SHOWN.add(msg)
+        print(f"altsim: {msg}; running eagerly", file=sys.stderr, flush=True)
+
+
+_COPIES = itertools.count()
+
+
+def _own_copy(fn):
+    """fn with a code object of its own. torch.compile caches compiled graphs, and caps their number
+    (past the cap it silently runs the function uncompiled), per code object; one copy per runner
+    keeps each run's graphs apart from every other run's."""
+    code = fn.__code__.replace(co_name=f"{fn.__name__}_{next(_COPIES)}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
+
+
+def _flat_round(runner: "RoundRunner", u, V, client, server, t):
+    clients = runner.noise.sample_clients(t, runner.problem.n, runner.m)
+    new = runner.algorithm.round(runner.problem, State(u, V, client, server), clients, runner.noise, t)
+    return new.u, new.V, new.client, new.server
+
+
+def _flat_measure(runner: "RoundRunner", u, V):
+    return runner._eager_measure(runner.problem, u, V)
 
 
 class RoundRunner:
@@ -103,17 +133,14 @@ class RoundRunner:
                 _notice(f"compilation unavailable ({reason})")
             else:
                 self.compiled = True
-                # Static shapes: a run's shapes never change, and dynamic kernels were no faster to build.
-                self._round_c = torch.compile(self._flat_round, dynamic=False, backend=backend)
-                self._measure_c = torch.compile(self._flat_measure, dynamic=False, backend=backend)
-
-    def _flat_round(self, u, V, client, server, t):
-        clients = self.noise.sample_clients(t, self.problem.n, self.m)
-        new = self.algorithm.round(self.problem, State(u, V, client, server), clients, self.noise, t)
-        return new.u, new.V, new.client, new.server
-
-    def _flat_measure(self, u, V):
-        return self._eager_measure(self.problem, u, V)
+                # The noise stream caches a word per coordinate; filled before tracing, the cache is the
+                # same at every round, so the round compiles once rather than again at round 1.
+                for dim in {problem.d_u, problem.d_v, getattr(problem, "noise_dim_u", problem.d_u),
+                            getattr(problem, "noise_dim_v", problem.d_v)}:
+                    noise._coord_words(dim)
+                # Static shapes: a run's shapes never change (dynamic=True recompiled every round here).
+                self._round_c = torch.compile(_own_copy(_flat_round), dynamic=False, backend=backend)
+                self._measure_c = torch.compile(_own_copy(_flat_measure), dynamic=False, backend=backend)
 
     def _fallback(self, err: BaseException) -> None:
         self.compiled = False
@@ -126,7 +153,8 @@ class RoundRunner:
         if self.compiled:
             try:
                 t_tensor = torch.tensor(t, dtype=torch.int64, device=self.problem.device)
-                return State(*self._round_c(state.u, state.V, state.client, state.server, t_tensor))
+                with _loud_recompile_limit():
+                    return State(*self._round_c(self, state.u, state.V, state.client, state.server, t_tensor))
             except Exception as err:  # noqa: BLE001  (any compiler failure: the eager path below decides)
                 self._fallback(err)
         clients = self.noise.sample_clients(t, self.problem.n, self.m)
@@ -135,7 +163,18 @@ class RoundRunner:
     def measure(self, u: torch.Tensor, V: torch.Tensor):
         if self.compiled:
             try:
-                return self._measure_c(u, V)
+                with _loud_recompile_limit():
+                    return self._measure_c(self, u, V)
             except Exception as err:  # noqa: BLE001
                 self._fallback(err)
         return self._eager_measure(self.problem, u, V)
+
+
+def _loud_recompile_limit():
+    """Past torch's cap on recompilations it would run the round uncompiled without a word; raising
+    instead sends it through the fallback, its notice and round_path = "eager"."""
+    import torch._dynamo.config as dynamo_config
+
+    if hasattr(dynamo_config, "fail_on_recompile_limit_hit"):
+        return dynamo_config.patch(fail_on_recompile_limit_hit=True)
+    return contextlib.nullcontext()

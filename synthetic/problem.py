@@ -75,16 +75,17 @@ class Problem(abc.ABC):
 
         A round's local steps call the oracles with the same `clients` tensor again and again; the
         gather is a copy of every sampled client's data, so it is made once and reused while the
-        tensor (same object, unchanged) and the data are the same. Inside a compiled graph it is
+        tensor and the data are the same objects, unchanged in place (their version counters). Inside a compiled graph it is
         not cached: the compiler fuses the gather into its kernels."""
-        if torch.compiler.is_compiling():
-            return tuple(x[clients] for x in data)
+        if torch.compiler.is_compiling() or clients.is_inference() or any(x.is_inference() for x in data):
+            return tuple(x[clients] for x in data)  # (inference tensors carry no version counter)
+        versions = (clients._version, *(x._version for x in data))  # an in-place change bumps these
         cached = getattr(self, "_rows_cache", None)
-        if cached is not None and cached[0] is clients and cached[1] == clients._version \
+        if cached is not None and cached[0] is clients and cached[1] == versions \
                 and len(cached[2]) == len(data) and all(a is b for a, b in zip(cached[2], data)):
             return cached[3]
         rows = tuple(x[clients] for x in data)
-        self._rows_cache = (clients, clients._version, data, rows)
+        self._rows_cache = (clients, versions, data, rows)
         return rows
 
     def __getstate__(self) -> dict:

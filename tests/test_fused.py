@@ -52,6 +52,7 @@ def test_a_bad_compile_choice_is_refused_naming_it():
 
 
 def test_no_compiler_means_one_notice_and_the_eager_numbers(monkeypatch, capsys):
+    monkeypatch.setattr(fused, "_NOTICES_SHOWN", set())
     monkeypatch.setattr(fused, "compile_unavailable", lambda device: "no C++ compiler (g++) on PATH")
     p, alg = _problem(), FedAlt(gamma_u=0.2, gamma_v=0.2, tau_u=2, tau_v=2)
     tr = simulate(p, alg, rounds=5, m=3, seeds=[0, 1], compile="on")
@@ -59,9 +60,12 @@ def test_no_compiler_means_one_notice_and_the_eager_numbers(monkeypatch, capsys)
     assert err == ["altsim: compilation unavailable (no C++ compiler (g++) on PATH); running eagerly"]
     assert tr.setting["round_path"] == "eager"
     assert np.array_equal(tr.grad_u_sq, simulate(p, alg, rounds=5, m=3, seeds=[0, 1], compile="off").grad_u_sq)
+    simulate(p, alg, rounds=2, m=3, seeds=[0], compile="on")  # a second run (a sweep's next point): no repeat
+    assert capsys.readouterr().err == ""
 
 
-def test_a_compiler_failure_falls_back_once_and_keeps_every_round(capsys):
+def test_a_compiler_failure_falls_back_once_and_keeps_every_round(monkeypatch, capsys):
+    monkeypatch.setattr(fused, "_NOTICES_SHOWN", set())
     def broken_backend(graph_module, example_inputs):
         raise RuntimeError("the C++ compiler crashed")
 
@@ -73,3 +77,46 @@ def test_a_compiler_failure_falls_back_once_and_keeps_every_round(capsys):
     assert tr.setting["round_path"] == "eager"
     eager = simulate(p, alg, rounds=6, m=3, seeds=[2], compile="off")
     assert np.array_equal(tr.grad_u_sq, eager.grad_u_sq) and np.array_equal(tr.objective_gap, eager.objective_gap)
+
+
+def _counting_backend(graphs: list):
+    def backend(graph_module, example_inputs):
+        graphs.append(graph_module)
+        return graph_module.forward
+    return backend
+
+
+def test_a_run_compiles_its_round_and_measurement_once():
+    graphs: list = []
+    p, alg = _problem(), FedAlt(gamma_u=0.2, gamma_v=0.2, tau_u=2, tau_v=1)
+    tr = simulate(p, alg, rounds=6, m=3, seeds=[0, 1], compile="on", compile_backend=_counting_backend(graphs))
+    assert tr.setting["round_path"] == "compiled" and len(graphs) == 2  # not again at round 1
+
+
+def test_many_runs_never_fall_silently_past_the_recompile_cap(capsys):
+    # each run bakes its own step sizes into its graph; torch caps compiled graphs per function (8)
+    p = _problem()
+    for i in range(10):
+        graphs: list = []
+        tr = simulate(p, FedAlt(gamma_u=0.1 + 0.01 * i, gamma_v=0.1), rounds=3, m=3, seeds=[0], compile="on",
+                      compile_backend=_counting_backend(graphs))
+        assert tr.setting["round_path"] == "compiled" and len(graphs) == 2, (i, len(graphs))
+
+
+def test_inference_mode_runs_and_gives_the_same_numbers():
+    p, alg = _problem(), FedSim(gamma_u=0.2, gamma_v=0.2, tau=2)
+    plain = simulate(p, alg, rounds=4, m=3, seeds=[1], compile="off")
+    with torch.inference_mode():
+        inside = simulate(p, alg, rounds=4, m=3, seeds=[1], compile="off")
+    assert np.array_equal(plain.grad_u_sq, inside.grad_u_sq)
+
+
+def test_client_rows_see_an_in_place_change_of_the_data():
+    p = _problem()
+    clients = torch.tensor([[0, 2, 5]])
+    before = p.client_rows(clients, p.b, p.e)[0].clone()
+    p.b.mul_(2.0)
+    after = p.client_rows(clients, p.b, p.e)[0]
+    assert torch.equal(after, 2.0 * before)
+    clients[0, 0] = 1  # the index tensor changed in place too
+    assert torch.equal(p.client_rows(clients, p.b, p.e)[0][0, 0], p.b[1])
