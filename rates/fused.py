@@ -74,6 +74,16 @@ def run_work(problem, rounds: int, seeds: int, m: int) -> float:
     return float(rounds) * seeds * m * (problem.d_u + problem.d_v)
 
 
+def check_backend(backend) -> None:
+    """A torch.compile backend: a callable, or a name torch knows (ValueError naming it otherwise)."""
+    if callable(backend):
+        return
+    known = torch.compiler.list_backends(exclude_tags=()) if isinstance(backend, str) else []
+    if backend not in known:
+        raise ValueError(f"compile_backend={backend!r}: must be a callable or one of torch.compile's backends "
+                         f"({', '.join(b for b in known if 'TESTING' not in b) or 'inductor, aot_eager, ...'})")
+
+
 def should_compile(choice: str, problem, rounds: int, seeds: int, m: int) -> bool:
     if choice not in COMPILE_CHOICES:
         raise ValueError(f"compile={choice!r}: must be one of {', '.join(COMPILE_CHOICES)}")
@@ -128,6 +138,7 @@ class RoundRunner:
         self._eager_measure = measure_fn or eager_measure
         self.compiled = False
         if compiled:
+            check_backend(backend)
             reason = compile_unavailable(problem.device) if backend == "inductor" else None
             if reason:
                 _notice(f"compilation unavailable ({reason})")

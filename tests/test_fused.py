@@ -49,6 +49,11 @@ def test_a_bad_compile_choice_is_refused_naming_it():
         simulate(_problem(), FedSim(gamma_u=0.1, gamma_v=0.1), rounds=2, m=2, seeds=[0], compile="sometimes")
     with pytest.raises(ValueError, match=r"compile='yes'.*auto, on, off"):
         ExperimentConfig(compile="yes")
+    with pytest.raises(ValueError, match=r"compile_backend=5: must be a callable or one of"):
+        simulate(_problem(), FedSim(gamma_u=0.1, gamma_v=0.1), rounds=2, m=2, seeds=[0], compile="on", compile_backend=5)
+    with pytest.raises(ValueError, match=r"compile_backend='inductr'.*inductor"):
+        simulate(_problem(), FedSim(gamma_u=0.1, gamma_v=0.1), rounds=2, m=2, seeds=[0], compile="on",
+                 compile_backend="inductr")
 
 
 def test_no_compiler_means_one_notice_and_the_eager_numbers(monkeypatch, capsys):
