@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from altsim.rates import FedAlt
-from altsim.rates.fused import RoundRunner, compile_unavailable
+from altsim.rates.fused import RoundRunner, compile_unavailable, run_work
 from altsim.rates.noise import NoiseStream
 from altsim.synthetic import make_problem
 
@@ -259,8 +259,8 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
         say(f"{R} seeds in one batch cost {times[R] / times[1]:.2f}x one seed ({R}x if run separately)")
 
     # 1b, 2b. the same two ratios with compiled rounds (each shape compiles once, in the warm-up call)
-    can_compile = not quick and compile_unavailable(torch.device(device)) is None
-    if can_compile:
+    no_compile = "the quick run compiles nothing" if quick else compile_unavailable(torch.device(device))
+    if no_compile is None:
         eng_c = Rounds(p, alg, 100, [0], compiled=True)
         t_eng_c = _median(lambda: eng_c(r_eng), reps) / r_eng
         batch_c = Rounds(p, alg, 100, range(64), compiled=True)
@@ -297,10 +297,9 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
     roof = {"n": n4, "m": n4 // 10, "d": d4, "dtype": str(q.dtype).replace("torch.", ""), "bytes_per_round": bytes_round,
             "element_steps_per_round": elements, "stream_bandwidth_gb_s": bandwidth / 1e9,
             "memory_ceiling_seconds": t_memory, "eager_seconds_per_round": t_eager}
-    reason = compile_unavailable(torch.device(device))
-    if quick or reason:
+    if no_compile:
         roof["op_mix_seconds"] = None
-        roof["ceiling"] = "memory only: " + ("the quick run compiles nothing" if quick else reason)
+        roof["ceiling"] = "memory only: " + no_compile
         t_ceiling = t_memory
     else:
         with _fresh_compile_cache():
@@ -314,7 +313,7 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
         roof.update(op_mix_seconds=t_ops, op_mix_gelements_per_second=elements / t_ops / 1e9,
                     ceiling="operation mix" if t_ops >= t_memory else "memory", compiled_seconds_per_round=t_compiled,
                     fraction_of_roofline_compiled=t_ceiling / t_compiled)
-        saving = (t_eager - t_compiled) / (1 * (n4 // 10) * 2 * d4)  # seconds per element-round
+        saving = (t_eager - t_compiled) / run_work(q, rounds=1, seeds=1, m=n4 // 10)  # seconds per element-round
         report.update(compiled_speedup_n1e5=t_eager / t_compiled, compile_seconds=compile_seconds,
                       compile_break_even_work=(compile_seconds / saving) if saving > 0 else None)
         say(f"compiled round {t_compiled * 1e3:.1f} ms vs eager {t_eager * 1e3:.1f} ms after {compile_seconds:.0f} s of "

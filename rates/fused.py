@@ -31,7 +31,6 @@ import itertools
 import shutil
 import sys
 import types
-from typing import Callable
 
 import torch
 
@@ -113,14 +112,21 @@ def _own_copy(fn):
     return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
 
-def _flat_round(runner: "RoundRunner", u, V, client, server, t):
+def _round(runner: "RoundRunner", state: State, t) -> State:
+    """What the engine does each round: sample the clients, run the algorithm's round."""
     clients = runner.noise.sample_clients(t, runner.problem.n, runner.m)
-    new = runner.algorithm.round(runner.problem, State(u, V, client, server), clients, runner.noise, t)
+    return runner.algorithm.round(runner.problem, state, clients, runner.noise, t)
+
+
+def _flat_round(runner: "RoundRunner", u, V, client, server, t):
+    new = _round(runner, State(u, V, client, server), t)
     return new.u, new.V, new.client, new.server
 
 
-def _flat_measure(runner: "RoundRunner", u, V):
-    return runner._eager_measure(runner.problem, u, V)
+def _measure(runner: "RoundRunner", u, V):
+    from .engine import measure  # (the engine imports this module)
+
+    return measure(runner.problem, u, V)
 
 
 class RoundRunner:
@@ -131,11 +137,8 @@ class RoundRunner:
     (the fast check that a round can be captured, which the default tests use)."""
 
     def __init__(self, problem, algorithm: Algorithm, m: int, noise: NoiseStream, *, compiled: bool = False,
-                 backend: str = "inductor", measure_fn: Callable | None = None):
-        from .engine import measure as eager_measure
-
+                 backend: str = "inductor"):
         self.problem, self.algorithm, self.m, self.noise = problem, algorithm, int(m), noise
-        self._eager_measure = measure_fn or eager_measure
         self.compiled = False
         if compiled:
             check_backend(backend)
@@ -151,7 +154,7 @@ class RoundRunner:
                     noise._coord_words(dim)
                 # Static shapes: a run's shapes never change (dynamic=True recompiled every round here).
                 self._round_c = torch.compile(_own_copy(_flat_round), dynamic=False, backend=backend)
-                self._measure_c = torch.compile(_own_copy(_flat_measure), dynamic=False, backend=backend)
+                self._measure_c = torch.compile(_own_copy(_measure), dynamic=False, backend=backend)
 
     def _fallback(self, err: BaseException) -> None:
         self.compiled = False
@@ -168,8 +171,7 @@ class RoundRunner:
                     return State(*self._round_c(self, state.u, state.V, state.client, state.server, t_tensor))
             except Exception as err:  # noqa: BLE001  (any compiler failure: the eager path below decides)
                 self._fallback(err)
-        clients = self.noise.sample_clients(t, self.problem.n, self.m)
-        return self.algorithm.round(self.problem, state, clients, self.noise, t)
+        return _round(self, state, t)
 
     def measure(self, u: torch.Tensor, V: torch.Tensor):
         if self.compiled:
@@ -178,7 +180,7 @@ class RoundRunner:
                     return self._measure_c(self, u, V)
             except Exception as err:  # noqa: BLE001
                 self._fallback(err)
-        return self._eager_measure(self.problem, u, V)
+        return _measure(self, u, V)
 
 
 def _loud_recompile_limit():

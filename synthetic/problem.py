@@ -75,8 +75,8 @@ class Problem(abc.ABC):
 
         A round's local steps call the oracles with the same `clients` tensor again and again; the
         gather is a copy of every sampled client's data, so it is made once and reused while the
-        tensor and the data are the same objects, unchanged in place (their version counters). Inside a compiled graph it is
-        not cached: the compiler fuses the gather into its kernels."""
+        tensor and the data are the same objects, unchanged in place (their version counters).
+        Inside a compiled graph it is not cached: the compiler fuses the gather into its kernels."""
         if torch.compiler.is_compiling() or clients.is_inference() or any(x.is_inference() for x in data):
             return tuple(x[clients] for x in data)  # (inference tensors carry no version counter)
         versions = (clients._version, *(x._version for x in data))  # an in-place change bumps these
