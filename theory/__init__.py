@@ -5,7 +5,8 @@
 - `bound.Bound`: expression + conditions (each with a machine-readable kind) + provenance,
   evaluable with numpy and torch;
 - `paper`: what the paper states ([P]) or what we reconstruct of it ([R]);
-- `fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_partial`: explicit bounds derived here ([D]);
+- `fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_partial`, `fedalt_local`: explicit bounds derived here ([D]);
+- `weights`: the search over a proof's free Young weights;
 - `stepsize`: step-size rules and the eta minimising a bound;
 - `regime`: which algorithm's [D] bound is smaller at its own best step size;
 - `calibrate`: fit a template's unknown constants.
@@ -17,7 +18,7 @@ itself is written up in docs/theory.md.
 
 from __future__ import annotations
 
-from . import fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
+from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
 from .assumptions import ASSUMPTIONS, Constants, require
 from .bound import CONDITION_KINDS, STEP_SIZE_KINDS, Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants
@@ -25,7 +26,7 @@ from .paper import regime_condition, regime_winner, stationarity
 from .stepsize import allowed_eta, block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
 from .regime import regime_winner_derived
 
-_DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial)
+_DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial, fedalt_local)
 """Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
 
 BOUNDS: dict[str, Bound] = {b.name: b for b in (f() for f in (*(f for mod in _DERIVED_MODULES for f in mod.BOUNDS),

@@ -58,23 +58,58 @@ class Condition:
     relation: sp.Basic
     description: str
     kind: str
+    weights: tuple[str, ...] = ()
+    """Free weights (see `altsim.theory.weights`): the condition reads "for some positive weights,
+    relation holds", and `check` searches them. Only strict inequalities take weights."""
 
     def __post_init__(self) -> None:
         if self.kind not in CONDITION_KINDS:
             raise ValueError(f"kind={self.kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
+        if self.weights and not isinstance(self.relation, (sp.StrictGreaterThan, sp.StrictLessThan)):
+            raise ValueError(f"weights={self.weights!r}: only a strict inequality can hold for some weights")
 
     @property
     def symbols(self) -> frozenset[str]:
-        """Names of the symbols the relation involves."""
-        return frozenset(s.name for s in self.relation.free_symbols)
+        """Names of the symbols the relation involves (its free weights excluded)."""
+        return frozenset(s.name for s in self.relation.free_symbols) - set(self.weights)
+
+    @functools.cached_property
+    def _margin_fn(self):
+        """margin(symbols..., weights...) = rhs - lhs (or lhs - rhs for >): positive where the relation holds."""
+        rel = self.relation
+        margin = rel.rhs - rel.lhs if isinstance(rel, sp.StrictLessThan) else rel.lhs - rel.rhs
+        syms = sorted(margin.free_symbols, key=lambda s: s.name)
+        return [s.name for s in syms], sp.lambdify(syms, margin, modules="numpy")
+
+    def best_margin(self, values: Mapping[str, object]) -> np.ndarray:
+        """With weights: the largest margin (rhs - lhs for <, lhs - rhs for >) the weight search finds,
+        elementwise over array values; the condition holds where it is positive."""
+        from .weights import minimise_over_weights
+
+        names, fn = self._margin_fn
+        values = with_default_eta_v(names, values)
+        args = {k: np.asarray(values[k], dtype=float) for k in names if k not in self.weights}
+        neg, _ = minimise_over_weights(lambda **kw: fn(*(kw[k] for k in names)), args, self.weights,
+                                       transform=lambda g: np.where(np.isfinite(g), -g, np.inf))
+        return -neg
+
+    def _check_weighted(self, values: Mapping[str, float]) -> tuple[bool, float, float]:
+        best = float(self.best_margin({k: float(v) for k, v in values.items() if isinstance(v, (int, float))}))
+        return best > 0, best, 0.0
 
     def check(self, values: Mapping[str, float]) -> str | None:
         """Return None if the condition holds at `values`, otherwise the reason it does not."""
         needed = sorted(self.symbols)
-        values = {**{k: v for k, v in DEFAULTS.items() if k in needed}, **values}
+        values = with_default_eta_v(needed, {**{k: v for k, v in DEFAULTS.items() if k in needed}, **values})
         missing = [k for k in needed if k not in values]
         if missing:
             return f"{self.description}: needs {', '.join(missing)}"
+        if self.weights:
+            ok, lhs, rhs = self._check_weighted(values)
+            if ok:
+                return None
+            return (f"{self.description}: {sp.sstr(self.relation)} fails for every weight "
+                    f"{', '.join(self.weights)} (best margin {lhs:.6g})")
         subs = {SYMBOLS[k]: float(values[k]) for k in needed}
         lhs = float(self.relation.lhs.subs(subs))
         rhs = float(self.relation.rhs.subs(subs))
@@ -139,6 +174,12 @@ class Bound:
     """The bound's order in T at its best step size, e.g. 'T^-1' or 'T^-1/2'."""
     unknowns: tuple[str, ...] = field(default_factory=tuple)
     """Names of unknown constants (templates only); evaluation needs them calibrated first."""
+    weights: tuple[str, ...] = ()
+    """Free weights of the proof (Young's inequality's parameters, see `altsim.theory.weights`): the
+    bound holds for every positive value, so `evaluate` returns the smallest value its search finds."""
+    descent: sp.Expr | None = None
+    """With free weights: the per-round descent coefficient, which must be positive at the weights used
+    (the search climbs it where it is not)."""
 
     def __post_init__(self) -> None:
         if self.provenance not in PROVENANCES:
@@ -162,8 +203,8 @@ class Bound:
     # -- symbols -------------------------------------------------------------------------
     @functools.cached_property
     def parameters(self) -> tuple[str, ...]:
-        """Names of the symbols the expression needs, sorted."""
-        return tuple(sorted(s.name for s in self.expression.free_symbols))
+        """Names of the symbols the expression needs, sorted (free weights excluded: the bound picks them)."""
+        return tuple(sorted(s.name for s in self.expression.free_symbols if s.name not in self.weights))
 
     def missing(self, values: Mapping[str, object]) -> list[str]:
         return [p for p in self.parameters if p not in values]
@@ -171,6 +212,7 @@ class Bound:
     # -- evaluation ----------------------------------------------------------------------
     @functools.cached_property
     def _arguments(self) -> list[sp.Symbol]:
+        """Every symbol of the expression, weights included, sorted by name."""
         return sorted(self.expression.free_symbols, key=lambda s: s.name)
 
     @functools.cached_property
@@ -182,24 +224,59 @@ class Bound:
         return sp.lambdify(self._arguments, self.expression, modules="torch")
 
     def _args(self, values: Mapping[str, object]) -> list:
+        values = with_default_eta_v(self.parameters, values)
         missing = self.missing(values)
         if missing:
             raise ValueError(f"bound {self.name!r} needs values for: {', '.join(missing)}")
         return [values[p] for p in self.parameters]
 
     def evaluate(self, values: Mapping[str, object] | None = None, **kw) -> np.ndarray:
-        """Evaluate with numpy; every value may be an array, and they broadcast together."""
+        """Evaluate with numpy; every value may be an array, and they broadcast together.
+
+        A bound with free weights returns, per element, the smallest value the weight search finds
+        (+inf where no weight gives a positive descent coefficient)."""
         vals = {**(values or {}), **kw}
         args = [np.asarray(a, dtype=float) for a in self._args(vals)]
+        if self.weights:
+            return self.evaluate_with_weights(vals)[0]
         with np.errstate(all="ignore"):  # extreme constants give inf or nan, which callers check; no warnings
             out = np.asarray(self._numpy_fn(*args), dtype=float)
         return out + np.zeros(np.broadcast_shapes(*[a.shape for a in args]))
 
+    def evaluate_with_weights(self, values: Mapping[str, object]) -> tuple[np.ndarray, dict]:
+        """(value, weights): the bound at the best free weights found, and those weights."""
+        from .weights import minimise_over_weights
+
+        fixed = dict(zip(self.parameters, (np.asarray(a, dtype=float) for a in self._args(values))))
+        names = [s.name for s in self._arguments]
+        descent = None
+        if self.descent is not None:
+            syms, fn = self._descent_fn
+            descent = lambda **kw: fn(*(kw[s.name] for s in syms))  # noqa: E731
+        return minimise_over_weights(lambda **kw: self._numpy_fn(*(kw[k] for k in names)), fixed, self.weights,
+                                     descent=descent)
+
+    @functools.cached_property
+    def _descent_fn(self):
+        syms = sorted(self.descent.free_symbols, key=lambda s: s.name)
+        return syms, sp.lambdify(syms, self.descent, modules="numpy")
+
+    def evaluate_at(self, values: Mapping[str, object], weights: Mapping[str, object]) -> np.ndarray:
+        """The expression at given free weights (each a valid bound when the descent coefficient is positive)."""
+        vals = {**with_default_eta_v(self.parameters, values), **weights}
+        with np.errstate(all="ignore"):
+            return np.asarray(self._numpy_fn(*(np.asarray(vals[s.name], dtype=float) for s in self._arguments)))
+
     def evaluate_torch(self, values: Mapping[str, object] | None = None, **kw):
-        """Evaluate with torch tensors (any device); broadcasting as in torch."""
+        """Evaluate with torch tensors (any device); broadcasting as in torch. A bound with free weights
+        is evaluated by the numpy search and returned on the device of its first tensor argument."""
         import torch
 
         vals = {**(values or {}), **kw}
+        if self.weights:
+            device = next((v.device for v in vals.values() if isinstance(v, torch.Tensor)), "cpu")
+            plain = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in vals.items()}
+            return torch.as_tensor(self.evaluate(plain), dtype=torch.float64, device=device)
         args = [torch.as_tensor(a, dtype=torch.float64) if not isinstance(a, torch.Tensor) else a for a in self._args(vals)]
         return self._torch_fn(*args)
 
@@ -250,6 +327,10 @@ class Bound:
             eta = normalised_eta(setting)
             if eta is not None:
                 values["eta"] = eta
+        if "eta_v" not in values:
+            eta_v = normalised_eta_v(setting)
+            if eta_v is not None:
+                values["eta_v"] = eta_v
         uncertified = self.uncertified(values)
         other += [f"{k} is not certified for this problem (infinite)" for k in uncertified]
         failed, reasons = [], []
@@ -280,6 +361,23 @@ class Bound:
             except (KeyError, TypeError, ValueError):
                 pass
         return out
+
+
+def with_default_eta_v(needed, values: Mapping[str, object]) -> Mapping[str, object]:
+    """`values` with eta_v = eta when a bound needs eta_v and none is given: the block rule
+    gamma_v L_v tau_v = gamma_u L_u tau_u, which every algorithm follows unless told otherwise."""
+    if "eta_v" in needed and "eta_v" not in values and "eta" in values:
+        return {**values, "eta_v": values["eta"]}
+    return values
+
+
+def normalised_eta_v(setting: Mapping[str, object]) -> float | None:
+    """eta_v = gamma_v L_v tau_v, the normalised v step size (None if the setting lacks it)."""
+    try:
+        tau_v = setting.get("tau_v", setting.get("tau", 1))
+        return float(setting["gamma_v"]) * float(setting["L_v"]) * float(tau_v)
+    except (KeyError, TypeError):
+        return None
 
 
 def normalised_eta(setting: Mapping[str, object]) -> float | None:

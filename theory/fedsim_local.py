@@ -1,4 +1,7 @@
-r"""FedSim with tau >= 1 local steps, deterministic, full participation: an explicit bound [D].
+r"""FedSim with tau >= 1 local steps: explicit bounds [D], deterministic and full participation
+(`fedsim_gd_local`), and stochastic with m of n clients sampled (`fedsim_sgd_local`).
+
+The second is the paper's own setting for FedSim; its section is at the end of this docstring.
 
 Problem
 -------
@@ -42,6 +45,50 @@ References
 Pillutla et al., ICML 2022: the algorithm [P]. Bound and proof: this project [D]; the argument
 is the standard perturbed-gradient-descent view of local steps.
 
+Stochastic, m of n sampled: `fedsim_sgd_local`
+-----------------------------------------------
+Setting: A1-A3 (A3 at every point), unbiased stochastic gradients whose noise at each local step
+has conditional mean zero given the past and variance at most sigma_u^2, sigma_v^2, independent
+across clients; m of n clients sampled without replacement; gamma_u = eta/(L_u tau),
+gamma_v = eta/(L_v tau). Scaled quantities: d^2 = delta^2/L_u, s_u^2 = sigma_u^2/L_u,
+s_v^2 = sigma_v^2/L_v, s^2 = s_u^2 + s_v^2; p = m/n, nu_m = (n-m)/(m(n-1)), kappa = 1 + chi sqrt(p),
+eps as above. For every Young weight theta > 0 and omega > 0 with c > 0,
+
+.. math::
+    rac1T \sum_{t<T} E[x_t^2 + p Y_t^2] \le rac{\Delta F_0/T + N}{c},\quad
+    K_W = rac{1}{2	heta\eta} + rac\kappa2\Big(1 + rac1	heta\Big),
+
+    c = \eta - rac{	heta\eta}{2} - rac\kappa2 (1+	heta)\eta^2 - K_W (1+\omega)rac{\epsilon^2}{p},\quad
+    N = rac\kappa2 (1+	heta)\eta^2 S_	au + K_W \epsilon^2ig((1+\omega) d^2 + (1 + 1/\omega) s^2ig),
+
+    S_	au = 
+u_m d^2 + rac{s_u^2}{	au m} + rac{p\, s_v^2}{	au}.
+
+The bound is the infimum over the weights (searched numerically; `altsim.theory.weights`). Some
+weights give c > 0 exactly when eta - kappa eta^2/2 - kappa eps^2/(2p) - eps (1 + kappa eta)/sqrt(p) > 0
+(the supremum of c over the weights; the descent condition). At tau = 1 (eps = 0) the infimum is
+`fedsim_sgd_partial` (theta -> 0); with no noise and m = n, theta = 1 and omega -> 0 give
+`fedsim_gd_local` exactly.
+
+Proof sketch. Client i's displacement in a round is -eta g_i - N_i + E_i: g_i its gradient at the
+round's start, N_i = alpha sum_k xi^k its noise (E||N_i||^2 <= alpha^2 tau s^2 = eta^2 s^2/tau, the steps'
+noises are martingale differences), and E_i = -alpha sum_k (grad F_i(z^k) - g_i) the drift.
+1. Drift with noise: in the L2 norm sqrt(E||.||^2) the deviation D_k = z^k - z^0 obeys
+   ||D_{k+1}|| <= (1 + alpha L) ||D_k|| + alpha (||g_i|| + s) (Minkowski), so as in step 1 above
+   ||E_i||_{L2} <= eps (||g_i|| + s), and (sqrt(X) + s)^2 <= (1+omega) X + (1 + 1/omega) s^2.
+   Averaged over the sampled clients: W = E (1/m) sum_S ||E_i||^2 <= eps^2 ((1+omega)(Gamma) + (1+1/omega) s^2),
+   Gamma = (1/n) sum_i ||g_i||^2 <= x^2 + Y^2 + d^2 <= (x^2 + p Y^2)/p + d^2.
+2. Block smoothness with the sampled share (as in `fedsim_sgd`): F^+ - F <= <grad_u F, a>
+   + (1/n) sum_S <grad_v F_i, b_i> + (kappa/2)(||a||^2 + (1/n) sum_S ||b_i||^2).
+3. Linear terms: the drift's inner products are at most (theta eta/2)(x^2 + p Y^2) + W/(2 theta eta)
+   (Young with weight theta eta); the rest is -eta (x^2 + p Y^2) in expectation.
+4. Quadratic terms: ||p + q||^2 <= (1+theta)||p||^2 + (1+1/theta)||q||^2 splits the drift off;
+   the rest has expectation at most eta^2 (x^2 + p Y^2 + S_tau) (sampling variance nu_m d^2, noise
+   averaged over the tau steps and the m clients).
+5. Together E F^{t+1} <= F^t - c (x^2 + p Y^2) + N; telescope and divide by T c.
+Each step is an `Identity` in `DERIVATION`; the drift lemma and the one-round inequality are
+checked by Monte Carlo on random instances in tests/test_local_bounds.py.
+
 Example
 -------
 >>> from altsim.theory import fedsim_local
@@ -51,6 +98,10 @@ Example
 0.1666666667
 >>> float(b.evaluate({**v, "tau": 4, "delta": 1.0})) > float(b.evaluate({**v, "tau": 4}))   # drift costs
 True
+>>> sgd = fedsim_local.fedsim_sgd_local()
+>>> w = dict(v, n=40, m=10, sigma_u=0.0, sigma_v=0.0, L_v=1.0, tau=1, delta=0.0)
+>>> round(float(sgd.evaluate(w)), 6)   # tau = 1, no noise or diversity: DF0 / (T eta (1 - kappa eta/2))
+0.055556
 """
 
 from __future__ import annotations
@@ -58,9 +109,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FULL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
+from .conditions import DETERMINISTIC, FULL_PARTICIPATION, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
-from .symbols import Delta_F0, L_u, T, chi, delta, eta, tau
+from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, omega, sigma_u, sigma_v, tau, theta
 
 L_joint = 1 + chi
 eps = ((1 + eta * L_joint / tau) ** tau - 1) / L_joint - eta
@@ -84,7 +135,45 @@ def fedsim_gd_local() -> Bound:
     )
 
 
-BOUNDS = (fedsim_gd_local,)
+# -- stochastic, partial participation --------------------------------------------------------
+p = m / n
+nu_m = (n - m) / (m * (n - 1))
+kappa = 1 + chi * sp.sqrt(p)
+d2, s_u2, s_v2 = delta**2 / L_u, sigma_u**2 / L_u, sigma_v**2 / L_v
+s2 = s_u2 + s_v2
+S_tau = nu_m * d2 + s_u2 / (tau * m) + p * s_v2 / tau
+"""Per-round variance of the averaged step, over eta^2: sampling, then noise averaged over tau steps and m clients."""
+K_W = 1 / (2 * theta * eta) + kappa / 2 * (1 + 1 / theta)
+"""What the drift's second moment W costs: the Young weight of the linear term, then the quadratic term's."""
+c_sgd = eta - theta * eta / 2 - kappa / 2 * (1 + theta) * eta**2 - K_W * (1 + omega) * eps**2 / p
+N_sgd = kappa / 2 * (1 + theta) * eta**2 * S_tau + K_W * eps**2 * ((1 + omega) * d2 + (1 + 1 / omega) * s2)
+c_sup = eta - kappa * eta**2 / 2 - kappa * eps**2 / (2 * p) - eps * (1 + kappa * eta) / sp.sqrt(p)
+"""The supremum of c over the weights (omega -> 0, theta = eps/(eta sqrt p)): some weights descend iff it is > 0."""
+
+
+def fedsim_sgd_local() -> Bound:
+    return Bound(
+        name="fedsim_sgd_local",
+        algorithm="fedsim",
+        expression=(Delta_F0 / T + N_sgd) / c_sgd,
+        conditions=(STEP_RULE, *PARTIAL_PARTICIPATION, STATEFUL_CLIENTS,
+                    Condition(sp.StrictLessThan(eta, 2 / kappa), "step size range eta < 2/(1+chi sqrt(m/n))",
+                              "step_range"),
+                    Condition(sp.StrictGreaterThan(c_sup, 0), "descent: eta - kappa eta^2/2 - kappa eps^2/(2p) "
+                              "- eps (1 + kappa eta)/sqrt(p) > 0 (some Young weights descend)", "descent")),
+        provenance="D",
+        reference="altsim [D], theory/fedsim_local.py; algorithm of Pillutla et al., ICML 2022",
+        summary="FedSim, stochastic, m of n sampled without replacement, any tau >= 1 (drift through delta and "
+                "the noise); measure weight m/n; infimum over two Young weights",
+        personal_weight=p,
+        eta_max=2 / kappa,
+        rate="T^-1/2 with noise (eta ~ T^-1/2); T^-2/3 from the drift when only delta > 0 and tau > 1",
+        weights=("theta", "omega"),
+        descent=c_sgd,
+    )
+
+
+BOUNDS = (fedsim_gd_local, fedsim_sgd_local)
 
 
 def _derivation() -> tuple[Identity, ...]:
@@ -107,6 +196,49 @@ def _derivation() -> tuple[Identity, ...]:
         Identity("tau = 1: no drift, eps = 0", eps.subs(tau, 1), sp.Integer(0)),
         Identity("telescoping: T c * bound = Delta_F0 + T K delta^2 / L_u",
                  T * c_local * fedsim_gd_local().expression, Delta_F0 + T * K * delta**2 / L_u),
+        *_sgd_derivation(),
+    )
+
+
+def _sgd_derivation() -> tuple[Identity, ...]:
+    from .fedsim_sgd import fedsim_sgd_partial
+
+    A, B, X, Sg, Dp, Wd, Gm, a_ = sp.symbols("A B X s D_p W Gamma alpha", nonnegative=True)
+    k_int = sp.Symbol("k", integer=True, nonnegative=True)
+    bound = fedsim_sgd_local().expression
+    W_bound = eps**2 * ((1 + omega) * (Dp / p + d2) + (1 + 1 / omega) * s2)
+    e_ = sp.Symbol("epsilon", nonnegative=True)  # eps >= 0 (a sum of nonnegative terms), which sympy cannot see
+    B_c, C_c = eta * (1 + kappa * eta) / 2, e_**2 * (1 + kappa * eta) / (2 * eta * p)
+    return (
+        Identity("noise over a round: alpha^2 sum_{k<tau} s^2 = eta^2 s^2 / tau at alpha = eta/tau",
+                 sp.summation((eta / tau) ** 2 * Sg**2, (k_int, 0, tau - 1)), eta**2 * Sg**2 / tau),
+        Identity("drift with noise: the majorant r_{k+1} = (1 + alpha L) r_k + alpha (G + s), r_0 = 0, is "
+                 "(G + s)((1 + alpha L)^k - 1)/L",
+                 ((1 + a_ * L_joint) * (A + Sg) * ((1 + a_ * L_joint) ** k_int - 1) / L_joint + a_ * (A + Sg)),
+                 (A + Sg) * ((1 + a_ * L_joint) ** (k_int + 1) - 1) / L_joint),
+        Identity("(sqrt X + s)^2 <= (1+omega) X + (1 + 1/omega) s^2: the gap is (sqrt(omega X) - s/sqrt(omega))^2",
+                 (1 + omega) * X + (1 + 1 / omega) * Sg**2 - (sp.sqrt(X) + Sg) ** 2,
+                 (sp.sqrt(omega * X) - Sg / sp.sqrt(omega)) ** 2),
+        Identity("Young with weight theta eta: (theta eta/2) A^2 + B^2/(2 theta eta) - A B = "
+                 "(sqrt(theta eta) A - B/sqrt(theta eta))^2 / 2",
+                 theta * eta / 2 * A**2 + B**2 / (2 * theta * eta) - A * B,
+                 (sp.sqrt(theta * eta) * A - B / sp.sqrt(theta * eta)) ** 2 / 2),
+        Identity("weighted Young: (1+theta)A^2 + (1+1/theta)B^2 - (A+B)^2 = (sqrt(theta) A - B/sqrt(theta))^2",
+                 (1 + theta) * A**2 + (1 + 1 / theta) * B**2 - (A + B) ** 2,
+                 (sp.sqrt(theta) * A - B / sp.sqrt(theta)) ** 2),
+        Identity("one round: -eta D_p + (theta eta/2) D_p + (kappa/2)(1+theta) eta^2 (D_p + S_tau) + K_W W "
+                 "= -c D_p + N at the bound on W",
+                 -eta * Dp + theta * eta / 2 * Dp + kappa / 2 * (1 + theta) * eta**2 * (Dp + S_tau) + K_W * W_bound,
+                 -c_sgd * Dp + N_sgd),
+        Identity("telescoping: T c * bound = Delta_F0 + T N", T * c_sgd * bound, Delta_F0 + T * N_sgd),
+        Identity("c at omega = 0 is A - B theta - C/theta with A - c_sup = 2 sqrt(B C), so "
+                 "c_sup - c(theta) = (sqrt(B theta) - sqrt(C/theta))^2 >= 0",
+                 (c_sup - c_sgd.subs(omega, 0)).subs(eps, e_), (sp.sqrt(B_c * theta) - sp.sqrt(C_c / theta)) ** 2),
+        Identity("tau = 1 (no drift) and theta -> 0: the bound is fedsim_sgd_partial",
+                 bound.subs(tau, 1).subs(theta, 0), fedsim_sgd_partial().expression),
+        Identity("no noise, m = n, theta = 1, omega -> 0: the bound is fedsim_gd_local",
+                 bound.subs({sigma_u: 0, sigma_v: 0, m: n}).subs(theta, 1).subs(omega, 0),
+                 fedsim_gd_local().expression),
     )
 
 

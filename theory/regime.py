@@ -26,7 +26,7 @@ RUN_DEFAULTS = {**DEFAULTS, "tau": 1, "tau_u": 1, "tau_v": 1}
 def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
     """{'value', 'eta'} of `bound` at its best allowed step size, or {'reason'} when it does not apply."""
     vals = {**RUN_DEFAULTS, **values}
-    missing = sorted(p for p in set(bound.parameters) - {"eta"} if p not in vals)
+    missing = sorted(p for p in set(bound.parameters) - {"eta", "eta_v"} if p not in vals)  # eta_v follows eta
     if missing:
         return {"reason": f"needs {', '.join(missing)}"}
     failing = [why for c in bound.conditions if c.kind not in _CHOSEN_BY_ETA

@@ -69,19 +69,30 @@ def allowed_eta(bound: Bound, values: Mapping[str, float], points: int = 200) ->
     eta_max = bound.eta_max_at(values)
     step_conditions = [c for c in bound.conditions if c.kind in STEP_SIZE_KINDS]
 
-    def ok(eta: float) -> bool:
-        return all(c.check({**values, "eta": eta}) is None for c in step_conditions)
+    plain = [c for c in step_conditions if not c.weights]
+    weighted = [c for c in step_conditions if c.weights]
+
+    def ok(etas: np.ndarray) -> np.ndarray:
+        # conditions with free weights are searched for all etas at once (one weight search, not one per eta)
+        good = np.array([all(c.check({**values, "eta": float(e)}) is None for c in plain) for e in etas])
+        for c in weighted:
+            good &= np.asarray(c.best_margin({**values, "eta": etas})) > 0
+        return good
 
     grid = eta_max * np.geomspace(1e-6, 1 - 1e-9, points)
-    good = [float(e) for e in grid if ok(float(e))]
-    if not good:
+    good = ok(grid)
+    if not good.any():
         return 0.0
-    lo = max(good)
-    above = [float(e) for e in grid if e > lo]
-    hi = above[0] if above else eta_max
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    lo = float(grid[good].max())
+    above = grid[grid > lo]
+    hi = float(above[0]) if above.size else eta_max
+    for _ in range(3):  # refine the edge on finer and finer grids
+        fine = np.linspace(lo, hi, 66)[1:-1]
+        good = ok(fine)
+        if good.any():
+            lo = float(fine[good].max())
+        above = fine[fine > lo]
+        hi = float(above[0]) if above.size else hi
     return lo
 
 
@@ -102,12 +113,20 @@ def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int =
     if eta_cap is not None:
         eta_max = min(eta_max, eta_cap)
     hi = eta_max * (1 - 1e-9)
+    if bound.weights:  # each evaluation searches the weights: a coarser grid, then a fine one instead of Brent
+        grid = min(grid, 401)
     etas = np.geomspace(hi * 1e-8, hi, grid)
     vals = {**vals, "T": T}
     f = bound.evaluate({**vals, "eta": etas})
     f = np.where(np.isfinite(f) & (f > 0), f, np.inf)
     k = int(np.argmin(f))
     lo_b, hi_b = etas[max(k - 1, 0)], etas[min(k + 1, grid - 1)]
+    if bound.weights:
+        fine = np.linspace(lo_b, hi_b, 201)
+        g = bound.evaluate({**vals, "eta": fine})
+        g = np.where(np.isfinite(g) & (g > 0), g, np.inf)
+        j = int(np.argmin(g))
+        return (float(fine[j]), float(g[j])) if g[j] <= f[k] else (float(etas[k]), float(f[k]))
     res = minimize_scalar(lambda e: float(bound.evaluate({**vals, "eta": e})), bounds=(lo_b, hi_b), method="bounded",
                           options={"xatol": 1e-12 * hi})
     best_eta, best = (float(res.x), float(res.fun)) if res.fun <= f[k] else (float(etas[k]), float(f[k]))

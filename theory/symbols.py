@@ -20,7 +20,7 @@ n, m = sp.symbols("n m", positive=True, integer=True)
 tau, tau_u, tau_v = sp.symbols("tau tau_u tau_v", positive=True, integer=True)
 # Horizon, normalised step size and the two block step sizes.
 T = sp.Symbol("T", positive=True)
-eta, gamma_u, gamma_v = sp.symbols("eta gamma_u gamma_v", positive=True)
+eta, eta_v, gamma_u, gamma_v = sp.symbols("eta eta_v gamma_u gamma_v", positive=True)
 # Initial optimality gap F(u^0, V^0) - F*.
 Delta_F0 = sp.Symbol("Delta_F0", nonnegative=True)
 # Weight of the personal term in the stationarity measure (1, or m/n under partial participation).
@@ -34,7 +34,7 @@ SYMBOLS: dict[str, sp.Symbol] = {
     s.name: s
     for s in (
         L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, rho, n, m,
-        tau, tau_u, tau_v, T, eta, gamma_u, gamma_v, Delta_F0, w, stateless, reuse_sample,
+        tau, tau_u, tau_v, T, eta, eta_v, gamma_u, gamma_v, Delta_F0, w, stateless, reuse_sample,
     )
 }
 
@@ -54,6 +54,7 @@ DESCRIPTIONS: dict[str, str] = {
     "tau_v": "FedAlt local steps on v",
     "T": "number of rounds",
     "eta": "normalised step size, gamma_u = eta/(L_u tau_u), gamma_v = eta/(L_v tau_v)",
+    "eta_v": "normalised v step size when it differs from eta: gamma_v = eta_v/(L_v tau_v) (default: eta)",
     "gamma_u": "step size on u",
     "gamma_v": "step size on v",
     "Delta_F0": "initial gap F(u^0, V^0) - F*",
@@ -62,12 +63,16 @@ DESCRIPTIONS: dict[str, str] = {
     "reuse_sample": "1 if FedAlt's u-step reuses the v-step's sample, 0 if it draws a fresh one (the default)",
 }
 
+# Free weights of the proofs (Young's inequality's parameters; `altsim.theory.weights`): never set by a user.
+theta, omega, beta, phi = sp.symbols("theta omega beta phi", positive=True)
+WEIGHTS: dict[str, sp.Symbol] = {s.name: s for s in (theta, omega, beta, phi)}
+
 DEFAULTS: dict[str, float] = {"stateless": 0, "reuse_sample": 0}
 """Values a run that does not mention a symbol has: clients keep their state unless told otherwise."""
 
 
 DOMAINS: dict[str, tuple[float, bool, bool]] = {
-    **{k: (0.0, True, False) for k in ("L_u", "L_v", "eta", "gamma_u", "gamma_v")},
+    **{k: (0.0, True, False) for k in ("L_u", "L_v", "eta", "eta_v", "gamma_u", "gamma_v")},
     **{k: (0.0, False, False) for k in ("L_uv", "chi", "sigma_u", "sigma_v", "delta", "rho", "Delta_F0", "w")},
     **{k: (1, False, True) for k in ("n", "m", "tau", "tau_u", "tau_v", "T")},
     "stateless": (0, False, True),
