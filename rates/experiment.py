@@ -52,6 +52,10 @@ class ExperimentConfig:
     """Run seeds (sampling and noise); all run in one batch."""
     eta: float | None = None
     """Normalised step size; None picks the eta minimising the tightest covering [D] bound."""
+    eta_v: float | None = None
+    """Normalised step size of the personal block, gamma_v = eta_v / (L_v tau_v), when it should differ from
+    eta (the paper's algorithm has separate step sizes); None: equal to eta. Only FedAlt's [D] bound
+    (`fedalt_sgd_local`) allows the two to differ."""
     tau_u: int = 1
     """FedAlt local steps on u."""
     tau_v: int = 1
@@ -132,6 +136,8 @@ class ExperimentConfig:
         require("problem_seed", self.problem_seed, low=0, high=2**31 - 1, integer=True)
         if self.eta is not None:
             require("eta", self.eta, low=0, low_open=True)
+        if self.eta_v is not None:
+            require("eta_v", self.eta_v, low=0, low_open=True)
         for k in ("tau_u", "tau_v", "tau"):
             require(k, getattr(self, k), low=1, integer=True)
         require("measure_every", self.measure_every, low=1, high=self.rounds, integer=True)  # at least T = 1 measured
@@ -169,6 +175,15 @@ def _repeated(items) -> list:
     return sorted({x for x in items if list(items).count(x) > 1})
 
 
+def step_values(algorithm, eta: float, L_v: float) -> dict:
+    """The normalised step sizes a run uses: eta, and eta_v = gamma_v L_v tau_v read off the algorithm's own step
+    (so the official variant's single step size, or a separate `eta_v`, is what the bounds see)."""
+    from altsim.theory.bound import normalised_eta_v
+
+    eta_v = normalised_eta_v({**algorithm.setting(), "L_v": L_v})
+    return {"eta": eta, "eta_v": eta if eta_v is None else eta_v}
+
+
 def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algorithm) -> dict:
     return {**algorithm.setting(), "n": problem.n, "m": config.m or problem.n, "T": config.rounds,
             **cert.values(), "F_lower": cert.F_lower}
@@ -196,7 +211,8 @@ def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Cer
     reasons = []
     for b in explicit:
         values = {"n": problem.n, "m": config.m or problem.n, "tau": config.tau, "tau_u": config.tau_u,
-                  "tau_v": config.tau_v, **cert.values()}
+                  "tau_v": config.tau_v, **cert.values(),
+                  **({} if config.eta_v is None else {"eta_v": float(config.eta_v)})}
         if b.uncertified(values):
             reasons.append(f"{b.name}: {', '.join(b.uncertified(values))} not certified for this problem")
             continue
@@ -245,14 +261,16 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
         if b.algorithm not in config.algorithms:
             raise ValueError(f"bounds: {name!r} is a bound for {b.algorithm}, which is not in algorithms {list(config.algorithms)}")
         eta = steps[b.algorithm][0]
-        cov = b.covers({**_setting(config, problem, cert, make_algorithm(b.algorithm, config, eta, scales)), "eta": eta})
+        alg = make_algorithm(b.algorithm, config, eta, scales)
+        cov = b.covers({**_setting(config, problem, cert, alg), **step_values(alg, eta, scales[1])})
         if not cov:
             raise ValueError(f"bounds: the run is outside the conditions of bound {name} (eta={eta:g}): "
                              f"{'; '.join(cov.reasons)}")
     if config.eta is None:
         return
     for alg in config.algorithms:
-        setting = {**_setting(config, problem, cert, make_algorithm(alg, config, config.eta, scales)), "eta": config.eta}
+        algorithm = make_algorithm(alg, config, config.eta, scales)
+        setting = {**_setting(config, problem, cert, algorithm), **step_values(algorithm, config.eta, scales[1])}
         for b in (b for b in BOUNDS.values() if b.algorithm == alg and b.provenance == "D"):
             cov = b.covers(setting)
             if cov.only_step_size():  # another eta would make this bound cover the run: say so
@@ -364,7 +382,7 @@ def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> R
         trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
                                       measure_every=config.measure_every, progress=cb, scales=(L_u, L_v),
                                       compile=config.compile)
-        settings[name] = {**_setting(config, problem, cert, alg), "eta": eta, "scales": source,
+        settings[name] = {**_setting(config, problem, cert, alg), **step_values(alg, eta, L_v), "scales": source,
                           "scale_L_u": L_u, "scale_L_v": L_v, "round_path": trajectories[name].setting["round_path"]}
     return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
                   environment(problem.device))

@@ -59,6 +59,8 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
         if config.official:
             return cls.official_from_experiment(config, eta, L_u, L_v, **options)
         gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
+        if getattr(config, "eta_v", None) is not None:
+            gv = block_step_sizes(config.eta_v, L_u, L_v, config.tau_u, config.tau_v)[1]
         return cls(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v, stateless=config.stateless, **options)
 
     def __post_init__(self) -> None:

@@ -51,6 +51,8 @@ class JointSteps(ClientServerAlgorithm):
     @classmethod
     def from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
         gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
+        if getattr(config, "eta_v", None) is not None:
+            gv = block_step_sizes(config.eta_v, L_u, L_v, config.tau, config.tau)[1]
         return cls(gamma_u=gu, gamma_v=gv, tau=config.tau, **options)
 
 

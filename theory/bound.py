@@ -77,7 +77,7 @@ class Condition:
     def _margin_fn(self):
         """margin(symbols..., weights...) = rhs - lhs (or lhs - rhs for >): positive where the relation holds."""
         rel = self.relation
-        margin = rel.rhs - rel.lhs if isinstance(rel, sp.StrictLessThan) else rel.lhs - rel.rhs
+        margin = rel.rhs - rel.lhs if isinstance(rel, (sp.StrictLessThan, sp.LessThan)) else rel.lhs - rel.rhs
         syms = sorted(margin.free_symbols, key=lambda s: s.name)
         return [s.name for s in syms], sp.lambdify(syms, margin, modules="numpy")
 
@@ -92,6 +92,21 @@ class Condition:
         neg, _ = minimise_over_weights(lambda **kw: fn(*(kw[k] for k in names)), args, self.weights,
                                        transform=lambda g: np.where(np.isfinite(g), -g, np.inf))
         return -neg
+
+    def holds_on(self, values: Mapping[str, object]) -> np.ndarray:
+        """Elementwise over array values: where an inequality condition holds (one vectorised evaluation,
+        or one weight search); the equalities are checked one value at a time by `check`."""
+        if isinstance(self.relation, sp.Equality):
+            raise TypeError(f"{self.description}: holds_on is for inequalities")
+        if self.weights:
+            return np.asarray(self.best_margin(values)) > 0
+        names, fn = self._margin_fn
+        values = with_default_eta_v(names, {**DEFAULTS, **values})
+        with np.errstate(all="ignore"):
+            margin = np.asarray(fn(*(np.asarray(values[k], dtype=float) for k in names)), dtype=float)
+        if isinstance(self.relation, (sp.StrictLessThan, sp.StrictGreaterThan)):
+            return margin > 0
+        return margin >= 0
 
     def _check_weighted(self, values: Mapping[str, float]) -> tuple[bool, float, float]:
         best = float(self.best_margin({k: float(v) for k, v in values.items() if isinstance(v, (int, float))}))

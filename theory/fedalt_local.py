@@ -18,7 +18,7 @@ eta_v is `eta_v`, equal to eta unless set).
 Theoretical guarantee
 ---------------------
 Drift coefficients eps_u = (1 + eta_u/tau_u)^tau_u - 1 - eta_u, eps_v likewise (0 at one step).
-For all Young weights theta, omega, beta, phi > 0 (beta is set to beta_balanced below), with
+For all Young weights theta, omega, beta, phi > 0 (beta = beta_balanced + lambda below), with
 
 .. math::
     K_v = \frac{1}{2\theta\eta_v} + \frac{1 + 1/\theta}{2},\quad
@@ -39,9 +39,10 @@ For all Young weights theta, omega, beta, phi > 0 (beta is set to beta_balanced 
 
     \frac1T \sum_{t<T} E[x_t^2 + p Y_t^2] \le \frac{\Delta F_0/T + p N_v + N_u + Q \mu_s}{c}.
 
-beta is taken where the two coefficients agree (beta_balanced, the positive root of a quadratic;
-c = c_u/(1 + beta)), which needs c_u > 0 and b_0 = c_v - chi^2 mu_H (1-p)^2/(2 phi p) > 0.
-The bound is the infimum over theta, omega, phi (searched numerically, `altsim.theory.weights`).
+beta is taken at or above where the two coefficients agree: beta = beta_balanced + lambda, with
+beta_balanced the positive root of b_0 beta^2 + (b_0 - k_0 - c_u) beta - k_0 (k_0 = chi^2 mu_H c_u/p), so that
+c = c_u/(1 + beta); this needs c_u > 0 and b_0 = c_v - chi^2 mu_H (1-p)^2/(2 phi p) > 0.
+The bound is the infimum over theta, omega, phi, lambda (searched numerically, `altsim.theory.weights`).
 Reductions (tests/test_local_bounds.py): with tau_u = tau_v = 1 and m = n it equals
 `fedalt_sgd_full` exactly (theta, phi -> 0, beta = alpha*); with chi = 0 and one step each it equals
 `fedsim_sgd_partial` at chi = 0; with one step each and m < n it is compared with
@@ -97,7 +98,7 @@ import sympy as sp
 from .bound import Bound, Condition
 from .conditions import FRESH_U_SAMPLE, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS
 from .derivation import Identity
-from .symbols import (Delta_F0, L_u, L_v, T, beta, chi, delta, eta, eta_v, m, n, omega, phi, sigma_u, sigma_v,
+from .symbols import (Delta_F0, L_u, L_v, T, beta, chi, delta, eta, eta_v, lam, m, n, omega, phi, sigma_u, sigma_v,
                       tau_u, tau_v, theta)
 
 REFERENCE = "altsim [D], theory/fedalt_local.py; algorithm of Pillutla et al., ICML 2022"
@@ -139,10 +140,12 @@ def _root(b: sp.Expr, k: sp.Expr, c: sp.Expr) -> sp.Expr:
 
 beta_balanced = _root(b_0, k_0, c_u)
 """The beta at which the x^2 and Y^2 descent coefficients agree, c_u/(1+beta) = c_Y/p: the positive root of
-b_0 beta^2 + (b_0 - k_0 - c_u) beta - k_0 = 0 (c_x falls and c_Y rises with beta, so min(c_x, c_Y/p) peaks there;
-a fourth weight searched numerically always landed on it). Real and positive when c_u > 0 and b_0 > 0."""
-c_alt = c_x.subs(beta, beta_balanced)
-N_alt = (p * N_v + N_u + Q * mu_s).subs(beta, beta_balanced)
+b_0 beta^2 + (b_0 - k_0 - c_u) beta - k_0 = 0. c_x falls and c_Y rises with beta, and N falls with beta, so
+no beta below it does better: the proof takes beta = beta_balanced + lambda, lambda > 0 a free weight, and
+then c = c_x. Real and nonnegative when c_u > 0 and b_0 > 0."""
+beta_used = beta_balanced + lam
+c_alt = c_x.subs(beta, beta_used)
+N_alt = (p * N_v + N_u + Q * mu_s).subs(beta, beta_used)
 descent_alt = sp.Min(c_u, b_0)
 """Some beta > 0 makes both coefficients positive exactly when c_u > 0 and b_0 > 0 (c_Y/p < b_0 for every beta)."""
 
@@ -164,11 +167,11 @@ def fedalt_sgd_local() -> Bound:
         provenance="D",
         reference=REFERENCE,
         summary="FedAlt, stochastic, m of n sampled without replacement, any tau_u, tau_v >= 1, separate step sizes "
-                "eta (u) and eta_v (v); measure weight m/n; infimum over three Young weights",
+                "eta (u) and eta_v (v); measure weight m/n; infimum over four Young weights",
         personal_weight=p,
         eta_max=sp.Integer(2),
         rate="T^-1/2 with noise (eta ~ T^-1/2); T^-2/3 from the drift when only delta > 0",
-        weights=("theta", "omega", "phi"),
+        weights=("theta", "omega", "phi", "lambda"),
         descent=descent_alt,
     )
 
@@ -224,7 +227,11 @@ def _derivation() -> tuple[Identity, ...]:
                  (c_Y / p - c_x) * beta * (1 + beta), b_0 * beta**2 + (b_0 - k_0 - c_u) * beta - k_0),
         Identity("unsampled residual: chi^2 (1-p)^2 Dsum/(2 phi) + (c_u/beta) chi^2 Dsum = Q Dsum",
                  chi**2 * (1 - p) ** 2 * Dsum / (2 * phi) + c_u / beta * chi**2 * Dsum, Q * Dsum),
-        Identity("the bound is (Delta_F0/T + N)/c with N, c at beta_balanced", bound, (Delta_F0 / T + N_alt) / c_alt),
+        Identity("the bound is (Delta_F0/T + N)/c with N, c at beta = beta_balanced + lambda", bound,
+                 (Delta_F0 / T + N_alt) / c_alt),
+        Identity("c_x and c_Y/p move apart from the balance: c_Y/p - c_x = (b_0 beta^2 + (b_0-k_0-c_u) beta - k_0)"
+                 "/(beta (1 + beta)), which is >= 0 for beta >= beta_balanced (the quadratic's positive root)",
+                 c_Y / p - c_x, (b_0 * beta**2 + (b_0 - k_0 - c_u) * beta - k_0) / (beta * (1 + beta))),
         Identity("telescoping: T c (Delta_F0/T + N)/c = Delta_F0 + T N (plain symbols)",
                  T * Cq * (Delta_F0 / T + Kq) / Cq, Delta_F0 + T * Kq),
         Identity("one step each, m = n, theta, phi -> 0: b_0 = c_u",
@@ -234,11 +241,12 @@ def _derivation() -> tuple[Identity, ...]:
                  sp.Integer(0)),
         Identity("... so beta_balanced = root(c, s^2 c, c) = alpha*(s), fedalt_sgd_full's weight (plain symbols)",
                  _root(Cq, Rq**2 * Cq, Cq), _alpha_of(Rq)),
-        Identity("... and the bound is fedalt_sgd_full",
+        Identity("... and with lambda -> 0 the bound is fedalt_sgd_full",
                  ((Delta_F0 / T + p * N_v + N_u + Q * mu_s) / c_x).subs(one_step).subs({m: n, eta_v: eta}).subs(
                      {theta: 0, phi: 0}).subs(beta, alpha_star), full_alt),
-        Identity("one step each, chi = 0, theta, phi -> 0: beta_balanced = 0 and the bound is fedsim_sgd_partial at chi = 0",
-                 bound.subs(one_step).subs({chi: 0, eta_v: eta}).subs({theta: 0, phi: 0}), sim_partial.subs(chi, 0)),
+        Identity("one step each, chi = 0, theta, phi, lambda -> 0: the bound is fedsim_sgd_partial at chi = 0",
+                 ((Delta_F0 / T + p * N_v + N_u + Q * mu_s) / c_x).subs(one_step).subs({chi: 0, eta_v: eta}).subs(
+                     {theta: 0, phi: 0, beta: 0}), sim_partial.subs(chi, 0)),
     )
 
 

@@ -69,14 +69,11 @@ def allowed_eta(bound: Bound, values: Mapping[str, float], points: int = 200) ->
     eta_max = bound.eta_max_at(values)
     step_conditions = [c for c in bound.conditions if c.kind in STEP_SIZE_KINDS]
 
-    plain = [c for c in step_conditions if not c.weights]
-    weighted = [c for c in step_conditions if c.weights]
-
     def ok(etas: np.ndarray) -> np.ndarray:
-        # conditions with free weights are searched for all etas at once (one weight search, not one per eta)
-        good = np.array([all(c.check({**values, "eta": float(e)}) is None for c in plain) for e in etas])
-        for c in weighted:
-            good &= np.asarray(c.best_margin({**values, "eta": etas})) > 0
+        # every eta at once: one vectorised evaluation (or one weight search) per condition
+        good = np.ones(etas.shape, dtype=bool)
+        for c in step_conditions:
+            good &= c.holds_on({**values, "eta": etas})
         return good
 
     grid = eta_max * np.geomspace(1e-6, 1 - 1e-9, points)

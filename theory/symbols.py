@@ -64,8 +64,8 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 # Free weights of the proofs (Young's inequality's parameters; `altsim.theory.weights`): never set by a user.
-theta, omega, beta, phi = sp.symbols("theta omega beta phi", positive=True)
-WEIGHTS: dict[str, sp.Symbol] = {s.name: s for s in (theta, omega, beta, phi)}
+theta, omega, beta, phi, lam = sp.symbols("theta omega beta phi lambda", positive=True)
+WEIGHTS: dict[str, sp.Symbol] = {s.name: s for s in (theta, omega, beta, phi, lam)}
 
 DEFAULTS: dict[str, float] = {"stateless": 0, "reuse_sample": 0}
 """Values a run that does not mention a symbol has: clients keep their state unless told otherwise."""

@@ -1,8 +1,9 @@
 """`altsim falsify`: attack a bound the way a referee would, searching for the run that breaks it.
 
 The search maximises measured / bound over problem parameters (the closed-form family's
-knobs, its seed and initial scale), participation and step size, always inside the bound's
-conditions. It runs in two phases within the time budget:
+knobs, its seed and initial scale), participation, local steps (tau for FedSim, tau_u and tau_v for
+FedAlt) and step size (and a separate personal step size eta_v where the bound allows one), always
+inside the bound's conditions. It runs in two phases within the time budget:
 
 1. random search: instances drawn uniformly from the ranges below;
 2. a derivative-free hill climb, a (1+1) evolution strategy with step-size adaptation,
@@ -33,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-from altsim.theory import Bound, get_bound
+from altsim.theory import STEP_SIZE_KINDS, Bound, get_bound
 from altsim.theory.stepsize import allowed_eta
 
 from altsim.rates.compare import is_exact, mean_interval
@@ -58,6 +59,9 @@ SPACE = {
     "rounds": (5, 80, "int"),
     "problem_seed": (0, 10_000, "int"),
     "tau": (1, 6, "int"),
+    "tau_u": (1, 6, "int"),
+    "tau_v": (1, 6, "int"),
+    "eta_v_ratio": (0.25, 4.0, "log"),
 }
 
 
@@ -118,16 +122,31 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
     tau = p["tau"]
     if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}) or not _has_field(bound.algorithm, "tau"):
         tau = 1  # one step where the bound needs it, and where the algorithm has no joint local steps at all
-    values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=1, tau_v=1)
+    tau_u, tau_v = p["tau_u"], p["tau_v"]
+    if (_fails(bound, "local_steps", {"tau": 1, "tau_u": tau_u, "tau_v": tau_v})
+            or not _has_field(bound.algorithm, "tau_u")):
+        tau_u = tau_v = 1
+    values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=tau_u, tau_v=tau_v)
     problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
                    delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
     eta = float(p["eta_frac"] * allowed_eta(bound, values))
     if not eta > 0:
         return None
+    eta_v = None
+    if _separate_steps(bound):  # a bound that allows eta_v != eta: search that too, inside its step conditions
+        eta_v = float(eta * p["eta_v_ratio"])
+        if any(_fails(bound, kind, {**values, "eta": eta, "eta_v": eta_v}) for kind in STEP_SIZE_KINDS):
+            eta_v = None
     exact = is_exact(values)
     return ExperimentConfig(problem=problem, problem_seed=p["problem_seed"], algorithms=(bound.algorithm,),
-                            rounds=p["rounds"], m=m, eta=eta, seeds=(0,) if exact else tuple(range(n_seeds)),
-                            tau=tau, bounds=(bound.name,))
+                            rounds=p["rounds"], m=m, eta=eta, eta_v=eta_v,
+                            seeds=(0,) if exact else tuple(range(n_seeds)),
+                            tau=tau, tau_u=tau_u, tau_v=tau_v, bounds=(bound.name,))
+
+
+def _separate_steps(bound: Bound) -> bool:
+    """Whether the bound is stated for a personal step size eta_v of its own (no step rule tying it to eta)."""
+    return "eta_v" in bound.parameters and not bound.conditions_of("step_rule")
 
 
 def evaluate(bound: Bound, config: ExperimentConfig, scale: float = 1.0, bonferroni: bool = False) -> Attempt:
