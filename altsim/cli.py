@@ -157,7 +157,7 @@ def _bound_report(args) -> dict:
 
     def value_at_best(b) -> tuple[float | None, float | None, list[str], list[str]]:
         """(value, eta_opt, missing symbols, failed conditions): no value where a condition fails."""
-        missing = [p for p in b.parameters if p not in values and p != "eta"]
+        missing = [p for p in b.parameters if p not in values and p not in ("eta", "eta_v")]  # eta_v follows eta
         if missing:
             return None, None, missing, []
         failed = [c.check(values) for c in b.conditions if condition_status(c) == "fails"]
@@ -192,6 +192,12 @@ def _bound_report(args) -> dict:
     regime_keys = ("sigma_u", "sigma_v", "delta", "L_u", "L_v", "n", "m")
     regime = (theory.regime_winner(*(values[k] for k in regime_keys)) if all(k in values for k in regime_keys) else None)
     derived = theory.regime_winner_derived({k: v for k, v in values.items() if k != "eta"}) if "T" in values else None
+    paper_level = None
+    pl = next((q for q in theory.rate.PAPER_LEVEL.values() if q.source == bound.name), None)
+    if pl is not None:
+        needed = sorted({s.name for s in pl.expression.free_symbols} - set(values))
+        paper_level = {**pl.describe(), "value": None if needed else pl.value(values),
+                       "eta": None if needed else pl.eta(values), "missing": needed}
     return {
         **bound.describe(),
         "conditions": [{"condition": t, "kind": c.kind, "status": condition_status(c)}
@@ -205,6 +211,7 @@ def _bound_report(args) -> dict:
         "regime_missing": [k for k in regime_keys if k not in values],
         "regime_winner_derived": derived["winner"] if derived else None,
         "regime_derived": derived if derived else {"reason": "needs T"},
+        "paper_level_derived": paper_level,
     }
 
 
@@ -239,6 +246,10 @@ def cmd_bound(args, out) -> int:
         der = rep["regime_derived"]
         verdict = rep["regime_winner_derived"] or "none"
         print(f"  regime (altsim's [D] bounds, each at its best step size): {verdict}; {der['reason']}", file=out)
+        pl = rep["paper_level_derived"]
+        if pl is not None and pl["value"] is not None:
+            print(f"  paper-level [D] ({pl['name']}): {pl['value']:.6g} at eta = {pl['eta']:.6g}, the template "
+                  f"{pl['template']} with sigma2 = {pl['sigma2']}, sigma_tilde2 = {pl['sigma_tilde2']}", file=out)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 import io
 import json
+from pathlib import Path
 import os
 import subprocess
 import sys
@@ -45,6 +46,29 @@ def test_demo_writes_the_three_files_and_a_complete_summary(quick_demo):
     assert summary["algorithms"]["fedalt"]["personal_weight"] == 0.5  # the demo samples m = n/2
     ra = z["fedalt/running_average_m_over_n"].mean(0)
     assert ra[-1] == pytest.approx(summary["algorithms"]["fedalt"]["measured"])
+
+
+def test_demo_shows_the_papers_setting_against_the_local_step_bounds(quick_demo):
+    d, _ = quick_demo
+    assert "local_steps.png" in os.listdir(d)
+    local = json.loads((d / "summary.json").read_text())["local_steps"]
+    for alg, bound in (("fedalt", "fedalt_sgd_local"), ("fedsim", "fedsim_sgd_local")):
+        s = local["algorithms"][alg]
+        assert (s["name"], s["provenance"], s["verdict"]) == (bound, "D", "holds")
+        assert s["personal_weight"] == 0.25
+
+
+def test_the_local_steps_example_is_the_demos_second_run():
+    import tomllib
+
+    from altsim.demo import local_steps_config
+
+    example = tomllib.loads((Path(__file__).parents[1] / "examples" / "local_steps.toml").read_text())
+    cfg = local_steps_config(quick=False, seed=0, device="cpu")
+    assert example["problem"] == cfg.problem
+    for key in ("m", "tau_u", "tau_v", "tau", "rounds", "bounds", "algorithms", "seeds"):
+        assert tuple(example["experiment"][key]) == tuple(getattr(cfg, key)) if isinstance(getattr(cfg, key), tuple) \
+            else example["experiment"][key] == getattr(cfg, key), key
 
 
 def test_demo_summary_config_reruns_to_identical_numbers(quick_demo):
@@ -173,6 +197,8 @@ def test_bound_reports_the_derived_regime_beside_the_papers(capsys):
     rep = json.loads(out)
     assert code == 0 and rep["regime_winner"] in ("fedalt", "fedsim", "tie")
     assert rep["regime_winner_derived"] == "fedsim"  # FedAlt's partial-participation proof is the looser one here
-    assert rep["regime_derived"]["fedalt"]["bound"] == "fedalt_sgd_partial"
+    # the tightest covering [D] bound per algorithm: FedAlt's local-step bound beats its tau = 1 partial one here
+    assert rep["regime_derived"]["fedalt"]["bound"] == "fedalt_sgd_local"
+    assert rep["regime_derived"]["fedsim"]["bound"] == "fedsim_sgd_partial"
     code, text = _run(argv[:3] + argv[4:])
     assert "regime (altsim's [D] bounds, each at its best step size): fedsim" in text

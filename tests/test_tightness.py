@@ -30,6 +30,9 @@ from altsim.theory import get_bound
 FALSIFY = Path(__file__).resolve().parents[1] / "benchmarks" / "falsify"
 TIGHT = {"fedsim_gd_full", "fedalt_gd_full", "fedsim_sgd_full", "fedsim_sgd_partial", "fedalt_sgd_full"}
 LOOSE = {"fedalt_sgd_partial", "fedsim_gd_local"}
+NEAR = {"fedsim_sgd_local", "fedalt_sgd_local"}
+"""Stochastic bounds whose worst case found comes near the bound (0.96 and 0.99 on fresh seeds) without being
+attained on a pure quadratic: the fresh-seed ratio of the worst instance is held as a floor."""
 
 
 def _worst(name):
@@ -44,11 +47,11 @@ def test_every_explicit_bound_has_a_committed_worst_instance():
     from altsim.theory import BOUNDS
 
     explicit = {b.name for b in BOUNDS.values() if b.provenance == "D"}
-    assert explicit == TIGHT | LOOSE, "a new [D] bound needs a falsify run and a tightness class here"
+    assert explicit == TIGHT | LOOSE | NEAR, "a new [D] bound needs a falsify run and a tightness class here"
     assert all((FALSIFY / f"{name}.worst.toml").exists() for name in explicit)
 
 
-@pytest.mark.parametrize("name", sorted(TIGHT | LOOSE))
+@pytest.mark.parametrize("name", sorted(TIGHT | LOOSE | NEAR))
 def test_the_worst_instance_reproduces_its_recorded_ratio(name):
     report, _, bound, result = _worst(name)
     attempt = attempt_from_result(bound, result)
@@ -82,3 +85,14 @@ def test_loose_bounds_keep_their_worst_case_floor(name):
     attempt = attempt_from_result(bound, result)
     assert attempt.ratio >= report["worst_ratio"] * (1 - 1e-9)
     assert attempt.ratio < 1
+
+
+@pytest.mark.parametrize("name", sorted(NEAR))
+def test_near_bounds_keep_their_fresh_seed_ratio_and_hold(name):
+    report, config, bound, _ = _worst(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = run(dataclasses.replace(config, seeds=CONFIRM_SEEDS))
+    attempt = attempt_from_result(bound, fresh, bonferroni=True)
+    assert not attempt.violated, "a horizon's interval lies above the bound: a violation"
+    assert attempt.ratio >= report["worst_ratio_fresh_seeds"] * (1 - 1e-9)

@@ -7,6 +7,7 @@
 - `paper`: what the paper states ([P]) or what we reconstruct of it ([R]);
 - `fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_partial`, `fedalt_local`: explicit bounds derived here ([D]);
 - `weights`: the search over a proof's free Young weights;
+- `rate`: the paper's rate shape with constants derived here ([D] paper-level) and the slope fit;
 - `stepsize`: step-size rules and the eta minimising a bound;
 - `regime`: which algorithm's [D] bound is smaller at its own best step size;
 - `calibrate`: fit a template's unknown constants.
@@ -18,7 +19,7 @@ itself is written up in docs/theory.md.
 
 from __future__ import annotations
 
-from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
+from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper, rate
 from .assumptions import ASSUMPTIONS, Constants, require
 from .bound import CONDITION_KINDS, STEP_SIZE_KINDS, Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants

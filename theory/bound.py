@@ -79,7 +79,7 @@ class Condition:
         rel = self.relation
         margin = rel.rhs - rel.lhs if isinstance(rel, (sp.StrictLessThan, sp.LessThan)) else rel.lhs - rel.rhs
         syms = sorted(margin.free_symbols, key=lambda s: s.name)
-        return [s.name for s in syms], sp.lambdify(syms, margin, modules="numpy")
+        return [s.name for s in syms], sp.lambdify(syms, margin, modules="numpy", cse=True)
 
     def best_margin(self, values: Mapping[str, object]) -> np.ndarray:
         """With weights: the largest margin (rhs - lhs for <, lhs - rhs for >) the weight search finds,
@@ -232,7 +232,8 @@ class Bound:
 
     @functools.cached_property
     def _numpy_fn(self):
-        return sp.lambdify(self._arguments, self.expression, modules="numpy")
+        # common subexpressions once: the local-step bounds repeat large pieces (5x faster for fedalt_sgd_local)
+        return sp.lambdify(self._arguments, self.expression, modules="numpy", cse=True)
 
     @functools.cached_property
     def _torch_fn(self):
@@ -274,7 +275,7 @@ class Bound:
     @functools.cached_property
     def _descent_fn(self):
         syms = sorted(self.descent.free_symbols, key=lambda s: s.name)
-        return syms, sp.lambdify(syms, self.descent, modules="numpy")
+        return syms, sp.lambdify(syms, self.descent, modules="numpy", cse=True)
 
     def evaluate_at(self, values: Mapping[str, object], weights: Mapping[str, object]) -> np.ndarray:
         """The expression at given free weights (each a valid bound when the descent coefficient is positive)."""

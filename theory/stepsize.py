@@ -111,7 +111,7 @@ def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int =
         eta_max = min(eta_max, eta_cap)
     hi = eta_max * (1 - 1e-9)
     if bound.weights:  # each evaluation searches the weights: a coarser grid, then a fine one instead of Brent
-        grid = min(grid, 401)
+        grid = min(grid, 161)
     etas = np.geomspace(hi * 1e-8, hi, grid)
     vals = {**vals, "T": T}
     f = bound.evaluate({**vals, "eta": etas})
@@ -119,7 +119,7 @@ def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int =
     k = int(np.argmin(f))
     lo_b, hi_b = etas[max(k - 1, 0)], etas[min(k + 1, grid - 1)]
     if bound.weights:
-        fine = np.linspace(lo_b, hi_b, 201)
+        fine = np.linspace(lo_b, hi_b, 81)
         g = bound.evaluate({**vals, "eta": fine})
         g = np.where(np.isfinite(g) & (g > 0), g, np.inf)
         j = int(np.argmin(g))
