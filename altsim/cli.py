@@ -376,19 +376,19 @@ def cmd_falsify(args, out) -> int:
 
     from altsim.io import OutputFolder
     from altsim.rates.experiment import work_started
-    from altsim.testing.falsify import falsify, print_progress
+    from altsim.testing.falsify import SEARCH_FAMILIES, falsify, print_progress
     from altsim.theory import get_bound, require
 
     bound = get_bound(args.bound)
     if bound.provenance != "D" or bound.eta_max is None:
         raise UsageError(f"--bound {args.bound}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
-    if args.family != "coupled_quadratic":
-        raise UsageError(f"--family {args.family}: the search runs on coupled_quadratic, the family whose constants "
-                         "are certified everywhere")
+    if args.family not in SEARCH_FAMILIES:
+        raise UsageError(f"--family {args.family}: the search runs on the families whose constants are certified "
+                         f"everywhere: {', '.join(SEARCH_FAMILIES)}")
     require("--budget", args.budget, low=1, high=7 * 86400)  # seconds: at least one run, at most a week
     require("--scale", args.scale, low=0, low_open=True)
     with OutputFolder(args.out, "falsify") as target, work_started():  # the folder is checked before it is claimed
-        rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed,
+        rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed, family=args.family,
                       progress=None if args.quiet else print_progress)
         _write_falsify(args, target, rep, out)
     return 0

@@ -36,7 +36,9 @@ def test_rate_and_tightness_plots_from_a_result(result, tmp_path):
         assert {p.suffix for p in paths} == {".png", ".pdf"}
         _png_ok(tmp_path / f"{kind}.png")
         labels = [t.get_text() for t in fig.legends[0].get_texts()]
-        assert any("fedalt_sgd_partial" in t for t in labels) and any("fedsim_sgd_partial" in t for t in labels)
+        # each algorithm's bound that chose its step size is drawn and named
+        assert set(result.step_bounds.values()) <= {"fedalt_sgd_local", "fedsim_sgd_partial", "fedsim_sgd_local"}
+        assert all(any(name in t for t in labels) for name in result.step_bounds.values())
 
 
 def test_trajectory_view_shows_stair_steps_for_fedalt_and_diagonals_for_fedsim(tmp_path):

@@ -221,8 +221,8 @@ def test_partial_participation_bounds_cover_and_hold(alg):
     res = run(ExperimentConfig(problem=params, rounds=150, m=5, seeds=tuple(range(8)), algorithms=(alg,)))
     comp = res.compare()[alg]
     names = {c.name: c for c in comp.checks}
-    assert set(names) == {f"{alg}_sgd_partial"} and names[f"{alg}_sgd_partial"].weight == 0.25
-    assert names[f"{alg}_sgd_partial"].verdict == "holds"
+    assert set(names) == {f"{alg}_sgd_partial", f"{alg}_sgd_local"}  # the local-step bound covers tau = 1 too
+    assert all(c.weight == 0.25 and c.verdict == "holds" for c in names.values())
     assert "full participation" in " ".join(comp.not_covering[f"{alg}_sgd_full"])
 
 
@@ -249,9 +249,11 @@ def test_partial_participation_bounds_hold_without_noise_in_expectation(params, 
 
 
 def test_automatic_step_size_refuses_when_no_bound_covers():
+    # stateless clients: every [D] bound assumes clients keep v_i
     with pytest.raises(ValueError, match="no \\[D\\] bound covers"):
-        run(ExperimentConfig(problem=dict(n=10), rounds=5, m=3, tau_u=2, algorithms=("fedalt",)))
-    res = run(ExperimentConfig(problem=dict(n=10), rounds=5, m=3, tau_u=2, algorithms=("fedalt",), eta=0.3))
+        run(ExperimentConfig(problem=dict(n=10), rounds=5, m=3, tau_u=2, algorithms=("fedalt",), stateless=True))
+    res = run(ExperimentConfig(problem=dict(n=10), rounds=5, m=3, tau_u=2, algorithms=("fedalt",), eta=0.3,
+                               stateless=True))
     assert res.compare()["fedalt"].checks == []  # and the reasons are listed
     assert res.compare()["fedalt"].not_covering
 
@@ -387,9 +389,10 @@ def test_local_steps_bound_holds_at_every_horizon(params, seed, eta_frac, tau):
 
 def test_local_steps_bound_picks_the_step_size_for_tau_above_one():
     res = run(ExperimentConfig(problem=dict(n=6, chi=0.4, delta=1.0), rounds=40, tau=3, algorithms=("fedsim",)))
-    assert res.step_bounds["fedsim"] == "fedsim_gd_local"
+    # fedsim_sgd_local covers this deterministic run too and is the tighter: it picks the step size
+    assert res.step_bounds["fedsim"] == "fedsim_sgd_local"
     chk = res.compare()["fedsim"].checks
-    assert [c.name for c in chk] == ["fedsim_gd_local"] and chk[0].verdict == "holds"
+    assert {c.name for c in chk} == {"fedsim_gd_local", "fedsim_sgd_local"} and all(c.verdict == "holds" for c in chk)
 
 
 @pytest.mark.filterwarnings("ignore:eta=")

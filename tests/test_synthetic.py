@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from hypothesis import given
@@ -242,3 +244,29 @@ def test_shared_representation_certificates_are_never_exceeded(n, features, rank
         assert meas[k]["value"] <= getattr(cert, k) * (1 + 1e-9) + 1e-12, k
     u, v, c = _points(p, R=16, scale=radius)
     assert p.loss(u, v, c).min().item() >= cert.F_lower
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kinked_quadratic_certificates_are_exact(seed):
+    """delta and F* of the adversarial family equal a brute-force search over a fine grid of u (one coordinate)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 6))
+    p = make_problem("kinked_quadratic", dict(n=n, d_u=1, d_v=1, kinked=int(rng.integers(0, n + 1)),
+                                              radius=float(rng.uniform(0.2, 2)), spread=float(rng.uniform(0, 3)),
+                                              L_u=float(rng.uniform(0.5, 2))), seed=seed)
+    c = p.certified_constants()
+    xs = torch.linspace(-30, 30, 600_001, dtype=torch.float64)[:, None]
+    V = p.e.expand(xs.shape[0], n, 1)
+    assert float(p.objective(xs, V).min()) == pytest.approx(c.F_lower, abs=1e-6)
+    g = p.grad_u(xs.unsqueeze(1).expand(-1, n, 1), V, p.all_clients)
+    brute_delta = float(((g - g.mean(1, keepdim=True)) ** 2).sum(-1).mean(-1).max().sqrt())
+    assert brute_delta <= c.delta * (1 + 1e-12) and brute_delta == pytest.approx(c.delta, rel=1e-6)
+    # the concave core: curvature -L_u inside, +L_u outside, and C^1 at the kink
+    if p.cfg.kinked:
+        i = n - 1
+        x0 = float(p.c[i, 0])
+        for t, sign in ((0.3 * p.cfg.radius, -1), (1.5 * p.cfg.radius, 1)):
+            u1, u2 = torch.tensor([[x0 + t]], dtype=torch.float64), torch.tensor([[x0 + t + 1e-4]], dtype=torch.float64)
+            v = p.e[i:i + 1]
+            slope = (p.grad_u(u2, v, torch.tensor([i])) - p.grad_u(u1, v, torch.tensor([i]))) / 1e-4
+            assert float(slope) == pytest.approx(sign * p.cfg.L_u, rel=1e-6)

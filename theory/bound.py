@@ -123,8 +123,7 @@ class Condition:
             ok, lhs, rhs = self._check_weighted(values)
             if ok:
                 return None
-            return (f"{self.description}: {sp.sstr(self.relation)} fails for every weight "
-                    f"{', '.join(self.weights)} (best margin {lhs:.6g})")
+            return f"{self.description}: fails for every weight {', '.join(self.weights)} tried (best margin {lhs:.6g})"
         subs = {SYMBOLS[k]: float(values[k]) for k in needed}
         lhs = float(self.relation.lhs.subs(subs))
         rhs = float(self.relation.rhs.subs(subs))

@@ -62,7 +62,29 @@ SPACE = {
     "tau_u": (1, 6, "int"),
     "tau_v": (1, 6, "int"),
     "eta_v_ratio": (0.25, 4.0, "log"),
+    # kinked_quadratic's own knobs (ignored on coupled_quadratic)
+    "kinked_frac": (0.0, 1.0, "float"),
+    "radius": (0.1, 3.0, "log"),
+    "spread": (0.0, 3.0, "float"),
 }
+
+SEARCH_FAMILIES = ("coupled_quadratic", "kinked_quadratic")
+"""Families whose constants are certified everywhere, so that any run on them is inside a bound's assumptions:
+the closed-form family, and the adversarial one (concave cores, exact constants; chi = 0)."""
+
+
+def _family_problem(family: str, p: dict, sig_u: float, sig_v: float) -> tuple[dict, float]:
+    """(the family's parameters at search point p, its coupling chi)."""
+    n = p["n"]
+    if family == "kinked_quadratic":
+        return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"],
+                    kinked=int(round(p["kinked_frac"] * n)), radius=p["radius"], spread=p["spread"],
+                    sigma_u=sig_u, sigma_v=sig_v, init_scale=p["init_scale"]), 0.0
+    nu = p["nonconvexity"]
+    chi = p["chi_frac"] * (1 - nu)
+    return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
+                delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"],
+                init_scale=p["init_scale"]), chi
 
 
 def _decode(z: np.ndarray) -> dict:
@@ -103,16 +125,17 @@ def _fails(bound: Bound, kind: str, values: dict) -> bool:
     return any(c.check(values) is not None for c in bound.conditions_of(kind))
 
 
-def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None:
+def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_quadratic") -> ExperimentConfig | None:
     """The ExperimentConfig of a search point, moved inside the bound's conditions by their kinds.
 
     Participation, noise and local steps are set to what the bound's conditions of those kinds
     allow (full participation, no noise, one step) only when the drawn value fails them; the step
     size is a fraction of the largest eta that the step-size conditions allow."""
     n = p["n"]
-    nu = p["nonconvexity"]
-    chi = p["chi_frac"] * (1 - nu)
-    values = {"n": n, "chi": chi, "L_u": p["L_u"], "L_v": p["L_v"], "delta": p["delta"], "stateless": 0}
+    _, chi = _family_problem(family, p, 0.0, 0.0)
+    values = {"n": n, "chi": chi, "L_u": p["L_u"], "L_v": p["L_v"], "stateless": 0}
+    if family == "coupled_quadratic":
+        values["delta"] = p["delta"]
     m = max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
     if _fails(bound, "participation", {**values, "m": m}):
         m = n
@@ -127,8 +150,7 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
             or not _has_field(bound.algorithm, "tau_u")):
         tau_u = tau_v = 1
     values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=tau_u, tau_v=tau_v)
-    problem = dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
-                   delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"], init_scale=p["init_scale"])
+    problem, _ = _family_problem(family, p, sig_u, sig_v)
     eta = float(p["eta_frac"] * allowed_eta(bound, values))
     if not eta > 0:
         return None
@@ -138,7 +160,7 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8) -> ExperimentConfig | None
         if any(_fails(bound, kind, {**values, "eta": eta, "eta_v": eta_v}) for kind in STEP_SIZE_KINDS):
             eta_v = None
     exact = is_exact(values)
-    return ExperimentConfig(problem=problem, problem_seed=p["problem_seed"], algorithms=(bound.algorithm,),
+    return ExperimentConfig(family=family, problem=problem, problem_seed=p["problem_seed"], algorithms=(bound.algorithm,),
                             rounds=p["rounds"], m=m, eta=eta, eta_v=eta_v,
                             seeds=(0,) if exact else tuple(range(n_seeds)),
                             tau=tau, tau_u=tau_u, tau_v=tau_v, bounds=(bound.name,))
@@ -219,7 +241,7 @@ def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt
             candidates.append(dataclasses.replace(cfg, rounds=max(2, cfg.rounds // 2)))
         if len(cfg.seeds) > 2:
             candidates.append(dataclasses.replace(cfg, seeds=cfg.seeds[: max(2, len(cfg.seeds) // 2)]))
-        for key in ("delta", "init_scale", "frequency", "L_u", "L_v"):
+        for key in (k for k in ("delta", "init_scale", "frequency", "L_u", "L_v", "radius", "spread") if k in prob):
             r = round(prob[key], 1)
             if r > 0 and r != prob[key]:
                 candidates.append(dataclasses.replace(cfg, problem={**prob, key: r}))
@@ -239,9 +261,12 @@ def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt
 
 
 def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0, n_seeds: int = 8,
-            random_fraction: float = 0.5, progress: Callable[[str], None] | None = None) -> dict:
+            random_fraction: float = 0.5, progress: Callable[[str], None] | None = None,
+            family: str = "coupled_quadratic") -> dict:
     """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report."""
     bound = get_bound(bound_name)
+    if family not in SEARCH_FAMILIES:
+        raise ValueError(f"family={family!r}: must be one of {', '.join(SEARCH_FAMILIES)}")
     if bound.provenance != "D" or bound.eta_max is None:
         raise ValueError(f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
     from altsim.rates import get_algorithm
@@ -260,7 +285,7 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
 
     def consider(z):
         nonlocal best, best_z, evals, errors
-        cfg = instance(bound, _decode(z), n_seeds)
+        cfg = instance(bound, _decode(z), n_seeds, family)
         if cfg is None:  # no step size satisfies the bound's conditions at this point
             errors += 1
             return None
@@ -301,6 +326,7 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         fresh = confirm(bound, best, scale)
     return {
         "bound": bound_name, "algorithm": bound.algorithm, "provenance": bound.provenance, "scale": scale,
+        "family": family,
         "budget_seconds": budget, "elapsed_seconds": time.time() - start, "evaluations": evals, "refused": errors,
         "worst_ratio": best.ratio if best else None, "worst_T": best.T if best else None,
         "worst_measured": best.measured if best else None, "worst_bound": best.bound if best else None,

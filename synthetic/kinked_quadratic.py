@@ -1,0 +1,178 @@
+r"""Kinked quadratics: clients that are concave near their centre and convex outside, constants certified
+exactly. An adversarial family for `altsim falsify` (docs/theory.md section 8).
+
+Problem
+-------
+Client i, coordinates k of u (no coupling, chi = 0):
+
+.. math::
+    F_i(u, v) = \sum_k \psi_i(u_k - c_{ik}) + \frac{L_v}{2}\lVert v - e_i\rVert^2,
+
+where psi_i(x) = L_u x^2/2 (a convex client) or, for the last `kinked` clients, the concave-core
+function psi(x) = -L_u x^2/2 on |x| <= r and L_u (|x| - 2r)^2/2 - L_u r^2 outside: C^1, curvature -L_u
+inside and +L_u outside, so grad_u is L_u-Lipschitz everywhere and F_i is bounded below (by -L_u r^2 per
+coordinate, at |x| = 2r).
+
+Such clients are where the proofs' inequalities become equalities: a pure quadratic at curvature
+L_u attains the descent lemma, and a client whose local run stays inside its concave core drifts
+as far as the drift lemma allows (its gradient grows by (1 + alpha L_u) per step).
+
+Certified constants (exact)
+---------------------------
+L_u, L_v as given, L_uv = 0; sigma_u, sigma_v the noise (exact plus sigma/sqrt(d) z);
+delta^2 = sum_k sup_x Var_i psi_i'(x - c_ik): on each interval between the kinks (c_ik +- r) every
+psi_i' is affine, so the variance is a convex quadratic and its supremum over the line is at a kink
+(beyond the outermost kinks every slope is L_u and the variance is constant); F* exactly, per
+coordinate, as the smallest of the average's values at the kinks and at each interval's stationary
+point (the average is a quadratic on each interval).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .problem import Certified, Family, Problem, register
+
+
+@dataclass(frozen=True)
+class KinkedQuadraticConfig:
+    n: int = 2
+    """Clients; >= 1."""
+    d_u: int = 1
+    """Dimension of u; >= 1."""
+    d_v: int = 1
+    """Dimension of each v_i; >= 1."""
+    L_u: float = 1.0
+    """Curvature magnitude in u (+L_u outside a concave core, -L_u inside); > 0."""
+    L_v: float = 1.0
+    """Curvature in v; > 0."""
+    kinked: int = 1
+    """How many clients (the last ones) have a concave core; 0..n."""
+    radius: float = 1.0
+    """Half-width r of each concave core; > 0."""
+    spread: float = 1.0
+    """Standard deviation of the centres c_ik (the clients' disagreement, so delta); >= 0."""
+    sigma_u: float = 0.0
+    """Noise std on the u-gradient; >= 0."""
+    sigma_v: float = 0.0
+    """Noise std on the v-gradient; >= 0."""
+    init_scale: float = 1.0
+    """Standard deviation of u^0 and of v_i^0 - e_i; >= 0."""
+
+    def __post_init__(self) -> None:
+        from altsim.theory import require
+
+        require("n", self.n, low=1, integer=True)
+        require("d_u", self.d_u, low=1, integer=True)
+        require("d_v", self.d_v, low=1, integer=True)
+        require("L_u", self.L_u, low=0, low_open=True)
+        require("L_v", self.L_v, low=0, low_open=True)
+        require("kinked", self.kinked, low=0, high=self.n, integer=True)
+        require("radius", self.radius, low=0, low_open=True)
+        for k in ("spread", "sigma_u", "sigma_v", "init_scale"):
+            require(k, getattr(self, k), low=0)
+
+
+def _psi_grad(x: np.ndarray, kinked: np.ndarray, L: float, r: float) -> np.ndarray:
+    """psi_i'(x) elementwise; `kinked` marks the concave-core clients (numpy, for the certificates)."""
+    core = np.where(np.abs(x) <= r, -L * x, L * (x - 2 * r * np.sign(x)))
+    return np.where(kinked, core, L * x)
+
+
+def _psi(x: np.ndarray, kinked: np.ndarray, L: float, r: float) -> np.ndarray:
+    core = np.where(np.abs(x) <= r, -L * x**2 / 2, L * (np.abs(x) - 2 * r) ** 2 / 2 - L * r**2)
+    return np.where(kinked, core, L * x**2 / 2)
+
+
+class KinkedQuadratic(Problem):
+    """See the module docstring."""
+
+    family = "kinked_quadratic"
+
+    def __init__(self, cfg: KinkedQuadraticConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
+        self.cfg, self.device, self.dtype = cfg, torch.device(device), dtype
+        self.n, self.d_u, self.d_v = cfg.n, cfg.d_u, cfg.d_v
+        self.sigma_u, self.sigma_v = cfg.sigma_u, cfg.sigma_v
+        g = torch.Generator().manual_seed(seed)
+        draw = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)  # noqa: E731
+        centres, self._e = cfg.spread * draw(cfg.n, cfg.d_u), draw(cfg.n, cfg.d_v)
+        u0, dv = cfg.init_scale * draw(cfg.d_u), cfg.init_scale * draw(cfg.n, cfg.d_v)
+        self._centres_np = centres.numpy()
+        self._kinked_np = (np.arange(cfg.n) >= cfg.n - cfg.kinked)[:, None] & np.ones((1, cfg.d_u), dtype=bool)
+        self.c = centres.to(self.device, dtype)
+        self.e = self._e.to(self.device, dtype)
+        self.kinked = torch.as_tensor(self._kinked_np[:, 0], device=self.device)
+        self._u0 = u0.to(self.device, dtype)
+        self._V0 = (self._e + dv).to(self.device, dtype)
+
+    def _x(self, u, clients):
+        (c,) = self.client_rows(clients, self.c)
+        return u - c
+
+    def loss(self, u, v, clients):
+        cfg = self.cfg
+        x = self._x(u, clients)
+        core = torch.where(x.abs() <= cfg.radius, -cfg.L_u * x**2 / 2,
+                           cfg.L_u * (x.abs() - 2 * cfg.radius) ** 2 / 2 - cfg.L_u * cfg.radius**2)
+        psi = torch.where(self.kinked[clients].unsqueeze(-1), core, cfg.L_u * x**2 / 2)
+        (e,) = self.client_rows(clients, self.e)
+        return psi.sum(-1) + cfg.L_v / 2 * (v - e).pow(2).sum(-1)
+
+    def grad_u(self, u, v, clients):
+        cfg = self.cfg
+        x = self._x(u, clients)
+        core = torch.where(x.abs() <= cfg.radius, -cfg.L_u * x, cfg.L_u * (x - 2 * cfg.radius * torch.sign(x)))
+        return torch.where(self.kinked[clients].unsqueeze(-1), core, cfg.L_u * x)
+
+    def grad_v(self, u, v, clients):
+        (e,) = self.client_rows(clients, self.e)
+        return self.cfg.L_v * (v - e)
+
+    def initial_point(self):
+        return self._u0.clone(), self._V0.clone()
+
+    def _kinks(self, k: int) -> np.ndarray:
+        c, kinked = self._centres_np[:, k], self._kinked_np[:, k]
+        return np.sort(np.concatenate([c[kinked] - self.cfg.radius, c[kinked] + self.cfg.radius, [0.0]]))
+
+    def certified_delta(self) -> float:
+        cfg, total = self.cfg, 0.0
+        for k in range(self.d_u):
+            x = self._kinks(k)  # the supremum of the variance is at a kink (or anywhere, without kinks)
+            g = _psi_grad(x[None, :] - self._centres_np[:, k:k + 1], self._kinked_np[:, k:k + 1], cfg.L_u, cfg.radius)
+            total += float(g.var(axis=0).max())
+        return math.sqrt(total)
+
+    def exact_minimum_u(self) -> float:
+        """min over u of (1/n) sum_i sum_k psi_i(u_k - c_ik), exactly (per coordinate, piecewise quadratic)."""
+        cfg, total = self.cfg, 0.0
+        for k in range(self.d_u):
+            c, kinked = self._centres_np[:, k:k + 1], self._kinked_np[:, k:k + 1]
+            kinks = np.unique(self._kinks(k))
+            span = 4 * (cfg.radius + np.abs(c).max() + 1.0)
+            edges = np.concatenate([[kinks[0] - span], kinks, [kinks[-1] + span]])
+            candidates = [kinks]
+            for a, b in zip(edges[:-1], edges[1:]):  # the mean gradient is affine on (a, b): its root, if inside
+                ga, gb = (float(_psi_grad(np.array([[t]]) - c, kinked, cfg.L_u, cfg.radius).mean()) for t in (a, b))
+                if ga != gb:
+                    root = a - ga * (b - a) / (gb - ga)
+                    if a <= root <= b:
+                        candidates.append(np.array([root]))
+            xs = np.concatenate(candidates)
+            total += float(_psi(xs[None, :] - c, kinked, cfg.L_u, cfg.radius).mean(axis=0).min())
+        return total
+
+    def certified_constants(self) -> Certified:
+        F_lower = self.exact_minimum_u()  # the v-part's minimum is 0, at v_i = e_i
+        u0, V0 = self.initial_point()
+        return Certified(L_u=self.cfg.L_u, L_v=self.cfg.L_v, L_uv=0.0, sigma_u=self.sigma_u, sigma_v=self.sigma_v,
+                         delta=self.certified_delta(), delta_F0=float(self.objective(u0, V0)) - F_lower, F_lower=F_lower)
+
+
+register(Family("kinked_quadratic", KinkedQuadraticConfig, KinkedQuadratic,
+                "adversarial: clients concave near their centre and convex outside (chi = 0); every constant exact",
+                dict(n=4, d_u=2, d_v=2, kinked=2, radius=0.7, spread=1.0, sigma_u=0.3, sigma_v=0.2)))
