@@ -12,6 +12,9 @@ weight w is `personal_weight` (docs/theory.md section 4). Provenance is one of
 - "D": derived and proved in this project (derivation in the defining module's docstring,
   algebra checked by sympy in tests/);
 - "calibrated": a template whose unknown constants were fitted to measurements.
+
+A bound proved "for every Young weight theta, ... > 0" keeps the weights as free symbols (`weights`);
+it is the infimum over them, which `evaluate` searches (`altsim.theory.weights`, docs/theory.md 7.8).
 """
 
 from __future__ import annotations
@@ -109,7 +112,8 @@ class Condition:
         return margin >= 0
 
     def _check_weighted(self, values: Mapping[str, float]) -> tuple[bool, float, float]:
-        best = float(self.best_margin({k: float(v) for k, v in values.items() if isinstance(v, (int, float))}))
+        numbers = {k: float(v) for k, v in values.items() if isinstance(v, (int, float, np.number)) and k in self.symbols}
+        best = float(self.best_margin(numbers))
         return best > 0, best, 0.0
 
     def check(self, values: Mapping[str, float]) -> str | None:
@@ -386,19 +390,20 @@ def with_default_eta_v(needed, values: Mapping[str, object]) -> Mapping[str, obj
     return values
 
 
-def normalised_eta_v(setting: Mapping[str, object]) -> float | None:
-    """eta_v = gamma_v L_v tau_v, the normalised v step size (None if the setting lacks it)."""
+def _normalised(setting: Mapping[str, object], block: str) -> float | None:
+    """gamma_b L_b tau_b for block b (tau_b falls back to FedSim's tau, then 1); None if the setting lacks it."""
     try:
-        tau_v = setting.get("tau_v", setting.get("tau", 1))
-        return float(setting["gamma_v"]) * float(setting["L_v"]) * float(tau_v)
+        steps = setting.get(f"tau_{block}", setting.get("tau", 1))
+        return float(setting[f"gamma_{block}"]) * float(setting[f"L_{block}"]) * float(steps)
     except (KeyError, TypeError):
         return None
+
+
+def normalised_eta_v(setting: Mapping[str, object]) -> float | None:
+    """eta_v = gamma_v L_v tau_v, the normalised v step size (None if the setting lacks it)."""
+    return _normalised(setting, "v")
 
 
 def normalised_eta(setting: Mapping[str, object]) -> float | None:
     """eta = gamma_u L_u tau_u, the normalised u step size (None if the setting lacks it)."""
-    try:
-        tau_u = setting.get("tau_u", setting.get("tau", 1))
-        return float(setting["gamma_u"]) * float(setting["L_u"]) * float(tau_u)
-    except (KeyError, TypeError):
-        return None
+    return _normalised(setting, "u")
