@@ -128,6 +128,8 @@ class Condition:
             if ok:
                 return None
             return f"{self.description}: fails for every weight {', '.join(self.weights)} tried (best margin {lhs:.6g})"
+        if not isinstance(self.relation, sp.Equality) and self.holds_on(values):
+            return None  # the fast path: one lambdified evaluation; the sympy path below explains a failure
         subs = {SYMBOLS[k]: float(values[k]) for k in needed}
         lhs = float(self.relation.lhs.subs(subs))
         rhs = float(self.relation.rhs.subs(subs))

@@ -223,15 +223,13 @@ def _derivation() -> tuple[Identity, ...]:
         Identity("beta_balanced is a root of b_0 beta^2 + (b_0 - k_0 - c_u) beta - k_0 (checked on plain symbols)",
                  (Bq * Rq**2 + (Bq - Kq - Cq) * Rq - Kq).subs(Rq, _root(Bq, Kq, Cq)), sp.Integer(0)),
         Identity("beta_balanced is that root at b_0, k_0, c_u", beta_balanced, _root(b_0, k_0, c_u)),
-        Identity("... which is c_x = c_Y/p times beta (1+beta)/(1+beta): (c_Y/p - c_x) beta (1+beta) is that quadratic",
+        Identity("(c_Y/p - c_x) beta (1+beta) is that quadratic: c_x = c_Y/p at its positive root, and c_Y/p >= c_x "
+                 "for every beta above it",
                  (c_Y / p - c_x) * beta * (1 + beta), b_0 * beta**2 + (b_0 - k_0 - c_u) * beta - k_0),
         Identity("unsampled residual: chi^2 (1-p)^2 Dsum/(2 phi) + (c_u/beta) chi^2 Dsum = Q Dsum",
                  chi**2 * (1 - p) ** 2 * Dsum / (2 * phi) + c_u / beta * chi**2 * Dsum, Q * Dsum),
         Identity("the bound is (Delta_F0/T + N)/c with N, c at beta = beta_balanced + lambda", bound,
                  (Delta_F0 / T + N_alt) / c_alt),
-        Identity("c_x and c_Y/p move apart from the balance: c_Y/p - c_x = (b_0 beta^2 + (b_0-k_0-c_u) beta - k_0)"
-                 "/(beta (1 + beta)), which is >= 0 for beta >= beta_balanced (the quadratic's positive root)",
-                 c_Y / p - c_x, (b_0 * beta**2 + (b_0 - k_0 - c_u) * beta - k_0) / (beta * (1 + beta))),
         Identity("telescoping: T c (Delta_F0/T + N)/c = Delta_F0 + T N (plain symbols)",
                  T * Cq * (Delta_F0 / T + Kq) / Cq, Delta_F0 + T * Kq),
         Identity("one step each, m = n, theta, phi -> 0: b_0 = c_u",

@@ -36,7 +36,7 @@ closer the coefficient is to positive, so that the search walks into the admissi
 
 
 def minimise_over_weights(fn: Callable[..., np.ndarray], args: Mapping[str, np.ndarray], weights: Sequence[str],
-                          sweeps: int = 4, grid: int = 49, golden: int = 30, joint_points: int = 1300,
+                          sweeps: int = 4, grid: int = 49, golden: int = 24, joint_points: int = 700,
                           transform: Callable[[np.ndarray], np.ndarray] = _admissible,
                           descent: Callable[..., np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
     """(min over the weights of transform(fn(**args, **weights)), the weights attaining it), elementwise.
