@@ -138,6 +138,9 @@ class ExperimentConfig:
             require("eta", self.eta, low=0, low_open=True)
         if self.eta_v is not None:
             require("eta_v", self.eta_v, low=0, low_open=True)
+            if self.official:
+                raise ValueError(f"eta_v={self.eta_v!r}: the official variant (official = true) has one step size for "
+                                 "both blocks; drop eta_v or official")
         for k in ("tau_u", "tau_v", "tau"):
             require(k, getattr(self, k), low=1, integer=True)
         require("measure_every", self.measure_every, low=1, high=self.rounds, integer=True)  # at least T = 1 measured

@@ -310,3 +310,21 @@ def test_fedalt_local_refuses_a_reused_sample_and_stateless_clients():
     cov = ALT_LOCAL.covers({**base, "stateless": 0, "reuse_sample": 1})
     assert cov.failed_kinds == {"sample_independence"}
     assert ALT_LOCAL.covers({**base, "stateless": 1, "reuse_sample": 0}).failed_kinds == {"client_state"}
+
+
+def test_a_separate_personal_step_size_reaches_the_algorithm_the_bounds_and_the_results():
+    from altsim.rates import ExperimentConfig, run
+
+    cfg = ExperimentConfig(problem=dict(n=6, sigma_u=0.2, sigma_v=0.2), rounds=10, m=3, tau_u=2, tau_v=3, eta=0.2,
+                           eta_v=0.05, seeds=(0, 1), algorithms=("fedalt",), bounds=("fedalt_sgd_local",))
+    res = run(cfg)
+    setting = res.settings["fedalt"]
+    assert setting["eta_v"] == pytest.approx(0.05) and setting["gamma_v"] * setting["scale_L_v"] * 3 == pytest.approx(0.05)
+    check = next(c for c in res.compare()["fedalt"].checks if c.name == "fedalt_sgd_local")
+    at_eta_v = float(ALT_LOCAL.evaluate({**setting, "T": 10.0}))
+    at_eta = float(ALT_LOCAL.evaluate({**setting, "eta_v": 0.2, "T": 10.0}))
+    assert check.bound == pytest.approx(at_eta_v) and at_eta_v != pytest.approx(at_eta)  # the run's own eta_v
+    with pytest.raises(ValueError, match="eta_v=-1"):
+        ExperimentConfig(eta_v=-1)
+    with pytest.raises(ValueError, match="official"):
+        ExperimentConfig(eta_v=0.1, official=True)
