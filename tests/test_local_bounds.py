@@ -287,7 +287,6 @@ def test_fedalt_local_one_round_inequality_holds_by_monte_carlo(seed):
     u_new = (u * keep[..., None]).sum(1) / m
     gain = prob.value(u_new, V_new) - prob.value(u0, V0)
     mean, err = gain.mean(), gain.std() / math.sqrt(R)
-    p = m / n
     delta2 = max(float(prob.diversity(u0, V0)), float(prob.diversity(u0, v).max()))
     values = dict(eta=eta_u, eta_v=eta_v, tau_u=tau_u, tau_v=tau_v, chi=prob.chi, m=m, n=n, L_u=L_u, L_v=L_v,
                   sigma_u=su, sigma_v=sv, delta=math.sqrt(delta2), **_weights(rng, ("theta", "omega", "phi", "beta")))

@@ -49,7 +49,7 @@ def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
 
 
 __all__ = [
-    "ASSUMPTIONS", "BOUNDS", "CONDITION_KINDS", "DERIVATIONS", "STEP_SIZE_KINDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
+    "ASSUMPTIONS", "BOUNDS", "rate", "CONDITION_KINDS", "DERIVATIONS", "STEP_SIZE_KINDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
     "calibrate", "fit_constants", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
     "regime_condition", "regime_winner", "regime_winner_derived", "require", "stationarity", "allowed_eta",
 ]
