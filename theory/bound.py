@@ -111,10 +111,6 @@ class Condition:
             return margin > 0
         return margin >= 0
 
-    def _check_weighted(self, values: Mapping[str, float]) -> tuple[bool, float, float]:
-        numbers = {k: float(v) for k, v in values.items() if isinstance(v, (int, float, np.number)) and k in self.symbols}
-        best = float(self.best_margin(numbers))
-        return best > 0, best, 0.0
 
     def check(self, values: Mapping[str, float]) -> str | None:
         """Return None if the condition holds at `values`, otherwise the reason it does not."""
@@ -124,10 +120,10 @@ class Condition:
         if missing:
             return f"{self.description}: needs {', '.join(missing)}"
         if self.weights:
-            ok, lhs, rhs = self._check_weighted(values)
-            if ok:
+            best = float(self.best_margin({k: float(values[k]) for k in needed}))
+            if best > 0:
                 return None
-            return f"{self.description}: fails for every weight {', '.join(self.weights)} tried (best margin {lhs:.6g})"
+            return f"{self.description}: fails for every weight {', '.join(self.weights)} tried (best margin {best:.6g})"
         if not isinstance(self.relation, sp.Equality) and self.holds_on(values):
             return None  # the fast path: one lambdified evaluation; the sympy path below explains a failure
         subs = {SYMBOLS[k]: float(values[k]) for k in needed}
@@ -257,9 +253,9 @@ class Bound:
         A bound with free weights returns, per element, the smallest value the weight search finds
         (+inf where no weight gives a positive descent coefficient)."""
         vals = {**(values or {}), **kw}
-        args = [np.asarray(a, dtype=float) for a in self._args(vals)]
         if self.weights:
             return self.evaluate_with_weights(vals)[0]
+        args = [np.asarray(a, dtype=float) for a in self._args(vals)]
         with np.errstate(all="ignore"):  # extreme constants give inf or nan, which callers check; no warnings
             out = np.asarray(self._numpy_fn(*args), dtype=float)
         return out + np.zeros(np.broadcast_shapes(*[a.shape for a in args]))

@@ -98,14 +98,11 @@ import sympy as sp
 from .bound import Bound, Condition
 from .conditions import FRESH_U_SAMPLE, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS
 from .derivation import Identity
-from .symbols import (Delta_F0, L_u, L_v, T, beta, chi, delta, eta, eta_v, lam, m, n, omega, phi, sigma_u, sigma_v,
-                      tau_u, tau_v, theta)
+from .scaled import d2, nu_m, p, s_u2, s_v2
+from .symbols import (Delta_F0, T, beta, chi, eta, eta_v, lam, m, n, omega, phi, tau_u, tau_v, theta)
 
 REFERENCE = "altsim [D], theory/fedalt_local.py; algorithm of Pillutla et al., ICML 2022"
 
-p = m / n
-nu_m = (n - m) / (m * (n - 1))
-d2, s_u2, s_v2 = delta**2 / L_u, sigma_u**2 / L_u, sigma_v**2 / L_v
 eta_u = eta
 
 

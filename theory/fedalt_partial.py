@@ -64,12 +64,11 @@ import sympy as sp
 from .bound import Bound, Condition
 from .conditions import FRESH_U_SAMPLE, ONE_STEP_EACH, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
+from .scaled import nu_m, p
 from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
 
 REFERENCE = "altsim [D], theory/fedalt_partial.py; algorithm of Pillutla et al., ICML 2022"
 
-p = m / n
-nu_m = (n - m) / (m * (n - 1))
 s = eta * chi
 k_x = eta * (1 - eta) / 2
 """Per-round descent coefficient of x^2 + p Y^2."""

@@ -111,7 +111,9 @@ import sympy as sp
 from .bound import Bound, Condition
 from .conditions import DETERMINISTIC, FULL_PARTICIPATION, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
-from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, omega, sigma_u, sigma_v, tau, theta
+from .fedsim_sgd import kappa_partial
+from .scaled import d2, nu_m, p, s_u2, s_v2
+from .symbols import Delta_F0, L_u, T, chi, delta, eta, m, n, omega, sigma_u, sigma_v, tau, theta
 
 L_joint = 1 + chi
 eps = ((1 + eta * L_joint / tau) ** tau - 1) / L_joint - eta
@@ -136,10 +138,7 @@ def fedsim_gd_local() -> Bound:
 
 
 # -- stochastic, partial participation --------------------------------------------------------
-p = m / n
-nu_m = (n - m) / (m * (n - 1))
-kappa = 1 + chi * sp.sqrt(p)
-d2, s_u2, s_v2 = delta**2 / L_u, sigma_u**2 / L_u, sigma_v**2 / L_v
+kappa = kappa_partial
 s2 = s_u2 + s_v2
 S_tau = nu_m * d2 + s_u2 / (tau * m) + p * s_v2 / tau
 """Per-round variance of the averaged step, over eta^2: sampling, then noise averaged over tau steps and m clients."""

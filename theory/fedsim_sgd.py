@@ -76,13 +76,14 @@ import sympy as sp
 from .bound import Bound, Condition
 from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
+from .scaled import nu_m, p
 from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
 
 REFERENCE = "altsim [D], theory/fedsim_sgd.py; algorithm of Pillutla et al., ICML 2022"
 
 kappa_full = 1 + chi
 """The smoothness factor of the joint step when every client moves its v_i."""
-kappa_partial = 1 + chi * sp.sqrt(m / n)
+kappa_partial = 1 + chi * sp.sqrt(p)
 """The factor when only m of n clients move theirs (Cauchy-Schwarz over the sampled clients)."""
 
 
@@ -94,7 +95,7 @@ def descent_coefficient(kappa: sp.Expr) -> sp.Expr:
 c_eta = descent_coefficient(kappa_full)
 """Per-round descent coefficient c(eta) at full participation."""
 
-sampling_variance_factor = (n - m) / (m * (n - 1))
+sampling_variance_factor = nu_m
 """E||mean of m draws without replacement - population mean||^2 / population variance."""
 
 noise_partial = sigma_u**2 / (m * L_u) + sampling_variance_factor * delta**2 / L_u + (m / n) * sigma_v**2 / L_v

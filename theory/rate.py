@@ -81,12 +81,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import sympy as sp
 
+from . import fedsim_local
 from .derivation import Identity
-from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v, tau, tau_u, tau_v
+from .scaled import d2, nu_m, p, s_u2, s_v2
+from .symbols import Delta_F0, T, chi, eta, m, tau, tau_u, tau_v
 
-p = m / n
-nu_m = (n - m) / (m * (n - 1))
-d2, s_u2, s_v2 = delta**2 / L_u, sigma_u**2 / L_u, sigma_v**2 / L_v
 E_MINUS_2 = sp.E - 2
 
 
@@ -149,10 +148,9 @@ class PaperLevel:
                 "template": "16 sqrt(Delta_F0 sigma2/T) + 8 (Delta_F0^2 sigma_tilde2/T^2)^(1/3) + 8 Delta_F0/(eta_bar T)"}
 
 
-_kappa = 1 + chi * sp.sqrt(p)
-_L = 1 + chi
+_kappa, _L = fedsim_local.kappa, fedsim_local.L_joint
 _a_sim = drift_slope(tau) * _L
-S_tau = nu_m * d2 + s_u2 / (tau * m) + p * s_v2 / tau
+S_tau = fedsim_local.S_tau
 
 
 def fedsim_paper_level() -> PaperLevel:

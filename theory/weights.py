@@ -92,11 +92,12 @@ def minimise_over_weights(fn: Callable[..., np.ndarray], args: Mapping[str, np.n
                 left = fc <= fd
                 b = np.where(left, d, b)
                 a = np.where(left, a, c)
-                c_new, d_new = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
-                # left: the new pair is (c_new, old c); right: (old d, d_new)
-                f_c_new, f_d_new = f({**z, w: c_new}), f({**z, w: d_new})
-                c, d, fc, fd = (np.where(left, c_new, d), np.where(left, c, d_new),
-                                np.where(left, f_c_new, fd), np.where(left, fc, f_d_new))
+                # left: the new pair is (a new point, old c); right: (old d, a new point); one evaluation
+                # serves both, since f is elementwise
+                fresh = np.where(left, b - _GOLDEN * (b - a), a + _GOLDEN * (b - a))
+                f_fresh = f({**z, w: fresh})
+                c, d, fc, fd = (np.where(left, fresh, d), np.where(left, c, fresh),
+                                np.where(left, f_fresh, fd), np.where(left, fc, f_fresh))
             z_gold = np.where(fc <= fd, c, d)
             f_gold = np.minimum(fc, fd)
             cand_z = np.where(f_gold <= at_grid, z_gold, centre)
