@@ -23,6 +23,7 @@ import torch
 import altsim
 from altsim.synthetic import Certified, Problem, make_problem
 from altsim.theory import BOUNDS, Bound, optimal_eta, require
+from altsim.theory.bound import normalised_eta_v
 from altsim.theory.assumptions import require_bool, shown
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
@@ -178,18 +179,13 @@ def _repeated(items) -> list:
     return sorted({x for x in items if list(items).count(x) > 1})
 
 
-def step_values(algorithm, eta: float, L_v: float) -> dict:
-    """The normalised step sizes a run uses: eta, and eta_v = gamma_v L_v tau_v read off the algorithm's own step
-    (so the official variant's single step size, or a separate `eta_v`, is what the bounds see)."""
-    from altsim.theory.bound import normalised_eta_v
-
+def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algorithm, eta: float, L_v: float) -> dict:
+    """What a bound sees of a run: the algorithm's hyperparameters, the participation, the certified constants,
+    and the normalised step sizes eta and eta_v = gamma_v L_v tau_v, the latter read off the algorithm's own
+    step (so the official variant's single step size, or a separate `eta_v`, is what the bounds see)."""
     eta_v = normalised_eta_v({**algorithm.setting(), "L_v": L_v})
-    return {"eta": eta, "eta_v": eta if eta_v is None else eta_v}
-
-
-def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algorithm) -> dict:
     return {**algorithm.setting(), "n": problem.n, "m": config.m or problem.n, "T": config.rounds,
-            **cert.values(), "F_lower": cert.F_lower}
+            **cert.values(), "F_lower": cert.F_lower, "eta": eta, "eta_v": eta if eta_v is None else eta_v}
 
 
 def make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):
@@ -220,7 +216,8 @@ def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Cer
             reasons.append(f"{b.name}: {', '.join(b.uncertified(values))} not certified for this problem")
             continue
         eta, value = optimal_eta(b, values, config.rounds)
-        cov = b.covers(_setting(config, problem, cert, make_algorithm(name, config, eta, (cert.L_u, cert.L_v))))
+        cov = b.covers(_setting(config, problem, cert, make_algorithm(name, config, eta, (cert.L_u, cert.L_v)), eta,
+                                cert.L_v))
         if cov and (best is None or value < best[1] * (1 - 1e-9)):  # ties keep the earlier (full-participation) bound
             best = (eta, value, b)
         elif not cov:
@@ -265,7 +262,7 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
             raise ValueError(f"bounds: {name!r} is a bound for {b.algorithm}, which is not in algorithms {list(config.algorithms)}")
         eta = steps[b.algorithm][0]
         alg = make_algorithm(b.algorithm, config, eta, scales)
-        cov = b.covers({**_setting(config, problem, cert, alg), **step_values(alg, eta, scales[1])})
+        cov = b.covers(_setting(config, problem, cert, alg, eta, scales[1]))
         if not cov:
             raise ValueError(f"bounds: the run is outside the conditions of bound {name} (eta={eta:g}): "
                              f"{'; '.join(cov.reasons)}")
@@ -273,7 +270,7 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
         return
     for alg in config.algorithms:
         algorithm = make_algorithm(alg, config, config.eta, scales)
-        setting = {**_setting(config, problem, cert, algorithm), **step_values(algorithm, config.eta, scales[1])}
+        setting = _setting(config, problem, cert, algorithm, config.eta, scales[1])
         for b in (b for b in BOUNDS.values() if b.algorithm == alg and b.provenance == "D"):
             cov = b.covers(setting)
             if cov.only_step_size():  # another eta would make this bound cover the run: say so
@@ -385,7 +382,7 @@ def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> R
         trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
                                       measure_every=config.measure_every, progress=cb, scales=(L_u, L_v),
                                       compile=config.compile)
-        settings[name] = {**_setting(config, problem, cert, alg), **step_values(alg, eta, L_v), "scales": source,
+        settings[name] = {**_setting(config, problem, cert, alg, eta, L_v), "scales": source,
                           "scale_L_u": L_u, "scale_L_v": L_v, "round_path": trajectories[name].setting["round_path"]}
     return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
                   environment(problem.device))

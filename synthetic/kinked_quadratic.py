@@ -77,15 +77,20 @@ class KinkedQuadraticConfig:
             require(k, getattr(self, k), low=0)
 
 
-def _psi_grad(x: np.ndarray, kinked: np.ndarray, L: float, r: float) -> np.ndarray:
-    """psi_i'(x) elementwise; `kinked` marks the concave-core clients (numpy, for the certificates)."""
-    core = np.where(np.abs(x) <= r, -L * x, L * (x - 2 * r * np.sign(x)))
-    return np.where(kinked, core, L * x)
+def _psi(x: torch.Tensor, kinked: torch.Tensor, L: float, r: float) -> torch.Tensor:
+    """psi_i(x) elementwise; `kinked` (broadcast against x) marks the concave-core clients."""
+    core = torch.where(x.abs() <= r, -L * x**2 / 2, L * (x.abs() - 2 * r) ** 2 / 2 - L * r**2)
+    return torch.where(kinked, core, L * x**2 / 2)
 
 
-def _psi(x: np.ndarray, kinked: np.ndarray, L: float, r: float) -> np.ndarray:
-    core = np.where(np.abs(x) <= r, -L * x**2 / 2, L * (np.abs(x) - 2 * r) ** 2 / 2 - L * r**2)
-    return np.where(kinked, core, L * x**2 / 2)
+def _psi_grad(x: torch.Tensor, kinked: torch.Tensor, L: float, r: float) -> torch.Tensor:
+    """psi_i'(x) elementwise: the oracles use it, and the certificates (on float64 CPU copies of the data)."""
+    core = torch.where(x.abs() <= r, -L * x, L * (x - 2 * r * torch.sign(x)))
+    return torch.where(kinked, core, L * x)
+
+
+def _on_cpu(f, x: np.ndarray, kinked: np.ndarray, L: float, r: float) -> np.ndarray:
+    return f(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(kinked), L, r).numpy()
 
 
 class KinkedQuadratic(Problem):
@@ -115,18 +120,12 @@ class KinkedQuadratic(Problem):
 
     def loss(self, u, v, clients):
         cfg = self.cfg
-        x = self._x(u, clients)
-        core = torch.where(x.abs() <= cfg.radius, -cfg.L_u * x**2 / 2,
-                           cfg.L_u * (x.abs() - 2 * cfg.radius) ** 2 / 2 - cfg.L_u * cfg.radius**2)
-        psi = torch.where(self.kinked[clients].unsqueeze(-1), core, cfg.L_u * x**2 / 2)
+        psi = _psi(self._x(u, clients), self.kinked[clients].unsqueeze(-1), cfg.L_u, cfg.radius)
         (e,) = self.client_rows(clients, self.e)
         return psi.sum(-1) + cfg.L_v / 2 * (v - e).pow(2).sum(-1)
 
     def grad_u(self, u, v, clients):
-        cfg = self.cfg
-        x = self._x(u, clients)
-        core = torch.where(x.abs() <= cfg.radius, -cfg.L_u * x, cfg.L_u * (x - 2 * cfg.radius * torch.sign(x)))
-        return torch.where(self.kinked[clients].unsqueeze(-1), core, cfg.L_u * x)
+        return _psi_grad(self._x(u, clients), self.kinked[clients].unsqueeze(-1), self.cfg.L_u, self.cfg.radius)
 
     def grad_v(self, u, v, clients):
         (e,) = self.client_rows(clients, self.e)
@@ -143,7 +142,8 @@ class KinkedQuadratic(Problem):
         cfg, total = self.cfg, 0.0
         for k in range(self.d_u):
             x = self._kinks(k)  # the supremum of the variance is at a kink (or anywhere, without kinks)
-            g = _psi_grad(x[None, :] - self._centres_np[:, k:k + 1], self._kinked_np[:, k:k + 1], cfg.L_u, cfg.radius)
+            g = _on_cpu(_psi_grad, x[None, :] - self._centres_np[:, k:k + 1], self._kinked_np[:, k:k + 1], cfg.L_u,
+                        cfg.radius)
             total += float(g.var(axis=0).max())
         return math.sqrt(total)
 
@@ -157,13 +157,14 @@ class KinkedQuadratic(Problem):
             edges = np.concatenate([[kinks[0] - span], kinks, [kinks[-1] + span]])
             candidates = [kinks]
             for a, b in zip(edges[:-1], edges[1:]):  # the mean gradient is affine on (a, b): its root, if inside
-                ga, gb = (float(_psi_grad(np.array([[t]]) - c, kinked, cfg.L_u, cfg.radius).mean()) for t in (a, b))
+                ga, gb = (float(_on_cpu(_psi_grad, np.array([[t]]) - c, kinked, cfg.L_u, cfg.radius).mean())
+                          for t in (a, b))
                 if ga != gb:
                     root = a - ga * (b - a) / (gb - ga)
                     if a <= root <= b:
                         candidates.append(np.array([root]))
             xs = np.concatenate(candidates)
-            total += float(_psi(xs[None, :] - c, kinked, cfg.L_u, cfg.radius).mean(axis=0).min())
+            total += float(_on_cpu(_psi, xs[None, :] - c, kinked, cfg.L_u, cfg.radius).mean(axis=0).min())
         return total
 
     def certified_constants(self) -> Certified:

@@ -73,18 +73,17 @@ SEARCH_FAMILIES = ("coupled_quadratic", "kinked_quadratic")
 the closed-form family, and the adversarial one (concave cores, exact constants; chi = 0)."""
 
 
-def _family_problem(family: str, p: dict, sig_u: float, sig_v: float) -> tuple[dict, float]:
-    """(the family's parameters at search point p, its coupling chi)."""
+def _family_problem(family: str, p: dict, sig_u: float, sig_v: float) -> dict:
+    """The family's parameters at search point p (kinked_quadratic has no coupling: chi = 0)."""
     n = p["n"]
     if family == "kinked_quadratic":
         return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"],
                     kinked=int(round(p["kinked_frac"] * n)), radius=p["radius"], spread=p["spread"],
-                    sigma_u=sig_u, sigma_v=sig_v, init_scale=p["init_scale"]), 0.0
+                    sigma_u=sig_u, sigma_v=sig_v, init_scale=p["init_scale"])
     nu = p["nonconvexity"]
-    chi = p["chi_frac"] * (1 - nu)
-    return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu, chi=chi,
-                delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v, frequency=p["frequency"],
-                init_scale=p["init_scale"]), chi
+    return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu,
+                chi=p["chi_frac"] * (1 - nu), delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v,
+                frequency=p["frequency"], init_scale=p["init_scale"])
 
 
 def _decode(z: np.ndarray) -> dict:
@@ -132,10 +131,9 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_qua
     allow (full participation, no noise, one step) only when the drawn value fails them; the step
     size is a fraction of the largest eta that the step-size conditions allow."""
     n = p["n"]
-    _, chi = _family_problem(family, p, 0.0, 0.0)
-    values = {"n": n, "chi": chi, "L_u": p["L_u"], "L_v": p["L_v"], "stateless": 0}
-    if family == "coupled_quadratic":
-        values["delta"] = p["delta"]
+    target = _family_problem(family, p, 0.0, 0.0)
+    values = {"n": n, "chi": target.get("chi", 0.0), "L_u": p["L_u"], "L_v": p["L_v"], "stateless": 0,
+              **{k: target[k] for k in ("delta",) if k in target}}  # kinked_quadratic's delta is computed, not a knob
     m = max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
     if _fails(bound, "participation", {**values, "m": m}):
         m = n
@@ -150,7 +148,7 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_qua
             or not _has_field(bound.algorithm, "tau_u")):
         tau_u = tau_v = 1
     values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=tau_u, tau_v=tau_v)
-    problem, _ = _family_problem(family, p, sig_u, sig_v)
+    problem = _family_problem(family, p, sig_u, sig_v)
     eta = float(p["eta_frac"] * allowed_eta(bound, values))
     if not eta > 0:
         return None
