@@ -309,7 +309,17 @@ def cmd_run(args, out) -> int:
 
         print(table(summary), file=out)
     print(f"{summary['n_done']}/{summary['n_points']} points done in {args.out}", file=out)
-    if "regime" in summary:
+    if "regime_study" in summary:
+        r = summary["regime_study"]
+        for p, name in (("paper", "the paper's condition [P]"), ("derived", "altsim's [D] bounds")):
+            o = r[p]["outside"]
+            ci = f" (Wilson 95% [{o['wilson'][0]:.2f}, {o['wilson'][1]:.2f}])" if o["of"] else ""
+            print(f"regime: {name} agrees with the measured winner at {o['agree']}/{o['of']} significant rows outside "
+                  f"the margin band{ci}; in the band {r[p]['in_band']['agree']}/{r[p]['in_band']['of']}", file=out)
+        s = r["significant"]
+        print(f"regime: {s['agree']}/{s['of']} rows have a winner significant at {r['study']['level']:.0%}; "
+              f"table in {args.out}/regime_table.md", file=out)
+    elif "regime" in summary:
         r = summary["regime"]
         dec = f"{r['agreement_rate_decided']:.3f}" if r["agreement_rate_decided"] is not None else "-"
         print(f"regime: empirical winner agrees with the paper's prediction at {r['agreement_rate']:.3f} of "
@@ -339,7 +349,7 @@ def cmd_plot(args, out) -> int:
         elif single:
             kinds = ("rate", "tightness")
         else:
-            kinds = ("sweep", "regime") if "regime" in summary else ("sweep",)
+            kinds = ("regime",) if "regime_study" in summary else ("sweep", "regime") if "regime" in summary else ("sweep",)
         figs = []  # every figure is drawn before anything is written
         for kind in kinds:
             if kind in ("rate", "tightness"):
@@ -349,7 +359,8 @@ def cmd_plot(args, out) -> int:
                 steps = {a: s.get("name") for a, s in summary["algorithms"].items()}
                 figs.append((kind, figures.rate_plot(comps, bounds=steps) if kind == "rate" else figures.tightness_plot(comps)))
             elif kind == "regime":
-                figs.append((kind, figures.regime_map(summary)))
+                figs.append((kind, figures.regime_study_plot(summary) if "regime_study" in summary
+                             else figures.regime_map(summary)))
             else:
                 if single:
                     raise ValueError(f"--kind sweep: {args.result_dir} holds one experiment, not a sweep")

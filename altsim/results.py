@@ -33,7 +33,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
            "constants": {k: consts[k] for k in (*CONSTANT_KEYS, "F_lower")}, "algorithms": {}}
     for alg, comp in comparisons.items():
         setting = result.settings[alg]
-        final = _final(result.trajectories[alg])
+        final = final_stationarity(result.trajectories[alg])
         entry = {
             "eta": setting["eta"], "gamma_u": setting.get("gamma_u"), "gamma_v": setting.get("gamma_v"),
             "constants": {k: consts[k] for k in CONSTANT_KEYS},
@@ -63,7 +63,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
     return out
 
 
-def _final(tr) -> dict:
+def final_stationarity(tr) -> dict:
     """Mean and 95% interval over the surviving seeds of (1/T) sum_t Delta_t (weight 1), and of the
     m/n-weighted one; the diverged seeds are counted, not averaged."""
     out = {}

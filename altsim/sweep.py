@@ -17,6 +17,10 @@ TOML layout::
 
     [regime]                # optional: compare FedAlt and FedSim against the paper's prediction
     enabled = true
+    eta_grid = [0.1, 0.2, 0.4]          # optional, the study of `altsim.rates.regime_study`: each algorithm
+    tune_seeds = [100, 101, 102, 103]   # at its own step size tuned on these seeds, FedAlt at every
+    fedalt_local_steps = [[1, 1], [5, 5]]   # (tau_u, tau_v), the paper's [P] and altsim's [D]
+    margin = 0.1                        # predictions beside the measurement, a band around each boundary
 
 Output folder::
 
@@ -26,6 +30,7 @@ Output folder::
     points/<id>/rounds.csv      tidy per-round data of the point
     summary.json                rebuilt from the points on disk after every run
     rounds.csv                  every point's rows, with a `point` column
+    regime_table.md             (the tuned regime study) the three predictions at every row, and the agreement rates
 
 Rerunning on the same folder resumes: finished points are skipped, temporary files of an
 interrupted write are removed and their points redone. A different config in the folder is
@@ -51,6 +56,7 @@ from altsim.rates.experiment import ExperimentConfig, environment, work_started
 from altsim.theory import require
 from altsim.theory.assumptions import shown
 from altsim.io import OutputFolder, dumps, read_json, sha256_file, write_json, write_text
+from altsim.rates.regime_study import RegimeStudy
 from altsim.results import ROUND_COLUMNS
 
 EXECUTORS = ("local", "processes", "dask")
@@ -69,6 +75,8 @@ class SweepSpec:
     """Key ('m', 'rounds', 'problem.delta', ...) -> values; empty for a single experiment."""
     regime: bool = False
     """Whether to compare FedAlt and FedSim against the paper's regime prediction at every point."""
+    study: RegimeStudy | None = None
+    """The tuned regime study (`altsim.rates.regime_study`) run at every point instead of one plain run."""
 
     def points(self) -> list[tuple[str, ExperimentConfig, dict]]:
         """(point id, config, the grid values of this point), every config validated before any work."""
@@ -93,6 +101,16 @@ class SweepSpec:
         if getattr(self, "_checked", False):
             return
         for _, cfg, _ in self.points():
+            if self.study is not None:
+                import warnings
+
+                self.study.check(cfg)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "eta outside a bound's conditions": the study reports coverage
+                    for tau_u, tau_v in self.study.fedalt_local_steps:  # every variant's run, at the grid's extremes
+                        for eta in (min(self.study.eta_grid), max(self.study.eta_grid)):
+                            preflight(dataclasses.replace(cfg, eta=eta, eta_v=None, tau_u=tau_u, tau_v=tau_v, bounds=()))
+                continue
             if self.regime:
                 missing = sorted(set(REGIME_ALGORITHMS) - set(cfg.algorithms))
                 if missing:
@@ -127,13 +145,22 @@ def parse_spec(table: dict) -> SweepSpec:
             raise ValueError(f"sweep.{k}={shown(v)}: a value is repeated; each grid value must be distinct")
         grid[k] = v
     regime = table.get("regime", {})
-    unknown = sorted(set(regime) - {"enabled"})
+    study_keys = {f.name for f in dataclasses.fields(RegimeStudy)}
+    unknown = sorted(set(regime) - {"enabled"} - study_keys)
     if unknown:
-        raise ValueError(f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled")
+        raise ValueError(f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled, {', '.join(sorted(study_keys))}")
     enabled = regime.get("enabled", False)
     if not isinstance(enabled, bool):
         raise ValueError(f"regime.enabled={shown(enabled)}: must be true or false")
-    spec = SweepSpec(base, grid, enabled)
+    study = None
+    if set(regime) & study_keys:
+        if not enabled:
+            raise ValueError(f"regime: {', '.join(sorted(set(regime) & study_keys))} given but enabled=false; "
+                             "set enabled = true to run the tuned regime study")
+        if "eta_grid" not in regime or "tune_seeds" not in regime:
+            raise ValueError("regime: the tuned study needs both eta_grid and tune_seeds")
+        study = RegimeStudy(**{k: regime[k] for k in study_keys & set(regime)})
+    spec = SweepSpec(base, grid, enabled, study)
     spec.preflight()  # validate every point now, before any work
     return spec
 
@@ -145,7 +172,7 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 # --- one point ------------------------------------------------------------------------------
-def run_point(point: str, config_dict: dict, out_dir: str, regime: bool) -> dict:
+def run_point(point: str, config_dict: dict, out_dir: str, regime: bool, study: dict | None = None) -> dict:
     """Run one grid point and write its files atomically (summary.json last). Top-level: picklable."""
     import torch
 
@@ -156,21 +183,41 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool) -> dict
     import warnings
 
     cfg = ExperimentConfig.from_dict(config_dict)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the sweep's preflight already warned about this point
-        result = run(cfg)
-    summary = summarize(result)
+    if study is not None:
+        summary, scored = _study_point(cfg, RegimeStudy(**study))
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the sweep's preflight already warned about this point
+            scored = run(cfg)
+        summary = summarize(scored)
     summary["point"] = point
-    if regime:
-        summary["regime"] = regime_verdict(result)
+    if regime and study is None:
+        summary["regime"] = regime_verdict(scored)
     pdir = Path(out_dir) / "points" / point
-    csv_text = rounds_csv(result)
+    csv_text = rounds_csv(scored)
     write_text(pdir / "rounds.csv", csv_text)
     summary["files"] = {"rounds.csv": {"sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
                                        "rows": csv_text.count("\n") - 1}}
     summary["summary_sha256"] = _summary_hash(summary)
     write_json(pdir / "summary.json", summary)  # last: its presence, with the checksums, marks the point done
     return summary
+
+
+def _study_point(cfg: ExperimentConfig, study: RegimeStudy):
+    """A point of the tuned regime study: its summary (rows and, per variant, the scored measurement) and
+    an object with the scored `trajectories` (keyed by variant label) for rounds.csv."""
+    import types
+
+    from altsim.rates.regime_study import study_point
+    from altsim.results import final_stationarity
+
+    rows, trajectories = study_point(cfg, study)
+    etas = {rows[0]["fedsim_variant"]: rows[0]["eta_tuned"]["fedsim"],
+            **{r["fedalt_variant"]: r["eta_tuned"]["fedalt"] for r in rows}}
+    summary = {"config": cfg.to_dict(), "regime_study": rows,
+               "algorithms": {label: {"eta": etas[label], "final_stationarity": final_stationarity(tr)}
+                              for label, tr in trajectories.items()}}
+    return summary, types.SimpleNamespace(trajectories=trajectories)
 
 
 def regime_verdict(result) -> dict:
@@ -262,7 +309,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", work
         require("workers", workers, low=1, integer=True)
     spec.preflight()  # every point, before any file is written
     points = spec.points()
-    stamp = json.loads(dumps({"base": spec.base, "grid": spec.grid, "regime": spec.regime}))
+    stamp = json.loads(dumps({"base": spec.base, "grid": spec.grid, "regime": spec.regime,
+                              **({"study": spec.study.to_dict()} if spec.study is not None else {})}))
     client = _dask_client(dask_address) if executor == "dask" else None  # a bad address is refused before any file
     try:
         with OutputFolder(out, "run", _stamp_hash(stamp)) as out:
@@ -307,7 +355,8 @@ def _run_points(spec, points, stamp, out, executor, workers, config_text, stream
             if status != "missing":
                 print(f"point {pid}: {status}; recomputing it", file=stream, flush=True)
             todo.append((pid, cfg))
-    args = [(pid, cfg.to_dict(), str(out), spec.regime) for pid, cfg in todo]
+    study = spec.study.to_dict() if spec.study is not None else None
+    args = [(pid, cfg.to_dict(), str(out), spec.regime, study) for pid, cfg in todo]
     if executor == "local":
         for a in args:
             run_point(*a)
@@ -374,7 +423,13 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
     summary: dict[str, Any] = {"points": per_point, "n_points": len(points), "n_done": len(per_point)}
     if len(points) == 1 and per_point:
         summary.update({k: v for k, v in per_point[0]["summary"].items() if k != "point"})
-    if spec.regime and per_point:
+    if spec.study is not None and per_point:
+        from altsim.rates.regime_study import aggregate, markdown_table
+
+        rows = [dict(r, point=p["point"]) for p in per_point for r in p["summary"]["regime_study"]]
+        summary["regime_study"] = {**aggregate(rows, spec.study.level), "study": spec.study.to_dict()}
+        write_text(out / "regime_table.md", markdown_table(rows, summary["regime_study"]))
+    elif spec.regime and per_point:
         verdicts = [p["summary"]["regime"] for p in per_point]
         decided = [v for v in verdicts if v["empirical"] != "tie"]
         summary["regime"] = {

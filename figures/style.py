@@ -65,9 +65,10 @@ RC = {
 }
 
 
-def new_figure(width: float = 7.0, height: float = 4.6):
+def new_figure(width: float = 7.0, height: float = 4.6, **subplots):
+    """A figure in altsim's style; `subplots` (ncols, sharey, ...) go to plt.subplots."""
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+        fig, ax = plt.subplots(figsize=(width, height), layout="constrained", **subplots)
     return fig, ax
 
 

@@ -23,7 +23,7 @@ from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd
 from .assumptions import ASSUMPTIONS, Constants, require
 from .bound import CONDITION_KINDS, STEP_SIZE_KINDS, Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants
-from .paper import regime_condition, regime_winner, stationarity
+from .paper import regime_condition, regime_margin, regime_winner, stationarity
 from .stepsize import allowed_eta, block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
 from .regime import regime_winner_derived
 
@@ -51,5 +51,5 @@ def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
 __all__ = [
     "ASSUMPTIONS", "BOUNDS", "rate", "CONDITION_KINDS", "DERIVATIONS", "STEP_SIZE_KINDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
     "calibrate", "fit_constants", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
-    "regime_condition", "regime_winner", "regime_winner_derived", "require", "stationarity", "allowed_eta",
+    "regime_condition", "regime_margin", "regime_winner", "regime_winner_derived", "require", "stationarity", "allowed_eta",
 ]

@@ -1,0 +1,209 @@
+"""The tuned regime study (`altsim.rates.regime_study`): Wilson intervals, margins, tuning on separate
+seeds, paired winners, resume and reproducibility, on a few points and few rounds."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import binom, norm
+
+from altsim.cli import main
+from altsim.rates import ExperimentConfig
+from altsim.rates.regime_study import RegimeStudy, aggregate, prediction_constants, wilson_interval
+from altsim.sweep import load_spec
+from altsim.theory import regime_margin, regime_winner
+
+STUDY = """
+[experiment]
+family = "{family}"
+algorithms = ["fedalt", "fedsim"]
+rounds = 30
+tau = 2
+compile = "off"
+seeds = [100, 101, 102, 103, 104, 105]
+
+[problem]
+{problem}
+
+[sweep]
+m = [2, 6]
+
+[regime]
+enabled = true
+eta_grid = [0.05, 0.2, 0.5]
+tune_seeds = [0, 1, 2]
+fedalt_local_steps = [[1, 1], [2, 2]]
+margin = 0.1
+"""
+QUADRATIC = "n = 6\nd_u = 3\nd_v = 3\nsigma_u = 0.3\nsigma_v = 0.5\ndelta = 1.0\nchi = 0.5"
+
+
+def _study(tmp_path, family="coupled_quadratic", problem=QUADRATIC, name="study.toml", **replace):
+    text = STUDY.format(family=family, problem=problem)
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    f = tmp_path / name
+    f.write_text(text)
+    return f
+
+
+# --- Wilson intervals -------------------------------------------------------------------------
+@given(st.integers(1, 400), st.data())
+@settings(max_examples=200, deadline=None)
+def test_wilson_bounds_solve_the_score_equation_and_contain_the_estimate(n, data):
+    k = data.draw(st.integers(0, n))
+    lo, hi = wilson_interval(k, n)
+    z, p = norm.ppf(0.975), k / n
+    assert 0 <= lo <= p <= hi <= 1
+    for b in (lo, hi):  # each end is a root of (p - b)^2 = z^2 b (1 - b) / n (clipping only at 0 and 1)
+        if 0 < b < 1:
+            assert (p - b) ** 2 == pytest.approx(z * z * b * (1 - b) / n, rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("n, p", [(24, 0.5), (40, 0.3), (96, 0.9), (200, 0.05)])
+def test_wilson_interval_covers_near_its_level(n, p):
+    """Exact coverage over the binomial law (no simulation): within a few points of 95%, where the
+    Wald interval is known to fall far short for small n p."""
+    ks = np.arange(n + 1)
+    covered = np.array([lo <= p <= hi for lo, hi in (wilson_interval(int(k), n) for k in ks)])
+    coverage = float(binom.pmf(ks, n, p)[covered].sum())
+    assert 0.92 <= coverage <= 0.99
+
+
+def test_wilson_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="successes=5: must be <= trials=4"):
+        wilson_interval(5, 4)
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+
+
+# --- margins ------------------------------------------------------------------------------------
+@given(st.floats(0, 3), st.floats(0, 3), st.floats(0, 3), st.floats(0.1, 5), st.floats(0.1, 5),
+       st.integers(2, 50), st.data())
+@settings(max_examples=200, deadline=None)
+def test_the_papers_margin_has_the_sign_of_its_verdict(su, sv, d, Lu, Lv, n, data):
+    m = data.draw(st.integers(1, n))
+    margin, winner = regime_margin(su, sv, d, Lu, Lv, n, m), regime_winner(su, sv, d, Lu, Lv, n, m)
+    if math.isnan(margin):
+        assert winner == "tie"
+        return
+    assert -1 <= margin <= 1
+    if winner == "fedalt":
+        assert margin > 0
+    elif winner == "fedsim":
+        assert margin < 0
+
+
+# --- refusals -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(eta_grid=[]), "regime.eta_grid"),
+    (dict(eta_grid=[0.1, -0.2]), "regime.eta_grid[]=-0.2"),
+    (dict(eta_grid=[0.1, 0.1]), "repeated"),
+    (dict(margin=1.0), "regime.margin=1.0"),
+    (dict(fedalt_local_steps=[[1, 0]]), "(tau_v)=0"),
+    (dict(fedalt_local_steps=[[1, 2, 3]]), "[tau_u, tau_v] pairs"),
+])
+def test_a_bad_study_is_refused_naming_the_field(kwargs, message):
+    base = dict(eta_grid=[0.1], tune_seeds=[0, 1])
+    with pytest.raises(ValueError) as e:
+        RegimeStudy(**{**base, **kwargs})
+    assert message in str(e.value)
+
+
+def test_tuning_seeds_that_also_score_are_refused_before_any_work(tmp_path, capsys):
+    f = _study(tmp_path, **{"tune_seeds = [0, 1, 2]": "tune_seeds = [0, 101]"})
+    assert main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert "regime.tune_seeds: [101] also score" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+# --- the study, end to end --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def quadratic_study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("regime")
+    f = _study(tmp)
+    assert main(["run", str(f), "--out", str(tmp / "a"), "--quiet"]) == 0
+    return f, tmp
+
+
+def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scoring_seeds(quadratic_study):
+    f, tmp = quadratic_study
+    summary = json.loads((tmp / "a" / "summary.json").read_text())
+    rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
+    assert len(rows) == 2 * 2  # 2 points x 2 FedAlt variants
+    with open(tmp / "a" / "rounds.csv") as fh:
+        table = list(csv.DictReader(fh))
+    for p in summary["points"]:
+        final = {}  # (variant, seed) -> running average at the horizon, read back from rounds.csv
+        for r in table:
+            if r["point"] == p["point"] and int(r["round"]) == 29:
+                final[(r["algorithm"], int(r["seed"]))] = float(r["running_average"])
+        assert {s for _, s in final} == {100, 101, 102, 103, 104, 105}  # the scoring seeds only
+        for row in p["summary"]["regime_study"]:
+            for alg in ("fedalt", "fedsim"):
+                scores = {float(e): v for e, v in row["tune_scores"][alg].items() if v is not None}
+                assert row["eta_tuned"][alg] == min(scores, key=scores.get)
+            diff = [final[(row["fedalt_variant"], s)] - final[(row["fedsim_variant"], s)] for s in range(100, 106)]
+            assert row["diff_mean"] == pytest.approx(np.mean(diff), rel=1e-9)
+            lo, hi = row["diff_ci"]
+            assert row["empirical"] == ("fedalt" if hi < 0 else "fedsim" if lo > 0 else "tie")
+            assert (row["tau_u"], row["tau_v"], row["tau"]) in ((1, 1, 2), (2, 2, 2))
+            assert row["paper"]["winner"] == regime_winner(row["sigma_u"], row["sigma_v"], row["delta"], row["L_u"],
+                                                           row["L_v"], row["n"], row["m"])
+            assert row["derived"]["bounds"]["fedsim"] == "fedsim_sgd_local"  # the local-step bounds are used
+            assert row["constants"] == "certified"
+
+
+def test_the_study_resumes_and_reproduces_its_numbers(quadratic_study, capsys):
+    f, tmp = quadratic_study
+    first = json.loads((tmp / "a" / "summary.json").read_text())
+    assert main(["run", str(f), "--out", str(tmp / "a")]) == 0  # resume: nothing to do
+    assert "skipped (done before)" in capsys.readouterr().err
+    assert json.loads((tmp / "a" / "summary.json").read_text()) == first
+    assert main(["run", str(f), "--out", str(tmp / "b"), "--quiet"]) == 0  # a fresh run, same seeds
+    again = json.loads((tmp / "b" / "summary.json").read_text())
+    assert [p["summary"]["regime_study"] for p in again["points"]] == [p["summary"]["regime_study"] for p in first["points"]]
+    assert (tmp / "a" / "regime_table.md").read_text() == (tmp / "b" / "regime_table.md").read_text()
+
+
+def test_the_summary_counts_agreement_outside_the_band_only(quadratic_study):
+    _, tmp = quadratic_study
+    summary = json.loads((tmp / "a" / "summary.json").read_text())
+    rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
+    for p in ("paper", "derived"):
+        out = [r for r in rows if not r[p]["in_band"] and r["empirical"] in ("fedalt", "fedsim")
+               and r[p]["winner"] in ("fedalt", "fedsim")]
+        assert summary["regime_study"][p]["outside"]["of"] == len(out)
+        assert summary["regime_study"][p]["outside"]["agree"] == sum(r[p]["winner"] == r["empirical"] for r in out)
+        assert all(abs(r[p]["margin"]) >= 0.1 for r in out)
+    # moving every row into the band empties the headline count
+    banded = [dict(r, paper=dict(r["paper"], in_band=True)) for r in rows]
+    assert aggregate(banded)["paper"]["outside"]["of"] == 0
+
+
+def test_the_study_figure_is_drawn_from_the_folder(quadratic_study, capsys):
+    _, tmp = quadratic_study
+    assert main(["plot", str(tmp / "a"), "--out", str(tmp / "fig")]) == 0
+    assert (tmp / "fig" / "regime.png").stat().st_size > 10_000
+
+
+def test_without_certified_constants_the_predictions_say_measured():
+    cfg = ExperimentConfig(family="small_network", problem=dict(n=4, noise="gaussian"), rounds=5, seeds=(0, 1))
+    values, source = prediction_constants(cfg)
+    assert source == "measured"
+    assert all(math.isfinite(values[k]) and values[k] >= 0 for k in ("L_u", "L_v", "L_uv", "delta", "Delta_F0"))
+    cfg = ExperimentConfig(problem=dict(n=4, chi=0.3), rounds=5, seeds=(0, 1))
+    values, source = prediction_constants(cfg)
+    assert source == "certified" and values["chi"] == pytest.approx(0.3)
+
+
+def test_the_shipped_study_configs_are_valid():
+    from pathlib import Path
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "regime_study.toml")
+    assert spec.study is not None and set(spec.study.tune_seeds).isdisjoint(spec.base["seeds"])
+    assert spec.study.fedalt_local_steps == ((1, 1), (1, 5), (5, 1), (5, 5))
