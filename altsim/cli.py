@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="redraw figures from a saved result folder, without rerunning")
     pl.add_argument("result_dir", help="a folder written by altsim demo or altsim run")
-    pl.add_argument("--kind", default="auto", choices=["auto", "rate", "tightness", "regime", "sweep", "trajectory"],
-                    help="auto: rate and tightness for one experiment, sweep (and regime) for a sweep")
+    pl.add_argument("--kind", default="auto", choices=["auto", "rate", "tightness", "regime", "sweep", "trajectory", "personalization"],
+                    help="auto: rate and tightness for one experiment (and personalization where it has held-out "
+                         "accuracy), sweep (and regime) for a sweep")
     pl.add_argument("--x", default="m_over_n", help="sweep plot's x axis: m_over_n, an [experiment] field or problem.NAME")
     pl.add_argument("--out", help="where to write the figures (default: RESULT_DIR)")
 
@@ -308,6 +309,10 @@ def cmd_run(args, out) -> int:
         from altsim.results import table
 
         print(table(summary), file=out)
+        if "personalization" in summary:
+            from altsim.rates.personalization import report_text
+
+            print(report_text(summary["personalization"]), file=out)
     print(f"{summary['n_done']}/{summary['n_points']} points done in {args.out}", file=out)
     if "regime_study" in summary:
         r = summary["regime_study"]
@@ -347,7 +352,7 @@ def cmd_plot(args, out) -> int:
         if args.kind != "auto":
             kinds = (args.kind,)
         elif single:
-            kinds = ("rate", "tightness")
+            kinds = ("rate", "tightness", "personalization") if "personalization" in summary else ("rate", "tightness")
         else:
             kinds = ("regime",) if "regime_study" in summary else ("sweep", "regime") if "regime" in summary else ("sweep",)
         figs = []  # every figure is drawn before anything is written
@@ -358,6 +363,8 @@ def cmd_plot(args, out) -> int:
                 _, comps = load_comparisons(args.result_dir)
                 steps = {a: s.get("name") for a, s in summary["algorithms"].items()}
                 figs.append((kind, figures.rate_plot(comps, bounds=steps) if kind == "rate" else figures.tightness_plot(comps)))
+            elif kind == "personalization":
+                figs.append((kind, figures.personalization_plot(summary)))
             elif kind == "regime":
                 figs.append((kind, figures.regime_study_plot(summary) if "regime_study" in summary
                              else figures.regime_map(summary)))

@@ -20,7 +20,7 @@ import numpy as np
 
 from altsim.io import read_json
 from altsim.rates import Comparison, Result, Trajectory, compare
-from altsim.rates.compare import survivors_interval
+from altsim.rates.compare import mean_interval, survivors_interval
 from altsim.theory import BOUNDS
 
 CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0")
@@ -59,7 +59,16 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
                           "bound": None, "name": None, "provenance": None, "ratio": None,
                           "verdict": "diverged" if final["n_diverged"] else "no covering bound", "covered": False,
                           "T": int(result.trajectories[alg].horizons[-1]), "personal_weight": 1.0})
+        if alg in result.held_out_accuracy:
+            acc = np.asarray(result.held_out_accuracy[alg], dtype=float)
+            mean, lo, hi = mean_interval(acc[:, None], exact=False)
+            entry["held_out_accuracy"] = {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])],
+                                          "per_seed": acc.tolist()}
         out["algorithms"][alg] = entry
+    if result.held_out_accuracy:
+        from altsim.rates.personalization import personalization_report
+
+        out["personalization"] = personalization_report(out)
     return out
 
 
@@ -198,6 +207,9 @@ def load_comparisons(directory: str | Path) -> tuple[dict, dict[str, Comparison]
     trajs = load_trajectories(directory, summary)
     comps = {}
     for alg, tr in trajs.items():
-        setting = summary["algorithms"][alg]["setting"]
+        setting = dict(summary["algorithms"][alg]["setting"])
+        for k in (*CONSTANT_KEYS, "chi"):  # strict JSON writes an uncertified (infinite) constant as null
+            if k in setting and setting[k] is None:
+                setting[k] = math.inf
         comps[alg] = compare(tr, [b for b in BOUNDS.values() if b.algorithm == alg], setting)
     return summary, comps

@@ -421,7 +421,7 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
         rows.extend(f"{pid},{line}" for line in lines[1:])  # lines[0] is the header
     write_text(out / "rounds.csv", "\n".join(["point," + ",".join(ROUND_COLUMNS), *rows]) + "\n")
     summary: dict[str, Any] = {"points": per_point, "n_points": len(points), "n_done": len(per_point)}
-    if len(points) == 1 and per_point:
+    if len(points) == 1 and per_point and spec.study is None:  # one experiment: its summary at the top
         summary.update({k: v for k, v in per_point[0]["summary"].items() if k != "point"})
     if spec.study is not None and per_point:
         from altsim.rates.regime_study import aggregate, markdown_table

@@ -39,7 +39,8 @@ class State:
 
     `u` (R, d_u) and `V` (R, n, d_v) are where the stationarity measure is taken. `client`
     holds named per-client tensors (R, n, ...) and `server` named per-seed tensors (R, ...),
-    for algorithms that need more (personal copies of u, control variates, momentum)."""
+    for algorithms that need more (personal copies of u, control variates, momentum). A client
+    tensor named "u" is each client's own copy of the shared block: held-out accuracy uses it."""
 
     u: torch.Tensor
     V: torch.Tensor

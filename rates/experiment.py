@@ -238,6 +238,9 @@ class Result:
     settings: dict[str, dict]
     step_bounds: dict[str, str | None]
     environment: dict
+    held_out_accuracy: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per algorithm, each seed's held-out accuracy at the last round (mean over clients), for families
+    with held-out data (`held_out_accuracy(u, V)`, e.g. `digits`); empty otherwise."""
 
     def compare(self, bounds: list[Bound] | None = None) -> dict[str, Comparison]:
         """One `Comparison` per algorithm, against `bounds` (default: every registered bound)."""
@@ -374,15 +377,23 @@ def work_started():
 
 
 def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> Result:
-    trajectories, settings = {}, {}
+    trajectories, settings, accuracy = {}, {}, {}
+    held_out = getattr(problem, "held_out_accuracy", None)
     for name in config.algorithms:
         eta, _ = steps[name]
         alg = make_algorithm(name, config, eta, (L_u, L_v))
         cb = (lambda t, T, name=name: progress(name, t, T)) if progress else None
+        last = {}
+        keep_last = (lambda t, state: last.__setitem__("state", state)) if held_out is not None else None
         trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
                                       measure_every=config.measure_every, progress=cb, scales=(L_u, L_v),
-                                      compile=config.compile)
+                                      compile=config.compile, on_state=keep_last)
         settings[name] = {**_setting(config, problem, cert, alg, eta, L_v), "scales": source,
                           "scale_L_u": L_u, "scale_L_v": L_v, "round_path": trajectories[name].setting["round_path"]}
+        if held_out is not None:
+            state = last["state"]
+            u = state.client.get("u", state.u)  # full personalization keeps each client's own u
+            with torch.no_grad():
+                accuracy[name] = held_out(u, state.V).mean(-1).cpu().numpy()
     return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
-                  environment(problem.device))
+                  environment(problem.device), accuracy)

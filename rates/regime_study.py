@@ -177,7 +177,8 @@ def tune_and_score(config, variant: Variant, study: RegimeStudy) -> Variant:
 
 
 def prediction_constants(config) -> tuple[dict, str]:
-    """({L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, Delta_F0}, 'certified' | 'measured') for the predictions."""
+    """({L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, Delta_F0}, source) for the predictions; source is
+    'certified', 'certified on <region>' (the family's certificates hold on a region) or 'measured'."""
     from altsim.synthetic import make_problem, measured_constants
 
     problem = make_problem(config.family, config.problem, seed=config.problem_seed, device=config.device,
@@ -186,7 +187,9 @@ def prediction_constants(config) -> tuple[dict, str]:
     values = cert.values()
     keys = ("L_u", "L_v", "L_uv", "delta")
     if all(math.isfinite(values[k]) for k in keys):
-        return {k: values[k] for k in (*keys, "chi", "sigma_u", "sigma_v", "Delta_F0")}, "certified"
+        region = problem.describe().get("region")  # certificates that hold on a region only say so
+        return ({k: values[k] for k in (*keys, "chi", "sigma_u", "sigma_v", "Delta_F0")},
+                f"certified on {region}" if region else "certified")
     meas = measured_constants(problem)
     out = {k: (values[k] if math.isfinite(values[k]) else meas[k]["value"]) for k in keys}
     out["chi"] = out["L_uv"] / math.sqrt(out["L_u"] * out["L_v"])

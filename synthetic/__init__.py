@@ -6,6 +6,7 @@ certificates bound.
 """
 
 from .coupled_quadratic import CoupledQuadratic, CoupledQuadraticConfig
+from .digits import Digits, DigitsConfig
 from .kinked_quadratic import KinkedQuadratic, KinkedQuadraticConfig
 from .measured import measured_constants
 from .problem import (FAMILIES, Certified, Family, Problem, config_from_mapping, load_toml_table, make_problem, register,
@@ -13,7 +14,7 @@ from .problem import (FAMILIES, Certified, Family, Problem, config_from_mapping,
 from .shared_representation import SharedRepresentation, SharedRepresentationConfig
 from .small_network import SmallNetwork, SmallNetworkConfig
 
-__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Family", "KinkedQuadratic",
+__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Digits", "DigitsConfig", "Family", "KinkedQuadratic",
            "KinkedQuadraticConfig", "Problem", "register", "SharedRepresentation",
            "SharedRepresentationConfig", "SmallNetwork", "SmallNetworkConfig", "config_from_mapping", "load_toml_table",
            "make_problem", "measured_constants", "resolve_device", "resolve_dtype"]

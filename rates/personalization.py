@@ -1,0 +1,92 @@
+"""How much personalization buys, measured on held-out data (the paper's empirical claims, in miniature).
+
+From a run's summary (plain data: per-seed held-out accuracy and final stationarity per algorithm),
+paired over seeds (every algorithm ran on the same seeds, so on the same client draws and noise):
+
+(a) **share of full personalization's gain** that a partially personalized algorithm gets:
+
+        share = mean_s(acc_partial - acc_none) / mean_s(acc_full - acc_none),
+
+    with acc_none from `fedavg` (nothing personal) and acc_full from `full_personalization`
+    (everything personal); 1 means partial personalization gets all of the gain, > 1 more than all.
+    Its 95% interval is a paired percentile bootstrap over seeds (a ratio of means has no
+    Student-t interval); the gains themselves get Student-t intervals.
+(b) **FedAlt against FedSim**: the paired differences FedAlt - FedSim in final stationarity
+    (1/T) sum_t Delta_t (smaller is better) and in held-out accuracy (larger is better), Student-t.
+
+Measured only: no bound is involved, and none is claimed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .compare import mean_interval
+
+NONE, FULL = "fedavg", "full_personalization"
+PARTIAL = ("fedalt", "fedsim")
+BOOTSTRAP_RESAMPLES = 10_000
+
+
+def _t(x: np.ndarray) -> dict:
+    mean, lo, hi = mean_interval(np.asarray(x, dtype=float)[:, None], exact=False)
+    return {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])]}
+
+
+def share_of_gain(partial: np.ndarray, none: np.ndarray, full: np.ndarray, *, seed: int = 0,
+                  resamples: int = BOOTSTRAP_RESAMPLES, level: float = 0.95) -> dict:
+    """(a) for per-seed accuracies (same seeds, same order): the share and its paired bootstrap interval."""
+    partial, none, full = (np.asarray(x, dtype=float) for x in (partial, none, full))
+    if not (partial.shape == none.shape == full.shape and partial.ndim == 1 and len(partial) >= 2):
+        raise ValueError(f"share_of_gain: needs per-seed arrays of one shape with >= 2 seeds, got "
+                         f"{partial.shape}, {none.shape}, {full.shape}")
+    gain_p, gain_f = partial - none, full - none
+    share = float(gain_p.mean() / gain_f.mean()) if gain_f.mean() != 0 else math.nan
+    idx = np.random.default_rng(seed).integers(0, len(partial), size=(resamples, len(partial)))
+    num, den = gain_p[idx].mean(1), gain_f[idx].mean(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = np.where(den != 0, num / den, np.nan)
+    boot = boot[np.isfinite(boot)]
+    lo, hi = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if len(boot) else (math.nan, math.nan))
+    return {"share": share, "ci": [float(lo), float(hi)], "method": f"paired percentile bootstrap, {resamples} resamples",
+            "gain_partial": _t(gain_p), "gain_full": _t(gain_f)}
+
+
+def personalization_report(summary: dict) -> dict:
+    """(a) and (b) from a run summary whose algorithms carry `held_out_accuracy` (see the module docstring)."""
+    algs = summary["algorithms"]
+    acc = {a: np.asarray(e["held_out_accuracy"]["per_seed"], dtype=float) for a, e in algs.items()
+           if "held_out_accuracy" in e}
+    stat = {a: np.asarray(e["final_stationarity"]["per_seed"], dtype=float) for a, e in algs.items()}
+    out: dict = {"seeds": list(summary["config"]["seeds"]),
+                 "accuracy": {a: algs[a]["held_out_accuracy"] for a in acc}, "share_of_full_gain": {}}
+    missing = [a for a in (NONE, FULL) if a not in acc]
+    for a in PARTIAL:
+        if a in acc and not missing:
+            out["share_of_full_gain"][a] = share_of_gain(acc[a], acc[NONE], acc[FULL])
+    if missing:
+        out["share_of_full_gain_missing"] = f"needs {' and '.join(missing)} in `algorithms`"
+    if all(a in acc for a in PARTIAL):
+        d_acc, d_stat = acc["fedalt"] - acc["fedsim"], stat["fedalt"] - stat["fedsim"]
+        out["fedalt_minus_fedsim"] = {"held_out_accuracy": _t(d_acc), "final_stationarity": _t(d_stat)}
+    return out
+
+
+def report_text(report: dict) -> str:
+    """A few lines for the terminal."""
+    lines = [f"held-out accuracy over {len(report['seeds'])} seeds (mean, 95% CI):"]
+    for a, e in report["accuracy"].items():
+        lines.append(f"  {a:<22} {e['mean']:.4f} [{e['ci'][0]:.4f}, {e['ci'][1]:.4f}]")
+    for a, e in report["share_of_full_gain"].items():
+        lines.append(f"(a) {a}: {e['share']:.3f} of full personalization's gain over FedAvg "
+                     f"[{e['ci'][0]:.3f}, {e['ci'][1]:.3f}] ({e['method']})")
+    if "share_of_full_gain_missing" in report:
+        lines.append(f"(a) not computed: {report['share_of_full_gain_missing']}")
+    if "fedalt_minus_fedsim" in report:
+        d = report["fedalt_minus_fedsim"]
+        for k, better in (("final_stationarity", "smaller is better"), ("held_out_accuracy", "larger is better")):
+            lines.append(f"(b) FedAlt - FedSim, {k} ({better}): {d[k]['mean']:+.5f} "
+                         f"[{d[k]['ci'][0]:+.5f}, {d[k]['ci'][1]:+.5f}]")
+    return "\n".join(lines)
