@@ -30,6 +30,8 @@ Output folder::
     points/<id>/rounds.csv      tidy per-round data of the point
     summary.json                rebuilt from the points on disk after every run
     rounds.csv                  every point's rows, with a `point` column
+    scores.csv                  (the tuned regime study, instead of rounds.csv) per point, variant and seed: the
+                                tuned eta and the final running average compared
     regime_table.md             (the tuned regime study) the three predictions at every row, and the agreement rates
 
 Rerunning on the same folder resumes: finished points are skipped, temporary files of an
@@ -55,7 +57,7 @@ import numpy as np
 from altsim.rates.experiment import ExperimentConfig, environment, work_started
 from altsim.theory import require
 from altsim.theory.assumptions import shown
-from altsim.io import OutputFolder, dumps, read_json, sha256_file, write_json, write_text
+from altsim.io import OutputFolder, atomic_write, dumps, read_json, sha256_file, write_json, write_text
 from altsim.rates.regime_study import RegimeStudy
 from altsim.results import ROUND_COLUMNS
 
@@ -194,10 +196,12 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool, study: 
     if regime and study is None:
         summary["regime"] = regime_verdict(scored)
     pdir = Path(out_dir) / "points" / point
-    csv_text = rounds_csv(scored)
-    write_text(pdir / "rounds.csv", csv_text)
-    summary["files"] = {"rounds.csv": {"sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
-                                       "rows": csv_text.count("\n") - 1}}
+    summary["files"] = {}
+    if study is None:  # a study's point keeps its per-seed scores in the summary, not every round of every variant
+        csv_text = rounds_csv(scored)
+        write_text(pdir / "rounds.csv", csv_text)
+        summary["files"]["rounds.csv"] = {"sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
+                                          "rows": csv_text.count("\n") - 1}
     summary["summary_sha256"] = _summary_hash(summary)
     write_json(pdir / "summary.json", summary)  # last: its presence, with the checksums, marks the point done
     return summary
@@ -409,17 +413,39 @@ def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True, name="altsim-parent-watch").start()
 
 
+def _write_scores(path: Path, per_point: list[dict]) -> None:
+    """A study's measurements: one row per (point, variant, scoring seed) with the tuned eta and the final
+    running average (1/T) sum_t Delta_t, the number the study compares."""
+    lines = ["point,variant,eta,seed,final_running_average"]
+    for p in per_point:
+        seeds = p["summary"]["config"]["seeds"]
+        for label, entry in p["summary"]["algorithms"].items():
+            lines += [f"{p['point']},\"{label}\",{entry['eta']!r},{seed},{value!r}"
+                      for seed, value in zip(seeds, entry["final_stationarity"]["per_seed"])]
+    write_text(path, "\n".join(lines) + "\n")
+
+
 def rebuild(out: Path, points, spec: SweepSpec) -> dict:
-    """summary.json and rounds.csv from the points on disk (so a resumed sweep equals an uninterrupted one)."""
-    rows, per_point = [], []
+    """summary.json and rounds.csv (a study: scores.csv) from the points on disk (so a resumed sweep equals an
+    uninterrupted one). The CSV is streamed point by point: a large sweep is never held in memory."""
+    per_point = []
     for pid, _, assign in points:
         _, s = _read_point(out / "points" / pid)
-        if s is None:
-            continue
-        per_point.append({"point": pid, "values": assign, "summary": s})
-        lines = (out / "points" / pid / "rounds.csv").read_text().splitlines()
-        rows.extend(f"{pid},{line}" for line in lines[1:])  # lines[0] is the header
-    write_text(out / "rounds.csv", "\n".join(["point," + ",".join(ROUND_COLUMNS), *rows]) + "\n")
+        if s is not None:
+            per_point.append({"point": pid, "values": assign, "summary": s})
+    if spec.study is not None:
+        _write_scores(out / "scores.csv", per_point)
+    else:
+        def concatenate(tmp: str) -> None:
+            with open(tmp, "w") as dst:
+                dst.write("point," + ",".join(ROUND_COLUMNS) + "\n")
+                for p in per_point:
+                    with open(out / "points" / p["point"] / "rounds.csv") as src:
+                        next(src)  # the point's header
+                        for line in src:
+                            dst.write(f"{p['point']},{line}")
+
+        atomic_write(out / "rounds.csv", concatenate)
     summary: dict[str, Any] = {"points": per_point, "n_points": len(points), "n_done": len(per_point)}
     if len(points) == 1 and per_point and spec.study is None:  # one experiment: its summary at the top
         summary.update({k: v for k, v in per_point[0]["summary"].items() if k != "point"})
@@ -427,7 +453,7 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
         from altsim.rates.regime_study import aggregate, markdown_table
 
         rows = [dict(r, point=p["point"]) for p in per_point for r in p["summary"]["regime_study"]]
-        summary["regime_study"] = {**aggregate(rows, spec.study.level), "study": spec.study.to_dict()}
+        summary["regime_study"] = {**aggregate(rows, spec.study.level), "study": dataclasses.asdict(spec.study)}
         write_text(out / "regime_table.md", markdown_table(rows, summary["regime_study"]))
     elif spec.regime and per_point:
         verdicts = [p["summary"]["regime"] for p in per_point]

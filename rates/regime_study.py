@@ -59,6 +59,9 @@ class RegimeStudy:
     """Half-width of the band around each predicted boundary, in that prediction's margin; in [0, 1)."""
     level: float = 0.95
     """Confidence level of the paired interval that calls a winner, and of the Wilson intervals."""
+    constants: str = "certified"
+    """What the predictions use: 'certified' (the certificates, measured where the family certifies
+    none) or 'measured' (L_u, L_v, L_uv, delta and the initial gap measured, sigma exact)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.eta_grid, (tuple, list)) or not self.eta_grid:
@@ -82,6 +85,8 @@ class RegimeStudy:
             raise ValueError(f"regime.fedalt_local_steps={shown([list(p) for p in steps])}: a pair is repeated")
         require("regime.margin", self.margin, low=0, high=1, high_open=True)
         require("regime.level", self.level, low=0, high=1, low_open=True, high_open=True)
+        if self.constants not in ("certified", "measured"):
+            raise ValueError(f"regime.constants={shown(self.constants)}: must be 'certified' or 'measured'")
         object.__setattr__(self, "eta_grid", tuple(float(e) for e in self.eta_grid))
         object.__setattr__(self, "tune_seeds", tuple(int(s) for s in self.tune_seeds))
         object.__setattr__(self, "fedalt_local_steps", tuple((int(a), int(b)) for a, b in steps))
@@ -102,8 +107,11 @@ class RegimeStudy:
             raise ValueError("regime: official=true ties FedAlt's local steps to tau; a regime study sets them per variant")
 
     def to_dict(self) -> dict:
+        """The fields as plain data, leaving out those at their default: a field added later with a default
+        keeps the stamp of an older study folder, so that folder still resumes."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.default is not dataclasses.MISSING}
         return {k: (list(map(list, v)) if k == "fedalt_local_steps" else list(v) if isinstance(v, tuple) else v)
-                for k, v in dataclasses.asdict(self).items()}
+                for k, v in dataclasses.asdict(self).items() if k not in defaults or v != defaults[k]}
 
 
 def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
@@ -176,7 +184,7 @@ def tune_and_score(config, variant: Variant, study: RegimeStudy) -> Variant:
     return variant
 
 
-def prediction_constants(config) -> tuple[dict, str]:
+def prediction_constants(config, prefer: str = "certified") -> tuple[dict, str]:
     """({L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, Delta_F0}, source) for the predictions; source is
     'certified', 'certified on <region>' (the family's certificates hold on a region) or 'measured'."""
     from altsim.synthetic import make_problem, measured_constants
@@ -186,20 +194,22 @@ def prediction_constants(config) -> tuple[dict, str]:
     cert = problem.certified_constants()
     values = cert.values()
     keys = ("L_u", "L_v", "L_uv", "delta")
-    if all(math.isfinite(values[k]) for k in keys):
+    if prefer == "certified" and all(math.isfinite(values[k]) for k in keys):
         region = problem.describe().get("region")  # certificates that hold on a region only say so
         return ({k: values[k] for k in (*keys, "chi", "sigma_u", "sigma_v", "Delta_F0")},
                 f"certified on {region}" if region else "certified")
     meas = measured_constants(problem)
-    out = {k: (values[k] if math.isfinite(values[k]) else meas[k]["value"]) for k in keys}
+    out = {k: meas[k]["value"] for k in keys}
     out["chi"] = out["L_uv"] / math.sqrt(out["L_u"] * out["L_v"])
     for k in ("sigma_u", "sigma_v"):
         if not math.isfinite(values[k]):
             raise ValueError(f"regime study on {config.family}: {k} is not certified and altsim does not measure it; "
                              "use Gaussian noise (noise='gaussian'), whose sigma is exact")
         out[k] = values[k]
-    gap = values["Delta_F0"]
-    out["Delta_F0"] = gap if math.isfinite(gap) else float(problem.objective(*problem.initial_point())) - meas["F_lower"]["value"]
+    F0 = float(problem.objective(*problem.initial_point()))
+    # the certified floor where there is one (F >= 0 for a loss), else the smallest F seen (at most F0)
+    floor = cert.F_lower if math.isfinite(cert.F_lower) else min(meas["F_lower"]["value"], F0)
+    out["Delta_F0"] = F0 - floor
     return out, "measured"
 
 
@@ -212,7 +222,7 @@ def _winner_from_difference(diff: np.ndarray, level: float) -> tuple[str, float,
 def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
     """Rows (one per FedAlt variant, each against FedSim) and the scored trajectories, keyed by label."""
     study.check(config)
-    constants, source = prediction_constants(config)
+    constants, source = prediction_constants(config, study.constants)
     fedsim = tune_and_score(config, Variant("fedsim", {"tau": config.tau}, f"fedsim[tau={config.tau}]"), study)
     n = fedsim.setting["n"]
     m = fedsim.setting["m"]

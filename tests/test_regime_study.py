@@ -135,13 +135,15 @@ def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scorin
     summary = json.loads((tmp / "a" / "summary.json").read_text())
     rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
     assert len(rows) == 2 * 2  # 2 points x 2 FedAlt variants
-    with open(tmp / "a" / "rounds.csv") as fh:
+    assert not (tmp / "a" / "rounds.csv").exists()  # a study keeps scores, not every round of every variant
+    with open(tmp / "a" / "scores.csv") as fh:
         table = list(csv.DictReader(fh))
+    assert len(table) == 2 * 3 * 6  # points x variants (FedSim and two FedAlt) x scoring seeds
     for p in summary["points"]:
-        final = {}  # (variant, seed) -> running average at the horizon, read back from rounds.csv
+        final = {}  # (variant, seed) -> running average at the horizon, read back from scores.csv
         for r in table:
-            if r["point"] == p["point"] and int(r["round"]) == 29:
-                final[(r["algorithm"], int(r["seed"]))] = float(r["running_average"])
+            if r["point"] == p["point"]:
+                final[(r["variant"], int(r["seed"]))] = float(r["final_running_average"])
         assert {s for _, s in final} == {100, 101, 102, 103, 104, 105}  # the scoring seeds only
         for row in p["summary"]["regime_study"]:
             for alg in ("fedalt", "fedsim"):
@@ -199,6 +201,11 @@ def test_without_certified_constants_the_predictions_say_measured():
     cfg = ExperimentConfig(problem=dict(n=4, chi=0.3), rounds=5, seeds=(0, 1))
     values, source = prediction_constants(cfg)
     assert source == "certified" and values["chi"] == pytest.approx(0.3)
+    measured, source = prediction_constants(cfg, "measured")  # asked for: measured even where certified
+    assert source == "measured"
+    for k in ("L_u", "L_v", "L_uv", "delta"):  # estimates of what the certificates bound
+        assert 0 < measured[k] <= values[k] * (1 + 1e-9), k
+    assert measured["sigma_u"] == values["sigma_u"]  # sigma is exact, never estimated
 
 
 def test_the_shipped_study_configs_are_valid():
