@@ -321,6 +321,9 @@ def cmd_run(args, out) -> int:
             ci = f" (Wilson 95% [{o['wilson'][0]:.2f}, {o['wilson'][1]:.2f}])" if o["of"] else ""
             print(f"regime: {name} agrees with the measured winner at {o['agree']}/{o['of']} significant rows outside "
                   f"the margin band{ci}; in the band {r[p]['in_band']['agree']}/{r[p]['in_band']['of']}", file=out)
+        if r.get("eta_at_grid_edge"):
+            print(f"regime: warning: at {r['eta_at_grid_edge']}/{r['rows']} rows a tuned eta is an end of regime.eta_grid; "
+                  "the best step size may lie beyond it (widen the grid)", file=out)
         s = r["significant"]
         print(f"regime: {s['agree']}/{s['of']} rows have a winner significant at {r['study']['level']:.0%}; "
               f"table in {args.out}/regime_table.md", file=out)

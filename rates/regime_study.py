@@ -253,6 +253,7 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
             "tau": config.tau, "n": n, "m": m, "m_over_n": m / n, "T": T, "constants": source,
             **{k: float(v) for k, v in constants.items()},
             "eta_tuned": {"fedalt": alt.eta, "fedsim": fedsim.eta},
+            "eta_at_grid_edge": {v.algorithm: _at_edge(v.eta, study.eta_grid) for v in (alt, fedsim)},
             "tune_scores": {"fedalt": _jsonable(alt.tune), "fedsim": _jsonable(fedsim.tune)},
             "eta_bound": {alg: derived[alg].get("eta") for alg in ("fedalt", "fedsim")},
             "measured": {"fedalt": _mean_ci(alt_scores, study.level), "fedsim": _mean_ci(sim_scores, study.level)},
@@ -270,6 +271,11 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
                         "values": {alg: derived[alg].get("value") for alg in ("fedalt", "fedsim")}},
         })
     return rows, trajectories
+
+
+def _at_edge(eta: float, grid: Sequence[float]) -> str | None:
+    """'largest' or 'smallest' when the tuned eta is an end of the grid (the best may lie beyond it), else None."""
+    return "largest" if eta == max(grid) else "smallest" if eta == min(grid) and len(grid) > 1 else None
 
 
 def _jsonable(scores: dict[float, float]) -> dict[str, float | None]:
@@ -295,7 +301,8 @@ def aggregate(rows: list[dict], level: float = 0.95) -> dict:
     decided = [r for r in rows if r["empirical"] in ("fedalt", "fedsim")]
     out: dict = {"rows": len(rows), "significant": _rate(len(decided), len(rows), level),
                  "fedalt_wins": _rate(sum(r["empirical"] == "fedalt" for r in rows), len(rows), level),
-                 "diverged": sum(r["empirical"] == "diverged" for r in rows)}
+                 "diverged": sum(r["empirical"] == "diverged" for r in rows),
+                 "eta_at_grid_edge": sum(any(r.get("eta_at_grid_edge", {}).values()) for r in rows)}
     for p in PREDICTIONS:
         named = [r for r in rows if r[p]["winner"] in ("fedalt", "fedsim")]
         entry = {"no_prediction": len(rows) - len(named)}
@@ -353,6 +360,9 @@ def markdown_table(rows: list[dict], summary: dict) -> str:
                  for x in (e["paper"], e["derived"], e["fedalt_wins"])]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     s = summary["significant"]
+    if summary.get("eta_at_grid_edge"):
+        lines += ["", f"Rows whose tuned η is an end of the grid (the best step size may lie beyond it): "
+                      f"{summary['eta_at_grid_edge']}/{summary['rows']}."]
     lines += ["", f"Rows with a significant winner: {s['agree']}/{s['of']} ({fmt(s['rate'], '.0%')}, Wilson "
                   f"[{fmt(s['wilson'][0] if s['wilson'] else None, '.2f')}, {fmt(s['wilson'][1] if s['wilson'] else None, '.2f')}])."]
     return "\n".join(lines) + "\n"

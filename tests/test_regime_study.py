@@ -149,6 +149,9 @@ def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scorin
             for alg in ("fedalt", "fedsim"):
                 scores = {float(e): v for e, v in row["tune_scores"][alg].items() if v is not None}
                 assert row["eta_tuned"][alg] == min(scores, key=scores.get)
+                edge = row["eta_at_grid_edge"][alg]
+                assert (edge == "largest") == (row["eta_tuned"][alg] == 0.5)
+                assert (edge == "smallest") == (row["eta_tuned"][alg] == 0.05)
             diff = [final[(row["fedalt_variant"], s)] - final[(row["fedsim_variant"], s)] for s in range(100, 106)]
             assert row["diff_mean"] == pytest.approx(np.mean(diff), rel=1e-9)
             lo, hi = row["diff_ci"]
