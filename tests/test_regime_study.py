@@ -217,3 +217,17 @@ def test_the_shipped_study_configs_are_valid():
     spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "regime_study.toml")
     assert spec.study is not None and set(spec.study.tune_seeds).isdisjoint(spec.base["seeds"])
     assert spec.study.fedalt_local_steps == ((1, 1), (1, 5), (5, 1), (5, 5))
+
+
+def test_a_study_point_on_a_family_without_certificates_labels_its_predictions_measured():
+    from altsim.rates.regime_study import study_point
+
+    cfg = ExperimentConfig(family="small_network", problem=dict(n=4, features=2, hidden=3, samples=5, sigma_u=0.1,
+                                                                 sigma_v=0.1), rounds=8, m=2, tau=2,
+                           seeds=(10, 11, 12), compile="off")
+    rows, trajectories = study_point(cfg, RegimeStudy(eta_grid=(0.2, 0.4), tune_seeds=(0, 1)))
+    (row,) = rows
+    assert row["constants"] == row["paper"]["constants"] == row["derived"]["constants"] == "measured"
+    assert set(trajectories) == {"fedsim[tau=2]", "fedalt[tau_u=1,tau_v=1]"}
+    assert row["derived"]["winner"] in ("fedalt", "fedsim", "tie")  # measured constants feed the [D] bounds too
+    assert all(math.isfinite(row[k]) for k in ("L_u", "L_v", "L_uv", "delta", "Delta_F0"))
