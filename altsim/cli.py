@@ -318,7 +318,7 @@ def cmd_run(args, out) -> int:
         r = summary["regime_study"]
         for p, name in (("paper", "the paper's condition [P]"), ("derived", "altsim's [D] bounds")):
             o = r[p]["outside"]
-            ci = f" (Wilson 95% [{o['wilson'][0]:.2f}, {o['wilson'][1]:.2f}])" if o["of"] else ""
+            ci = f" (Wilson {r['study']['level']:.0%} [{o['wilson'][0]:.2f}, {o['wilson'][1]:.2f}])" if o["of"] else ""
             print(f"regime: {name} agrees with the measured winner at {o['agree']}/{o['of']} significant rows outside "
                   f"the margin band{ci}; in the band {r[p]['in_band']['agree']}/{r[p]['in_band']['of']}", file=out)
         if r.get("eta_at_grid_edge"):

@@ -162,6 +162,11 @@ def parse_spec(table: dict) -> SweepSpec:
         if "eta_grid" not in regime or "tune_seeds" not in regime:
             raise ValueError("regime: the tuned study needs both eta_grid and tune_seeds")
         study = RegimeStudy(**{k: regime[k] for k in study_keys & set(regime)})
+        overridden = sorted(set(grid) & {"eta", "eta_v", "tau_u", "tau_v", "algorithms", "bounds", "official"})
+        if overridden:
+            raise ValueError(f"sweep.{overridden[0]}: a regime study sets {', '.join(overridden)} itself (step sizes from "
+                             "regime.eta_grid, FedAlt's local steps from regime.fedalt_local_steps); its points would "
+                             "repeat one study and count its rows twice")
     spec = SweepSpec(base, grid, enabled, study)
     spec.preflight()  # validate every point now, before any work
     return spec
@@ -420,7 +425,7 @@ def _write_scores(path: Path, per_point: list[dict]) -> None:
     for p in per_point:
         seeds = p["summary"]["config"]["seeds"]
         for label, entry in p["summary"]["algorithms"].items():
-            lines += [f"{p['point']},\"{label}\",{entry['eta']!r},{seed},{value!r}"
+            lines += [f"{p['point']},\"{label}\",{entry['eta']!r},{seed},{'nan' if value is None else repr(value)}"
                       for seed, value in zip(seeds, entry["final_stationarity"]["per_seed"])]
     write_text(path, "\n".join(lines) + "\n")
 
@@ -454,7 +459,7 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
 
         rows = [dict(r, point=p["point"]) for p in per_point for r in p["summary"]["regime_study"]]
         summary["regime_study"] = {**aggregate(rows, spec.study.level), "study": dataclasses.asdict(spec.study)}
-        write_text(out / "regime_table.md", markdown_table(rows, summary["regime_study"]))
+        write_text(out / "regime_table.md", markdown_table(rows, summary["regime_study"], spec.study.level))
     elif spec.regime and per_point:
         verdicts = [p["summary"]["regime"] for p in per_point]
         decided = [v for v in verdicts if v["empirical"] != "tie"]

@@ -31,12 +31,12 @@ def study_rows(sweep_summary: dict) -> list[dict]:
     return rows
 
 
-def _rate_text(entry: dict) -> str:
+def _rate_text(entry: dict, level: float) -> str:
     o = entry["outside"]
     if not o["of"]:
         return "no significant row outside the band"
     lo, hi = o["wilson"]
-    return f"agrees at {o['agree']}/{o['of']} = {o['rate']:.0%} (Wilson 95% [{lo:.0%}, {hi:.0%}]) outside the band"
+    return f"agrees at {o['agree']}/{o['of']} = {o['rate']:.0%} (Wilson {level:.0%} [{lo:.0%}, {hi:.0%}]) outside the band"
 
 
 def regime_study_plot(sweep_summary: dict, *, title: str | None = None):
@@ -47,6 +47,7 @@ def regime_study_plot(sweep_summary: dict, *, title: str | None = None):
 
         agg = aggregate(rows)
     band = agg.get("study", {}).get("margin", 0.1)
+    level = agg.get("study", {}).get("level", 0.95)
     variants = sorted({(r["tau_u"], r["tau_v"]) for r in rows})
     shape = {v: _SHAPES[k % len(_SHAPES)] for k, v in enumerate(variants)}
     fig, axes = style.new_figure(11.0, 4.9, ncols=2, sharey=True)
@@ -66,7 +67,8 @@ def regime_study_plot(sweep_summary: dict, *, title: str | None = None):
             if not (math.isfinite(xi) and math.isfinite(yi)):
                 continue
             won = r["empirical"]
-            wrong = won in ("fedalt", "fedsim") and not r[p]["in_band"] and r[p]["winner"] != won
+            wrong = (won in ("fedalt", "fedsim") and r[p]["winner"] in ("fedalt", "fedsim") and not r[p]["in_band"]
+                     and r[p]["winner"] != won)  # exactly the rows `aggregate` counts as disagreeing
             ax.errorbar(xi, yi, yerr=[[yi - lo], [hi - yi]], fmt="none", ecolor="0.35", lw=0.9, zorder=3)
             ax.scatter(xi, yi, marker=shape[(r["tau_u"], r["tau_v"])], s=46, zorder=4,
                        facecolor=style.color(won) if won in ("fedalt", "fedsim") else "0.6",
@@ -75,9 +77,9 @@ def regime_study_plot(sweep_summary: dict, *, title: str | None = None):
         ax.set_yscale("symlog", linthresh=linthresh, linscale=0.6)
         ax.set_ylim(-span, span)
         ax.set_xlabel("predicted margin  (> 0: FedAlt, < 0: FedSim)")
-        ax.set_title(f"{_TITLES[p]}\n{_rate_text(agg[p])}", fontsize=9)
+        ax.set_title(f"{_TITLES[p]}\n{_rate_text(agg[p], level)}", fontsize=9)
         ax.yaxis.set_major_formatter(lambda v, _: "0" if v == 0 else f"{v * 100:+.3g}%")
-    axes[0].set_ylabel(f"measured FedAlt advantage (FedSim − FedAlt) / FedSim\npaired 95% CI; symlog, linear within ±{linthresh * 100:.2g}%")
+    axes[0].set_ylabel(f"measured FedAlt advantage (FedSim − FedAlt) / FedSim\npaired {level:.0%} CI; symlog, linear within ±{linthresh * 100:.2g}%")
     sig = agg["significant"]
     family = rows[0].get("family") or sweep_summary["points"][0]["summary"]["config"]["family"]
     consts = sorted({r["constants"] for r in rows})

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from altsim.theory import require
+
 from .compare import mean_interval
 
 NONE, FULL = "fedavg", "full_personalization"
@@ -30,28 +32,37 @@ PARTIAL = ("fedalt", "fedsim")
 BOOTSTRAP_RESAMPLES = 10_000
 
 
-def _t(x: np.ndarray) -> dict:
-    mean, lo, hi = mean_interval(np.asarray(x, dtype=float)[:, None], exact=False)
+def _t(x: np.ndarray, level: float = 0.95) -> dict:
+    mean, lo, hi = mean_interval(np.asarray(x, dtype=float)[:, None], exact=False, level=level)
     return {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])]}
 
 
 def share_of_gain(partial: np.ndarray, none: np.ndarray, full: np.ndarray, *, seed: int = 0,
                   resamples: int = BOOTSTRAP_RESAMPLES, level: float = 0.95) -> dict:
     """(a) for per-seed accuracies (same seeds, same order): the share and its paired bootstrap interval."""
+    require("level", level, low=0, high=1, low_open=True, high_open=True)
+    require("resamples", resamples, low=100, integer=True)
     partial, none, full = (np.asarray(x, dtype=float) for x in (partial, none, full))
     if not (partial.shape == none.shape == full.shape and partial.ndim == 1 and len(partial) >= 2):
         raise ValueError(f"share_of_gain: needs per-seed arrays of one shape with >= 2 seeds, got "
                          f"{partial.shape}, {none.shape}, {full.shape}")
     gain_p, gain_f = partial - none, full - none
-    share = float(gain_p.mean() / gain_f.mean()) if gain_f.mean() != 0 else math.nan
+    out = {"share": math.nan, "ci": [math.nan, math.nan], "method": f"paired percentile bootstrap, {resamples} resamples",
+           "gain_partial": _t(gain_p, level), "gain_full": _t(gain_f, level)}
+    if not (np.all(np.isfinite(gain_p)) and np.all(np.isfinite(gain_f))):
+        return {**out, "undefined": "a seed has no finite accuracy (diverged?)"}
+    lo_f, hi_f = out["gain_full"]["ci"]
+    out["share"] = float(gain_p.mean() / gain_f.mean()) if gain_f.mean() != 0 else math.nan
+    if lo_f <= 0 <= hi_f:  # the denominator may be 0 or of either sign: the ratio has no finite interval
+        return {**out, "undefined": "full personalization's gain is not significantly different from 0, so its share "
+                                    "has no finite interval"}
     idx = np.random.default_rng(seed).integers(0, len(partial), size=(resamples, len(partial)))
-    num, den = gain_p[idx].mean(1), gain_f[idx].mean(1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boot = np.where(den != 0, num / den, np.nan)
-    boot = boot[np.isfinite(boot)]
-    lo, hi = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if len(boot) else (math.nan, math.nan))
-    return {"share": share, "ci": [float(lo), float(hi)], "method": f"paired percentile bootstrap, {resamples} resamples",
-            "gain_partial": _t(gain_p), "gain_full": _t(gain_f)}
+    boot = gain_p[idx].mean(1) / gain_f[idx].mean(1)
+    dropped = int((~np.isfinite(boot)).sum())
+    if dropped:
+        return {**out, "undefined": f"{dropped} of {resamples} resamples have no full-personalization gain"}
+    out["ci"] = [float(x) for x in np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])]
+    return out
 
 
 def personalization_report(summary: dict) -> dict:
@@ -61,6 +72,7 @@ def personalization_report(summary: dict) -> dict:
            if "held_out_accuracy" in e}
     stat = {a: np.asarray(e["final_stationarity"]["per_seed"], dtype=float) for a, e in algs.items()}
     out: dict = {"seeds": list(summary["config"]["seeds"]),
+                 "diverged_seeds": {a: e.get("n_diverged", 0) for a, e in algs.items() if e.get("n_diverged", 0)},
                  "accuracy": {a: algs[a]["held_out_accuracy"] for a in acc}, "share_of_full_gain": {}}
     missing = [a for a in (NONE, FULL) if a not in acc]
     for a in PARTIAL:
@@ -80,8 +92,10 @@ def report_text(report: dict) -> str:
     for a, e in report["accuracy"].items():
         lines.append(f"  {a:<22} {e['mean']:.4f} [{e['ci'][0]:.4f}, {e['ci'][1]:.4f}]")
     for a, e in report["share_of_full_gain"].items():
-        lines.append(f"(a) {a}: {e['share']:.3f} of full personalization's gain over FedAvg "
-                     f"[{e['ci'][0]:.3f}, {e['ci'][1]:.3f}] ({e['method']})")
+        ci = f"[{e['ci'][0]:.3f}, {e['ci'][1]:.3f}] ({e['method']})" if "undefined" not in e else f"(no interval: {e['undefined']})"
+        lines.append(f"(a) {a}: {e['share']:.3f} of full personalization's gain over FedAvg {ci}")
+    if report.get("diverged_seeds"):
+        lines.append(f"diverged seeds (their accuracy is taken at the last finite state): {report['diverged_seeds']}")
     if "share_of_full_gain_missing" in report:
         lines.append(f"(a) not computed: {report['share_of_full_gain_missing']}")
     if "fedalt_minus_fedsim" in report:

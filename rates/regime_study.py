@@ -22,6 +22,9 @@ Constants. Where the family certifies every constant, the predictions use the ce
 does not (`small_network`), they use measured ones (`synthetic.measured_constants`) and every row says
 `constants = "measured"`: such a prediction is an estimate, not a consequence of a proof.
 
+A row's `advantage` is (FedSim - FedAlt) / FedSim: the paired difference and its interval divided by
+FedSim's mean score (a scaled difference: the interval does not carry the uncertainty of that mean).
+
 Everything here is plain data (dicts of floats and strings): `aggregate` turns rows into agreement
 rates with Wilson intervals, and `altsim.figures.regime_study` draws them.
 """
@@ -73,7 +76,9 @@ class RegimeStudy:
         if not isinstance(self.tune_seeds, (tuple, list)) or len(self.tune_seeds) < 1:
             raise ValueError(f"regime.tune_seeds={shown(self.tune_seeds)}: must be a non-empty list of integer seeds")
         for s in self.tune_seeds:
-            require("regime.tune_seeds[]", s, low=0, integer=True)
+            require("regime.tune_seeds[]", s, low=0, high=2**31 - 1, integer=True)
+        if len(set(self.tune_seeds)) != len(self.tune_seeds):
+            raise ValueError(f"regime.tune_seeds={shown(list(self.tune_seeds))}: a seed is repeated")
         steps = self.fedalt_local_steps
         if not isinstance(steps, (tuple, list)) or not steps or not all(
                 isinstance(p, (tuple, list)) and len(p) == 2 for p in steps):
@@ -105,6 +110,17 @@ class RegimeStudy:
                              f"lacks {', '.join(missing)}")
         if config.official:
             raise ValueError("regime: official=true ties FedAlt's local steps to tau; a regime study sets them per variant")
+        for name in ("eta", "eta_v"):
+            if getattr(config, name) is not None:
+                raise ValueError(f"experiment.{name}={getattr(config, name)!r}: a regime study tunes the step size on "
+                                 "regime.eta_grid; remove it")
+        if config.measure_every != 1:
+            raise ValueError(f"experiment.measure_every={config.measure_every}: a regime study compares the exact running "
+                             "average (1/T) sum_t Delta_t, which needs every round measured; use 1")
+        if config.bounds:
+            raise ValueError(f"experiment.bounds={list(config.bounds)}: a regime study runs FedAlt variants no single "
+                             "bound need cover; remove it (the [D] prediction uses every covering bound)")
+        sigma_source(config, self.constants)
 
     def to_dict(self) -> dict:
         """The fields as plain data, leaving out those at their default: a field added later with a default
@@ -121,6 +137,7 @@ def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[f
     successes; (nan, nan) for no trials."""
     from scipy.stats import norm
 
+    require("level", level, low=0, high=1, low_open=True, high_open=True)
     require("successes", successes, low=0, integer=True)
     require("trials", trials, low=0, integer=True)
     if successes > trials:
@@ -182,6 +199,17 @@ def tune_and_score(config, variant: Variant, study: RegimeStudy) -> Variant:
     variant.trajectory, variant.setting, _ = _run_one(config, variant.algorithm, variant.local_steps, variant.eta,
                                                       config.seeds)
     return variant
+
+
+def sigma_source(config, prefer: str = "certified") -> None:
+    """Refuse, before any work, a study whose predictions would need a noise level altsim cannot know."""
+    from altsim.synthetic import make_problem
+
+    cert = make_problem(config.family, config.problem, seed=config.problem_seed).certified_constants()
+    for k in ("sigma_u", "sigma_v"):
+        if not math.isfinite(getattr(cert, k)):
+            raise ValueError(f"regime: {config.family} certifies no {k} with this noise, and the predictions need it; use "
+                             "Gaussian noise (problem.noise = 'gaussian'), whose sigma is exact")
 
 
 def prediction_constants(config, prefer: str = "certified") -> tuple[dict, str]:
@@ -247,7 +275,7 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
                   "stateless": config.stateless}
         derived = regime_winner_derived(values)
         a, s = derived["fedalt"].get("value"), derived["fedsim"].get("value")
-        derived_margin = (s - a) / (s + a) if a is not None and s is not None else math.nan
+        derived_margin = (s - a) / (s + a) if a is not None and s is not None and s + a > 0 else math.nan
         rows.append({
             "fedalt_variant": alt.label, "fedsim_variant": fedsim.label, "tau_u": tau_u, "tau_v": tau_v,
             "tau": config.tau, "n": n, "m": m, "m_over_n": m / n, "T": T, "constants": source,
@@ -297,7 +325,11 @@ def aggregate(rows: list[dict], level: float = 0.95) -> dict:
     """Agreement of each prediction with the measurement, outside and inside its margin band, with Wilson intervals.
 
     `outside`: rows outside the band whose prediction names a winner and whose measurement has a
-    significant one (the headline); `outside_all` counts a measured tie as a disagreement."""
+    significant one (the headline); `outside_all` counts a measured tie as a disagreement. A row in
+    which a scoring seed diverged has no winner: it is counted under `diverged`, in the denominator of
+    `significant` (it is not one), and in no agreement rate. The Wilson intervals treat the rows as
+    independent trials; rows of one point share FedSim's run, and the grid is designed, not sampled,
+    so read them as a measure of how many rows there are, not as a sampling guarantee."""
     decided = [r for r in rows if r["empirical"] in ("fedalt", "fedsim")]
     out: dict = {"rows": len(rows), "significant": _rate(len(decided), len(rows), level),
                  "fedalt_wins": _rate(sum(r["empirical"] == "fedalt" for r in rows), len(rows), level),
@@ -307,7 +339,7 @@ def aggregate(rows: list[dict], level: float = 0.95) -> dict:
         named = [r for r in rows if r[p]["winner"] in ("fedalt", "fedsim")]
         entry = {"no_prediction": len(rows) - len(named)}
         for where, keep in (("outside", lambda r: not r[p]["in_band"]), ("in_band", lambda r: r[p]["in_band"])):
-            sel = [r for r in named if keep(r)]
+            sel = [r for r in named if keep(r) and r["empirical"] != "diverged"]  # diverged rows: counted apart
             dec = [r for r in sel if r["empirical"] in ("fedalt", "fedsim")]
             entry[where] = _rate(sum(r[p]["winner"] == r["empirical"] for r in dec), len(dec), level)
             entry[where + "_all"] = _rate(sum(r[p]["winner"] == r["empirical"] for r in sel), len(sel), level)
@@ -326,13 +358,13 @@ def _agree_outside(rows: list[dict], p: str) -> tuple[int, int]:
     return sum(r[p]["winner"] == r["empirical"] for r in sel), len(sel)
 
 
-def markdown_table(rows: list[dict], summary: dict) -> str:
+def markdown_table(rows: list[dict], summary: dict, level: float = 0.95) -> str:
     """The three predictions side by side at every row, then the agreement rates (plain markdown)."""
     def fmt(x, spec=".3g"):
         return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
-    head = ("| m/n | δ | σ_u | σ_v | χ | FedAlt (τ_u, τ_v) | FedSim τ | tuned η (alt / sim) | bound η (alt / sim) "
-            "| [P] paper (margin) | [D] bounds (margin) | measured: FedAlt advantage (95% CI) | winner |")
+    head = (f"| m/n | δ | σ_u | σ_v | χ | FedAlt (τ_u, τ_v) | FedSim τ | tuned η (alt / sim) | bound η (alt / sim) "
+            f"| [P] paper (margin) | [D] bounds (margin) | measured: FedAlt advantage ({level:.0%} CI) | winner |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         band = {p: " *band*" if r[p]["in_band"] else "" for p in PREDICTIONS}
@@ -342,10 +374,11 @@ def markdown_table(rows: list[dict], summary: dict) -> str:
             f"| ({r['tau_u']}, {r['tau_v']}) | {r['tau']} "
             f"| {fmt(r['eta_tuned']['fedalt'])} / {fmt(r['eta_tuned']['fedsim'])} "
             f"| {fmt(r['eta_bound']['fedalt'])} / {fmt(r['eta_bound']['fedsim'])} "
-            f"| {r['paper']['winner']} ({r['paper']['margin']:+.2f}){band['paper']} "
+            f"| {r['paper']['winner']} ({fmt(r['paper']['margin'], '+.2f')}){band['paper']} "
             f"| {r['derived']['winner'] or 'none'} ({fmt(r['derived']['margin'], '+.2f')}){band['derived']} "
             f"| {fmt(r['advantage'], '+.2%')} [{fmt(lo, '+.2%')}, {fmt(hi, '+.2%')}] | {r['empirical']} |")
-    lines += ["", "| prediction | agreement outside the band (significant rows) | Wilson 95% | in the band | measured tie counted as disagreement |",
+    lines += ["", f"| prediction | agreement outside the band (significant rows) | Wilson {level:.0%} | in the band "
+                  "| measured tie counted as disagreement |",
               "|---|---|---|---|---|"]
     for p, name in (("paper", "[P] paper's section-6 condition"), ("derived", "[D] altsim's bounds at their best η")):
         e = summary[p]

@@ -2,6 +2,7 @@
 the share of full personalization's gain, FedAlt against FedSim."""
 
 import builtins
+import math
 import warnings
 
 import numpy as np
@@ -125,3 +126,13 @@ def test_altsim_run_prints_the_report_and_plot_draws_it(tmp_path, capsys):
     assert "(a) fedalt:" in capsys.readouterr().out
     assert main(["plot", str(tmp_path / "o"), "--out", str(tmp_path / "fig")]) == 0
     assert {p.name for p in (tmp_path / "fig").glob("*.png")} == {"rate.png", "tightness.png", "personalization.png"}
+
+
+def test_a_share_of_a_gain_that_may_be_zero_has_no_interval():
+    rng = np.random.default_rng(1)
+    none = rng.uniform(0.5, 0.6, 10)
+    full = none + rng.normal(0.0, 0.05, 10)  # full personalization's gain straddles 0
+    out = share_of_gain(none + 0.01, none, full)
+    assert "undefined" in out and all(math.isnan(c) for c in out["ci"])
+    with pytest.raises(ValueError, match="level=1.5"):
+        share_of_gain(full, none, full, level=1.5)

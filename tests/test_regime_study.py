@@ -231,3 +231,48 @@ def test_a_study_point_on_a_family_without_certificates_labels_its_predictions_m
     assert set(trajectories) == {"fedsim[tau=2]", "fedalt[tau_u=1,tau_v=1]"}
     assert row["derived"]["winner"] in ("fedalt", "fedsim", "tie")  # measured constants feed the [D] bounds too
     assert all(math.isfinite(row[k]) for k in ("L_u", "L_v", "L_uv", "delta", "Delta_F0"))
+
+
+# --- found by review: refusals before work, and rows that must not crash or count twice ---------
+@pytest.mark.parametrize("old, new, message", [
+    ("m = [2, 6]", "m = [2, 6]\neta = [0.1, 0.2]", "sweep.eta: a regime study sets eta itself"),
+    ("tune_seeds = [0, 1, 2]", "tune_seeds = [0, 0]", "regime.tune_seeds=[0, 0]: a seed is repeated"),
+    ("tune_seeds = [0, 1, 2]", "tune_seeds = [0, 2147483648]", "regime.tune_seeds[]=2147483648"),
+    ("rounds = 30", "rounds = 30\neta = 0.1", "experiment.eta=0.1: a regime study tunes the step size"),
+    ("rounds = 30", "rounds = 30\nmeasure_every = 2", "experiment.measure_every=2"),
+])
+def test_a_study_config_that_would_mislead_is_refused_before_any_work(tmp_path, capsys, old, new, message):
+    f = _study(tmp_path, **{old: new})
+    assert main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_study_whose_noise_level_is_unknown_is_refused_before_any_work(tmp_path, capsys):
+    f = _study(tmp_path, family="small_network", problem="n = 6\nnoise = \"minibatch\"\nbatch_size = 2\nsamples = 4")
+    assert main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert "small_network certifies no sigma_u" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_rows_with_no_margin_or_a_diverged_seed_are_reported_not_counted(quadratic_study):
+    from altsim.rates.regime_study import markdown_table
+
+    _, tmp = quadratic_study
+    summary = json.loads((tmp / "a" / "summary.json").read_text())
+    rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
+    no_margin = [dict(r, paper=dict(r["paper"], margin=None, winner="tie")) for r in rows]  # as strict JSON writes nan
+    assert "tie (-)" in markdown_table(no_margin, aggregate(no_margin))
+    diverged = [dict(rows[0], empirical="diverged"), *rows[1:]]
+    a, b = aggregate(rows), aggregate(diverged)
+    assert b["diverged"] == 1 and b["significant"]["of"] == a["significant"]["of"]
+    for p in ("paper", "derived"):
+        for key in ("outside_all", "in_band_all"):
+            assert b[p][key]["of"] <= a[p][key]["of"]
+        assert sum(b[p][k]["of"] for k in ("outside_all", "in_band_all")) == \
+            sum(a[p][k]["of"] for k in ("outside_all", "in_band_all")) - (rows[0][p]["winner"] in ("fedalt", "fedsim"))
+
+
+def test_the_papers_verdict_refuses_an_impossible_participation():
+    with pytest.raises(ValueError, match="m=7.0: must lie in"):
+        regime_winner(0.1, 0.1, 1.0, 1.0, 1.0, 6, 7)

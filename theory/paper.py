@@ -106,6 +106,8 @@ def regime_condition() -> sp.Rel:
 def _regime_sides(sigma_u, sigma_v, delta, L_u, L_v, n, m):
     """The two sides of the section-6 condition lhs < rhs (FedAlt's bound is the smaller)."""
     sigma_u, sigma_v, delta, L_u, L_v, n, m = (np.asarray(x, dtype=float) for x in (sigma_u, sigma_v, delta, L_u, L_v, n, m))
+    if np.any(m < 1) or np.any(m > n):
+        raise ValueError(f"m={m.tolist()}: must lie in [1, n] (n={n.tolist()})")
     lhs = (sigma_v**2 / L_v) * (1 - 2 * m / n)
     rhs = sigma_u**2 / (m * L_u) + delta**2 * (1 - m / n) / (m * L_u)
     return lhs, rhs
@@ -114,20 +116,25 @@ def _regime_sides(sigma_u, sigma_v, delta, L_u, L_v, n, m):
 def regime_margin(sigma_u, sigma_v, delta, L_u, L_v, n, m):
     """How far a setting lies from the section-6 boundary: (rhs - lhs) / (|lhs| + |rhs|), in [-1, 1].
 
-    Positive: FedAlt predicted, negative: FedSim; 0 on the boundary (nan where both sides are 0).
+    Positive: FedAlt predicted, negative: FedSim; 0 on the boundary (nan where both sides are 0 or a
+    side is not finite, as with an uncertified constant: no distance to the boundary is defined).
     Scale-free, so one margin band |margin| < b serves every setting (vectorised, broadcast inputs)."""
     lhs, rhs = _regime_sides(sigma_u, sigma_v, delta, L_u, L_v, n, m)
     scale = np.abs(lhs) + np.abs(rhs)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(scale > 0, (rhs - lhs) / np.where(scale > 0, scale, 1.0), np.nan)
+        ok = (scale > 0) & np.isfinite(scale)
+        out = np.where(ok, (rhs - lhs) / np.where(ok, scale, 1.0), np.nan)
     return out if out.ndim else float(out)
 
 
 def regime_winner(sigma_u, sigma_v, delta, L_u, L_v, n, m, rtol: float = 1e-12):
-    """Vectorised section-6 verdict: an array of 'fedalt', 'fedsim' or 'tie' (broadcast inputs)."""
+    """Vectorised section-6 verdict: an array of 'fedalt', 'fedsim' or 'tie' (broadcast inputs); 'tie' also
+    where a side is nan (no verdict). An infinite side compares as such (an uncertified delta: FedAlt)."""
     lhs, rhs = _regime_sides(sigma_u, sigma_v, delta, L_u, L_v, n, m)
     scale = np.maximum(np.abs(lhs), np.abs(rhs))
-    tie = np.abs(lhs - rhs) <= rtol * np.where(scale > 0, scale, 1.0)
+    with np.errstate(invalid="ignore"):
+        close = np.isfinite(scale) & (np.abs(lhs - rhs) <= rtol * np.where(scale > 0, scale, 1.0))
+    tie = close | np.isnan(lhs) | np.isnan(rhs) | (np.isinf(lhs) & np.isinf(rhs) & (lhs == rhs))
     out = np.where(lhs < rhs, "fedalt", "fedsim").astype(object)
     out[tie] = "tie"
     return out if out.ndim else str(out)
