@@ -140,22 +140,30 @@ class Digits(FiniteSumProblem):
         ce = -(onehot * torch.log_softmax(logits, -1)).sum(-1).mean(-1)
         return ce + 0.5 * self.config.ridge * (u.pow(2).sum(-1) + v.pow(2).sum(-1))
 
-    def _grads(self, u, v, clients, weights):
+    def _residual(self, u, v, clients, weights):
         X, onehot = self.client_rows(clients, self.X, self._onehot)
         H, logits = self._logits(u, v, X)
-        _, _, A, _ = self._unpack(u, v)
         r = torch.softmax(logits, -1) - onehot  # d(cross-entropy)/d(logits), (..., c, N, 10)
         w = (torch.full(r.shape[:-1], 1.0 / self.samples, dtype=r.dtype, device=r.device) if weights is None
              else weights)
-        mu = self.config.ridge
+        return X, H, r, w
+
+    def _grad_v(self, u, v, clients, weights):
+        _, H, r, w = self._residual(u, v, clients, weights)
         gA = torch.einsum("...n,...nc,...nk->...ck", w, r, H)
         ga = (w.unsqueeze(-1) * r).sum(-2)
-        gv = torch.cat([gA.reshape(*gA.shape[:-2], -1), ga], dim=-1) + mu * v
+        return torch.cat([gA.reshape(*gA.shape[:-2], -1), ga], dim=-1) + self.config.ridge * v
+
+    def _grad_u(self, u, v, clients, weights):
+        X, H, r, w = self._residual(u, v, clients, weights)
+        _, _, A, _ = self._unpack(u, v)
         back = torch.einsum("...nc,...ck->...nk", r, A) * (1 - H.pow(2))  # d/d(pre-activation)
         gW = torch.einsum("...n,...nk,...np->...kp", w, back, X)
         gb = (w.unsqueeze(-1) * back).sum(-2)
-        gu = torch.cat([gW.reshape(*gW.shape[:-2], -1), gb], dim=-1) + mu * u
-        return gu, gv
+        return torch.cat([gW.reshape(*gW.shape[:-2], -1), gb], dim=-1) + self.config.ridge * u
+
+    def _grads(self, u, v, clients, weights):
+        return self._grad_u(u, v, clients, weights), self._grad_v(u, v, clients, weights)
 
     def held_out_accuracy(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         """(R, n): each client's accuracy on its own held-out images; u (R, d_u) shared or (R, n, d_u) per client."""

@@ -69,11 +69,18 @@ class FiniteSumProblem(Problem):
     def _grads(self, u, v, clients, weights):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _grad_u(self, u, v, clients, weights):
+        """The u-block of `_grads`; a family overrides it (and `_grad_v`) where one block is cheaper alone."""
+        return self._grads(u, v, clients, weights)[0]
+
+    def _grad_v(self, u, v, clients, weights):
+        return self._grads(u, v, clients, weights)[1]
+
     def grad_u(self, u, v, clients):
-        return self._grads(u, v, clients, None)[0]
+        return self._grad_u(u, v, clients, None)
 
     def grad_v(self, u, v, clients):
-        return self._grads(u, v, clients, None)[1]
+        return self._grad_v(u, v, clients, None)
 
     @property
     def noisy_u(self) -> bool:
@@ -97,12 +104,12 @@ class FiniteSumProblem(Problem):
 
     def stochastic_grad_u(self, u, v, clients, z):
         if self.noise == "minibatch" and z is not None:
-            return self._grads(u, v, clients, minibatch_weights(z, self.batch_size))[0]
+            return self._grad_u(u, v, clients, minibatch_weights(z, self.batch_size))
         return super().stochastic_grad_u(u, v, clients, z)
 
     def stochastic_grad_v(self, u, v, clients, z):
         if self.noise == "minibatch" and z is not None:
-            return self._grads(u, v, clients, minibatch_weights(z, self.batch_size))[1]
+            return self._grad_v(u, v, clients, minibatch_weights(z, self.batch_size))
         return super().stochastic_grad_v(u, v, clients, z)
 
     def _weighted_mean(self, x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
