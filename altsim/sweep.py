@@ -223,8 +223,10 @@ def _study_point(cfg: ExperimentConfig, study: RegimeStudy):
     rows, trajectories = study_point(cfg, study)
     etas = {rows[0]["fedsim_variant"]: rows[0]["eta_tuned"]["fedsim"],
             **{r["fedalt_variant"]: r["eta_tuned"]["fedalt"] for r in rows}}
+    w = rows[0]["measure_weight"]
     summary = {"config": cfg.to_dict(), "regime_study": rows,
-               "algorithms": {label: {"eta": etas[label], "final_stationarity": final_stationarity(tr)}
+               "algorithms": {label: {"eta": etas[label], "final_stationarity": final_stationarity(tr),
+                                      "measure_weight": w, "final_weighted_per_seed": tr.running_average(w)[:, -1].tolist()}
                               for label, tr in trajectories.items()}}
     return summary, types.SimpleNamespace(trajectories=trajectories)
 
@@ -419,14 +421,15 @@ def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
 
 
 def _write_scores(path: Path, per_point: list[dict]) -> None:
-    """A study's measurements: one row per (point, variant, scoring seed) with the tuned eta and the final
-    running average (1/T) sum_t Delta_t, the number the study compares."""
-    lines = ["point,variant,eta,seed,final_running_average"]
+    """A study's measurements: one row per (point, variant, scoring seed) with the tuned eta, the weight w = m/n
+    of the personal term and the final running average (1/T) sum_t Delta_w, the number the study compares."""
+    lines = ["point,variant,eta,seed,weight,final_running_average"]
     for p in per_point:
         seeds = p["summary"]["config"]["seeds"]
         for label, entry in p["summary"]["algorithms"].items():
-            lines += [f"{p['point']},\"{label}\",{entry['eta']!r},{seed},{'nan' if value is None else repr(value)}"
-                      for seed, value in zip(seeds, entry["final_stationarity"]["per_seed"])]
+            lines += [f"{p['point']},\"{label}\",{entry['eta']!r},{seed},{entry['measure_weight']!r},"
+                      f"{'nan' if value is None else repr(value)}"
+                      for seed, value in zip(seeds, entry["final_weighted_per_seed"])]
     write_text(path, "\n".join(lines) + "\n")
 
 

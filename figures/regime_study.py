@@ -2,7 +2,7 @@
 
 One panel per prediction ([P] the paper's section-6 condition, [D] altsim's bounds). The x-axis is
 the prediction's signed margin (> 0: FedAlt predicted), the y-axis the measured advantage of FedAlt,
-(FedSim - FedAlt) / FedSim in the final running average of Delta_t, with its paired 95% interval.
+(FedSim - FedAlt) / FedSim in the final running average of Delta_w (w = m/n), with its paired interval.
 A prediction agrees with the measurement in the upper-right and lower-left quadrants; the grey band
 |margin| < b is where no side is claimed. Marker shape: FedAlt's (tau_u, tau_v); fill: the measured
 winner (grey: no significant winner); a red edge: a significant winner the prediction got wrong,

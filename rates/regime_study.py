@@ -3,7 +3,8 @@
 At one problem setting (one point of a sweep) the study
 
 1. **tunes** each algorithm's normalised step size on a grid, on *tuning* seeds: the eta whose mean
-   final running average (1/T) sum_t Delta_t is smallest (an eta at which any tuning seed diverges is
+   final running average (1/T) sum_t Delta_w is smallest (w = m/n weighs the personal term, as in
+   every partial-participation bound; w = 1 at full participation) (an eta at which any tuning seed diverges is
    out). FedSim runs with the config's `tau` local steps; FedAlt once per (tau_u, tau_v) variant;
 2. **scores** each at its tuned eta on the config's own seeds, disjoint from the tuning seeds, and
    calls the winner from the paired difference FedAlt - FedSim over seeds (Student-t, 95%): the
@@ -120,7 +121,7 @@ class RegimeStudy:
         if config.bounds:
             raise ValueError(f"experiment.bounds={list(config.bounds)}: a regime study runs FedAlt variants no single "
                              "bound need cover; remove it (the [D] prediction uses every covering bound)")
-        sigma_source(config, self.constants)
+        sigma_source(config)
 
     def to_dict(self) -> dict:
         """The fields as plain data, leaving out those at their default: a field added later with a default
@@ -167,9 +168,16 @@ class Variant:
     setting: dict = field(default_factory=dict)
 
 
-def _final_per_seed(trajectory) -> np.ndarray:
-    """(1/T) sum_t Delta_t at the horizon, per seed; inf for a seed that diverged."""
-    ra = trajectory.running_average()[:, -1].astype(float)
+def personal_weight(trajectory) -> float:
+    """w = m/n: the weight of the personal term in the measure Delta_w that the partial-participation
+    bounds bound, and so the one the study compares (w = 1 at full participation)."""
+    return trajectory.m / trajectory.n
+
+
+def _final_per_seed(trajectory, weight: float | None = None) -> np.ndarray:
+    """(1/T) sum_t Delta_w at the horizon per seed (w = m/n unless given); inf for a seed that diverged."""
+    w = personal_weight(trajectory) if weight is None else weight
+    ra = trajectory.running_average(w)[:, -1].astype(float)
     ra[trajectory.diverged_at >= 0] = math.inf
     return np.where(np.isfinite(ra), ra, math.inf)
 
@@ -201,7 +209,7 @@ def tune_and_score(config, variant: Variant, study: RegimeStudy) -> Variant:
     return variant
 
 
-def sigma_source(config, prefer: str = "certified") -> None:
+def sigma_source(config) -> None:
     """Refuse, before any work, a study whose predictions would need a noise level altsim cannot know."""
     from altsim.synthetic import make_problem
 
@@ -271,6 +279,8 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
             empirical, mean, lo, hi = "diverged", math.nan, math.nan, math.nan
         else:
             empirical, mean, lo, hi = _winner_from_difference(alt_scores - sim_scores, study.level)
+        unweighted = (_winner_from_difference(_final_per_seed(alt.trajectory, 1.0) - _final_per_seed(fedsim.trajectory, 1.0),
+                                              study.level)[0] if not diverged else "diverged")
         values = {**constants, "n": n, "m": m, "T": T, "tau": config.tau, "tau_u": tau_u, "tau_v": tau_v,
                   "stateless": config.stateless}
         derived = regime_winner_derived(values)
@@ -289,7 +299,8 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
             "advantage": -mean / float(np.mean(sim_scores)) if not diverged else math.nan,
             "advantage_ci": [-hi / float(np.mean(sim_scores)), -lo / float(np.mean(sim_scores))] if not diverged
             else [math.nan, math.nan],
-            "empirical": empirical,
+            "empirical": empirical, "measure_weight": personal_weight(fedsim.trajectory),
+            "empirical_unweighted": unweighted,
             "paper": {"winner": paper_winner, "margin": paper_margin, "in_band": bool(abs(paper_margin) < study.margin),
                       "constants": source},
             "derived": {"winner": derived["winner"], "margin": derived_margin,

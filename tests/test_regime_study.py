@@ -144,6 +144,7 @@ def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scorin
         for r in table:
             if r["point"] == p["point"]:
                 final[(r["variant"], int(r["seed"]))] = float(r["final_running_average"])
+                assert float(r["weight"]) == pytest.approx(p["summary"]["regime_study"][0]["m"] / 6)  # w = m/n
         assert {s for _, s in final} == {100, 101, 102, 103, 104, 105}  # the scoring seeds only
         for row in p["summary"]["regime_study"]:
             for alg in ("fedalt", "fedsim"):
