@@ -57,10 +57,11 @@ def measured_constants(problem, points: int = 16, radius: float = 3.0, iters: in
     """Estimates keyed like the certificates, each {'value', 'method'}; see the module docstring.
 
     Without `states` the estimate is a pure function of the problem (its family, parameters, seed,
-    device and dtype: `describe()`) and of the arguments, so it is computed once per process and
+    device and dtype: `describe()`, where the problem has one) and of the arguments, so it is computed once per process and
     reused: a sweep or a tuned study builds the same problem for many runs."""
-    if states is None:
-        key = (type(problem).__qualname__, repr(sorted(problem.describe().items())), str(problem.device),
+    describe = getattr(problem, "describe", None)  # not every problem describes itself: those are measured each time
+    if states is None and describe is not None:
+        key = (type(problem).__qualname__, repr(sorted(describe().items())), str(problem.device),
                str(problem.dtype), points, radius, iters, seed)
         if key not in _CACHE:
             if len(_CACHE) >= _CACHE_SIZE:

@@ -270,3 +270,15 @@ def test_kinked_quadratic_certificates_are_exact(seed):
             v = p.e[i:i + 1]
             slope = (p.grad_u(u2, v, torch.tensor([i])) - p.grad_u(u1, v, torch.tensor([i]))) / 1e-4
             assert float(slope) == pytest.approx(sign * p.cfg.L_u, rel=1e-6)
+
+
+def test_measured_constants_are_reused_for_the_same_problem_and_only_for_it():
+    from altsim.synthetic import measured_constants
+
+    a = measured_constants(make_problem("small_network", dict(n=3)))
+    a["L_u"]["value"] = -1.0  # a caller's edit must not reach the next caller
+    b = measured_constants(make_problem("small_network", dict(n=3)))
+    assert b["L_u"]["value"] > 0
+    c = measured_constants(make_problem("small_network", dict(n=3), seed=1))
+    d = measured_constants(make_problem("small_network", dict(n=3, head_spread=2.0)))
+    assert len({b["delta"]["value"], c["delta"]["value"], d["delta"]["value"]}) == 3
