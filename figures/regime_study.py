@@ -18,7 +18,8 @@ from matplotlib.patches import Patch
 
 from . import style
 
-_SHAPES = ("o", "s", "^", "D", "v", "P", "X", "h")
+_SHAPES = ("v", "P", "X", "h", "<", ">")
+_VARIANT_SHAPES = {(1, 1): "o", (1, 5): "s", (5, 1): "^", (5, 5): "D"}  # the same variant looks the same in every study
 _TITLES = {"paper": "[P] the paper's section-6 condition", "derived": "[D] altsim's bounds, each at its best η"}
 
 
@@ -49,7 +50,7 @@ def regime_study_plot(sweep_summary: dict, *, title: str | None = None):
     band = agg.get("study", {}).get("margin", 0.1)
     level = agg.get("study", {}).get("level", 0.95)
     variants = sorted({(r["tau_u"], r["tau_v"]) for r in rows})
-    shape = {v: _SHAPES[k % len(_SHAPES)] for k, v in enumerate(variants)}
+    shape = {v: _VARIANT_SHAPES.get(v, _SHAPES[k % len(_SHAPES)]) for k, v in enumerate(variants)}
     fig, axes = style.new_figure(11.0, 4.9, ncols=2, sharey=True)
     y = np.array([r["advantage"] for r in rows], dtype=float)
     err = np.array([r["advantage_ci"] for r in rows], dtype=float)
