@@ -77,9 +77,15 @@ def test_paper_level_is_above_its_source_bound_at_its_step_size(pl):
 @settings(max_examples=50, deadline=None)
 @given(tau=st.integers(1, 50), x=st.floats(1e-6, 1.0), L=st.floats(0.1, 5.0))
 def test_drift_polynomial_bound(tau, x, L):
-    """eps = ((1 + x/tau)^tau - 1)/L - x/L <= (e - 2)(1 - 1/tau) x^2 / L for x = eta L <= 1."""
-    eps = ((1 + x / tau) ** tau - 1 - x) / L
-    assert eps <= (math.e - 2) * (1 - 1 / tau) * x**2 / L * (1 + 1e-12) + 1e-300
+    """eps = ((1 + x/tau)^tau - 1)/L - x/L <= (e - 2)(1 - 1/tau) x^2 / L for x = eta L <= 1.
+
+    The left side in exact rational arithmetic: in floating point (1 + x/tau)^tau - 1 - x cancels, and at
+    tau = 1 (eps = 0 exactly) its rounding error alone exceeds the right side, which is 0."""
+    from fractions import Fraction
+
+    X = Fraction(x)
+    eps = float((1 + X / tau) ** tau - 1 - X) / L
+    assert eps <= (math.e - 2) * (1 - 1 / tau) * x**2 / L * (1 + 1e-12)
 
 
 def test_fitted_slopes_show_the_template_regimes():
