@@ -31,7 +31,7 @@ Output folder::
     summary.json                rebuilt from the points on disk after every run
     rounds.csv                  every point's rows, with a `point` column
     scores.csv                  (the tuned regime study, instead of rounds.csv) per point, variant and seed: the
-                                tuned eta and the final running average compared
+                                tuned eta and the final running average of Delta_w (w = m/n) compared
     regime_table.md             (the tuned regime study) the three predictions at every row, and the agreement rates
 
 Rerunning on the same folder resumes: finished points are skipped, temporary files of an
@@ -191,7 +191,7 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool, study: 
 
     cfg = ExperimentConfig.from_dict(config_dict)
     if study is not None:
-        summary, scored = _study_point(cfg, RegimeStudy(**study))
+        summary, scored = _study_point(cfg, RegimeStudy(**study)), None
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the sweep's preflight already warned about this point
@@ -213,10 +213,8 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool, study: 
 
 
 def _study_point(cfg: ExperimentConfig, study: RegimeStudy):
-    """A point of the tuned regime study: its summary (rows and, per variant, the scored measurement) and
-    an object with the scored `trajectories` (keyed by variant label) for rounds.csv."""
-    import types
-
+    """A point of the tuned regime study: its summary, with the rows and, per variant (labelled as in the
+    rows), the tuned eta and the scored measurement per seed (what scores.csv lists)."""
     from altsim.rates.regime_study import study_point
     from altsim.results import final_stationarity
 
@@ -228,7 +226,7 @@ def _study_point(cfg: ExperimentConfig, study: RegimeStudy):
                "algorithms": {label: {"eta": etas[label], "final_stationarity": final_stationarity(tr),
                                       "measure_weight": w, "final_weighted_per_seed": tr.running_average(w)[:, -1].tolist()}
                               for label, tr in trajectories.items()}}
-    return summary, types.SimpleNamespace(trajectories=trajectories)
+    return summary
 
 
 def regime_verdict(result) -> dict:
