@@ -9,6 +9,10 @@ import numpy as np
 from . import style
 
 
+def _num(x) -> float:
+    return float("nan") if x is None else float(x)
+
+
 def personalization_plot(summary: dict, *, title: str | None = None):
     rep = summary.get("personalization")
     if rep is None:
@@ -31,7 +35,13 @@ def personalization_plot(summary: dict, *, title: str | None = None):
     ax = axes[1]
     shares = rep["share_of_full_gain"]
     for k, (a, e) in enumerate(shares.items()):
-        ax.errorbar(k, e["share"], yerr=[[e["share"] - e["ci"][0]], [e["ci"][1] - e["share"]]], fmt=style.marker(a),
+        share, (lo, hi) = _num(e["share"]), (_num(c) for c in e["ci"])  # strict JSON writes an undefined value as null
+        if "undefined" in e or not np.isfinite([share, lo, hi]).all():
+            ax.plot(k, share, style.marker(a), color=style.color(a), mec="black", ms=8)
+            ax.annotate("no interval:\n" + e.get("undefined", "undefined"), (k, 0.5), ha="center", fontsize=6,
+                        color="0.3", wrap=True)
+            continue
+        ax.errorbar(k, share, yerr=[[share - lo], [hi - share]], fmt=style.marker(a),
                     color=style.color(a), mec="black", ms=8, capsize=4)
     for level, text in ((0.0, "no personalization"), (1.0, "full personalization")):
         ax.axhline(level, color=style.REFERENCE_COLOR, ls="--", lw=1)
@@ -40,7 +50,7 @@ def personalization_plot(summary: dict, *, title: str | None = None):
     ax.set_xticks(range(len(shares)), [style.label(a) for a in shares])
     ax.set_xlim(-0.6, len(shares) - 0.4)
     gain = next(iter(shares.values()))["gain_full"] if shares else None
-    note = (f"full's gain over FedAvg {gain['mean']:+.4f} [{gain['ci'][0]:+.4f}, {gain['ci'][1]:+.4f}]"
+    note = (f"full's gain over FedAvg {_num(gain['mean']):+.4f} [{_num(gain['ci'][0]):+.4f}, {_num(gain['ci'][1]):+.4f}]"
             if gain else rep.get("share_of_full_gain_missing", ""))
     ax.set_title(f"(a) share of full personalization's gain\n(bootstrap 95% CI; {note})", fontsize=8)
     ax.set_ylabel("share: (partial − FedAvg) / (full − FedAvg)")
@@ -49,11 +59,11 @@ def personalization_plot(summary: dict, *, title: str | None = None):
     d = rep.get("fedalt_minus_fedsim")
     if d is not None:
         sim = summary["algorithms"]["fedsim"]
-        scale = {"final_stationarity": sim["final_stationarity"]["mean"], "held_out_accuracy": 1.0}
+        scale = {"final_stationarity": _num(sim["final_stationarity"]["mean"]), "held_out_accuracy": 1.0}
         names = {"final_stationarity": "stationarity, relative\n(< 0: FedAlt better)",
                  "held_out_accuracy": "accuracy, points\n(> 0: FedAlt better)"}
         for k, key in enumerate(names):
-            m, (lo, hi) = d[key]["mean"] / scale[key], (c / scale[key] for c in d[key]["ci"])
+            m, (lo, hi) = _num(d[key]["mean"]) / scale[key], (_num(c) / scale[key] for c in d[key]["ci"])
             ax.errorbar(k, 100 * m, yerr=[[100 * (m - lo)], [100 * (hi - m)]], fmt="o", color=style.color("fedalt"),
                         mec="black", ms=8, capsize=4)
         ax.axhline(0, color="0.3", lw=0.8)

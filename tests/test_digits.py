@@ -136,3 +136,20 @@ def test_a_share_of_a_gain_that_may_be_zero_has_no_interval():
     assert "undefined" in out and all(math.isnan(c) for c in out["ci"])
     with pytest.raises(ValueError, match="level=1.5"):
         share_of_gain(full, none, full, level=1.5)
+
+
+def test_the_figure_draws_a_share_without_an_interval(digits_summary):
+    """As read back from strict JSON: an undefined interval is null, and the panel says why instead of failing."""
+    import json
+
+    from altsim.figures import personalization_plot
+    from altsim.io import dumps
+
+    algs = json.loads(dumps(digits_summary["algorithms"]))
+    none = np.asarray(algs["fedavg"]["held_out_accuracy"]["per_seed"])
+    algs["full_personalization"]["held_out_accuracy"]["per_seed"] = (none + np.array([0.01, -0.01, 0.02, -0.02])).tolist()
+    summary = {**digits_summary, "algorithms": algs}
+    summary["personalization"] = json.loads(dumps(personalization_report(summary)))
+    assert all("undefined" in e for e in summary["personalization"]["share_of_full_gain"].values())
+    fig = personalization_plot(summary)
+    assert "no interval" in " ".join(t.get_text() for t in fig.axes[1].texts)
