@@ -20,7 +20,7 @@ import numpy as np
 
 from altsim.io import read_json
 from altsim.rates import Comparison, Result, Trajectory, compare
-from altsim.rates.compare import mean_interval, survivors_interval
+from altsim.rates.compare import mean_ci, survivors_interval
 from altsim.theory import BOUNDS
 
 CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0")
@@ -61,9 +61,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
                           "T": int(result.trajectories[alg].horizons[-1]), "personal_weight": 1.0})
         if alg in result.held_out_accuracy:
             acc = np.asarray(result.held_out_accuracy[alg], dtype=float)
-            mean, lo, hi = mean_interval(acc[:, None], exact=False)
-            entry["held_out_accuracy"] = {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])],
-                                          "per_seed": acc.tolist()}
+            entry["held_out_accuracy"] = {**mean_ci(acc), "per_seed": acc.tolist()}
         out["algorithms"][alg] = entry
     if result.held_out_accuracy:
         from altsim.rates.personalization import personalization_report

@@ -233,20 +233,19 @@ def regime_verdict(result) -> dict:
     """Empirical winner (paired over seeds, 95%) against the paper's section-6 prediction."""
     from altsim.theory import regime_winner
 
-    from altsim.rates.compare import mean_interval
+    from altsim.rates.regime_study import paired_winner
 
     tr = result.trajectories
     if not set(REGIME_ALGORITHMS) <= set(tr):  # preflight refuses such a study; this guards direct calls
         raise ValueError("regime study needs both fedalt and fedsim in `algorithms`")
     a, s = tr["fedalt"].running_average()[:, -1], tr["fedsim"].running_average()[:, -1]
     diff = a - s  # same seeds: same sampling and noise streams, so the difference is paired
-    mean, lo, hi = mean_interval(diff[:, None], exact=False)
-    empirical = "fedalt" if hi[0] < 0 else "fedsim" if lo[0] > 0 else "tie"
+    empirical, mean, lo, hi = paired_winner(diff)
     c = result.constants
     set_ = result.settings["fedalt"]
     predicted = regime_winner(c.sigma_u, c.sigma_v, c.delta, c.L_u, c.L_v, set_["n"], set_["m"])
     return {"empirical": empirical, "predicted": str(predicted), "agree": empirical == predicted,
-            "diff_mean": float(mean[0]), "diff_ci": [float(lo[0]), float(hi[0])], "m_over_n": set_["m"] / set_["n"],
+            "diff_mean": mean, "diff_ci": [lo, hi], "m_over_n": set_["m"] / set_["n"],
             "delta": c.delta, "sigma_v": c.sigma_v, "sigma_u": c.sigma_u, "chi": c.chi}
 
 

@@ -46,6 +46,12 @@ def mean_interval(samples: np.ndarray, exact: bool, level: float = 0.95) -> tupl
     return mean, mean - half, mean + half
 
 
+def mean_ci(samples, level: float = 0.95) -> dict:
+    """{'mean', 'ci': [low, high]} of one per-seed vector: its mean and Student-t interval (plain floats)."""
+    mean, lo, hi = mean_interval(np.asarray(samples, dtype=float)[:, None], exact=False, level=level)
+    return {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])]}
+
+
 def is_exact(setting) -> bool:
     """Whether a run has no randomness at all: no gradient noise and every client in every round."""
     return setting.get("sigma_u", 1) == 0 and setting.get("sigma_v", 1) == 0 and setting.get("m") == setting.get("n")

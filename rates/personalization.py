@@ -25,16 +25,11 @@ import numpy as np
 
 from altsim.theory import require
 
-from .compare import mean_interval
+from .compare import mean_ci
 
 NONE, FULL = "fedavg", "full_personalization"
 PARTIAL = ("fedalt", "fedsim")
 BOOTSTRAP_RESAMPLES = 10_000
-
-
-def _t(x: np.ndarray, level: float = 0.95) -> dict:
-    mean, lo, hi = mean_interval(np.asarray(x, dtype=float)[:, None], exact=False, level=level)
-    return {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])]}
 
 
 def share_of_gain(partial: np.ndarray, none: np.ndarray, full: np.ndarray, *, seed: int = 0,
@@ -48,7 +43,7 @@ def share_of_gain(partial: np.ndarray, none: np.ndarray, full: np.ndarray, *, se
                          f"{partial.shape}, {none.shape}, {full.shape}")
     gain_p, gain_f = partial - none, full - none
     out = {"share": math.nan, "ci": [math.nan, math.nan], "method": f"paired percentile bootstrap, {resamples} resamples",
-           "gain_partial": _t(gain_p, level), "gain_full": _t(gain_f, level)}
+           "gain_partial": mean_ci(gain_p, level), "gain_full": mean_ci(gain_f, level)}
     if not (np.all(np.isfinite(gain_p)) and np.all(np.isfinite(gain_f))):
         return {**out, "undefined": "a seed has no finite accuracy (diverged?)"}
     lo_f, hi_f = out["gain_full"]["ci"]
@@ -82,7 +77,7 @@ def personalization_report(summary: dict) -> dict:
         out["share_of_full_gain_missing"] = f"needs {' and '.join(missing)} in `algorithms`"
     if all(a in acc for a in PARTIAL):
         d_acc, d_stat = acc["fedalt"] - acc["fedsim"], stat["fedalt"] - stat["fedsim"]
-        out["fedalt_minus_fedsim"] = {"held_out_accuracy": _t(d_acc), "final_stationarity": _t(d_stat)}
+        out["fedalt_minus_fedsim"] = {"held_out_accuracy": mean_ci(d_acc), "final_stationarity": mean_ci(d_stat)}
     return out
 
 

@@ -43,7 +43,7 @@ import numpy as np
 from altsim.theory import regime_margin, regime_winner, regime_winner_derived, require
 from altsim.theory.assumptions import shown
 
-from .compare import mean_interval
+from .compare import mean_ci
 
 PREDICTIONS = ("paper", "derived")
 """The two predictions set beside the measurement: the paper's condition [P] and altsim's [D] bounds."""
@@ -213,10 +213,13 @@ def sigma_source(config) -> None:
     """Refuse, before any work, a study whose predictions would need a noise level altsim cannot know."""
     from altsim.synthetic import make_problem
 
-    cert = make_problem(config.family, config.problem, seed=config.problem_seed).certified_constants()
+    _require_sigma(config.family, make_problem(config.family, config.problem, seed=config.problem_seed).certified_constants())
+
+
+def _require_sigma(family: str, cert) -> None:
     for k in ("sigma_u", "sigma_v"):
         if not math.isfinite(getattr(cert, k)):
-            raise ValueError(f"regime: {config.family} certifies no {k} with this noise, and the predictions need it; use "
+            raise ValueError(f"regime: {family} certifies no {k} with this noise, and the predictions need it; use "
                              "Gaussian noise (problem.noise = 'gaussian'), whose sigma is exact")
 
 
@@ -237,11 +240,8 @@ def prediction_constants(config, prefer: str = "certified") -> tuple[dict, str]:
     meas = measured_constants(problem)
     out = {k: meas[k]["value"] for k in keys}
     out["chi"] = out["L_uv"] / math.sqrt(out["L_u"] * out["L_v"])
-    for k in ("sigma_u", "sigma_v"):
-        if not math.isfinite(values[k]):
-            raise ValueError(f"regime study on {config.family}: {k} is not certified and altsim does not measure it; "
-                             "use Gaussian noise (noise='gaussian'), whose sigma is exact")
-        out[k] = values[k]
+    _require_sigma(config.family, cert)
+    out.update(sigma_u=values["sigma_u"], sigma_v=values["sigma_v"])
     F0 = float(problem.objective(*problem.initial_point()))
     # the certified floor where there is one (F >= 0 for a loss), else the smallest F seen (at most F0)
     floor = cert.F_lower if math.isfinite(cert.F_lower) else min(meas["F_lower"]["value"], F0)
@@ -249,9 +249,11 @@ def prediction_constants(config, prefer: str = "certified") -> tuple[dict, str]:
     return out, "measured"
 
 
-def _winner_from_difference(diff: np.ndarray, level: float) -> tuple[str, float, float, float]:
-    mean, lo, hi = mean_interval(diff[:, None], exact=False, level=level)
-    mean, lo, hi = float(mean[0]), float(lo[0]), float(hi[0])
+def paired_winner(diff: np.ndarray, level: float = 0.95) -> tuple[str, float, float, float]:
+    """(winner, mean, low, high) from per-seed differences FedAlt - FedSim: 'fedalt' when the Student-t
+    interval lies below 0, 'fedsim' above, else 'tie'."""
+    d = mean_ci(diff, level)
+    mean, (lo, hi) = d["mean"], d["ci"]
     return ("fedalt" if hi < 0 else "fedsim" if lo > 0 else "tie"), mean, lo, hi
 
 
@@ -278,8 +280,8 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
         if diverged:
             empirical, mean, lo, hi = "diverged", math.nan, math.nan, math.nan
         else:
-            empirical, mean, lo, hi = _winner_from_difference(alt_scores - sim_scores, study.level)
-        unweighted = (_winner_from_difference(_final_per_seed(alt.trajectory, 1.0) - _final_per_seed(fedsim.trajectory, 1.0),
+            empirical, mean, lo, hi = paired_winner(alt_scores - sim_scores, study.level)
+        unweighted = (paired_winner(_final_per_seed(alt.trajectory, 1.0) - _final_per_seed(fedsim.trajectory, 1.0),
                                               study.level)[0] if not diverged else "diverged")
         values = {**constants, "n": n, "m": m, "T": T, "tau": config.tau, "tau_u": tau_u, "tau_v": tau_v,
                   "stateless": config.stateless}
@@ -294,7 +296,7 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
             "eta_at_grid_edge": {v.algorithm: _at_edge(v.eta, study.eta_grid) for v in (alt, fedsim)},
             "tune_scores": {"fedalt": _jsonable(alt.tune), "fedsim": _jsonable(fedsim.tune)},
             "eta_bound": {alg: derived[alg].get("eta") for alg in ("fedalt", "fedsim")},
-            "measured": {"fedalt": _mean_ci(alt_scores, study.level), "fedsim": _mean_ci(sim_scores, study.level)},
+            "measured": {"fedalt": mean_ci(alt_scores, study.level), "fedsim": mean_ci(sim_scores, study.level)},
             "n_seeds": len(config.seeds), "diff_mean": mean, "diff_ci": [lo, hi],
             "advantage": -mean / float(np.mean(sim_scores)) if not diverged else math.nan,
             "advantage_ci": [-hi / float(np.mean(sim_scores)), -lo / float(np.mean(sim_scores))] if not diverged
@@ -319,11 +321,6 @@ def _at_edge(eta: float, grid: Sequence[float]) -> str | None:
 
 def _jsonable(scores: dict[float, float]) -> dict[str, float | None]:
     return {repr(e): (s if math.isfinite(s) else None) for e, s in scores.items()}
-
-
-def _mean_ci(x: np.ndarray, level: float) -> dict:
-    mean, lo, hi = mean_interval(x[:, None], exact=False, level=level)
-    return {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])]}
 
 
 # --- the study ------------------------------------------------------------------------------
