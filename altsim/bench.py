@@ -20,7 +20,8 @@ Each figure is a median of repeats after a warm-up. Keys of the JSON report:
 - compiled_speedup_n1e5, compile_seconds, compile_break_even_work: the compiled round against the
   eager one at n = 10^5, the cold compile time (a fresh cache), and the work (rounds x seeds x m x
   (d_u + d_v)) past which compiling pays (what `altsim.rates.fused.AUTO_COMPILE_WORK` is set from);
-- peak_memory_mb_n1e5: peak resident memory of a run at n = 10^5, d_v = 100, above an idle process;
+- peak_memory_mb_n1e5: peak memory of a run at n = 10^5, d_v = 100 (CPU: resident memory above an idle
+  process; CUDA: torch's allocator peak);
 - bound_evals_per_second_lambdify / _subs: symbolic evaluation throughput;
 - flower_speedup_n100 / _n1000 (with --peers and `flwr` installed): Flower's simulation engine
   against altsim on the same problem (`altsim.peers.flower`);
@@ -177,14 +178,15 @@ _RSS = ("import os, resource\n"
 
 
 def peak_memory_mb(n: int, d_v: int, device: str) -> float:
-    """Peak RSS of a short run at (n, d_v) minus that of a process that made the same imports and built nothing."""
+    """Peak memory of a short run at (n, d_v). On the CPU: peak RSS minus that of a process that made the
+    same imports and built nothing. On CUDA: the peak of torch's CUDA allocator (the run's data lives there)."""
     imports = "import torch\nfrom altsim.bench import _problem, engine_rounds\nfrom altsim.rates import FedAlt\n"
+    run = (f"p = _problem({n}, 50, {device!r}, d_v={d_v})\n"
+           f"engine_rounds(p, FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=5, tau_v=5), 3, {max(1, n // 10)}, [0], {device!r})\n")
+    if str(device).startswith("cuda"):
+        return _peak_rss_mb(imports + run + "print(torch.cuda.max_memory_allocated() / 2**20)")
     base = _peak_rss_mb(imports + _RSS)  # the same imports, no data: the difference is the run's own memory
-    run = _peak_rss_mb(
-        imports +
-        f"p = _problem({n}, 50, {device!r}, d_v={d_v})\n"
-        f"engine_rounds(p, FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=5, tau_v=5), 3, {max(1, n // 10)}, [0], {device!r})\n" + _RSS)
-    return run - base
+    return _peak_rss_mb(imports + run + _RSS) - base
 
 
 def bound_throughput(size: int, subs_points: int = 200) -> dict:

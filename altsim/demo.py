@@ -91,8 +91,8 @@ def _run_demo(out_dir: Path, device: str, seed: int, quick: bool, stream) -> dic
     summary["local_steps"] = summarize(local_result, local_comparisons)
     lp = local.problem
     note = (f"coupled quadratic, n={lp['n']}, m={local.m} sampled per round, $\\tau_u=\\tau_v=\\tau$={LOCAL_STEPS} "
-            f"local steps, $\sigma_u$={lp['sigma_u']}, $\sigma_v$={lp['sigma_v']}, $\chi$={lp['chi']}, "
-            f"$\delta$={lp['delta']}, {len(local.seeds)} seeds; personal term weighted by m/n\n"
+            f"local steps, $\\sigma_u$={lp['sigma_u']}, $\\sigma_v$={lp['sigma_v']}, $\\chi$={lp['chi']}, "
+            f"$\\delta$={lp['delta']}, {len(local.seeds)} seeds; personal term weighted by m/n\n"
             f"bounds: the local-step [D] bounds; step sizes minimise each at T={local.rounds}")
     save(rate_plot(local_comparisons, bounds=local_result.step_bounds, note=note,
                    title="The paper's setting: local steps, partial participation, noise"), out_dir / "local_steps")

@@ -469,3 +469,18 @@ def test_a_failure_after_the_folder_is_claimed_exits_1_not_2(tmp_path, capsys, m
     monkeypatch.setattr(altsim.sweep, "run_point", broken)
     code, _, err = _run_cli(["run", str(_config(tmp_path)), "--out", str(tmp_path / "o")], capsys)
     assert code == 1 and err.startswith("altsim: run failed:") and "something inside the run" in err
+
+
+def test_every_source_file_compiles_without_a_warning():
+    # an invalid escape ("\s" in an f-string) warns only when the file is compiled afresh: the CLI then
+    # printed the warning before its own one-line error, and Python 3.12+ makes it a SyntaxWarning
+    import warnings
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [f for d in ("altsim", "theory", "synthetic", "rates", "figures", "tests") for f in (root / d).rglob("*.py")]
+    assert len(files) > 30
+    for f in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(f.read_text(), str(f), "exec")

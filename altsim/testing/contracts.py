@@ -81,15 +81,16 @@ def _instance(name: str, problem, options: dict | None):
 
 
 def check_algorithm(name: str, *, family: str = "coupled_quadratic", params: dict | None = None,
-                    options: dict | None = None, rounds: int = 4, m: int = 3, seeds=(3, 0, 7)) -> None:
+                    options: dict | None = None, rounds: int = 4, m: int = 3, seeds=(3, 0, 7),
+                    device: str = "cpu") -> None:
     """The contract every registered algorithm meets (see the module docstring), on a small noisy instance
-    with partial participation and two local steps per block."""
+    with partial participation and two local steps per block, on `device`."""
     from altsim.rates import simulate
     from altsim.synthetic import FAMILIES, make_problem
 
     from .reference import reference_run
 
-    p = make_problem(family, FAMILIES[family].example if params is None else params, seed=1)
+    p = make_problem(family, FAMILIES[family].example if params is None else params, seed=1, device=device)
     alg = _instance(name, p, options)
     m = min(m, p.n)
     # 1. the state keeps its shapes, and the batched round equals the per-client loop
@@ -135,14 +136,14 @@ def check_algorithm(name: str, *, family: str = "coupled_quadratic", params: dic
 
 def check_compiled(name: str, *, family: str = "coupled_quadratic", params: dict | None = None,
                    options: dict | None = None, backend: str = "inductor", rtol: float = 1e-12,
-                   rounds: int = 4, m: int = 3, seeds=(3, 0, 7)) -> None:
+                   rounds: int = 4, m: int = 3, seeds=(3, 0, 7), device: str = "cpu") -> None:
     """The compiled round (`altsim.rates.fused`) agrees with the eager one: to `rtol` relative (0 asks for
     bitwise equality), on the same small noisy instance as `check_algorithm`; on the compiled path too,
     seeds run together equal seeds run alone bit for bit, and a rerun repeats itself."""
     from altsim.rates import simulate
     from altsim.synthetic import FAMILIES, make_problem
 
-    p = make_problem(family, FAMILIES[family].example if params is None else params, seed=1)
+    p = make_problem(family, FAMILIES[family].example if params is None else params, seed=1, device=device)
     alg = _instance(name, p, options)
     m = min(m, p.n)
     run = lambda seeds_, mode: simulate(p, alg, rounds=rounds, m=m, seeds=list(seeds_), compile=mode,  # noqa: E731
