@@ -12,8 +12,10 @@ When it pays. Compiling costs far more than it saves on short runs: on the proje
 193 s to compile with a cold cache and then ran 1.4x to 1.8x faster (53 ms against 74 to 99 ms).
 Shapes are static, so every new (seeds, n, m, d) compiles again. `compile="auto"` therefore
 compiles only when the run's work, rounds x seeds x clients per round x (d_u + d_v), passes
-`AUTO_COMPILE_WORK`, the break-even point those measurements give, and only on the CPU (no GPU
-measurement exists yet); "on" and "off" decide outright. Where compilation is unavailable
+`AUTO_COMPILE_WORK`, the break-even point those measurements give. On a GPU an eager round is
+bound by kernel launches, not by size (11 to 19 ms for a FedAlt round with 5 + 5 local steps at
+any n from 10^2 to 10^6 on an H200), so there `auto` compiles past `AUTO_COMPILE_ROUNDS_CUDA`
+rounds; "on" and "off" decide outright. Where compilation is unavailable
 (no C++ compiler, no Triton, an unsupported Python) or fails on an algorithm, the run goes on
 eagerly after a one-line notice on stderr.
 
@@ -44,6 +46,12 @@ AUTO_COMPILE_WORK = 1e10
 cost over the per-element saving, both measured by `altsim bench` (its `compile_break_even_work`:
 4.4e9 and 9.2e9 in two runs on the 2-core machine, benchmarks/RESULTS.md); for example 10^4 rounds
 of 4 seeds at m = 10^3, d_u = d_v = 125."""
+
+
+AUTO_COMPILE_ROUNDS_CUDA = 20_000
+"""Rounds past which compile="auto" compiles on a GPU. Measured on an H200 (benchmarks/RESULTS.md,
+"GPU"): compiling saves 10 to 18 ms per round (eager 11 to 19 ms, compiled 0.4 to 1.2 ms) and a
+cold compile took 22 s to 157 s by shape, so 2 x 10^4 rounds save more than the slowest compile."""
 
 
 def compile_unavailable(device: torch.device) -> str | None:
@@ -87,6 +95,8 @@ def should_compile(choice: str, problem, rounds: int, seeds: int, m: int) -> boo
     if choice not in COMPILE_CHOICES:
         raise ValueError(f"compile={choice!r}: must be one of {', '.join(COMPILE_CHOICES)}")
     if choice == "auto":
+        if problem.device.type == "cuda":
+            return rounds >= AUTO_COMPILE_ROUNDS_CUDA
         return problem.device.type == "cpu" and run_work(problem, rounds, seeds, m) >= AUTO_COMPILE_WORK
     return choice == "on"
 

@@ -31,7 +31,7 @@ def _problem(n=10):
     return make_problem("coupled_quadratic", dict(n=n, d_u=4, d_v=3, chi=0.4, delta=1.0, sigma_u=0.2, sigma_v=0.2))
 
 
-def test_auto_compiles_only_past_the_break_even_work_and_only_on_the_cpu():
+def test_auto_compiles_only_past_the_break_even_work_or_rounds_of_each_device():
     p = _problem()
     work = fused.run_work(p, rounds=100, seeds=4, m=5)
     assert work == 100 * 4 * 5 * (4 + 3)
@@ -41,7 +41,11 @@ def test_auto_compiles_only_past_the_break_even_work_and_only_on_the_cpu():
     assert not fused.should_compile("auto", p, rounds_past - 2, 4, 5)
     assert fused.should_compile("on", p, 1, 1, 1) and not fused.should_compile("off", p, rounds_past, 4, 5)
     gpu_like = type("P", (), {"device": torch.device("cuda"), "d_u": 4, "d_v": 3})()
-    assert not fused.should_compile("auto", gpu_like, rounds_past, 4, 5)  # no GPU measurement to decide from
+    # on a GPU an eager round costs kernel launches whatever its size: the rule counts rounds
+    assert not fused.should_compile("auto", gpu_like, fused.AUTO_COMPILE_ROUNDS_CUDA - 1, 10**4, 10**4)
+    assert fused.should_compile("auto", gpu_like, fused.AUTO_COMPILE_ROUNDS_CUDA, 1, 1)
+    meta_like = type("P", (), {"device": torch.device("meta"), "d_u": 4, "d_v": 3})()
+    assert not fused.should_compile("auto", meta_like, 10**9, 4, 5)
 
 
 def test_a_bad_compile_choice_is_refused_naming_it():
