@@ -206,7 +206,7 @@ def bound_throughput(size: int, subs_points: int = 200) -> dict:
     from altsim import theory
     from altsim.theory.symbols import SYMBOLS
 
-    b = theory.get_bound("fedalt_sgd_partial")
+    b = theory.get_bound("fedsim_sgd_partial")  # a closed form (a bound with free weights adds its weight search)
     rng = np.random.default_rng(0)
     grid = dict(Delta_F0=rng.uniform(0.1, 10, size), chi=rng.uniform(0, 1, size), eta=rng.uniform(0.01, 0.5, size),
                 sigma_u=rng.uniform(0, 1, size), sigma_v=rng.uniform(0, 1, size), delta=rng.uniform(0, 2, size),

@@ -97,11 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     fz = sub.add_parser("falsify", help="search for a run that violates a bound (adversarial, within a time budget)")
     fz.add_argument("--bound", required=True, help="an explicit [D] bound (altsim bound --list)")
-    fz.add_argument("--family", default="coupled_quadratic", help="problem family to search (coupled_quadratic)")
+    fz.add_argument("--family", default="coupled_quadratic",
+                    help="problem family to search: coupled_quadratic (default), kinked_quadratic, or all")
     fz.add_argument("--budget", type=float, default=60.0, help="seconds to search (default 60)")
     fz.add_argument("--out", default="altsim-falsify", help="folder for the report and the rerunnable configs")
     fz.add_argument("--scale", type=float, default=1.0, help="multiply the bound (0.5 halves it: a broken bound)")
     fz.add_argument("--seed", type=int, default=0, help="seed of the search")
+    fz.add_argument("--min-drift-share", type=float, default=0.0,
+                    help="search for the worst drift-term instance: runs where delta makes less than this share of "
+                         "the bound count for less (0 to 1; default 0, every run counts in full)")
+    fz.add_argument("--max-rounds", type=int, default=None,
+                    help="longest horizon searched (default 80); longer lets a term that does not decay dominate")
     fz.add_argument("--quiet", action="store_true", help="no progress lines")
 
     bn = sub.add_parser("bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)")
@@ -397,20 +403,25 @@ def cmd_falsify(args, out) -> int:
 
     from altsim.io import OutputFolder
     from altsim.rates.experiment import work_started
-    from altsim.testing.falsify import SEARCH_FAMILIES, falsify, print_progress
+    from altsim.testing.falsify import ALL_FAMILIES, SEARCH_FAMILIES, falsify, print_progress
     from altsim.theory import get_bound, require
 
     bound = get_bound(args.bound)
     if bound.provenance != "D" or bound.eta_max is None:
         raise UsageError(f"--bound {args.bound}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
-    if args.family not in SEARCH_FAMILIES:
+    if args.family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
         raise UsageError(f"--family {args.family}: the search runs on the families whose constants are certified "
-                         f"everywhere: {', '.join(SEARCH_FAMILIES)}")
+                         f"everywhere: {', '.join(SEARCH_FAMILIES)}, or {ALL_FAMILIES} (both, the family a search "
+                         f"coordinate)")
     require("--budget", args.budget, low=1, high=7 * 86400)  # seconds: at least one run, at most a week
     require("--scale", args.scale, low=0, low_open=True)
+    require("--min-drift-share", args.min_drift_share, low=0, high=1, high_open=True)
+    if args.max_rounds is not None:
+        require("--max-rounds", args.max_rounds, low=6, high=100_000, integer=True)
     with OutputFolder(args.out, "falsify") as target, work_started():  # the folder is checked before it is claimed
         rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed, family=args.family,
-                      progress=None if args.quiet else print_progress)
+                      progress=None if args.quiet else print_progress, min_drift_share=args.min_drift_share,
+                      max_rounds=args.max_rounds)
         _write_falsify(args, target, rep, out)
     return 0
 
@@ -434,6 +445,8 @@ def _write_falsify(args, target, rep: dict, out) -> None:
     verdict = "VIOLATED" if rep["violation"] else "no violation found"
     worst = (f"worst measured/bound = {rep['worst_ratio']:.4g} at T = {rep['worst_T']}" if rep["worst_ratio"] is not None
              else "no run finished within the budget")
+    if rep["worst_ratio"] is not None and rep.get("min_drift_share"):
+        worst += f" (drift share {rep['worst_drift_share']:.2f})"
     print(f"{args.bound}{scaled}: {verdict}; {worst} after {rep['evaluations']} runs in {rep['elapsed_seconds']:.0f} s; "
           f"report in {target}/falsify.json", file=out)
 

@@ -185,7 +185,8 @@ def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algori
     step (so the official variant's single step size, or a separate `eta_v`, is what the bounds see)."""
     eta_v = normalised_eta_v({**algorithm.setting(), "L_v": L_v})
     return {**algorithm.setting(), "n": problem.n, "m": config.m or problem.n, "T": config.rounds,
-            **cert.values(), "F_lower": cert.F_lower, "eta": eta, "eta_v": eta if eta_v is None else eta_v}
+            **cert.values(), "F_lower": cert.F_lower, "eta": eta, "eta_v": eta if eta_v is None else eta_v,
+            "noise_correlation": problem.noise_correlation}
 
 
 def make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):

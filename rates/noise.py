@@ -18,6 +18,8 @@ standard normal (|z| <= 6.3: the tails beyond have probability 3e-10).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 _M32 = 0xFFFFFFFF
@@ -127,8 +129,15 @@ class NoiseStream:
 def stochastic_grad_u(problem, noise: NoiseStream, t: int, step: int, u, v, clients, block: int = BLOCK_U):
     """The u-gradient a client sees at local step `step` of round t: exact if the problem is noiseless.
 
-    `block=BLOCK_V` reuses the draw of the v-gradient at the same step (the same minibatch)."""
-    z = noise.normal(t, clients, step, block, problem.noise_dim_u) if problem.noisy_u else None
+    `block=BLOCK_V` reuses the draw of the v-gradient at the same step (the same minibatch). A problem
+    with a noise correlation rho mixes its own draw with that v-draw: rho z_v + sqrt(1 - rho^2) z_u, unit
+    variance per coordinate, correlated rho with the v-noise on the coordinates both blocks have."""
+    if not problem.noisy_u:
+        return problem.stochastic_grad_u(u, v, clients, None)
+    z = noise.normal(t, clients, step, block, problem.noise_dim_u)
+    rho = problem.noise_correlation if block == BLOCK_U else 0.0
+    if rho:
+        z = rho * noise.normal(t, clients, step, BLOCK_V, problem.noise_dim_u) + math.sqrt(1 - rho * rho) * z
     return problem.stochastic_grad_u(u, v, clients, z)
 
 

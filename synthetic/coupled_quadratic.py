@@ -63,6 +63,10 @@ class CoupledQuadraticConfig:
     """Standard deviation of the u-gradient noise, E||xi_u||^2 = sigma_u^2 exactly; >= 0."""
     sigma_v: float = 0.0
     """Standard deviation of the v-gradient noise; >= 0."""
+    noise_correlation: float = 0.0
+    """Correlation, per coordinate, of the u-gradient's noise with the v-gradient's noise drawn at the same
+    local step; in [-1, 1]. Not 0 breaks FedAlt's fresh-sample assumption (its bounds then refuse the run);
+    FedSim's bounds allow it. Has an effect only when both sigma_u and sigma_v are > 0."""
     nonconvexity: float = 0.3
     """Share nu of each block's curvature held by the periodic terms; in [0, 1 - chi)."""
     frequency: float = 2.0
@@ -82,6 +86,7 @@ class CoupledQuadraticConfig:
         for k in ("delta", "sigma_u", "sigma_v", "personal_spread", "init_scale"):
             require(k, getattr(self, k), low=0)
         require("frequency", self.frequency, low=0, low_open=True)
+        require("noise_correlation", self.noise_correlation, low=-1, high=1)
         if self.delta == 0 and self.chi > 0:
             raise ValueError(f"delta=0 with chi={self.chi}: unreachable, the coupling makes u-gradients differ "
                              "across clients; use chi=0 or delta>0")
@@ -96,6 +101,7 @@ class CoupledQuadratic(Problem):
         self.n, self.d_u, self.d_v = int(cfg.n), int(cfg.d_u), int(cfg.d_v)
         self.r = min(self.d_u, self.d_v)
         self.sigma_u, self.sigma_v = float(cfg.sigma_u), float(cfg.sigma_v)
+        self._noise_correlation = float(cfg.noise_correlation)
         convex = 1 - cfg.chi - cfg.nonconvexity
         self.a, self.c = convex * cfg.L_u, convex * cfg.L_v
         self.omega = cfg.frequency

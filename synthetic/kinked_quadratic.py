@@ -60,6 +60,10 @@ class KinkedQuadraticConfig:
     """Noise std on the u-gradient; >= 0."""
     sigma_v: float = 0.0
     """Noise std on the v-gradient; >= 0."""
+    noise_correlation: float = 0.0
+    """Correlation, per coordinate, of the u-gradient's noise with the v-gradient's noise drawn at the same
+    local step; in [-1, 1]. Not 0 breaks FedAlt's fresh-sample assumption (its bounds then refuse the run);
+    FedSim's bounds allow it. Has an effect only when both sigma_u and sigma_v are > 0."""
     init_scale: float = 1.0
     """Standard deviation of u^0 and of v_i^0 - e_i; >= 0."""
 
@@ -75,6 +79,7 @@ class KinkedQuadraticConfig:
         require("radius", self.radius, low=0, low_open=True)
         for k in ("spread", "sigma_u", "sigma_v", "init_scale"):
             require(k, getattr(self, k), low=0)
+        require("noise_correlation", self.noise_correlation, low=-1, high=1)
 
 
 def _psi(x: torch.Tensor, kinked: torch.Tensor, L: float, r: float) -> torch.Tensor:
@@ -102,6 +107,7 @@ class KinkedQuadratic(Problem):
         self.cfg, self.device, self.dtype = cfg, torch.device(device), dtype
         self.n, self.d_u, self.d_v = cfg.n, cfg.d_u, cfg.d_v
         self.sigma_u, self.sigma_v = cfg.sigma_u, cfg.sigma_v
+        self._noise_correlation = float(cfg.noise_correlation)
         g = torch.Generator().manual_seed(seed)
         draw = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)  # noqa: E731
         centres, self._e = cfg.spread * draw(cfg.n, cfg.d_u), draw(cfg.n, cfg.d_v)

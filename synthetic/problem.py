@@ -122,6 +122,15 @@ class Problem(abc.ABC):
     def noisy_v(self) -> bool:
         return self.sigma_v > 0
 
+    _noise_correlation: float = 0.0
+
+    @property
+    def noise_correlation(self) -> float:
+        """Correlation, per coordinate, of the u-gradient's noise with the v-gradient's noise drawn at the same
+        local step (families with a `noise_correlation` parameter set it); 0 unless both blocks are noisy,
+        since then the draws cannot be correlated in effect. `rates.noise.stochastic_grad_u` applies it."""
+        return self._noise_correlation if self.noisy_u and self.noisy_v else 0.0
+
     @property
     def noise_dim_u(self) -> int:
         return self.d_u

@@ -197,8 +197,9 @@ def test_bound_reports_the_derived_regime_beside_the_papers(capsys):
     rep = json.loads(out)
     assert code == 0 and rep["regime_winner"] in ("fedalt", "fedsim", "tie")
     assert rep["regime_winner_derived"] == "fedsim"  # FedAlt's partial-participation proof is the looser one here
-    # the tightest covering [D] bound per algorithm: FedAlt's local-step bound beats its tau = 1 partial one here
-    assert rep["regime_derived"]["fedalt"]["bound"] == "fedalt_sgd_local"
+    # the tightest covering [D] bound per algorithm; at tau = 1 FedAlt's partial-participation bound is the one-step
+    # case of its local-step bound, so either may win, by the weight searches' precision
+    assert rep["regime_derived"]["fedalt"]["bound"] in ("fedalt_sgd_partial", "fedalt_sgd_local")
     assert rep["regime_derived"]["fedsim"]["bound"] == "fedsim_sgd_partial"
     code, text = _run(argv[:3] + argv[4:])
     assert "regime (altsim's [D] bounds, each at its best step size): fedsim" in text

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from altsim import theory
-from altsim.theory import fedalt_local, fedsim_local
+from altsim.theory import fedalt_local, fedalt_partial, fedsim_local
 from altsim.theory.stepsize import allowed_eta
+from altsim.theory.symbols import SYMBOLS
 from altsim.theory.weights import minimise_over_weights
 
 SIM_LOCAL = theory.get_bound("fedsim_sgd_local")
@@ -48,15 +49,22 @@ def test_fedsim_local_at_one_step_is_fedsim_sgd_partial(v, frac):
     assert math.isclose(new_value, old_value, rel_tol=1e-6), (new_value, old_value)
 
 
+def _closed(expr, values):
+    return float(expr.subs({SYMBOLS[k]: x for k, x in values.items() if k in SYMBOLS}))
+
+
 @settings(max_examples=25, deadline=None)
 @given(v=setting(full=True), tau=st.integers(2, 8), frac=st.floats(0.02, 0.98))
-def test_fedsim_local_without_noise_at_full_participation_beats_fedsim_gd_local(v, tau, frac):
-    old = theory.get_bound("fedsim_gd_local")
-    v = _at_fraction(old, {**v, "tau": tau, "sigma_u": 0.0, "sigma_v": 0.0}, frac)
+def test_fedsim_gd_local_is_fedsim_local_without_noise_and_beats_its_closed_form(v, tau, frac):
+    gd = theory.get_bound("fedsim_gd_local")
+    v = _at_fraction(gd, {**v, "tau": tau, "sigma_u": 0.0, "sigma_v": 0.0}, frac)
     if v is None:
         return
-    old_value, new_value = float(old.evaluate(v)), float(SIM_LOCAL.evaluate(v))
-    assert new_value <= old_value * (1 + 1e-9), (new_value, old_value)
+    value, general = float(gd.evaluate(v)), float(SIM_LOCAL.evaluate(v))
+    assert math.isclose(value, general, rel_tol=1e-6), (value, general)
+    c_closed = _closed(fedsim_local.c_local, {**v, "eta": v["eta"]})
+    if c_closed > 0:  # where the earlier closed form applies, the infimum over theta is at most it
+        assert value <= _closed(fedsim_local.CLOSED_FORM_GD, v) * (1 + 1e-9)
 
 
 @settings(max_examples=25, deadline=None)
@@ -73,19 +81,30 @@ def test_fedalt_local_at_one_step_and_full_participation_equals_or_beats_fedalt_
 
 @settings(max_examples=25, deadline=None)
 @given(v=setting(), frac=st.floats(0.02, 0.98))
-def test_fedalt_local_at_one_step_beats_fedalt_sgd_partial_and_needs_no_sampling_cap(v, frac):
-    old = theory.get_bound("fedalt_sgd_partial")
-    v = _at_fraction(old, {**v, "tau_u": 1, "tau_v": 1}, frac)
+def test_fedalt_sgd_partial_is_fedalt_local_at_one_step_and_beats_its_capped_form(v, frac):
+    partial = theory.get_bound("fedalt_sgd_partial")
+    v = _at_fraction(partial, {**v, "tau_u": 1, "tau_v": 1}, frac)
     if v is None:
         return
-    assert float(ALT_LOCAL.evaluate(v)) <= float(old.evaluate(v)) * (1 + 1e-9)
+    value, general = float(partial.evaluate(v)), float(ALT_LOCAL.evaluate(v))
+    assert math.isclose(value, general, rel_tol=1e-6), (value, general)
+    eta, chi, p = v["eta"], v["chi"], v["m"] / v["n"]
+    if eta < 1 and eta * chi**2 * (1 + 2 * eta * (1 - eta)) <= p:  # where the earlier form's sampling cap holds
+        assert value <= _closed(fedalt_partial.CAPPED_FORM, v) * (1 + 1e-9)
 
 
-def test_fedalt_local_covers_what_the_sampling_cap_refuses():
+def test_fedalt_sgd_partial_covers_what_the_earlier_sampling_cap_refused():
     v = dict(Delta_F0=1.0, T=100, chi=1.5, L_u=1.0, L_v=1.0, delta=0.5, sigma_u=0.3, sigma_v=0.3, n=40, m=4,
              tau_u=1, tau_v=1, eta=0.2, **RUN)
-    assert theory.get_bound("fedalt_sgd_partial").covers({**v, "algorithm": "fedalt"}).failed_kinds == {"sampling_cap"}
-    assert math.isfinite(float(ALT_LOCAL.evaluate(v)))
+    assert 0.2 * 1.5**2 * (1 + 2 * 0.2 * 0.8) > 4 / 40  # the earlier form's cap fails here
+    partial = theory.get_bound("fedalt_sgd_partial")
+    assert partial.covers({**v, "algorithm": "fedalt"}).ok
+    assert math.isfinite(float(partial.evaluate(v)))
+    # and its descent condition is exact: just past eta chi (1 - p) = sqrt(p) (2 - eta) no weights descend
+    p = 0.1
+    edge = 2 * math.sqrt(p) / (1.5 * (1 - p) + math.sqrt(p))
+    assert math.isfinite(float(partial.evaluate({**v, "eta": edge * 0.99})))
+    assert math.isinf(float(partial.evaluate({**v, "eta": edge * 1.01})))
 
 
 @settings(max_examples=20, deadline=None)

@@ -1,5 +1,6 @@
 """Property-based tests of the bounds and the engine, written with altsim.testing as a user would."""
 
+import math
 import dataclasses
 
 import numpy as np
@@ -61,6 +62,53 @@ def test_falsify_honours_its_budget_and_reports_the_worst_ratio():
     # the budget, plus the run in flight and possibly one 256-seed confirmation of a candidate
     assert time.time() - t0 < 4 + 60, rep
     assert rep["evaluations"] >= 1 and 0 < rep["worst_ratio"] and not rep["violation"], rep
+
+
+def test_drift_share_is_the_part_of_the_bound_that_delta_makes():
+    from altsim.testing.falsify import drift_share
+    from altsim.theory import get_bound
+
+    b = get_bound("fedsim_gd_local")
+    v = dict(Delta_F0=1.0, T=50.0, eta=0.2, chi=0.0, L_u=1.0, delta=2.0, tau=4)
+    share = drift_share(b, v)
+    assert 0 < share < 1
+    assert math.isclose(share, 1 - float(b.evaluate({**v, "delta": 0.0})) / float(b.evaluate(v)), rel_tol=1e-12)
+    assert drift_share(b, {**v, "tau": 1}) < 1e-12  # one local step: no drift
+    assert drift_share(b, {**v, "T": 1e9}) > share  # the drift term does not decay with T; the rest does
+    assert drift_share(get_bound("fedsim_gd_full"), dict(Delta_F0=1.0, T=50.0, eta=0.2, chi=0.0, delta=2.0)) == 0
+
+
+def test_falsify_over_all_families_picks_each_by_a_search_coordinate():
+    from altsim.testing.falsify import SEARCH_FAMILIES, family_at
+
+    assert [family_at("all", {"family_choice": x}) for x in (0.0, 0.49, 0.5, 1.0)] == \
+        ["coupled_quadratic", "coupled_quadratic", "kinked_quadratic", "kinked_quadratic"]
+    assert family_at("kinked_quadratic", {"family_choice": 0.0}) == "kinked_quadratic"
+    rep = falsify("fedsim_gd_full", budget=3, seed=0, family="all")
+    assert rep["family"] == "all" and rep["worst_config"]["family"] in SEARCH_FAMILIES and not rep["violation"]
+    with pytest.raises(ValueError, match="family='nope'.*all"):
+        falsify("fedsim_gd_full", budget=1, family="nope")
+
+
+def test_the_search_objective_discounts_runs_below_the_drift_share_floor():
+    from altsim.testing.falsify import Attempt, search_objective
+
+    a = Attempt(ratio=0.8, violated=False, config=None, T=10, measured=0.8, bound=1.0, drift_share=0.3)
+    assert search_objective(a) == 0.8 and search_objective(a, 0.3) == 0.8
+    assert math.isclose(search_objective(a, 0.6), 0.4)
+    assert search_objective(dataclasses.replace(a, ratio=1.2, violated=True), 0.9) == 1.2  # a violation counts in full
+
+
+def test_falsify_in_drift_mode_reports_the_drift_share_its_worst_instance_reruns_to():
+    from altsim.rates.experiment import ExperimentConfig
+    from altsim.testing.falsify import evaluate
+
+    rep = falsify("fedsim_gd_local", budget=6, seed=3, family="kinked_quadratic", min_drift_share=0.6, max_rounds=300)
+    assert rep["min_drift_share"] == 0.6 and rep["max_rounds"] == 300 and 5 <= rep["worst_config"]["rounds"] <= 300
+    again = evaluate(theory.get_bound("fedsim_gd_local"), ExperimentConfig.from_dict(rep["worst_config"]))
+    assert again.ratio == pytest.approx(rep["worst_ratio"], rel=1e-4)  # a weight search: its precision
+    assert again.drift_share == pytest.approx(rep["worst_drift_share"], rel=1e-4, abs=1e-9)
+    assert 0 <= rep["worst_drift_share"] < 1
 
 
 class Scaled:

@@ -1,5 +1,6 @@
 """rates/: batched engine against the reference loop, special cases, determinism, divergence, comparison."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -444,3 +445,54 @@ def test_config_fields_some_algorithm_uses_give_no_such_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         run(ExperimentConfig(problem=dict(n=4), rounds=2, eta=0.1, seeds=(0,), tau=2, tau_u=2, algorithms=("fedalt", "fedsim")))
+
+
+def _noise_pair(problem, rounds=400, step=0):
+    """The u- and v-gradient noise the engine's oracles add at the same local step, over many rounds."""
+    from altsim.rates.noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
+
+    noise = NoiseStream(torch.arange(1), problem.device, problem.dtype)
+    clients = problem.all_clients.expand(1, problem.n)
+    u0, V0 = problem.initial_point()
+    u, V = u0.expand(1, problem.n, -1), V0.unsqueeze(0)
+    gu, gv = problem.grad_u(u, V, clients), problem.grad_v(u, V, clients)
+    xu = torch.stack([stochastic_grad_u(problem, noise, t, step, u, V, clients) - gu for t in range(rounds)])
+    xv = torch.stack([stochastic_grad_v(problem, noise, t, step, u, V, clients) - gv for t in range(rounds)])
+    return xu.reshape(rounds * problem.n, -1), xv.reshape(rounds * problem.n, -1)
+
+
+@pytest.mark.parametrize("family", ["coupled_quadratic", "kinked_quadratic"])
+def test_correlated_noise_has_the_configured_correlation_and_unchanged_variance(family):
+    base = dict(n=5, d_u=3, d_v=4, sigma_u=0.6, sigma_v=0.8)
+    xu, xv = _noise_pair(make_problem(family, {**base, "noise_correlation": -0.7}, seed=2))
+    n_draws = xu.shape[0]
+    zu, zv = xu / (0.6 / math.sqrt(3)), xv / (0.8 / math.sqrt(4))  # standard normals per coordinate
+    corr = (zu * zv[:, :3]).mean(0)  # the coordinates both blocks have
+    assert torch.allclose(corr, torch.full((3,), -0.7, dtype=corr.dtype), atol=5 / math.sqrt(n_draws))
+    assert torch.allclose(zu.var(0), torch.ones(3, dtype=zu.dtype), atol=8 / math.sqrt(n_draws))  # sigma_u still exact
+    # independent by default, and the default draws are the ones every earlier run used, bit for bit
+    xu0, xv0 = _noise_pair(make_problem(family, base, seed=2))
+    xu1, _ = _noise_pair(make_problem(family, {**base, "noise_correlation": 0.0}, seed=2))
+    assert torch.equal(xu0, xu1) and (xu0 / (0.6 / math.sqrt(3)) * xv0[:, :3] / 0.4).mean().abs() < 5 / math.sqrt(3 * n_draws)
+    # without v-noise there is nothing to correlate with: the problem reports 0
+    assert make_problem(family, {**base, "sigma_v": 0.0, "noise_correlation": 0.5}).noise_correlation == 0.0
+
+
+@pytest.mark.filterwarnings("ignore:eta=")
+def test_correlated_noise_is_refused_by_fedalts_bounds_and_covered_by_fedsims():
+    """FedAlt's proofs need the u-noise independent of the v-step that moved v; FedSim's only need each block's
+    noise unbiased with bounded variance, whatever their correlation."""
+    cfg = ExperimentConfig(problem=dict(n=6, sigma_u=0.5, sigma_v=0.5, noise_correlation=0.8), algorithms=("fedalt", "fedsim"),
+                           rounds=30, eta=0.2, m=3, seeds=(0, 1))
+    res = run(cfg)
+    assert res.settings["fedalt"]["noise_correlation"] == 0.8
+    comp = res.compare()
+    for name in ("fedalt_sgd_partial", "fedalt_sgd_local"):
+        assert any("uncorrelated" in r for r in comp["fedalt"].not_covering[name]), comp["fedalt"].not_covering
+    sim = [c for c in comp["fedsim"].checks if c.name in ("fedsim_sgd_partial", "fedsim_sgd_local")]
+    assert len(sim) == 2 and all(c.verdict == "holds" for c in sim)
+    independent = run(dataclasses.replace(cfg, problem={**cfg.problem, "noise_correlation": 0.0}))
+    assert not np.array_equal(independent.trajectories["fedsim"].grad_u_sq, res.trajectories["fedsim"].grad_u_sq)
+    assert {c.name for c in independent.compare()["fedalt"].checks} >= {"fedalt_sgd_partial", "fedalt_sgd_local"}
+    with pytest.raises(ValueError, match=r"noise_correlation=1.5.*\[-1, 1\]"):
+        make_problem("coupled_quadratic", dict(noise_correlation=1.5))

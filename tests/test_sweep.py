@@ -190,9 +190,10 @@ def test_step_size_outside_every_bound_warns_naming_the_condition(tmp_path, caps
     assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 0
     err = capsys.readouterr().err
     warned = [line for line in err.splitlines() if line.startswith("altsim: warning:")]
-    # fedalt_sgd_partial's range is eta < 1; each bound the step size leaves is named with its failed condition
+    # at eta = 1.5, m/n = 1/2 and the default chi no Young weights descend for either FedAlt bound; each bound
+    # the step size leaves is named with its failed condition
     assert warned and all("outside fedalt_sgd_" in w and "condition(s)" in w for w in warned)
-    assert "step size range eta < 1" in err
+    assert "descent: eta chi (1 - m/n) < sqrt(m/n) (2 - eta)" in err
 
 
 def test_a_diverging_point_is_reported_with_its_round_and_kept(tmp_path, capsys):

@@ -7,7 +7,10 @@ benchmarks/falsify/NAME.worst.toml, its report in NAME.json) is rerun, and the p
   equality up to the E F^T - F* term): on 256 fresh seeds the 95% interval of the ratio at the
   worst horizon (Bonferroni over the horizons) lies within half a percent below 1, and no
   horizon's interval lies above the bound.
-- Loose bounds: a floor at today's worst ratio, so that a looser bound or a weaker search shows.
+- Bounds that come near (NEAR): the worst instance's fresh-seed ratio is held as a floor.
+
+No bound is loose today. The two that were (`fedalt_sgd_partial` and `fedsim_gd_local`, 0.48 of
+themselves) were tightened; their earlier forms' searches are kept as NAME.closed_form.* beside the others.
 
 Every rerun must also reproduce the recorded worst ratio on the search's own seeds (to 1e-12): the
 engine's numbers have not moved since the search.
@@ -28,8 +31,8 @@ from altsim.testing.falsify import CONFIRM_SEEDS, attempt_from_result
 from altsim.theory import get_bound
 
 FALSIFY = Path(__file__).resolve().parents[1] / "benchmarks" / "falsify"
-TIGHT = {"fedsim_gd_full", "fedalt_gd_full", "fedsim_sgd_full", "fedsim_sgd_partial", "fedalt_sgd_full"}
-LOOSE = {"fedalt_sgd_partial", "fedsim_gd_local"}
+TIGHT = {"fedsim_gd_full", "fedalt_gd_full", "fedsim_sgd_full", "fedsim_sgd_partial", "fedalt_sgd_full",
+         "fedalt_sgd_partial", "fedsim_gd_local"}
 NEAR = {"fedsim_sgd_local", "fedalt_sgd_local"}
 """Stochastic bounds whose worst case found comes near the bound (0.96 and 0.99 on fresh seeds) without being
 attained on a pure quadratic: the fresh-seed ratio of the worst instance is held as a floor."""
@@ -47,11 +50,11 @@ def test_every_explicit_bound_has_a_committed_worst_instance():
     from altsim.theory import BOUNDS
 
     explicit = {b.name for b in BOUNDS.values() if b.provenance == "D"}
-    assert explicit == TIGHT | LOOSE | NEAR, "a new [D] bound needs a falsify run and a tightness class here"
+    assert explicit == TIGHT | NEAR, "a new [D] bound needs a falsify run and a tightness class here"
     assert all((FALSIFY / f"{name}.worst.toml").exists() for name in explicit)
 
 
-@pytest.mark.parametrize("name", sorted(TIGHT | LOOSE | NEAR))
+@pytest.mark.parametrize("name", sorted(TIGHT | NEAR))
 def test_the_worst_instance_reproduces_its_recorded_ratio(name):
     report, _, bound, result = _worst(name)
     attempt = attempt_from_result(bound, result)
@@ -64,8 +67,8 @@ def test_the_worst_instance_reproduces_its_recorded_ratio(name):
 def test_tight_bounds_are_attained(name):
     report, config, bound, result = _worst(name)
     attempt = attempt_from_result(bound, result)
-    if attempt.exact:
-        assert abs(attempt.ratio - 1) <= 1e-9, attempt.ratio
+    if attempt.exact:  # a bound with free weights: to the weight search's precision (a weight at 1e-9 costs ~1e-9)
+        assert abs(attempt.ratio - 1) <= (1e-6 if bound.weights else 1e-9), attempt.ratio
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -78,14 +81,6 @@ def test_tight_bounds_are_attained(name):
     k = int(np.argmax(mean / curve))
     assert high[k] / curve[k] >= 0.995, f"worst horizon T = {tr.horizons[k]}: interval [{low[k] / curve[k]:.4f}, " \
                                         f"{high[k] / curve[k]:.4f}] of the ratio no longer reaches the bound"
-
-
-@pytest.mark.parametrize("name", sorted(LOOSE))
-def test_loose_bounds_keep_their_worst_case_floor(name):
-    report, _, bound, result = _worst(name)
-    attempt = attempt_from_result(bound, result)
-    assert attempt.ratio >= report["worst_ratio"] * (1 - 1e-9)
-    assert attempt.ratio < 1
 
 
 @pytest.mark.parametrize("name", sorted(NEAR))

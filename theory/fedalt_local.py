@@ -155,7 +155,7 @@ def fedalt_sgd_local() -> Bound:
         conditions=(
             *PARTIAL_PARTICIPATION,
             STATEFUL_CLIENTS,
-            FRESH_U_SAMPLE,
+            *FRESH_U_SAMPLE,
             Condition(sp.StrictLessThan(eta, 2), "u step size range eta < 2", "step_range"),
             Condition(sp.StrictLessThan(eta_v, 2), "v step size range eta_v < 2", "step_range"),
             Condition(sp.StrictGreaterThan(descent_alt, 0), "descent: c_u > 0 and c_v - chi^2 mu_H (1-p)^2/(2 phi p) > 0 "

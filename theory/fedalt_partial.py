@@ -8,41 +8,50 @@ independent across clients), A3 (delta^2, at every (u, V)).
 Algorithm (FedAlt, tau_u = tau_v = 1, m of n without replacement)
 ----------------------------------------------------------------
 Round t: sample S, |S| = m. Each i in S sets v_i^+ = v_i - (eta/L_v) h_i(u, v_i), then
-u_i = u - (eta/L_u) g_i(u, v_i^+). Server: u^+ = mean_{i in S} u_i. Others keep v_i.
+u_i = u - (eta/L_u) g_i(u, v_i^+), g_i drawn afresh. Server: u^+ = mean_{i in S} u_i. Others keep v_i.
 
 Theoretical guarantee
 ---------------------
-With p = m/n, nu_m = (n-m)/(m(n-1)), s = eta chi, for 0 < eta < 1 and
-eta chi^2 (1 + 2 eta (1 - eta)) <= m/n:
+With p = m/n, nu_m = (n-m)/(m(n-1)), c = eta(1 - eta/2) and, for Young weights phi, beta > 0,
 
 .. math::
-    \frac1T \sum_{t<T} E\big[x_t^2 + p Y_t^2\big] \le \frac{2}{\eta(1-\eta)}
-    \Big(\frac{\Delta F_0}{T} + N\Big),\qquad
-    N = \frac{p\eta^2\sigma_v^2}{2L_v} + \big(\eta(1-\eta) + \tfrac12\big) s^2 \frac{\sigma_v^2}{L_v}
-      + \frac{\eta^2}{L_u}\Big(\nu_m \delta^2 + \frac{\sigma_u^2}{m}\Big).
+    c_u = \eta - (1+\phi)\frac{\eta^2}2,\quad
+    Q = \chi^2\Big(\frac{c_u}{\beta} + \frac{(1-p)^2}{2\phi}\Big),\quad
+    \rho = \min\Big(\frac{c_u}{1+\beta},\ c - \frac{Q\eta^2}{p}\Big) > 0:
 
-The measure weighs the personal term by m/n (docs/theory.md section 4, the [R] weight). The step
-size cap eta chi^2 (...) <= m/n is the price of sampling: with few clients per round the
-personal blocks move rarely, and the coupling must not undo their progress.
+    \frac1T \sum_{t<T} E\big[x_t^2 + p Y_t^2\big] \le \frac1\rho\Big(\frac{\Delta F_0}{T}
+    + \frac{p\eta^2\sigma_v^2}{2L_v} + (1+\phi)\frac{\eta^2}{2L_u}\Big(\nu_m\delta^2 + \frac{\sigma_u^2}{m}\Big)
+    + Q\eta^2\frac{\sigma_v^2}{L_v}\Big).
+
+beta is taken at or above the value where the two coefficients agree (beta = beta_balanced + lambda,
+as in `fedalt_local`), so the bound is an infimum over phi and lambda, searched numerically
+(`altsim.theory.weights`). Some weights descend exactly when eta chi (1 - p) < sqrt(p) (2 - eta):
+that is the only condition left of the earlier form's sampling cap eta chi^2 (1 + 2 eta(1-eta)) <= p.
+It is the one-step case of `fedalt_sgd_local` (an identity in `DERIVATION`). At m = n it is
+`fedalt_sgd_full`, at chi = 0 `fedsim_sgd_partial` at chi = 0, and at the earlier form's weights
+it is never above that form (`CAPPED_FORM`, kept for the comparison).
 
 Proof sketch
 ------------
-Let v~_i = v_i - (eta/L_v) h_i for *every* client (only the sampled ones are kept), A_i =
-grad_u F_i(u, v~_i) and G^ = (1/n) sum_i A_i. Sampling is independent of the noise, so
-d = mean_{i in S}(A_i + xi_i) is an unbiased estimate of G^ with
-E||d - G^||^2 <= nu_m delta^2 + sigma_u^2/m (A3 at (u, V~)).
+Let v~_i = v_i - (eta/L_v) h_i for *every* client (only the sampled keep it), A_i =
+grad_u F_i(u, v~_i), A^ = (1/n) sum_i A_i, x^ = ||A^||/sqrt(L_u), M^2 = (1/n) sum_i ||h_i||^2 / L_v
+(E M^2 <= Y^2 + sigma_v^2/L_v), s = eta chi. Sampling is independent of the noise, and the u-step's
+sample is fresh, so d = mean_{i in S}(A_i + xi_i) is unbiased for A^ with
+E||d - A^||^2 <= nu_m delta^2 + sigma_u^2/m (A3 at (u, V~)).
 
-1. v-step: E[F(u, V^+) - F(u, V)] <= p (-c y^2 + eta^2 sigma_v^2/(2 L_v)) with c = eta(1 - eta/2).
-2. u-step on the L_u-smooth F(., V^+), whose gradient is G^+ = G^ - R with
-   R = (1/n) sum_{i not in S}(A_i - grad_u F_i(u, v_i)) and ||R|| <= D = (1/n) sum_i L_uv ||v~_i - v_i||:
-   -<G^+, d> + (eta/2)||d||^2 <= -<G^, d> + eta ||d||^2 + D^2/(2 eta)  (Young with weight eta).
-   In expectation, times eta/L_u: <= -eta(1-eta) x^^2 + eta^2 (nu_m delta^2 + sigma_u^2/m)/L_u + s^2 M^2/2,
-   where D^2 <= eta^2 chi^2 L_u M^2 and E M^2 <= Y^2 + sigma_v^2/L_v.
-3. Back to the start of the round: |x^ - x| <= s M, so x^^2 >= x^2/2 - s^2 M^2.
-4. The Y^2 coefficient -p c + eta(1-eta) s^2 + s^2/2 is at most -p eta(1-eta)/2 exactly when
-   eta chi^2 (1 + 2 eta(1-eta)) <= p, so E F^{t+1} <= F^t - (eta(1-eta)/2)(x^2 + p Y^2) + N.
-5. Telescope and divide by T eta(1-eta)/2.
-Each algebraic step is an `Identity` in `DERIVATION`, checked by tests/test_theory.py.
+1. v-step: E[F(u, V^+) - F(u, V)] <= p (-c Y^2 + eta^2 sigma_v^2/(2 L_v)).
+2. u-step on the L_u-smooth F(., V^+), whose gradient is A^ - R with
+   R = (1/n) sum_{i not in S}(A_i - grad_u F_i(u, v_i)): only unsampled clients enter R.
+   Young with weight phi eta on <R, d>, then in expectation, times eta/L_u:
+   <= -c_u x^^2 + (1+phi) eta^2 (nu_m delta^2 + sigma_u^2/m)/(2 L_u) + E||R||^2 / (2 phi L_u).
+3. Unsampled residual: ||R|| <= (1/n) sum_{i not in S} L_uv ||v~_i - v_i||; Cauchy-Schwarz over the
+   n - m terms and P(i not in S) = 1 - p give E||R||^2 / L_u <= (1-p)^2 s^2 M^2.
+4. Back to the round's start: |x^ - x| <= s M, so x^2 <= (1+beta) x^^2 + (1 + 1/beta) s^2 M^2 and
+   -c_u x^^2 <= -c_u x^2/(1+beta) + (c_u/beta) s^2 M^2.
+5. Sum: E F^{t+1} - F^t <= -(c_u/(1+beta)) x^2 - (p c - Q eta^2) Y^2 + N <= -rho (x^2 + p Y^2) + N;
+   telescope, F^T >= F*, divide by T rho.
+These are the steps of `fedalt_sgd_local` with no drift (eps_u = eps_v = 0, theta -> 0); its
+identities and Monte Carlo checks (tests/test_local_bounds.py) cover them.
 
 References
 ----------
@@ -52,51 +61,81 @@ Example
 -------
 >>> from altsim.theory import fedalt_partial
 >>> b = fedalt_partial.fedalt_sgd_partial()
->>> v = dict(Delta_F0=1.0, T=100, eta=0.1, chi=0.5, n=10, m=5, L_u=1.0, L_v=1.0, sigma_u=0.0, sigma_v=0.0, delta=0.0)
->>> round(float(b.evaluate(v)), 10)   # 2 DF0 / (T eta (1-eta)) when there is no noise or diversity
-0.2222222222
+>>> v = dict(Delta_F0=1.0, T=100, eta=0.1, chi=0.0, n=10, m=5, L_u=1.0, L_v=1.0, sigma_u=0.0, sigma_v=0.0, delta=0.0)
+>>> round(float(b.evaluate(v)), 6)   # chi = 0, no noise or diversity: DF0 / (T eta (1 - eta/2))
+0.105263
+>>> from altsim.theory.symbols import SYMBOLS
+>>> w = {**v, "chi": 0.5}
+>>> capped = float(fedalt_partial.CAPPED_FORM.subs({SYMBOLS[k]: x for k, x in w.items()}))
+>>> round(float(b.evaluate(w)), 4), round(capped, 4)   # the earlier form at the same point
+(0.1151, 0.2222)
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
+from . import fedalt_local as _local
 from .bound import Bound, Condition
 from .conditions import FRESH_U_SAMPLE, ONE_STEP_EACH, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
 from .derivation import Identity
 from .scaled import nu_m, p
-from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
+from .symbols import (Delta_F0, L_u, L_v, T, beta, chi, delta, eta, eta_v, m, n, phi, sigma_u, sigma_v, tau_u,
+                      tau_v, theta)
 
 REFERENCE = "altsim [D], theory/fedalt_partial.py; algorithm of Pillutla et al., ICML 2022"
 
+ONE_STEP_EACH_VALUES = {tau_u: 1, tau_v: 1, eta_v: eta}
+
+
+def _one_step(expr: sp.Expr) -> sp.Expr:
+    """`fedalt_local`'s expression with one step on each block and eta_v = eta: no drift, so theta -> 0
+    (the terms theta multiplied vanish with eps, and the rest only grows with theta)."""
+    return expr.subs(ONE_STEP_EACH_VALUES).subs(theta, 0)
+
+
+c_u = _one_step(_local.c_u)
+Q = _one_step(_local.Q)
+c_x, c_Y = _one_step(_local.c_x), _one_step(_local.c_Y)
+beta_used = _one_step(_local.beta_used)
+noise = _one_step(p * _local.N_v + _local.N_u + _local.Q * _local.mu_s)
+"""N at beta: p eta^2 s_v^2/2 + (1+phi) eta^2 (nu_m d^2 + s_u^2/m)/2 + Q eta^2 s_v^2."""
+descent_margin = sp.sqrt(p) * (2 - eta) - eta * chi * (1 - p)
+"""Positive exactly when some Young weights descend (c_u > 0 and c_Y > 0 for some phi, beta)."""
+
 s = eta * chi
 k_x = eta * (1 - eta) / 2
-"""Per-round descent coefficient of x^2 + p Y^2."""
-noise = (p * eta**2 * sigma_v**2 / (2 * L_v) + (eta * (1 - eta) + sp.Rational(1, 2)) * s**2 * sigma_v**2 / L_v
-         + eta**2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u)
+CAPPED_FORM = (Delta_F0 / T + p * eta**2 * sigma_v**2 / (2 * L_v) + (eta * (1 - eta) + sp.Rational(1, 2)) * s**2 * sigma_v**2 / L_v
+               + eta**2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u) / k_x
+"""The earlier form of this bound (Young weights eta and 1, valid for eta < 1 under the sampling cap
+eta chi^2 (1 + 2 eta (1 - eta)) <= m/n). Its worst case found was 0.48 of it; kept to show the current
+form never exceeds it (`DERIVATION`, tests/test_local_bounds.py)."""
 
 
 def fedalt_sgd_partial() -> Bound:
     return Bound(
         name="fedalt_sgd_partial",
         algorithm="fedalt",
-        expression=(Delta_F0 / T + noise) / k_x,
+        expression=(Delta_F0 / T + noise.subs(beta, beta_used)) / c_x.subs(beta, beta_used),
         conditions=(
             *ONE_STEP_EACH,
             STEP_RULE,
-            Condition(sp.StrictLessThan(eta, 1), "step size range eta < 1", "step_range"),
-            Condition(sp.LessThan(eta * chi**2 * (1 + 2 * eta * (1 - eta)), m / n),
-                      "sampling cap eta chi^2 (1 + 2 eta (1 - eta)) <= m/n", "sampling_cap"),
+            Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2", "step_range"),
+            Condition(sp.StrictGreaterThan(descent_margin, 0),
+                      "descent: eta chi (1 - m/n) < sqrt(m/n) (2 - eta) (some Young weights descend)", "descent"),
             *PARTIAL_PARTICIPATION,
             STATEFUL_CLIENTS,
-            FRESH_U_SAMPLE,
+            *FRESH_U_SAMPLE,
         ),
         provenance="D",
         reference=REFERENCE,
-        summary="FedAlt, stochastic, m of n sampled without replacement, tau_u=tau_v=1; measure weight m/n",
-        personal_weight=m / n,
-        eta_max=sp.Integer(1),
+        summary="FedAlt, stochastic, m of n sampled without replacement, tau_u=tau_v=1; measure weight m/n; "
+                "infimum over two Young weights",
+        personal_weight=p,
+        eta_max=sp.Integer(2),
         rate="T^-1/2 (eta ~ T^-1/2)",
+        weights=("phi", "lambda"),
+        descent=sp.Min(c_u, _one_step(_local.b_0)),
     )
 
 
@@ -104,33 +143,53 @@ BOUNDS = (fedalt_sgd_partial,)
 
 
 def _derivation() -> tuple[Identity, ...]:
-    Dn, R, G, M, X, Y, V = sp.symbols("D R G M X Y V", nonnegative=True)
+    from .fedalt_sgd import alpha_star, fedalt_sgd_full
+    from .fedsim_sgd import fedsim_sgd_partial
+
+    local = _local.fedalt_sgd_local().expression
+    bound = fedalt_sgd_partial().expression
+    X, Y = sp.symbols("X Y", nonnegative=True)
+    cu, bq = sp.symbols("c_u beta", positive=True)
+    old_weights = {phi: 1, beta: 1}
+    capped_noise = k_x * CAPPED_FORM - Delta_F0 / T
     return (
-        Identity("Young with weight eta: eta/2 D^2 + R^2/(2 eta) - R D = (sqrt(eta) D - R/sqrt(eta))^2 / 2",
-                 eta / 2 * Dn**2 + R**2 / (2 * eta) - R * Dn, (sp.sqrt(eta) * Dn - R / sp.sqrt(eta)) ** 2 / 2),
-        Identity(
-            "u-step in expectation: (eta/L_u)[-(1-eta)G^2 + eta V + eta^2 chi^2 L_u M^2/(2 eta)] = "
-            "-eta(1-eta) G^2/L_u + eta^2 V/L_u + s^2 M^2/2",
-            (eta / L_u) * (-(1 - eta) * G**2 + eta * V + eta**2 * chi**2 * L_u * M**2 / (2 * eta)),
-            -eta * (1 - eta) * G**2 / L_u + eta**2 * V / L_u + s**2 * M**2 / 2,
-        ),
-        Identity("Young with weight 1: 2 X^2 + 2 (sM)^2 - (X + sM)^2 = (X - sM)^2",
-                 2 * X**2 + 2 * (s * M) ** 2 - (X + s * M) ** 2, (X - s * M) ** 2),
-        Identity(
-            "Y^2 coefficient: p c - eta(1-eta)s^2 - s^2/2 - p eta(1-eta)/2 = (eta/2)(p - eta chi^2 (1 + 2 eta(1-eta)))",
-            p * eta * (1 - eta / 2) - eta * (1 - eta) * s**2 - s**2 / 2 - p * eta * (1 - eta) / 2,
-            eta / 2 * (p - eta * chi**2 * (1 + 2 * eta * (1 - eta))),
-        ),
-        Identity(
-            "one round: v-step + u-step + Young, at equality in the cap, is -k_x (x^2 + p Y^2) + N",
-            (-p * eta * (1 - eta / 2) * Y**2 + p * eta**2 * sigma_v**2 / (2 * L_v))
-            + (-eta * (1 - eta) * (X**2 / 2 - s**2 * (Y**2 + sigma_v**2 / L_v))
-               + eta**2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u + s**2 / 2 * (Y**2 + sigma_v**2 / L_v))
-            + eta / 2 * (p - eta * chi**2 * (1 + 2 * eta * (1 - eta))) * Y**2,
-            -k_x * (X**2 + p * Y**2) + noise,
-        ),
-        Identity("telescoping: T k_x * bound = Delta_F0 + T N",
-                 T * k_x * fedalt_sgd_partial().expression, Delta_F0 + T * noise),
+        Identity("the bound is fedalt_sgd_local at tau_u = tau_v = 1, eta_v = eta, theta -> 0",
+                 _one_step(local), bound),
+        Identity("no drift at one step: eps_u^2 + eps_v^2 = 0",
+                 (_local.eps_u**2 + _local.eps_v**2).subs(ONE_STEP_EACH_VALUES), sp.Integer(0)),
+        Identity("c_u = eta - (1 + phi) eta^2/2", c_u, eta - (1 + phi) * eta**2 / 2),
+        Identity("the v-step's coefficient is c = eta(1 - eta/2)", _one_step(_local.c_v), eta * (1 - eta / 2)),
+        Identity("Q = chi^2 (c_u/beta + (1-p)^2/(2 phi)): going back to the start and the unsampled residual",
+                 Q, chi**2 * (c_u / beta + (1 - p) ** 2 / (2 * phi))),
+        Identity("one round: p(-c Y^2 + eta^2 s_v^2/2) - c_u X^2/(1+beta) + Q eta^2 (Y^2 + s_v^2) + u-noise "
+                 "= -c_x X^2 - c_Y Y^2 + N",
+                 p * (-eta * (1 - eta / 2) * Y**2 + eta**2 * sigma_v**2 / (2 * L_v)) - c_u * X**2 / (1 + beta)
+                 + Q * eta**2 * (Y**2 + sigma_v**2 / L_v) + (1 + phi) * eta**2 / 2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u,
+                 -c_x * X**2 - c_Y * Y**2 + noise),
+        Identity("some weights descend iff eta chi (1-p) < sqrt(p)(2 - eta): c_Y > 0 needs phi > phi_0 = "
+                 "chi^2 eta (1-p)^2 / (p (2 - eta)) (beta -> oo), c_u > 0 needs phi < 2/eta - 1, and "
+                 "(2/eta - 1 - phi_0) eta p (2 - eta) = margin (margin + 2 eta chi (1-p))",
+                 (2 / eta - 1 - chi**2 * eta * (1 - p) ** 2 / (p * (2 - eta))) * eta * p * (2 - eta),
+                 descent_margin * (descent_margin + 2 * eta * chi * (1 - p))),
+        Identity("m = n, phi -> 0, beta = alpha*: the bound is fedalt_sgd_full",
+                 ((Delta_F0 / T + noise) / c_x).subs(m, n).subs(phi, 0).subs(beta, alpha_star),
+                 fedalt_sgd_full().expression),
+        Identity("chi = 0, phi, beta -> 0: the bound is fedsim_sgd_partial at chi = 0",
+                 ((Delta_F0 / T + noise) / c_x).subs(chi, 0).subs({phi: 0, beta: 0}),
+                 fedsim_sgd_partial().expression.subs(chi, 0)),
+        Identity("at the earlier form's weights (phi = beta = 1) the x^2 coefficient is its eta(1-eta)/2",
+                 c_x.subs(old_weights), k_x),
+        Identity("... its Y^2 coefficient exceeds the earlier form's by the unsampled share: "
+                 "c_Y - (p c - eta(1-eta) s^2 - s^2/2) = s^2 (1 - (1-p)^2)/2 >= 0",
+                 c_Y.subs(old_weights) - (p * eta * (1 - eta / 2) - eta * (1 - eta) * s**2 - s**2 / 2),
+                 s**2 * (1 - (1 - p) ** 2) / 2),
+        Identity("... and its noise is the earlier form's less (1 - (1-p)^2) s^2 sigma_v^2/(2 L_v) >= 0",
+                 capped_noise - noise.subs(old_weights), (1 - (1 - p) ** 2) * s**2 * sigma_v**2 / (2 * L_v)),
+        Identity("so where the cap holds (c_Y/p >= eta(1-eta)/2 at those weights, rho = c_x), the bound at "
+                 "them is at most CAPPED_FORM: (Delta_F0/T + N) / k with the same k and a smaller N (plain symbols)",
+                 (Delta_F0 / T + X) / cu - (Delta_F0 / T + X + Y) / cu, -Y / cu),
+        Identity("telescoping: T c_x (Delta_F0/T + N)/c_x = Delta_F0 + T N (plain symbols)",
+                 T * cu * (Delta_F0 / T + X) / cu, Delta_F0 + T * X),
     )
 
 

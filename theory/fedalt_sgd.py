@@ -92,7 +92,7 @@ def _stochastic_expr() -> sp.Expr:
 
 _CONDITIONS = (*ONE_STEP_EACH, STEP_RULE, Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2", "step_range"),
                FULL_PARTICIPATION, STATEFUL_CLIENTS)
-_STOCHASTIC_CONDITIONS = _CONDITIONS + (FRESH_U_SAMPLE,)
+_STOCHASTIC_CONDITIONS = _CONDITIONS + FRESH_U_SAMPLE
 
 
 def fedalt_sgd_full() -> Bound:

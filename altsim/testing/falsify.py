@@ -1,7 +1,8 @@
 """`altsim falsify`: attack a bound the way a referee would, searching for the run that breaks it.
 
 The search maximises measured / bound over problem parameters (the closed-form family's
-knobs, its seed and initial scale), participation, local steps (tau for FedSim, tau_u and tau_v for
+knobs, its seed and initial scale; the adversarial kinked family's; a correlation between the u- and
+v-noise where the bound allows one), participation, local steps (tau for FedSim, tau_u and tau_v for
 FedAlt) and step size (and a separate personal step size eta_v where the bound allows one), always
 inside the bound's conditions. It runs in two phases within the time budget:
 
@@ -66,23 +67,40 @@ SPACE = {
     "kinked_frac": (0.0, 1.0, "float"),
     "radius": (0.1, 3.0, "log"),
     "spread": (0.0, 3.0, "float"),
+    # which family, when the search spans them all (family="all")
+    "family_choice": (0.0, 1.0, "float"),
+    # correlation of the u-noise with the v-noise of the same step (both families; 0 where a bound needs it)
+    "noise_correlation": (-1.0, 1.0, "float"),
 }
+
+_ROUNDS = list(SPACE).index("rounds")
 
 SEARCH_FAMILIES = ("coupled_quadratic", "kinked_quadratic")
 """Families whose constants are certified everywhere, so that any run on them is inside a bound's assumptions:
-the closed-form family, and the adversarial one (concave cores, exact constants; chi = 0)."""
+the closed-form family, and the adversarial one (concave cores, exact constants; chi = 0). `falsify(...,
+family="all")` searches both: the family is one more search coordinate, so the hill climb can cross over."""
+ALL_FAMILIES = "all"
 
 
-def _family_problem(family: str, p: dict, sig_u: float, sig_v: float) -> dict:
-    """The family's parameters at search point p (kinked_quadratic has no coupling: chi = 0)."""
+def family_at(family: str, p: dict) -> str:
+    """The family of search point p: `family` itself, or the one its family_choice coordinate picks (all)."""
+    if family != ALL_FAMILIES:
+        return family
+    return SEARCH_FAMILIES[min(int(p["family_choice"] * len(SEARCH_FAMILIES)), len(SEARCH_FAMILIES) - 1)]
+
+
+def _family_problem(family: str, p: dict, sig_u: float, sig_v: float, rho: float = 0.0) -> dict:
+    """The family's parameters at search point p (kinked_quadratic has no coupling: chi = 0); `rho` is the
+    noise correlation, left out of the config when 0 (so that configs read as before it existed)."""
     n = p["n"]
+    noise = dict(sigma_u=sig_u, sigma_v=sig_v, **({"noise_correlation": rho} if rho else {}))
     if family == "kinked_quadratic":
         return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"],
                     kinked=int(round(p["kinked_frac"] * n)), radius=p["radius"], spread=p["spread"],
-                    sigma_u=sig_u, sigma_v=sig_v, init_scale=p["init_scale"])
+                    **noise, init_scale=p["init_scale"])
     nu = p["nonconvexity"]
     return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu,
-                chi=p["chi_frac"] * (1 - nu), delta=p["delta"], sigma_u=sig_u, sigma_v=sig_v,
+                chi=p["chi_frac"] * (1 - nu), delta=p["delta"], **noise,
                 frequency=p["frequency"], init_scale=p["init_scale"])
 
 
@@ -107,6 +125,30 @@ class Attempt:
     measured: float
     bound: float
     exact: bool = False
+    drift_share: float = 0.0
+    """The share of the bound at the worst horizon that the diversity delta accounts for,
+    1 - bound(delta = 0)/bound: the client-drift (and sampling) part of a bound (`drift_share`)."""
+
+
+def drift_share(bound: Bound, values: dict) -> float:
+    """1 - bound(delta = 0) / bound at `values`: how much of the bound the diversity delta makes.
+
+    For `fedsim_gd_local` that is the client-drift term (it enters only through the drift); for the
+    partial-participation bounds also the sampling variance. 0 where the bound has no delta or is not finite."""
+    if "delta" not in bound.parameters or not values.get("delta"):
+        return 0.0
+    full = float(bound.evaluate(values))
+    if not (math.isfinite(full) and full > 0):
+        return 0.0
+    return max(0.0, 1.0 - float(bound.evaluate({**values, "delta": 0.0})) / full)
+
+
+def search_objective(attempt: Attempt, min_drift_share: float = 0.0) -> float:
+    """What the search maximises: the ratio, times share/min_drift_share for an attempt whose drift share is
+    below the floor (a violation always counts in full)."""
+    if attempt.violated or attempt.drift_share >= min_drift_share:
+        return attempt.ratio
+    return attempt.ratio * attempt.drift_share / min_drift_share
 
 
 CONFIRM_SEEDS = tuple(range(1_000_000, 1_000_256))
@@ -147,8 +189,12 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_qua
     if (_fails(bound, "local_steps", {"tau": 1, "tau_u": tau_u, "tau_v": tau_v})
             or not _has_field(bound.algorithm, "tau_u")):
         tau_u = tau_v = 1
+    # correlated u- and v-noise where the bound allows it (FedSim's do; FedAlt's need independent draws)
+    rho = p["noise_correlation"] if sig_u > 0 and sig_v > 0 else 0.0
+    if _fails(bound, "sample_independence", {"reuse_sample": 0, "noise_correlation": rho}):
+        rho = 0.0
     values.update(m=m, sigma_u=sig_u, sigma_v=sig_v, tau=tau, tau_u=tau_u, tau_v=tau_v)
-    problem = _family_problem(family, p, sig_u, sig_v)
+    problem = _family_problem(family, p, sig_u, sig_v, rho)
     eta = float(p["eta_frac"] * allowed_eta(bound, values))
     if not eta > 0:
         return None
@@ -205,7 +251,9 @@ def attempt_from_result(bound: Bound, res, scale: float = 1.0, level: float = 0.
     violated = bool(above.any())
     if violated and not above[k]:
         k = int(np.flatnonzero(above)[0])
-    return Attempt(float(ratios[k]), violated, config, int(tr.horizons[k]), float(mean[k]), float(curve[k]), exact)
+    share = drift_share(bound, {**setting, "T": float(tr.horizons[k])})
+    return Attempt(float(ratios[k]), violated, config, int(tr.horizons[k]), float(mean[k]), float(curve[k]), exact,
+                   share)
 
 
 def confirm(bound: Bound, att: Attempt, scale: float = 1.0) -> Attempt:
@@ -260,11 +308,17 @@ def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt
 
 def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0, n_seeds: int = 8,
             random_fraction: float = 0.5, progress: Callable[[str], None] | None = None,
-            family: str = "coupled_quadratic") -> dict:
-    """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report."""
+            family: str = "coupled_quadratic", min_drift_share: float = 0.0, max_rounds: int | None = None) -> dict:
+    """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report.
+
+    `min_drift_share` > 0 searches for the worst *drift-term* instance: an attempt whose `drift_share`
+    (the part of the bound that delta makes) is below it counts for its ratio times share/min_drift_share,
+    so the search climbs towards instances where the drift term dominates; a violation counts in full.
+    `max_rounds` raises the longest horizon searched (80 by default), so that a term that does not decay
+    with T can dominate one that does."""
     bound = get_bound(bound_name)
-    if family not in SEARCH_FAMILIES:
-        raise ValueError(f"family={family!r}: must be one of {', '.join(SEARCH_FAMILIES)}")
+    if family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
+        raise ValueError(f"family={family!r}: must be one of {', '.join((*SEARCH_FAMILIES, ALL_FAMILIES))}")
     if bound.provenance != "D" or bound.eta_max is None:
         raise ValueError(f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
     from altsim.rates import get_algorithm
@@ -272,6 +326,11 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     get_algorithm(bound.algorithm)  # a bound for an algorithm nobody registered cannot be run
     if not scale > 0:
         raise ValueError(f"scale={scale!r}: must be > 0")
+    if not 0 <= min_drift_share < 1:
+        raise ValueError(f"min_drift_share={min_drift_share!r}: must be in [0, 1)")
+    lo_rounds = SPACE["rounds"][0]
+    if max_rounds is not None and not (isinstance(max_rounds, int) and lo_rounds < max_rounds <= 100_000):
+        raise ValueError(f"max_rounds={max_rounds!r}: must be an integer in ({lo_rounds}, 100000]")
     rng = np.random.default_rng(seed)
     start = time.time()
     deadline = start + budget
@@ -281,9 +340,15 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     evals = errors = 0
     unconfirmed: list[dict] = []
 
+    def objective(a: Attempt) -> float:
+        return search_objective(a, min_drift_share)
+
     def consider(z):
         nonlocal best, best_z, evals, errors
-        cfg = instance(bound, _decode(z), n_seeds, family)
+        p = _decode(z)
+        if max_rounds is not None:
+            p["rounds"] = int(round(lo_rounds + float(np.clip(z[_ROUNDS], 0, 1)) * (max_rounds - lo_rounds)))
+        cfg = instance(bound, p, n_seeds, family_at(family, p))
         if cfg is None:  # no step size satisfies the bound's conditions at this point
             errors += 1
             return None
@@ -300,9 +365,10 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
             errors += 1
             return None
         evals += 1
-        if best is None or a.ratio > best.ratio:
+        if best is None or objective(a) > objective(best):
             best, best_z = a, z.copy()
             say(f"{time.time() - start:6.1f}s  eval {evals}: worst ratio {a.ratio:.4f} at T={a.T}"
+                + (f" (drift share {a.drift_share:.2f})" if min_drift_share else "")
                 + ("  VIOLATION" if a.violated else ""))
         return a
 
@@ -313,9 +379,9 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     step = 0.2
     while time.time() < deadline and best is not None and not best.violated:
         z = np.clip(best_z + step * rng.normal(size=len(SPACE)), 0, 1)
-        before = best.ratio
+        before = objective(best)
         consider(z)
-        step = min(0.5, step * 1.5) if best.ratio > before else max(0.01, step * 0.9)
+        step = min(0.5, step * 1.5) if objective(best) > before else max(0.01, step * 0.9)
     shrunk = shrink(bound, best, scale, deadline + 0.25 * budget) if best is not None and best.violated else None
     # The search's worst ratio is the max of many noisy estimates, so it is biased upwards; rerun the
     # worst instance on fresh seeds for an unbiased estimate (runs without randomness are exact already).
@@ -335,6 +401,8 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         "worst_ratio_fresh_seeds": (fresh.ratio if fresh else best.ratio if best else None),
         "worst_T_fresh_seeds": (fresh.T if fresh else best.T if best else None),
         "worst_is_exact": bool(best and best.exact),
+        "worst_drift_share": best.drift_share if best else None,
+        "min_drift_share": min_drift_share, "max_rounds": max_rounds if max_rounds is not None else SPACE["rounds"][1],
         "unconfirmed_candidates": unconfirmed,
         "confirmation": f"{len(CONFIRM_SEEDS)} fresh seeds, Bonferroni over the horizons, level 95%",
     }
