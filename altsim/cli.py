@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "the bound count for less (0 to 1; default 0, every run counts in full)")
     fz.add_argument("--max-rounds", type=int, default=None,
                     help="longest horizon searched (default 80); longer lets a term that does not decay dominate")
+    fz.add_argument("--target", default="bound", choices=("bound", "drift_lemma"),
+                    help="hold runs against the whole bound (default), or against the drift lemma of its proof "
+                         "(fedsim_gd_local: the client drift over what the lemma allows)")
     fz.add_argument("--quiet", action="store_true", help="no progress lines")
 
     bn = sub.add_parser("bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)")
@@ -403,7 +406,7 @@ def cmd_falsify(args, out) -> int:
 
     from altsim.io import OutputFolder
     from altsim.rates.experiment import work_started
-    from altsim.testing.falsify import ALL_FAMILIES, SEARCH_FAMILIES, falsify, print_progress
+    from altsim.testing.falsify import ALL_FAMILIES, DRIFT_LEMMA_BOUNDS, SEARCH_FAMILIES, falsify, print_progress
     from altsim.theory import get_bound, require
 
     bound = get_bound(args.bound)
@@ -416,12 +419,15 @@ def cmd_falsify(args, out) -> int:
     require("--budget", args.budget, low=1, high=7 * 86400)  # seconds: at least one run, at most a week
     require("--scale", args.scale, low=0, low_open=True)
     require("--min-drift-share", args.min_drift_share, low=0, high=1, high_open=True)
+    if args.target == "drift_lemma" and args.bound not in DRIFT_LEMMA_BOUNDS:
+        raise UsageError(f"--target drift_lemma: measures the drift step of {', '.join(DRIFT_LEMMA_BOUNDS)}, "
+                         f"not of --bound {args.bound}")
     if args.max_rounds is not None:
         require("--max-rounds", args.max_rounds, low=6, high=100_000, integer=True)
     with OutputFolder(args.out, "falsify") as target, work_started():  # the folder is checked before it is claimed
         rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed, family=args.family,
                       progress=None if args.quiet else print_progress, min_drift_share=args.min_drift_share,
-                      max_rounds=args.max_rounds)
+                      max_rounds=args.max_rounds, target=args.target)
         _write_falsify(args, target, rep, out)
     return 0
 

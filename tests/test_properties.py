@@ -90,6 +90,48 @@ def test_falsify_over_all_families_picks_each_by_a_search_coordinate():
         falsify("fedsim_gd_full", budget=1, family="nope")
 
 
+def _fedsim_det(family, problem, tau, eta, rounds=12):
+    from altsim.rates.experiment import ExperimentConfig
+
+    return ExperimentConfig(family=family, problem=problem, algorithms=("fedsim",), tau=tau, rounds=rounds, eta=eta,
+                            seeds=(0,))
+
+
+def test_the_drift_lemma_is_an_equality_for_identical_convex_quadratics_at_two_steps():
+    # two steps of size a on curvature 1 (scaled) drift by a^2 |g|, and the lemma allows eps = (1 + a)^2 - 1 - 2a = a^2
+    from altsim.testing.falsify import drift_lemma_ratio
+
+    cfg = _fedsim_det("kinked_quadratic", dict(n=3, d_u=2, d_v=2, kinked=0, spread=0.0, L_u=0.7, L_v=2.0), 2, 0.4)
+    ratio, _, share = drift_lemma_ratio(cfg)
+    assert ratio == pytest.approx(1, abs=1e-9) and share == 0  # identical clients: delta = 0
+    assert drift_lemma_ratio(dataclasses.replace(cfg, tau=4))[0] < 0.999  # more steps on a convex client: slack
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, database=None)
+@given(kinked=st.integers(0, 3), radius=st.floats(0.1, 3.0), spread=st.floats(0.0, 2.0), tau=st.integers(2, 6),
+       eta_frac=st.floats(0.05, 0.95), chi=st.floats(0.0, 0.6), coupled=st.booleans())
+def test_the_drift_lemma_holds_on_random_instances(kinked, radius, spread, tau, eta_frac, chi, coupled):
+    """||e||^2 <= eps^2 (Delta + delta^2/L_u) every round (docs/theory.md 7.4, steps 1 and 3), measured."""
+    from altsim.testing.falsify import drift_lemma_ratio
+
+    if coupled:
+        cfg = _fedsim_det("coupled_quadratic", dict(n=4, d_u=2, d_v=2, chi=chi, nonconvexity=0.3, delta=1.0), tau,
+                          eta_frac * 2 / (1 + chi))
+    else:
+        cfg = _fedsim_det("kinked_quadratic", dict(n=3, d_u=2, d_v=1, kinked=kinked, radius=radius, spread=spread), tau,
+                          eta_frac * 2)
+    ratio, _, share = drift_lemma_ratio(cfg)
+    assert 0 <= ratio <= 1 + 1e-6 and 0 <= share <= 1
+
+
+def test_falsify_can_target_the_drift_lemma_and_only_of_the_bound_it_belongs_to():
+    rep = falsify("fedsim_gd_local", budget=5, seed=0, family="kinked_quadratic", target="drift_lemma")
+    assert rep["target"] == "drift_lemma" and 0 < rep["worst_ratio"] <= 1 + 1e-6 and not rep["violation"]
+    assert rep["worst_config"]["tau"] >= 2
+    with pytest.raises(ValueError, match="target='drift_lemma'.*fedsim_gd_local"):
+        falsify("fedsim_sgd_local", budget=1, target="drift_lemma")
+
+
 def test_the_search_objective_discounts_runs_below_the_drift_share_floor():
     from altsim.testing.falsify import Attempt, search_objective
 

@@ -390,8 +390,9 @@ def test_local_steps_bound_holds_at_every_horizon(params, seed, eta_frac, tau):
 
 def test_local_steps_bound_picks_the_step_size_for_tau_above_one():
     res = run(ExperimentConfig(problem=dict(n=6, chi=0.4, delta=1.0), rounds=40, tau=3, algorithms=("fedsim",)))
-    # fedsim_sgd_local covers this deterministic run too and is the tighter: it picks the step size
-    assert res.step_bounds["fedsim"] == "fedsim_sgd_local"
+    # fedsim_gd_local is fedsim_sgd_local without noise at m = n: the two tie (to the weight searches' precision)
+    # and either picks the step size
+    assert res.step_bounds["fedsim"] in ("fedsim_gd_local", "fedsim_sgd_local")
     chk = res.compare()["fedsim"].checks
     assert {c.name for c in chk} == {"fedsim_gd_local", "fedsim_sgd_local"} and all(c.verdict == "holds" for c in chk)
 

@@ -205,7 +205,8 @@ def test_falsify_refuses_bad_arguments_before_creating_its_folder(tmp_path, caps
     for argv, needle in ((["--budget", "inf"], "--budget=inf"), (["--budget", "1e-9"], "--budget=1e-09"),
                          (["--scale", "-1"], "--scale=-1"), (["--bound", "fedsim_paper_template"], "[D] bounds"),
                          (["--min-drift-share", "1"], "--min-drift-share=1"), (["--max-rounds", "5"], "--max-rounds=5"),
-                         (["--max-rounds", "1e9"], "--max-rounds")):
+                         (["--max-rounds", "200000"], "--max-rounds=200000"),
+                         (["--target", "drift_lemma", "--bound", "fedsim_sgd_local"], "--target drift_lemma")):
         args = ["falsify", "--bound", "fedsim_gd_full", "--out", str(out), *argv]
         _refused(args, capsys, needle, out=out)
 

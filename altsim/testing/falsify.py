@@ -256,6 +256,71 @@ def attempt_from_result(bound: Bound, res, scale: float = 1.0, level: float = 0.
                    share)
 
 
+TARGETS = ("bound", "drift_lemma")
+"""What falsify holds a run against: the whole bound, or one step of its proof (the drift lemma)."""
+DRIFT_LEMMA_BOUNDS = ("fedsim_gd_local",)
+"""Bounds whose client-drift step `drift_lemma_ratio` measures: FedSim, deterministic, full participation."""
+
+
+def drift_lemma_ratio(config: ExperimentConfig) -> tuple[float, int, float]:
+    """(largest ratio over rounds, its round, the diversity's share of the allowance there) of FedSim's client
+    drift to what the drift lemma allows.
+
+    In the scaled coordinates u' = sqrt(L_u) u, v' = sqrt(L_v) v a round moves the joint point by
+    -eta G + e, G the gradient at the round's start; the proof of `fedsim_gd_local` (docs/theory.md 7.4,
+    steps 1 and 3) bounds ||e||^2 <= (1/n) sum_i ||e_i||^2 <= eps^2 (Delta + delta^2/L_u), with the joint
+    norm ||a||^2 + (1/n) sum_i ||b_i||^2. The ratio is the left side over the right, per round: 1 where
+    both steps are equalities (every client's drift as large as the lemma allows, and all of them
+    aligned). The share is (delta^2/L_u) / (Delta + delta^2/L_u): how much of the allowance the clients'
+    diversity makes (identical convex quadratic clients attain the lemma at tau = 2 with a share of 0).
+    Rounds whose displacement is below 1e-6 of the point's norm are skipped: there the drift, a small
+    difference of rounded numbers, is rounding. Deterministic, full participation, tau >= 2."""
+    from altsim.rates.experiment import preflight
+    from altsim.theory.fedsim_local import eps as eps_expr
+    from altsim.theory.symbols import SYMBOLS
+
+    if config.algorithms != ("fedsim",) or config.tau < 2 or (config.m or 0) not in (0, config.problem.get("n")):
+        raise ValueError("drift_lemma_ratio: needs a FedSim-only config with tau >= 2 and full participation")
+    with warnings.catch_warnings():  # the lemma needs no step-size condition: a step outside a bound's is fine here
+        warnings.simplefilter("ignore")
+        problem, cert, steps, scales = preflight(config)
+    if problem.noisy_u or problem.noisy_v:
+        raise ValueError("drift_lemma_ratio: needs a deterministic problem (sigma_u = sigma_v = 0)")
+    from altsim.rates.experiment import make_algorithm
+
+    eta = steps["fedsim"][0]
+    L_u, L_v = scales[0], scales[1]
+    alg = make_algorithm("fedsim", config, eta, (L_u, L_v))
+    chi = cert.chi
+    eps = float(eps_expr.subs({SYMBOLS["eta"]: eta, SYMBOLS["chi"]: chi, SYMBOLS["tau"]: config.tau}))
+    states = []
+    from altsim.rates import simulate
+
+    u0, V0 = problem.initial_point()
+    states.append((u0.unsqueeze(0), V0.unsqueeze(0)))
+    simulate(problem, alg, rounds=config.rounds, m=problem.n, seeds=[config.seeds[0]],
+             on_state=lambda t, st: states.append((st.u.clone(), st.V.clone())))
+    clients = problem.all_clients.expand(1, problem.n)
+    worst, worst_t, worst_share = 0.0, 0, 0.0
+    for t in range(len(states) - 1):
+        (u, V), (u1, V1) = states[t], states[t + 1]
+        U = u.unsqueeze(1).expand(1, problem.n, problem.d_u)
+        gu = problem.grad_u(U, V, clients).mean(1)  # grad_u F
+        gv = problem.grad_v(U, V, clients)          # each client's grad_v F_i (its block of the joint gradient)
+        e_u = math.sqrt(L_u) * (u1 - u) + eta * gu / math.sqrt(L_u)
+        e_v = math.sqrt(L_v) * (V1 - V) + eta * gv / math.sqrt(L_v)
+        moved = float(L_u * ((u1 - u) ** 2).sum() + L_v * ((V1 - V) ** 2).sum(-1).mean())
+        size = float(L_u * (u**2).sum() + L_v * (V**2).sum(-1).mean())
+        if moved <= 1e-12 * size:
+            continue
+        drift2 = float((e_u**2).sum() + (e_v**2).sum(-1).mean())
+        Delta = float((gu**2).sum() / L_u + (gv**2).sum(-1).mean() / L_v)
+        allowed = eps**2 * (Delta + cert.delta**2 / L_u)
+        if allowed > 0 and drift2 / allowed > worst:
+            worst, worst_t, worst_share = drift2 / allowed, t, eps**2 * cert.delta**2 / L_u / allowed
+    return worst, worst_t, worst_share
+
+
 def confirm(bound: Bound, att: Attempt, scale: float = 1.0) -> Attempt:
     """Re-run a candidate violation on fresh seeds with a Bonferroni interval; exact runs confirm themselves."""
     if att.exact:
@@ -308,14 +373,19 @@ def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt
 
 def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0, n_seeds: int = 8,
             random_fraction: float = 0.5, progress: Callable[[str], None] | None = None,
-            family: str = "coupled_quadratic", min_drift_share: float = 0.0, max_rounds: int | None = None) -> dict:
+            family: str = "coupled_quadratic", min_drift_share: float = 0.0, max_rounds: int | None = None,
+            target: str = "bound") -> dict:
     """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report.
 
     `min_drift_share` > 0 searches for the worst *drift-term* instance: an attempt whose `drift_share`
     (the part of the bound that delta makes) is below it counts for its ratio times share/min_drift_share,
     so the search climbs towards instances where the drift term dominates; a violation counts in full.
     `max_rounds` raises the longest horizon searched (80 by default), so that a term that does not decay
-    with T can dominate one that does."""
+    with T can dominate one that does.
+
+    `target="drift_lemma"` (for `DRIFT_LEMMA_BOUNDS`) searches instead for the run whose client drift comes
+    closest to what the drift lemma of the bound's proof allows (`drift_lemma_ratio`, tau >= 2): the
+    worst case of that one step, which the whole bound's ratio cannot show when other terms dominate."""
     bound = get_bound(bound_name)
     if family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
         raise ValueError(f"family={family!r}: must be one of {', '.join((*SEARCH_FAMILIES, ALL_FAMILIES))}")
@@ -326,6 +396,11 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     get_algorithm(bound.algorithm)  # a bound for an algorithm nobody registered cannot be run
     if not scale > 0:
         raise ValueError(f"scale={scale!r}: must be > 0")
+    if target not in TARGETS:
+        raise ValueError(f"target={target!r}: must be one of {', '.join(TARGETS)}")
+    if target == "drift_lemma" and bound_name not in DRIFT_LEMMA_BOUNDS:
+        raise ValueError(f"target='drift_lemma': measures the drift step of {', '.join(DRIFT_LEMMA_BOUNDS)}, "
+                         f"not of bound={bound_name!r}")
     if not 0 <= min_drift_share < 1:
         raise ValueError(f"min_drift_share={min_drift_share!r}: must be in [0, 1)")
     lo_rounds = SPACE["rounds"][0]
@@ -346,12 +421,27 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     def consider(z):
         nonlocal best, best_z, evals, errors
         p = _decode(z)
+        if target == "drift_lemma":
+            p["tau"] = max(2, p["tau"])  # no drift at one local step
         if max_rounds is not None:
             p["rounds"] = int(round(lo_rounds + float(np.clip(z[_ROUNDS], 0, 1)) * (max_rounds - lo_rounds)))
         cfg = instance(bound, p, n_seeds, family_at(family, p))
         if cfg is None:  # no step size satisfies the bound's conditions at this point
             errors += 1
             return None
+        if target == "drift_lemma":
+            try:
+                r, t, share = drift_lemma_ratio(dataclasses.replace(cfg, bounds=()))
+            except ValueError:
+                errors += 1
+                return None
+            a = Attempt(r, r > 1 + 1e-6, cfg, t, r, 1.0, exact=True, drift_share=share)  # 1e-6: rounding in e
+            evals += 1
+            if best is None or objective(a) > objective(best):
+                best, best_z = a, z.copy()
+                say(f"{time.time() - start:6.1f}s  eval {evals}: worst drift-lemma ratio {a.ratio:.4f} at round {t} "
+                    f"(diversity share {share:.2f})" + ("  VIOLATION" if a.violated else ""))
+            return a
         try:
             a = evaluate(bound, cfg, scale)
             if a.violated:  # a candidate: confirm on fresh seeds before believing it
@@ -382,7 +472,8 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         before = objective(best)
         consider(z)
         step = min(0.5, step * 1.5) if objective(best) > before else max(0.01, step * 0.9)
-    shrunk = shrink(bound, best, scale, deadline + 0.25 * budget) if best is not None and best.violated else None
+    shrunk = (shrink(bound, best, scale, deadline + 0.25 * budget)
+              if best is not None and best.violated and target == "bound" else None)
     # The search's worst ratio is the max of many noisy estimates, so it is biased upwards; rerun the
     # worst instance on fresh seeds for an unbiased estimate (runs without randomness are exact already).
     fresh = None
@@ -402,7 +493,7 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         "worst_T_fresh_seeds": (fresh.T if fresh else best.T if best else None),
         "worst_is_exact": bool(best and best.exact),
         "worst_drift_share": best.drift_share if best else None,
-        "min_drift_share": min_drift_share, "max_rounds": max_rounds if max_rounds is not None else SPACE["rounds"][1],
+        "min_drift_share": min_drift_share, "target": target, "max_rounds": max_rounds if max_rounds is not None else SPACE["rounds"][1],
         "unconfirmed_candidates": unconfirmed,
         "confirmation": f"{len(CONFIRM_SEEDS)} fresh seeds, Bonferroni over the horizons, level 95%",
     }
