@@ -5,6 +5,7 @@ lists the registered families, and `register(Family(...))` adds one (from any mo
 certificates bound.
 """
 
+from .bilinear_quadratic import BilinearQuadratic, BilinearQuadraticConfig
 from .coupled_quadratic import CoupledQuadratic, CoupledQuadraticConfig
 from .digits import Digits, DigitsConfig
 from .kinked_quadratic import KinkedQuadratic, KinkedQuadraticConfig
@@ -14,7 +15,7 @@ from .problem import (FAMILIES, Certified, Family, Problem, config_from_mapping,
 from .shared_representation import SharedRepresentation, SharedRepresentationConfig
 from .small_network import SmallNetwork, SmallNetworkConfig
 
-__all__ = ["FAMILIES", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Digits", "DigitsConfig", "Family", "KinkedQuadratic",
+__all__ = ["FAMILIES", "BilinearQuadratic", "BilinearQuadraticConfig", "Certified", "CoupledQuadratic", "CoupledQuadraticConfig", "Digits", "DigitsConfig", "Family", "KinkedQuadratic",
            "KinkedQuadraticConfig", "Problem", "register", "SharedRepresentation",
            "SharedRepresentationConfig", "SmallNetwork", "SmallNetworkConfig", "config_from_mapping", "load_toml_table",
            "make_problem", "measured_constants", "resolve_device", "resolve_dtype"]

@@ -81,8 +81,9 @@ def test_drift_share_is_the_part_of_the_bound_that_delta_makes():
 def test_falsify_over_all_families_picks_each_by_a_search_coordinate():
     from altsim.testing.falsify import SEARCH_FAMILIES, family_at
 
-    assert [family_at("all", {"family_choice": x}) for x in (0.0, 0.49, 0.5, 1.0)] == \
-        ["coupled_quadratic", "coupled_quadratic", "kinked_quadratic", "kinked_quadratic"]
+    assert [family_at("all", {"family_choice": x}) for x in (0.0, 0.3, 0.34, 0.66, 0.67, 1.0)] == \
+        ["coupled_quadratic", "coupled_quadratic", "kinked_quadratic", "kinked_quadratic", "bilinear_quadratic",
+         "bilinear_quadratic"]
     assert family_at("kinked_quadratic", {"family_choice": 0.0}) == "kinked_quadratic"
     rep = falsify("fedsim_gd_full", budget=3, seed=0, family="all")
     assert rep["family"] == "all" and rep["worst_config"]["family"] in SEARCH_FAMILIES and not rep["violation"]

@@ -272,6 +272,36 @@ def test_kinked_quadratic_certificates_are_exact(seed):
             assert float(slope) == pytest.approx(sign * p.cfg.L_u, rel=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_bilinear_quadratic_certificates_are_exact(seed):
+    """F* equals the minimum of the convex quadratic (a linear solve), the Hessian's cross block is L_uv exactly,
+    and the descent lemma of the joint step is an equality along its top eigenvector."""
+    rng = np.random.default_rng(seed)
+    n, d_u, d_v = int(rng.integers(1, 5)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    p = make_problem("bilinear_quadratic", dict(n=n, d_u=d_u, d_v=d_v, chi=float(rng.uniform(0, 0.95)),
+                                                spread=float(rng.uniform(0, 3)), L_u=float(rng.uniform(0.3, 3)),
+                                                L_v=float(rng.uniform(0.3, 3))), seed=seed)
+    c = p.certified_constants()
+    assert math.isinf(c.delta) and c.L_uv == pytest.approx(p.cfg.chi * math.sqrt(p.cfg.L_u * p.cfg.L_v), rel=1e-15)
+    # F is a convex quadratic in z = (u, v_1..v_n): its minimum solves H z = -g0, with H, g0 by autograd
+    dim = d_u + n * d_v
+
+    def F(z):
+        u, V = z[:d_u], z[d_u:].view(n, d_v)
+        return p.objective(u.unsqueeze(0), V.unsqueeze(0)).squeeze(0)
+
+    z0 = torch.zeros(dim, dtype=torch.float64)
+    H = torch.autograd.functional.hessian(F, z0)
+    g0 = torch.autograd.functional.jacobian(F, z0)
+    z_star = torch.linalg.solve(H, -g0)
+    assert float(F(z_star)) == pytest.approx(c.F_lower, rel=1e-10, abs=1e-12)
+    # the cross block of one client's Hessian has operator norm L_uv (times 1/n inside F's average)
+    r = min(d_u, d_v)
+    if r:
+        cross = H[:d_u, d_u:d_u + d_v] * n
+        assert float(torch.linalg.matrix_norm(cross, ord=2)) == pytest.approx(c.L_uv, rel=1e-12)
+
+
 def test_measured_constants_are_reused_for_the_same_problem_and_only_for_it():
     from altsim.synthetic import measured_constants
 

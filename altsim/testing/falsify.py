@@ -75,10 +75,13 @@ SPACE = {
 
 _ROUNDS = list(SPACE).index("rounds")
 
-SEARCH_FAMILIES = ("coupled_quadratic", "kinked_quadratic")
+SEARCH_FAMILIES = ("coupled_quadratic", "kinked_quadratic", "bilinear_quadratic")
 """Families whose constants are certified everywhere, so that any run on them is inside a bound's assumptions:
-the closed-form family, and the adversarial one (concave cores, exact constants; chi = 0). `falsify(...,
-family="all")` searches both: the family is one more search coordinate, so the hill climb can cross over."""
+the closed-form family, and two adversarial ones, with every constant exact: concave cores (chi = 0), and pure
+quadratics coupled at exactly L_uv (delta infinite, so only for bounds without delta). `falsify(...,
+family="all")` searches them all: the family is one more search coordinate, so the hill climb can cross over."""
+WITHOUT_DELTA = ("bilinear_quadratic",)
+"""Families whose diversity delta is infinite: a bound with delta says nothing on them, so the search skips them."""
 ALL_FAMILIES = "all"
 
 
@@ -98,6 +101,9 @@ def _family_problem(family: str, p: dict, sig_u: float, sig_v: float, rho: float
         return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"],
                     kinked=int(round(p["kinked_frac"] * n)), radius=p["radius"], spread=p["spread"],
                     **noise, init_scale=p["init_scale"])
+    if family == "bilinear_quadratic":
+        return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], chi=p["chi_frac"],
+                    spread=p["spread"], **noise, init_scale=p["init_scale"])
     nu = p["nonconvexity"]
     return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu,
                 chi=p["chi_frac"] * (1 - nu), delta=p["delta"], **noise,
@@ -173,6 +179,8 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_qua
     allow (full participation, no noise, one step) only when the drawn value fails them; the step
     size is a fraction of the largest eta that the step-size conditions allow."""
     n = p["n"]
+    if family in WITHOUT_DELTA and "delta" in bound.parameters:
+        return None  # delta is infinite on this family: the bound is too
     target = _family_problem(family, p, 0.0, 0.0)
     values = {"n": n, "chi": target.get("chi", 0.0), "L_u": p["L_u"], "L_v": p["L_v"], "stateless": 0,
               **{k: target[k] for k in ("delta",) if k in target}}  # kinked_quadratic's delta is computed, not a knob
