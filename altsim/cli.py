@@ -442,8 +442,11 @@ def _write_falsify(args, target, rep: dict, out) -> None:
     scaled = f" x {args.scale:g}" if args.scale != 1 else ""
     if rep["worst_config"]:
         write_text(Path(target) / "worst.toml", config_toml(
-            rep["worst_config"], f"altsim falsify --bound {args.bound}{scaled}: worst ratio {rep['worst_ratio']:.6g} "
-            f"at T = {rep['worst_T']}\nrerun: altsim run worst.toml --out DIR"))
+            rep["worst_config"], f"altsim falsify --bound {args.bound}{scaled}" + (
+                f" --target drift_lemma: worst drift-lemma ratio {rep['worst_ratio']:.6g} at round {rep['worst_T']} "
+                f"(altsim.testing.falsify.drift_lemma_ratio reruns it)" if rep.get("target") == "drift_lemma" else
+                f": worst ratio {rep['worst_ratio']:.6g} at T = {rep['worst_T']}")
+            + "\nrerun: altsim run worst.toml --out DIR"))
     if rep["counterexample"]:
         write_text(Path(target) / "counterexample.toml", config_toml(
             rep["counterexample"], f"altsim falsify --bound {args.bound}{scaled}: shrunk counterexample, ratio "
