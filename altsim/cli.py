@@ -454,6 +454,8 @@ def _write_falsify(args, target, rep: dict, out) -> None:
     verdict = "VIOLATED" if rep["violation"] else "no violation found"
     worst = (f"worst measured/bound = {rep['worst_ratio']:.4g} at T = {rep['worst_T']}" if rep["worst_ratio"] is not None
              else "no run finished within the budget")
+    if rep["worst_ratio"] is not None and rep.get("target") == "drift_lemma":
+        worst = f"worst drift / what the drift lemma allows = {rep['worst_ratio']:.4g} at round {rep['worst_T']}"
     if rep["worst_ratio"] is not None and rep.get("min_drift_share"):
         worst += f" (drift share {rep['worst_drift_share']:.2f})"
     print(f"{args.bound}{scaled}: {verdict}; {worst} after {rep['evaluations']} runs in {rep['elapsed_seconds']:.0f} s; "
