@@ -13,6 +13,7 @@ from altsim import theory
 from altsim.rates import ExperimentConfig, FedAlt, FedSim, compare, run, simulate
 from altsim.rates.compare import mean_interval, verdict
 from altsim.rates.noise import NoiseStream
+from altsim.theory.stepsize import allowed_eta
 from altsim.testing.reference import literal_run
 from altsim.synthetic import make_problem
 
@@ -237,10 +238,7 @@ def test_partial_participation_bounds_hold_without_noise_in_expectation(params, 
     p = make_problem("coupled_quadratic", params, seed=seed)
     cert = p.certified_constants()
     values = {**cert.values(), "n": n, "m": m}
-    eta_max = bound.eta_max_at({"chi": cert.chi, "m": m, "n": n})
-    if alg == "fedalt":  # the sampling cap eta chi^2 (1 + 2 eta (1 - eta)) <= m/n, at most 1 + 1/2
-        eta_max = min(eta_max, (m / n) / (1.5 * max(cert.chi**2, 1e-12)))
-    eta = eta_frac * eta_max * (1 - 1e-9)
+    eta = eta_frac * allowed_eta(bound, {**values, "tau": 1, "tau_u": 1, "tau_v": 1})  # inside its step conditions
     algo = (FedAlt if alg == "fedalt" else FedSim)(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v)
     tr = simulate(p, algo, rounds=30, m=m, seeds=list(range(12)))
     setting = {**tr.setting, **values, "T": 30}

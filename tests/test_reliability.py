@@ -474,7 +474,7 @@ def test_a_failure_after_the_folder_is_claimed_exits_1_not_2(tmp_path, capsys, m
     assert code == 1 and err.startswith("altsim: run failed:") and "something inside the run" in err
 
 
-def test_every_source_file_compiles_without_a_warning():
+def test_every_source_file_compiles_without_a_warning_or_a_control_character():
     # an invalid escape ("\s" in an f-string) warns only when the file is compiled afresh: the CLI then
     # printed the warning before its own one-line error, and Python 3.12+ makes it a SyntaxWarning
     import warnings
@@ -487,3 +487,6 @@ def test_every_source_file_compiles_without_a_warning():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             compile(f.read_text(), str(f), "exec")
+        # "\frac" in a docstring that is not raw becomes a form feed and "rac": a control character is such a slip
+        bad = sorted({hex(ord(ch)) for ch in f.read_text() if ord(ch) < 32 and ch != "\n"})
+        assert not bad, f"{f}: control characters {bad} (an escape in a non-raw string?)"

@@ -65,14 +65,13 @@ s_v^2 = sigma_v^2/L_v, s^2 = s_u^2 + s_v^2; p = m/n, nu_m = (n-m)/(m(n-1)), kapp
 eps as above. For every Young weight theta > 0 and omega > 0 with c > 0,
 
 .. math::
-    rac1T \sum_{t<T} E[x_t^2 + p Y_t^2] \le rac{\Delta F_0/T + N}{c},\quad
-    K_W = rac{1}{2	heta\eta} + rac\kappa2\Big(1 + rac1	heta\Big),
+    \frac1T \sum_{t<T} E[x_t^2 + p Y_t^2] \le \frac{\Delta F_0/T + N}{c},\quad
+    K_W = \frac{1}{2\theta\eta} + \frac\kappa2\Big(1 + \frac1\theta\Big),
 
-    c = \eta - rac{	heta\eta}{2} - rac\kappa2 (1+	heta)\eta^2 - K_W (1+\omega)rac{\epsilon^2}{p},\quad
-    N = rac\kappa2 (1+	heta)\eta^2 S_	au + K_W \epsilon^2ig((1+\omega) d^2 + (1 + 1/\omega) s^2ig),
+    c = \eta - \frac{\theta\eta}{2} - \frac\kappa2 (1+\theta)\eta^2 - K_W (1+\omega)\frac{\epsilon^2}{p},\quad
+    N = \frac\kappa2 (1+\theta)\eta^2 S_\tau + K_W \epsilon^2\big((1+\omega) d^2 + (1 + 1/\omega) s^2\big),
 
-    S_	au = 
-u_m d^2 + rac{s_u^2}{	au m} + rac{p\, s_v^2}{	au}.
+    S_\tau = \nu_m d^2 + \frac{s_u^2}{\tau m} + \frac{p\, s_v^2}{\tau}.
 
 The bound is the infimum over the weights (searched numerically; `altsim.theory.weights`). Some
 weights give c > 0 exactly when eta - kappa eta^2/2 - kappa eps^2/(2p) - eps (1 + kappa eta)/sqrt(p) > 0
