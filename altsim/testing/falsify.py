@@ -1,8 +1,8 @@
 """`altsim falsify`: attack a bound the way a referee would, searching for the run that breaks it.
 
 The search maximises measured / bound over problem parameters (the closed-form family's
-knobs, its seed and initial scale; the adversarial kinked family's; a correlation between the u- and
-v-noise where the bound allows one), participation, local steps (tau for FedSim, tau_u and tau_v for
+knobs, its seed and initial scale; the adversarial families' knobs, `family="all"` choosing the family
+too; a correlation between the u- and v-noise where the bound allows one), participation, local steps (tau for FedSim, tau_u and tau_v for
 FedAlt) and step size (and a separate personal step size eta_v where the bound allows one), always
 inside the bound's conditions. It runs in two phases within the time budget:
 
@@ -283,7 +283,8 @@ def drift_lemma_ratio(config: ExperimentConfig) -> tuple[float, int, float]:
     diversity makes (identical convex quadratic clients attain the lemma at tau = 2 with a share of 0).
     Rounds whose displacement is below 1e-6 of the point's norm are skipped: there the drift, a small
     difference of rounded numbers, is rounding. Deterministic, full participation, tau >= 2."""
-    from altsim.rates.experiment import preflight
+    from altsim.rates import simulate
+    from altsim.rates.experiment import make_algorithm, preflight
     from altsim.theory.fedsim_local import eps as eps_expr
     from altsim.theory.symbols import SYMBOLS
 
@@ -294,16 +295,12 @@ def drift_lemma_ratio(config: ExperimentConfig) -> tuple[float, int, float]:
         problem, cert, steps, scales = preflight(config)
     if problem.noisy_u or problem.noisy_v:
         raise ValueError("drift_lemma_ratio: needs a deterministic problem (sigma_u = sigma_v = 0)")
-    from altsim.rates.experiment import make_algorithm
-
     eta = steps["fedsim"][0]
     L_u, L_v = scales[0], scales[1]
     alg = make_algorithm("fedsim", config, eta, (L_u, L_v))
     chi = cert.chi
     eps = float(eps_expr.subs({SYMBOLS["eta"]: eta, SYMBOLS["chi"]: chi, SYMBOLS["tau"]: config.tau}))
     states = []
-    from altsim.rates import simulate
-
     u0, V0 = problem.initial_point()
     states.append((u0.unsqueeze(0), V0.unsqueeze(0)))
     simulate(problem, alg, rounds=config.rounds, m=problem.n, seeds=[config.seeds[0]],
