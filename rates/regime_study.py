@@ -344,26 +344,28 @@ def aggregate(rows: list[dict], level: float = 0.95) -> dict:
                  "diverged": sum(r["empirical"] == "diverged" for r in rows),
                  "eta_at_grid_edge": sum(any(r.get("eta_at_grid_edge", {}).values()) for r in rows)}
     for p in PREDICTIONS:
-        named = [r for r in rows if r[p]["winner"] in ("fedalt", "fedsim")]
-        entry = {"no_prediction": len(rows) - len(named)}
-        for where, keep in (("outside", lambda r: not r[p]["in_band"]), ("in_band", lambda r: r[p]["in_band"])):
-            sel = [r for r in named if keep(r) and r["empirical"] != "diverged"]  # diverged rows: counted apart
-            dec = [r for r in sel if r["empirical"] in ("fedalt", "fedsim")]
-            entry[where] = _rate(sum(r[p]["winner"] == r["empirical"] for r in dec), len(dec), level)
-            entry[where + "_all"] = _rate(sum(r[p]["winner"] == r["empirical"] for r in sel), len(sel), level)
+        entry = {"no_prediction": sum(r[p]["winner"] not in ("fedalt", "fedsim") for r in rows)}
+        for where, in_band in (("outside", False), ("in_band", True)):
+            significant, every = _agreement(rows, p, in_band)
+            entry[where], entry[where + "_all"] = _rate(*significant, level), _rate(*every, level)
         out[p] = entry
     out["by_variant"] = {}  # the same, per FedAlt variant: the paper's condition does not see local steps
     for label in sorted({r["fedalt_variant"] for r in rows}):
         mine = [r for r in rows if r["fedalt_variant"] == label]
-        out["by_variant"][label] = {p: _rate(*_agree_outside(mine, p), level) for p in PREDICTIONS}
+        out["by_variant"][label] = {p: _rate(*_agreement(mine, p, False)[0], level) for p in PREDICTIONS}
         out["by_variant"][label]["fedalt_wins"] = _rate(sum(r["empirical"] == "fedalt" for r in mine), len(mine), level)
     return out
 
 
-def _agree_outside(rows: list[dict], p: str) -> tuple[int, int]:
-    sel = [r for r in rows if r[p]["winner"] in ("fedalt", "fedsim") and not r[p]["in_band"]
-           and r["empirical"] in ("fedalt", "fedsim")]
-    return sum(r[p]["winner"] == r["empirical"] for r in sel), len(sel)
+def _agreement(rows: list[dict], p: str, in_band: bool) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((agree, of) over the rows with a significant winner, (agree, of) counting a measured tie as a
+    disagreement), among the rows where prediction p names a winner, on the given side of its band.
+    Diverged rows are counted apart (`aggregate`), in neither."""
+    sel = [r for r in rows if r[p]["winner"] in ("fedalt", "fedsim") and r[p]["in_band"] == in_band
+           and r["empirical"] != "diverged"]
+    dec = [r for r in sel if r["empirical"] in ("fedalt", "fedsim")]
+    agree = lambda chosen: sum(r[p]["winner"] == r["empirical"] for r in chosen)  # noqa: E731
+    return (agree(dec), len(dec)), (agree(sel), len(sel))
 
 
 def markdown_table(rows: list[dict], summary: dict, level: float = 0.95) -> str:

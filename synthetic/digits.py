@@ -148,22 +148,27 @@ class Digits(FiniteSumProblem):
              else weights)
         return X, H, r, w
 
-    def _grad_v(self, u, v, clients, weights):
-        _, H, r, w = self._residual(u, v, clients, weights)
+    def _v_block(self, v, X, H, r, w):
         gA = torch.einsum("...n,...nc,...nk->...ck", w, r, H)
         ga = (w.unsqueeze(-1) * r).sum(-2)
         return torch.cat([gA.reshape(*gA.shape[:-2], -1), ga], dim=-1) + self.config.ridge * v
 
-    def _grad_u(self, u, v, clients, weights):
-        X, H, r, w = self._residual(u, v, clients, weights)
+    def _u_block(self, u, v, X, H, r, w):
         _, _, A, _ = self._unpack(u, v)
         back = torch.einsum("...nc,...ck->...nk", r, A) * (1 - H.pow(2))  # d/d(pre-activation)
         gW = torch.einsum("...n,...nk,...np->...kp", w, back, X)
         gb = (w.unsqueeze(-1) * back).sum(-2)
         return torch.cat([gW.reshape(*gW.shape[:-2], -1), gb], dim=-1) + self.config.ridge * u
 
-    def _grads(self, u, v, clients, weights):
-        return self._grad_u(u, v, clients, weights), self._grad_v(u, v, clients, weights)
+    def _grad_v(self, u, v, clients, weights):
+        return self._v_block(v, *self._residual(u, v, clients, weights))
+
+    def _grad_u(self, u, v, clients, weights):
+        return self._u_block(u, v, *self._residual(u, v, clients, weights))
+
+    def _grads(self, u, v, clients, weights):  # both blocks from one forward pass (measured constants use it)
+        res = self._residual(u, v, clients, weights)
+        return self._u_block(u, v, *res), self._v_block(v, *res)
 
     def held_out_accuracy(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         """(R, n): each client's accuracy on its own held-out images; u (R, d_u) shared or (R, n, d_u) per client."""

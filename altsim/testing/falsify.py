@@ -434,37 +434,29 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         if cfg is None:  # no step size satisfies the bound's conditions at this point
             errors += 1
             return None
-        if target == "drift_lemma":
-            try:
-                r, t, share = drift_lemma_ratio(dataclasses.replace(cfg, bounds=()))
-            except ValueError:
-                errors += 1
-                return None
-            a = Attempt(r, r > 1 + 1e-6, cfg, t, r, 1.0, exact=True, drift_share=share)  # 1e-6: rounding in e
-            evals += 1
-            if best is None or objective(a) > objective(best):
-                best, best_z = a, z.copy()
-                say(f"{time.time() - start:6.1f}s  eval {evals}: worst drift-lemma ratio {a.ratio:.4f} at round {t} "
-                    f"(diversity share {share:.2f})" + ("  VIOLATION" if a.violated else ""))
-            return a
         try:
-            a = evaluate(bound, cfg, scale)
-            if a.violated:  # a candidate: confirm on fresh seeds before believing it
-                c = confirm(bound, a, scale)
-                if not c.violated:
-                    unconfirmed.append({"search_ratio": a.ratio, "confirmed_ratio": c.ratio, "T": a.T})
-                    say(f"{time.time() - start:6.1f}s  candidate at ratio {a.ratio:.4f} not confirmed on "
-                        f"{len(CONFIRM_SEEDS)} fresh seeds (ratio {c.ratio:.4f})")
-                a = dataclasses.replace(c, config=a.config) if not c.violated else c
+            if target == "drift_lemma":
+                r, t, share = drift_lemma_ratio(dataclasses.replace(cfg, bounds=()))
+                a = Attempt(r, r > 1 + 1e-6, cfg, t, r, 1.0, exact=True, drift_share=share)  # 1e-6: rounding in e
+            else:
+                a = evaluate(bound, cfg, scale)
+                if a.violated:  # a candidate: confirm on fresh seeds before believing it
+                    c = confirm(bound, a, scale)
+                    if not c.violated:
+                        unconfirmed.append({"search_ratio": a.ratio, "confirmed_ratio": c.ratio, "T": a.T})
+                        say(f"{time.time() - start:6.1f}s  candidate at ratio {a.ratio:.4f} not confirmed on "
+                            f"{len(CONFIRM_SEEDS)} fresh seeds (ratio {c.ratio:.4f})")
+                    a = dataclasses.replace(c, config=a.config) if not c.violated else c
         except ValueError:
             errors += 1
             return None
         evals += 1
         if best is None or objective(a) > objective(best):
             best, best_z = a, z.copy()
-            say(f"{time.time() - start:6.1f}s  eval {evals}: worst ratio {a.ratio:.4f} at T={a.T}"
-                + (f" (drift share {a.drift_share:.2f})" if min_drift_share else "")
-                + ("  VIOLATION" if a.violated else ""))
+            worst = (f"worst drift-lemma ratio {a.ratio:.4f} at round {a.T} (diversity share {a.drift_share:.2f})"
+                     if target == "drift_lemma" else f"worst ratio {a.ratio:.4f} at T={a.T}"
+                     + (f" (drift share {a.drift_share:.2f})" if min_drift_share else ""))
+            say(f"{time.time() - start:6.1f}s  eval {evals}: {worst}" + ("  VIOLATION" if a.violated else ""))
         return a
 
     # phase 1: random search
