@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -74,8 +74,13 @@ def _warm_device(device: str, seconds: float = 2.0) -> None:
 
 
 def _problem(n: int, d: int, device: str, dtype: str = "float32", d_v: int | None = None):
-    return make_problem("coupled_quadratic", dict(n=n, d_u=d, d_v=d_v or d, chi=0.5, delta=1.0, sigma_u=0.1, sigma_v=0.1),
-                        seed=0, device=device, dtype=dtype)
+    return make_problem(
+        "coupled_quadratic",
+        dict(n=n, d_u=d, d_v=d_v or d, chi=0.5, delta=1.0, sigma_u=0.1, sigma_v=0.1),
+        seed=0,
+        device=device,
+        dtype=dtype,
+    )
 
 
 def _sync(device: str) -> None:
@@ -115,7 +120,9 @@ def closed_form_round_bytes(R: int, m: int, d_u: int, d_v: int, itemsize: int) -
     return floats * itemsize + R * m * 8
 
 
-def triad_bandwidth(device: str, dtype=torch.float32, size: int = 1 << 25, repeats: int = 5) -> float:
+def triad_bandwidth(
+    device: str, dtype=torch.float32, size: int = 1 << 25, repeats: int = 5
+) -> float:
     """Stream bandwidth in bytes/s: a = b + s c over arrays far larger than the caches."""
     b = torch.rand(size, device=device, dtype=dtype)
     c = torch.rand(size, device=device, dtype=dtype)
@@ -158,7 +165,9 @@ def round_element_steps(R: int, m: int, d_u: int, d_v: int, tau_u: int, tau_v: i
 
 
 # -- shared_representation: matrix products ----------------------------------------------------------
-def shared_representation_round_flops(m: int, k: int, p: int, N: int, tau_u: int, tau_v: int, R: int = 1) -> float:
+def shared_representation_round_flops(
+    m: int, k: int, p: int, N: int, tau_u: int, tau_v: int, R: int = 1
+) -> float:
     """FLOPs of one FedAlt round on shared_representation, from its formulas (`_grads`, both blocks per
     call): U x_j for N samples (2kpN), residuals (2kN + N), e = sum_j r_j x_j (2pN), grad_v (2kN), grad_U = v e^T
     plus the ridge terms (3kp + 2k), and the step (2kp or 2k)."""
@@ -178,26 +187,35 @@ def matmul_gflops(device: str, size: int = 2048, repeats: int = 5, dtype=torch.f
 
 
 def _peak_rss_mb(code: str) -> float:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
 # The child's own peak: VmHWM belongs to the address space exec made, whereas ru_maxrss on Linux carries
 # over from the parent across fork and exec (a bench process that has run n = 10^6 would mask the child).
-_RSS = ("import os, resource\n"
-        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')] if os.path.exists('/proc/self/status') else []\n"
-        "print(int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+_RSS = (
+    "import os, resource\n"
+    "status = '/proc/self/status'\n"
+    "hwm = [l for l in open(status) if l.startswith('VmHWM')] if os.path.exists(status) else []\n"
+    "print(int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+)
 
 
 def peak_memory_mb(n: int, d_v: int, device: str) -> float:
     """Peak memory of a short run at (n, d_v). On the CPU: peak RSS minus that of a process that made the
     same imports and built nothing. On CUDA: the peak of torch's CUDA allocator (the run's data lives there)."""
     imports = "import torch\nfrom altsim.bench import _problem, engine_rounds\nfrom altsim.rates import FedAlt\n"
-    run = (f"p = _problem({n}, 50, {device!r}, d_v={d_v})\n"
-           f"engine_rounds(p, FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=5, tau_v=5), 3, {max(1, n // 10)}, [0], {device!r})\n")
+    run = (
+        f"p = _problem({n}, 50, {device!r}, d_v={d_v})\n"
+        f"engine_rounds(p, FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=5, tau_v=5), 3, {max(1, n // 10)}, [0], {device!r})\n"
+    )
     if str(device).startswith("cuda"):
         return _peak_rss_mb(imports + run + "print(torch.cuda.max_memory_allocated() / 2**20)")
-    base = _peak_rss_mb(imports + _RSS)  # the same imports, no data: the difference is the run's own memory
+    base = _peak_rss_mb(
+        imports + _RSS
+    )  # the same imports, no data: the difference is the run's own memory
     return _peak_rss_mb(imports + run + _RSS) - base
 
 
@@ -206,19 +224,41 @@ def bound_throughput(size: int, subs_points: int = 200) -> dict:
     from altsim import theory
     from altsim.theory.symbols import SYMBOLS
 
-    b = theory.get_bound("fedsim_sgd_partial")  # a closed form (a bound with free weights adds its weight search)
+    b = theory.get_bound(
+        "fedsim_sgd_partial"
+    )  # a closed form (a bound with free weights adds its weight search)
     rng = np.random.default_rng(0)
-    grid = dict(Delta_F0=rng.uniform(0.1, 10, size), chi=rng.uniform(0, 1, size), eta=rng.uniform(0.01, 0.5, size),
-                sigma_u=rng.uniform(0, 1, size), sigma_v=rng.uniform(0, 1, size), delta=rng.uniform(0, 2, size),
-                L_u=1.0, L_v=2.0, n=100, m=10, T=rng.integers(1, 10_000, size).astype(float))
+    grid = dict(
+        Delta_F0=rng.uniform(0.1, 10, size),
+        chi=rng.uniform(0, 1, size),
+        eta=rng.uniform(0.01, 0.5, size),
+        sigma_u=rng.uniform(0, 1, size),
+        sigma_v=rng.uniform(0, 1, size),
+        delta=rng.uniform(0, 2, size),
+        L_u=1.0,
+        L_v=2.0,
+        n=100,
+        m=10,
+        T=rng.integers(1, 10_000, size).astype(float),
+    )
     t_np = _median(lambda: b.evaluate(grid), 5)
     tgrid = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in grid.items()}
     t_torch = _median(lambda: b.evaluate_torch(tgrid), 5)
-    pts = [{k: (float(v[i]) if isinstance(v, np.ndarray) else v) for k, v in grid.items()} for i in range(subs_points)]
-    t_subs = _median(lambda: [float(b.expression.subs({SYMBOLS[k]: v for k, v in p.items()})) for p in pts], 2)
-    return {"grid_size": size, "seconds_numpy": t_np, "seconds_torch": t_torch,
-            "evals_per_second_lambdify": size / t_np, "evals_per_second_torch": size / t_torch,
-            "evals_per_second_subs": subs_points / t_subs}
+    pts = [
+        {k: (float(v[i]) if isinstance(v, np.ndarray) else v) for k, v in grid.items()}
+        for i in range(subs_points)
+    ]
+    t_subs = _median(
+        lambda: [float(b.expression.subs({SYMBOLS[k]: v for k, v in p.items()})) for p in pts], 2
+    )
+    return {
+        "grid_size": size,
+        "seconds_numpy": t_np,
+        "seconds_torch": t_torch,
+        "evals_per_second_lambdify": size / t_np,
+        "evals_per_second_torch": size / t_torch,
+        "evals_per_second_subs": subs_points / t_subs,
+    }
 
 
 @contextlib.contextmanager
@@ -236,8 +276,13 @@ def _fresh_compile_cache():
                 os.environ["TORCHINDUCTOR_CACHE_DIR"] = old
 
 
-def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=sys.stderr,
-          on_update: Callable[[dict], None] | None = None) -> dict:
+def bench(
+    quick: bool = False,
+    device: str = "cpu",
+    peers: bool = False,
+    stream=sys.stderr,
+    on_update: Callable[[dict], None] | None = None,
+) -> dict:
     """Run every measurement (see the module docstring); progress lines go to `stream`, and
     `on_update(report)` gets the report so far after each one (the CLI writes it, so a failure late
     in a long run keeps what was measured)."""
@@ -259,32 +304,47 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
     eng = Rounds(p, alg, 100, [0])
     t_eng = _median(lambda: eng(r_eng), reps) / r_eng
     t_loop = _median(lambda: literal_run(p, alg, rounds=r_loop, m=100, seed=0), reps) / r_loop
-    report.update(engine_seconds_per_round=t_eng, loop_seconds_per_round=t_loop, engine_vs_loop_speedup=t_loop / t_eng)
-    say(f"engine {t_eng * 1e3:.2f} ms/round, loop {t_loop * 1e3:.1f} ms/round: {t_loop / t_eng:.0f}x")
+    report.update(
+        engine_seconds_per_round=t_eng,
+        loop_seconds_per_round=t_loop,
+        engine_vs_loop_speedup=t_loop / t_eng,
+    )
+    say(
+        f"engine {t_eng * 1e3:.2f} ms/round, loop {t_loop * 1e3:.1f} ms/round: {t_loop / t_eng:.0f}x"
+    )
 
     # 2. seeds in one batch against one seed (same scenario)
     seed_counts = [1, 8] if quick else [1, 8, 64]
     times = {}
     for R in seed_counts:
         batch = Rounds(p, alg, 100, range(R))
-        times[R] = _median(lambda: batch(5), reps)
+        times[R] = _median(lambda batch=batch: batch(5), reps)
     report["seed_batch_seconds"] = {str(R): t for R, t in times.items()}
     for R in seed_counts[1:]:
         report[f"seed_batch_cost_ratio_{R}"] = times[R] / times[1]
-        say(f"{R} seeds in one batch cost {times[R] / times[1]:.2f}x one seed ({R}x if run separately)")
+        say(
+            f"{R} seeds in one batch cost {times[R] / times[1]:.2f}x one seed ({R}x if run separately)"
+        )
 
     # 1b, 2b. the same two ratios with compiled rounds (each shape compiles once, in the warm-up call)
-    no_compile = "the quick run compiles nothing" if quick else compile_unavailable(torch.device(device))
+    no_compile = (
+        "the quick run compiles nothing" if quick else compile_unavailable(torch.device(device))
+    )
     if no_compile is None:
         eng_c = Rounds(p, alg, 100, [0], compiled=True)
         t_eng_c = _median(lambda: eng_c(r_eng), reps) / r_eng
         batch_c = Rounds(p, alg, 100, range(64), compiled=True)
         t64_c = _median(lambda: batch_c(5), reps)
         t1_c = _median(lambda: eng_c(5), reps)
-        report.update(engine_seconds_per_round_compiled=t_eng_c, engine_vs_loop_speedup_compiled=t_loop / t_eng_c,
-                      seed_batch_cost_ratio_64_compiled=t64_c / t1_c)
-        say(f"compiled: engine {t_eng_c * 1e3:.2f} ms/round ({t_loop / t_eng_c:.0f}x the loop); 64 seeds cost "
-            f"{t64_c / t1_c:.2f}x one seed")
+        report.update(
+            engine_seconds_per_round_compiled=t_eng_c,
+            engine_vs_loop_speedup_compiled=t_loop / t_eng_c,
+            seed_batch_cost_ratio_64_compiled=t64_c / t1_c,
+        )
+        say(
+            f"compiled: engine {t_eng_c * 1e3:.2f} ms/round ({t_loop / t_eng_c:.0f}x the loop); 64 seeds cost "
+            f"{t64_c / t1_c:.2f}x one seed"
+        )
 
     # 3. scaling in n (m = n/10)
     ns = [100, 1000, 10_000] if quick else [100, 1000, 10_000, 100_000, 1_000_000]
@@ -292,12 +352,15 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
     for n in ns:
         rounds = 2 if n >= 1_000_000 else 3 if n >= 100_000 else 5
         scaled = Rounds(_problem(n, 50, device), alg, n // 10, [0])
-        per_round.append(_median(lambda: scaled(rounds), 1 if n >= 1_000_000 else reps) / rounds)
+        timed = lambda scaled=scaled, rounds=rounds: scaled(rounds)  # noqa: E731
+        per_round.append(_median(timed, 1 if n >= 1_000_000 else reps) / rounds)
         say(f"n={n}: {per_round[-1] * 1e3:.2f} ms/round")
     report["scaling_n"] = ns
     report["scaling_seconds_per_round"] = per_round
     report["scaling_exponent_n"] = float(np.polyfit(np.log(ns), np.log(per_round), 1)[0])
-    report["scaling_exponent_n_top_decade"] = float(np.log(per_round[-1] / per_round[-2]) / np.log(ns[-1] / ns[-2]))
+    report["scaling_exponent_n_top_decade"] = float(
+        np.log(per_round[-1] / per_round[-2]) / np.log(ns[-1] / ns[-2])
+    )
 
     # 4. the roofline at n = 10^5 (quick: 10^4, memory ceiling only), eager and compiled rounds
     n4, d4 = (10_000, 50) if quick else (100_000, 50)
@@ -309,9 +372,17 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
     t_memory = bytes_round / bandwidth
     eager_rounds = Rounds(q, alg, n4 // 10, [0])
     t_eager = _median(lambda: eager_rounds(3), reps) / 3
-    roof = {"n": n4, "m": n4 // 10, "d": d4, "dtype": str(q.dtype).replace("torch.", ""), "bytes_per_round": bytes_round,
-            "element_steps_per_round": elements, "stream_bandwidth_gb_s": bandwidth / 1e9,
-            "memory_ceiling_seconds": t_memory, "eager_seconds_per_round": t_eager}
+    roof = {
+        "n": n4,
+        "m": n4 // 10,
+        "d": d4,
+        "dtype": str(q.dtype).replace("torch.", ""),
+        "bytes_per_round": bytes_round,
+        "element_steps_per_round": elements,
+        "stream_bandwidth_gb_s": bandwidth / 1e9,
+        "memory_ceiling_seconds": t_memory,
+        "eager_seconds_per_round": t_eager,
+    }
     if no_compile:
         roof["op_mix_seconds"] = None
         roof["ceiling"] = "memory only: " + no_compile
@@ -325,36 +396,76 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
             compile_seconds = time.perf_counter() - t0
             t_compiled = _median(lambda: compiled_rounds(3), reps) / 3
         t_ceiling = max(t_memory, t_ops)
-        roof.update(op_mix_seconds=t_ops, op_mix_gelements_per_second=elements / t_ops / 1e9,
-                    ceiling="operation mix" if t_ops >= t_memory else "memory", compiled_seconds_per_round=t_compiled,
-                    fraction_of_roofline_compiled=t_ceiling / t_compiled)
-        saving = (t_eager - t_compiled) / run_work(q, rounds=1, seeds=1, m=n4 // 10)  # seconds per element-round
-        report.update(compiled_speedup_n1e5=t_eager / t_compiled, compile_seconds=compile_seconds,
-                      compile_break_even_work=(compile_seconds / saving) if saving > 0 else None)
-        say(f"compiled round {t_compiled * 1e3:.1f} ms vs eager {t_eager * 1e3:.1f} ms after {compile_seconds:.0f} s of "
-            f"compilation")
+        roof.update(
+            op_mix_seconds=t_ops,
+            op_mix_gelements_per_second=elements / t_ops / 1e9,
+            ceiling="operation mix" if t_ops >= t_memory else "memory",
+            compiled_seconds_per_round=t_compiled,
+            fraction_of_roofline_compiled=t_ceiling / t_compiled,
+        )
+        saving = (t_eager - t_compiled) / run_work(
+            q, rounds=1, seeds=1, m=n4 // 10
+        )  # seconds per element-round
+        report.update(
+            compiled_speedup_n1e5=t_eager / t_compiled,
+            compile_seconds=compile_seconds,
+            compile_break_even_work=(compile_seconds / saving) if saving > 0 else None,
+        )
+        say(
+            f"compiled round {t_compiled * 1e3:.1f} ms vs eager {t_eager * 1e3:.1f} ms "
+            f"after {compile_seconds:.0f} s of compilation"
+        )
     roof["ceiling_seconds"] = t_ceiling
     roof["fraction_of_roofline_eager"] = t_ceiling / t_eager
-    best = max((v, k) for k, v in (("eager", roof["fraction_of_roofline_eager"]),
-                                   ("compiled", roof.get("fraction_of_roofline_compiled", -1.0))))
+    best = max(
+        (v, k)
+        for k, v in (
+            ("eager", roof["fraction_of_roofline_eager"]),
+            ("compiled", roof.get("fraction_of_roofline_compiled", -1.0)),
+        )
+    )
     report.update(roofline=roof, fraction_of_roofline=best[0], roofline_path=best[1])
-    say(f"roofline: ceiling {t_ceiling * 1e3:.2f} ms ({roof['ceiling']}), fraction {best[0]:.1%} ({best[1]})")
+    say(
+        f"roofline: ceiling {t_ceiling * 1e3:.2f} ms ({roof['ceiling']}), fraction {best[0]:.1%} ({best[1]})"
+    )
 
     # 5. shared_representation: its round's arithmetic rate against a large matmul, same process
     # minibatch noise (the family's own): each step's weights over a client's N samples, 64 of them drawn
-    sr = dict(n=200, features=64, rank=16, samples=64) if quick else dict(n=1000, features=128, rank=32, samples=512)
-    srp = make_problem("shared_representation", dict(sr, noise="minibatch", batch_size=min(64, sr["samples"])), seed=0,
-                       device=device, dtype="float32")
+    sr = (
+        dict(n=200, features=64, rank=16, samples=64)
+        if quick
+        else dict(n=1000, features=128, rank=32, samples=512)
+    )
+    srp = make_problem(
+        "shared_representation",
+        dict(sr, noise="minibatch", batch_size=min(64, sr["samples"])),
+        seed=0,
+        device=device,
+        dtype="float32",
+    )
     m5 = sr["n"] // 10
     sr_rounds = Rounds(srp, alg, m5, [0])
     t_sr = _median(lambda: sr_rounds(3), reps) / 3
-    flops = shared_representation_round_flops(m5, sr["rank"], sr["features"], sr["samples"], alg.tau_u, alg.tau_v)
+    flops = shared_representation_round_flops(
+        m5, sr["rank"], sr["features"], sr["samples"], alg.tau_u, alg.tau_v
+    )
     gflops_mm = matmul_gflops(device)
-    report.update(round_gflops=flops / t_sr / 1e9, matmul_gflops=gflops_mm,
-                  fraction_of_matmul_flops=flops / t_sr / 1e9 / gflops_mm,
-                  flops_scenario={"family": "shared_representation", **sr, "m": m5, "dtype": "float32",
-                                  "noise": "minibatch", "algorithm": "fedalt tau_u = tau_v = 5"})
-    say(f"shared_representation round {flops / t_sr / 1e9:.1f} GFLOP/s vs matmul {gflops_mm:.1f} GFLOP/s")
+    report.update(
+        round_gflops=flops / t_sr / 1e9,
+        matmul_gflops=gflops_mm,
+        fraction_of_matmul_flops=flops / t_sr / 1e9 / gflops_mm,
+        flops_scenario={
+            "family": "shared_representation",
+            **sr,
+            "m": m5,
+            "dtype": "float32",
+            "noise": "minibatch",
+            "algorithm": "fedalt tau_u = tau_v = 5",
+        },
+    )
+    say(
+        f"shared_representation round {flops / t_sr / 1e9:.1f} GFLOP/s vs matmul {gflops_mm:.1f} GFLOP/s"
+    )
 
     # 6. peak memory
     if not quick:
@@ -363,11 +474,15 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
 
     # 7. symbolic evaluation
     bt = bound_throughput(100_000 if quick else 1_000_000)
-    report.update(bound_evals_per_second_lambdify=bt["evals_per_second_lambdify"],
-                  bound_evals_per_second_torch=bt["evals_per_second_torch"],
-                  bound_evals_per_second_subs=bt["evals_per_second_subs"],
-                  lambdify_over_subs=bt["evals_per_second_lambdify"] / bt["evals_per_second_subs"])
-    say(f"bounds: {bt['evals_per_second_lambdify']:.3g}/s lambdify vs {bt['evals_per_second_subs']:.3g}/s subs")
+    report.update(
+        bound_evals_per_second_lambdify=bt["evals_per_second_lambdify"],
+        bound_evals_per_second_torch=bt["evals_per_second_torch"],
+        bound_evals_per_second_subs=bt["evals_per_second_subs"],
+        lambdify_over_subs=bt["evals_per_second_lambdify"] / bt["evals_per_second_subs"],
+    )
+    say(
+        f"bounds: {bt['evals_per_second_lambdify']:.3g}/s lambdify vs {bt['evals_per_second_subs']:.3g}/s subs"
+    )
 
     # 8. a real peer: Flower
     if peers:
@@ -378,8 +493,15 @@ def bench(quick: bool = False, device: str = "cpu", peers: bool = False, stream=
 
 
 def machine(device: str) -> dict:
-    info = {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "numpy": np.__version__, "python": platform.python_version(), "platform": platform.platform(), "device": device}
+    info = {
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": device,
+    }
     if str(device).startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(0)
     return info

@@ -34,7 +34,9 @@ class UsageErrorWithUsage(UsageError):
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # the usage line, then one error line
         sub = self.prog.removeprefix("altsim").strip()
-        raise UsageErrorWithUsage(f"{sub}: {message}" if sub else message, " ".join(self.format_usage().split()))
+        raise UsageErrorWithUsage(
+            f"{sub}: {message}" if sub else message, " ".join(self.format_usage().split())
+        )
 
 
 def _parse_sets(items: list[str] | None) -> dict[str, float]:
@@ -47,7 +49,9 @@ def _parse_sets(items: list[str] | None) -> dict[str, float]:
             raise UsageError(f"--set {item!r}: expected KEY=VALUE")
         key, raw = (x.strip() for x in item.split("=", 1))
         if key in values:
-            raise UsageError(f"--set {key}: given twice ({values[key]!r} and {raw!r}); give each key once")
+            raise UsageError(
+                f"--set {key}: given twice ({values[key]!r} and {raw!r}); give each key once"
+            )
         try:
             values[key] = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
         except ValueError:
@@ -58,73 +62,155 @@ def _parse_sets(items: list[str] | None) -> dict[str, float]:
 def build_parser() -> argparse.ArgumentParser:
     from altsim import __version__
 
-    p = _Parser(prog="altsim", description="Check FedAlt/FedSim convergence theory against measured runs.")
-    p.add_argument("--version", action="version", version=f"altsim {__version__}", help="print the version and exit")
-    p.add_argument("--debug", action="store_true", help="show the full traceback when something fails")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND",
-                           help="what to do; 'altsim COMMAND -h' describes each")
+    p = _Parser(
+        prog="altsim", description="Check FedAlt/FedSim convergence theory against measured runs."
+    )
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"altsim {__version__}",
+        help="print the version and exit",
+    )
+    p.add_argument(
+        "--debug", action="store_true", help="show the full traceback when something fails"
+    )
+    sub = p.add_subparsers(
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        metavar="COMMAND",
+        help="what to do; 'altsim COMMAND -h' describes each",
+    )
 
-    d = sub.add_parser("demo", help="run FedAlt and FedSim on the default problem and draw measured vs bound")
+    d = sub.add_parser(
+        "demo", help="run FedAlt and FedSim on the default problem and draw measured vs bound"
+    )
     d.add_argument("--out", default="altsim-demo", help="output folder (default ./altsim-demo)")
     d.add_argument("--device", default="cpu", help="cpu or cuda")
-    d.add_argument("--seed", type=int, default=0, help="problem seed; run seeds are SEED, SEED+1, ...")
+    d.add_argument(
+        "--seed", type=int, default=0, help="problem seed; run seeds are SEED, SEED+1, ..."
+    )
     d.add_argument("--quick", action="store_true", help="small run (under 20 s on 2 cores)")
 
     b = sub.add_parser("bound", help="show a bound: expression, conditions, provenance, value")
     b.add_argument("--list", action="store_true", help="list every bound")
-    b.add_argument("--alg", choices=_bound_algorithms(), help="the algorithm whose tightest applicable [D] bound to show")
-    b.add_argument("--name", help="bound name (default: the tightest [D] bound whose conditions the values meet)")
-    b.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="symbol values, e.g. L_u=1 n=10 T=100")
+    b.add_argument(
+        "--alg",
+        choices=_bound_algorithms(),
+        help="the algorithm whose tightest applicable [D] bound to show",
+    )
+    b.add_argument(
+        "--name",
+        help="bound name (default: the tightest [D] bound whose conditions the values meet)",
+    )
+    b.add_argument(
+        "--set",
+        nargs="+",
+        action="extend",
+        metavar="KEY=VALUE",
+        help="symbol values, e.g. L_u=1 n=10 T=100",
+    )
     b.add_argument("--latex", action="store_true", help="print the LaTeX form")
     b.add_argument("--json", action="store_true", help="print one JSON object")
 
     r = sub.add_parser("run", help="run an experiment or a sweep from a TOML config (resumable)")
-    r.add_argument("config", help="TOML file: [experiment], [problem], optional [sweep] and [regime]")
+    r.add_argument(
+        "config", help="TOML file: [experiment], [problem], optional [sweep] and [regime]"
+    )
     r.add_argument("--out", required=True, help="output folder; an existing one is resumed")
-    r.add_argument("--executor", default="local", choices=["local", "processes", "dask"],
-                   help="local: in-process; processes: the cores of this machine; dask: dask.distributed")
+    r.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", "processes", "dask"],
+        help="local: in-process; processes: the cores of this machine; dask: dask.distributed",
+    )
     r.add_argument("--workers", type=int, help="worker processes for --executor processes")
-    r.add_argument("--dask-address", help="scheduler address for --executor dask (default: a local cluster)")
+    r.add_argument(
+        "--dask-address", help="scheduler address for --executor dask (default: a local cluster)"
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
     pl = sub.add_parser("plot", help="redraw figures from a saved result folder, without rerunning")
     pl.add_argument("result_dir", help="a folder written by altsim demo or altsim run")
-    pl.add_argument("--kind", default="auto", choices=["auto", "rate", "tightness", "regime", "sweep", "trajectory", "personalization"],
-                    help="auto: rate and tightness for one experiment (and personalization where it has held-out "
-                         "accuracy), sweep (and regime) for a sweep")
-    pl.add_argument("--x", default="m_over_n", help="sweep plot's x axis: m_over_n, an [experiment] field or problem.NAME")
+    pl.add_argument(
+        "--kind",
+        default="auto",
+        choices=["auto", "rate", "tightness", "regime", "sweep", "trajectory", "personalization"],
+        help="auto: rate and tightness for one experiment (and personalization where it has held-out "
+        "accuracy), sweep (and regime) for a sweep",
+    )
+    pl.add_argument(
+        "--x",
+        default="m_over_n",
+        help="sweep plot's x axis: m_over_n, an [experiment] field or problem.NAME",
+    )
     pl.add_argument("--out", help="where to write the figures (default: RESULT_DIR)")
 
-    fz = sub.add_parser("falsify", help="search for a run that violates a bound (adversarial, within a time budget)")
+    fz = sub.add_parser(
+        "falsify", help="search for a run that violates a bound (adversarial, within a time budget)"
+    )
     fz.add_argument("--bound", required=True, help="an explicit [D] bound (altsim bound --list)")
-    fz.add_argument("--family", default="coupled_quadratic",
-                    help="problem family to search: coupled_quadratic (default), kinked_quadratic, or all")
+    fz.add_argument(
+        "--family",
+        default="coupled_quadratic",
+        help="problem family to search: coupled_quadratic (default), kinked_quadratic, or all",
+    )
     fz.add_argument("--budget", type=float, default=60.0, help="seconds to search (default 60)")
-    fz.add_argument("--out", default="altsim-falsify", help="folder for the report and the rerunnable configs")
-    fz.add_argument("--scale", type=float, default=1.0, help="multiply the bound (0.5 halves it: a broken bound)")
+    fz.add_argument(
+        "--out", default="altsim-falsify", help="folder for the report and the rerunnable configs"
+    )
+    fz.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply the bound (0.5 halves it: a broken bound)",
+    )
     fz.add_argument("--seed", type=int, default=0, help="seed of the search")
-    fz.add_argument("--min-drift-share", type=float, default=0.0,
-                    help="search for the worst drift-term instance: runs where delta makes less than this share of "
-                         "the bound count for less (0 to 1; default 0, every run counts in full)")
-    fz.add_argument("--max-rounds", type=int, default=None,
-                    help="longest horizon searched (default 80); longer lets a term that does not decay dominate")
-    fz.add_argument("--target", default="bound", choices=("bound", "drift_lemma"),
-                    help="hold runs against the whole bound (default), or against the drift lemma of its proof "
-                         "(fedsim_gd_local: the client drift over what the lemma allows)")
+    fz.add_argument(
+        "--min-drift-share",
+        type=float,
+        default=0.0,
+        help="search for the worst drift-term instance: runs where delta makes less than this share of "
+        "the bound count for less (0 to 1; default 0, every run counts in full)",
+    )
+    fz.add_argument(
+        "--max-rounds",
+        type=int,
+        default=None,
+        help="longest horizon searched (default 80); longer lets a term that does not decay dominate",
+    )
+    fz.add_argument(
+        "--target",
+        default="bound",
+        choices=("bound", "drift_lemma"),
+        help="hold runs against the whole bound (default), or against the drift lemma of its proof "
+        "(fedsim_gd_local: the client drift over what the lemma allows)",
+    )
     fz.add_argument("--quiet", action="store_true", help="no progress lines")
 
-    bn = sub.add_parser("bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)")
+    bn = sub.add_parser(
+        "bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)"
+    )
     bn.add_argument("--quick", action="store_true", help="smaller sizes; a smoke test")
     bn.add_argument("--device", default="cpu", help="cpu or cuda")
     bn.add_argument("--out", help="write the JSON report here")
-    bn.add_argument("--peers", action="store_true",
-                    help="also run Flower's simulation engine on the same problem (needs: pip install \"altsim[peers]\")")
+    bn.add_argument(
+        "--peers",
+        action="store_true",
+        help='also run Flower\'s simulation engine on the same problem (needs: pip install "altsim[peers]")',
+    )
 
     pr = sub.add_parser("problem", help="show a problem family's certified constants")
     pr.add_argument("--list", action="store_true", help="list the families")
-    pr.add_argument("--family", default="coupled_quadratic", help="problem family (altsim problem --list)")
-    pr.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE", help="family parameters")
-    pr.add_argument("--config", help="TOML file whose [problem] table holds the parameters (--set overrides)")
+    pr.add_argument(
+        "--family", default="coupled_quadratic", help="problem family (altsim problem --list)"
+    )
+    pr.add_argument(
+        "--set", nargs="+", action="extend", metavar="KEY=VALUE", help="family parameters"
+    )
+    pr.add_argument(
+        "--config", help="TOML file whose [problem] table holds the parameters (--set overrides)"
+    )
     pr.add_argument("--seed", type=int, default=0, help="problem seed (data and initial point)")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
     return p
@@ -144,7 +230,9 @@ def _bound_report(args) -> dict:
     values = _parse_sets(args.set)
     unknown = sorted(set(values) - set(theory.symbols.SYMBOLS))
     if unknown:
-        raise UsageError(f"--set: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(theory.symbols.SYMBOLS)}")
+        raise UsageError(
+            f"--set: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(theory.symbols.SYMBOLS)}"
+        )
     theory.symbols.validate_values(values)
     if "eta" in values and ({"gamma_u", "gamma_v"} & set(values)):
         implied = {"gamma_u": ("L_u", "tau_u"), "gamma_v": ("L_v", "tau_v")}
@@ -152,8 +240,10 @@ def _bound_report(args) -> dict:
             if g in values and L in values:
                 eta = values[g] * values[L] * values.get(steps, values.get("tau", 1))
                 if not math.isclose(eta, values["eta"], rel_tol=1e-9):
-                    raise UsageError(f"--set {g}={values[g]} with {L}={values[L]} means eta={eta:.6g}, not eta={values['eta']}; "
-                                     "give eta or the step sizes, consistently")
+                    raise UsageError(
+                        f"--set {g}={values[g]} with {L}={values[L]} means eta={eta:.6g}, not eta={values['eta']}; "
+                        "give eta or the step sizes, consistently"
+                    )
     if "chi" not in values and {"L_uv", "L_u", "L_v"} <= set(values):
         values["chi"] = values["L_uv"] / math.sqrt(values["L_u"] * values["L_v"])
 
@@ -167,7 +257,9 @@ def _bound_report(args) -> dict:
 
     def value_at_best(b) -> tuple[float | None, float | None, list[str], list[str]]:
         """(value, eta_opt, missing symbols, failed conditions): no value where a condition fails."""
-        missing = [p for p in b.parameters if p not in values and p not in ("eta", "eta_v")]  # eta_v follows eta
+        missing = [
+            p for p in b.parameters if p not in values and p not in ("eta", "eta_v")
+        ]  # eta_v follows eta
         if missing:
             return None, None, missing, []
         failed = [c.check(values) for c in b.conditions if condition_status(c) == "fails"]
@@ -177,41 +269,72 @@ def _bound_report(args) -> dict:
             return float(b.evaluate(values)), None, [], []
         eta, val = theory.optimal_eta(b, values, values["T"])
         at_eta = {**values, "eta": eta}
-        failed = [c.check(at_eta) for c in b.conditions
-                  if "eta" in c.symbols and all(k in at_eta or k in theory.symbols.DEFAULTS for k in c.symbols)
-                  and c.check(at_eta) is not None]
+        failed = [
+            c.check(at_eta)
+            for c in b.conditions
+            if "eta" in c.symbols
+            and all(k in at_eta or k in theory.symbols.DEFAULTS for k in c.symbols)
+            and c.check(at_eta) is not None
+        ]
         if failed:
-            return None, None, [], [f"at the bound's best step size eta = {eta:.6g}: {why}" for why in failed]
+            return (
+                None,
+                None,
+                [],
+                [f"at the bound's best step size eta = {eta:.6g}: {why}" for why in failed],
+            )
         return val, eta, [], []
 
     if args.name:
         bound = theory.get_bound(args.name)
         if args.alg and bound.algorithm != args.alg:
-            raise UsageError(f"--name {args.name}: is a bound for {bound.algorithm}, not --alg {args.alg}")
+            raise UsageError(
+                f"--name {args.name}: is a bound for {bound.algorithm}, not --alg {args.alg}"
+            )
     else:
         candidates = []
         for b in theory.bounds_for(args.alg, "D"):
-            fails = [c for c in b.conditions if c.kind not in step_kinds and condition_status(c) == "fails"]
+            fails = [
+                c
+                for c in b.conditions
+                if c.kind not in step_kinds and condition_status(c) == "fails"
+            ]
             if not fails:
                 val = value_at_best(b)[0]
                 candidates.append((val if val is not None else math.inf, b.name, b))
         if not candidates:
-            raise UsageError(f"--alg {args.alg}: no [D] bound's conditions hold for these values; see 'altsim bound --list'")
+            raise UsageError(
+                f"--alg {args.alg}: no [D] bound's conditions hold for these values; see 'altsim bound --list'"
+            )
         bound = min(candidates)[2]
     value, eta_opt, missing, failed = value_at_best(bound)
     regime_keys = ("sigma_u", "sigma_v", "delta", "L_u", "L_v", "n", "m")
-    regime = (theory.regime_winner(*(values[k] for k in regime_keys)) if all(k in values for k in regime_keys) else None)
-    derived = theory.regime_winner_derived({k: v for k, v in values.items() if k != "eta"}) if "T" in values else None
+    regime = (
+        theory.regime_winner(*(values[k] for k in regime_keys))
+        if all(k in values for k in regime_keys)
+        else None
+    )
+    derived = (
+        theory.regime_winner_derived({k: v for k, v in values.items() if k != "eta"})
+        if "T" in values
+        else None
+    )
     paper_level = None
     pl = next((q for q in theory.rate.PAPER_LEVEL.values() if q.source == bound.name), None)
     if pl is not None:
         needed = sorted({s.name for s in pl.expression.free_symbols} - set(values))
-        paper_level = {**pl.describe(), "value": None if needed else pl.value(values),
-                       "eta": None if needed else pl.eta(values), "missing": needed}
+        paper_level = {
+            **pl.describe(),
+            "value": None if needed else pl.value(values),
+            "eta": None if needed else pl.eta(values),
+            "missing": needed,
+        }
     return {
         **bound.describe(),
-        "conditions": [{"condition": t, "kind": c.kind, "status": condition_status(c)}
-                       for t, c in zip(bound.conditions_text(), bound.conditions)],
+        "conditions": [
+            {"condition": t, "kind": c.kind, "status": condition_status(c)}
+            for t, c in zip(bound.conditions_text(), bound.conditions)
+        ],
         "values": values,
         "value": value,
         "eta_opt": eta_opt,
@@ -233,7 +356,9 @@ def cmd_bound(args, out) -> int:
             print(f"{b.name:<26} {b.algorithm:<7} [{b.provenance}]  {b.summary}", file=out)
         return 0
     if not args.alg and not args.name:
-        raise UsageError(f"bound: give --list, --alg {{{','.join(_bound_algorithms())}}} or --name NAME")
+        raise UsageError(
+            f"bound: give --list, --alg {{{','.join(_bound_algorithms())}}} or --name NAME"
+        )
     rep = _bound_report(args)
     if args.json:
         print(dumps(rep, indent=2), file=out)
@@ -247,7 +372,10 @@ def cmd_bound(args, out) -> int:
         if rep["missing"]:
             print(f"  value: needs {', '.join(rep['missing'])}", file=out)
         elif rep["failed_conditions"]:
-            print(f"  value: none; the bound says nothing here: {'; '.join(rep['failed_conditions'])}", file=out)
+            print(
+                f"  value: none; the bound says nothing here: {'; '.join(rep['failed_conditions'])}",
+                file=out,
+            )
         else:
             eta = f" at eta_opt = {rep['eta_opt']:.6g}" if rep["eta_opt"] is not None else ""
             print(f"  value: {rep['value']:.6g}{eta}", file=out)
@@ -255,11 +383,17 @@ def cmd_bound(args, out) -> int:
         print(f"  regime (paper, section 6): {reg}", file=out)
         der = rep["regime_derived"]
         verdict = rep["regime_winner_derived"] or "none"
-        print(f"  regime (altsim's [D] bounds, each at its best step size): {verdict}; {der['reason']}", file=out)
+        print(
+            f"  regime (altsim's [D] bounds, each at its best step size): {verdict}; {der['reason']}",
+            file=out,
+        )
         pl = rep["paper_level_derived"]
         if pl is not None and pl["value"] is not None:
-            print(f"  paper-level [D] ({pl['name']}): {pl['value']:.6g} at eta = {pl['eta']:.6g}, the template "
-                  f"{pl['template']} with sigma2 = {pl['sigma2']}, sigma_tilde2 = {pl['sigma_tilde2']}", file=out)
+            print(
+                f"  paper-level [D] ({pl['name']}): {pl['value']:.6g} at eta = {pl['eta']:.6g}, the template "
+                f"{pl['template']} with sigma2 = {pl['sigma2']}, sigma_tilde2 = {pl['sigma_tilde2']}",
+                file=out,
+            )
     return 0
 
 
@@ -278,24 +412,44 @@ def cmd_problem(args, out) -> int:
         params = {**load_toml_table(args.config, "problem"), **params}
     from altsim.rates.experiment import ExperimentConfig, check_memory
 
-    check_memory(ExperimentConfig(family=args.family, problem=params, problem_seed=args.seed, seeds=(0,), rounds=1),
-                 fraction=0.25)  # the measurement's power iterations hold several copies of the instance
+    check_memory(
+        ExperimentConfig(
+            family=args.family, problem=params, problem_seed=args.seed, seeds=(0,), rounds=1
+        ),
+        fraction=0.25,
+    )  # the measurement's power iterations hold several copies of the instance
     problem = make_problem(args.family, params, seed=args.seed)
     cert = problem.certified_constants().as_dict()
     keys = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "F_lower")
     measured = measured_constants(problem)
     # a ratio for each upper-bound constant; F_lower is a lower bound, so it has none
-    ratio = {k: (measured[k]["value"] / cert[k] if k != "F_lower" and cert[k] not in (0.0, math.inf) else None) for k in keys}
-    rep = {"family": args.family, "seed": args.seed, "parameters": problem.describe(),
-           "certified": {k: cert[k] for k in keys}, "measured": {k: measured[k] for k in keys}, "ratio": ratio}
+    ratio = {
+        k: (
+            measured[k]["value"] / cert[k]
+            if k != "F_lower" and cert[k] not in (0.0, math.inf)
+            else None
+        )
+        for k in keys
+    }
+    rep = {
+        "family": args.family,
+        "seed": args.seed,
+        "parameters": problem.describe(),
+        "certified": {k: cert[k] for k in keys},
+        "measured": {k: measured[k] for k in keys},
+        "ratio": ratio,
+    }
     if args.json:
         print(dumps(rep, indent=2), file=out)
     else:
         print(f"{args.family} (seed {args.seed}): certified vs measured", file=out)
         for k in keys:
             r = f"{ratio[k]:.3f}" if ratio[k] is not None else "-"
-            print(f"  {k:<8} certified {cert[k]:<12.6g} measured {measured[k]['value']:<12.6g} ratio {r:<7} "
-                  f"({measured[k]['method']})", file=out)
+            print(
+                f"  {k:<8} certified {cert[k]:<12.6g} measured {measured[k]['value']:<12.6g} ratio {r:<7} "
+                f"({measured[k]['method']})",
+                file=out,
+            )
     return 0
 
 
@@ -312,8 +466,15 @@ def cmd_run(args, out) -> int:
     with open(args.config) as f:
         text = f.read()
     stream = _io.StringIO() if args.quiet else sys.stderr
-    summary = run_sweep(spec, args.out, executor=args.executor, workers=args.workers, config_text=text, stream=stream,
-                        dask_address=args.dask_address)
+    summary = run_sweep(
+        spec,
+        args.out,
+        executor=args.executor,
+        workers=args.workers,
+        config_text=text,
+        stream=stream,
+        dask_address=args.dask_address,
+    )
     if "algorithms" in summary:
         from altsim.results import table
 
@@ -327,20 +488,38 @@ def cmd_run(args, out) -> int:
         r = summary["regime_study"]
         for p, name in (("paper", "the paper's condition [P]"), ("derived", "altsim's [D] bounds")):
             o = r[p]["outside"]
-            ci = f" (Wilson {r['study']['level']:.0%} [{o['wilson'][0]:.2f}, {o['wilson'][1]:.2f}])" if o["of"] else ""
-            print(f"regime: {name} agrees with the measured winner at {o['agree']}/{o['of']} significant rows outside "
-                  f"the margin band{ci}; in the band {r[p]['in_band']['agree']}/{r[p]['in_band']['of']}", file=out)
+            ci = (
+                f" (Wilson {r['study']['level']:.0%} [{o['wilson'][0]:.2f}, {o['wilson'][1]:.2f}])"
+                if o["of"]
+                else ""
+            )
+            print(
+                f"regime: {name} agrees with the measured winner at {o['agree']}/{o['of']} significant rows outside "
+                f"the margin band{ci}; in the band {r[p]['in_band']['agree']}/{r[p]['in_band']['of']}",
+                file=out,
+            )
         if r.get("eta_at_grid_edge"):
-            print(f"regime: warning: at {r['eta_at_grid_edge']}/{r['rows']} rows a tuned eta is an end of regime.eta_grid; "
-                  "the best step size may lie beyond it (widen the grid)", file=out)
+            print(
+                f"regime: warning: at {r['eta_at_grid_edge']}/{r['rows']} rows a tuned eta is an end of "
+                "regime.eta_grid; the best step size may lie beyond it (widen the grid)",
+                file=out,
+            )
         s = r["significant"]
-        print(f"regime: {s['agree']}/{s['of']} rows have a winner significant at {r['study']['level']:.0%}; "
-              f"table in {args.out}/regime_table.md", file=out)
+        print(
+            f"regime: {s['agree']}/{s['of']} rows have a winner significant at {r['study']['level']:.0%}; "
+            f"table in {args.out}/regime_table.md",
+            file=out,
+        )
     elif "regime" in summary:
         r = summary["regime"]
-        dec = f"{r['agreement_rate_decided']:.3f}" if r["agreement_rate_decided"] is not None else "-"
-        print(f"regime: empirical winner agrees with the paper's prediction at {r['agreement_rate']:.3f} of "
-              f"{r['points']} points ({dec} of the {r['decided']} points with a significant winner)", file=out)
+        dec = (
+            f"{r['agreement_rate_decided']:.3f}" if r["agreement_rate_decided"] is not None else "-"
+        )
+        print(
+            f"regime: empirical winner agrees with the paper's prediction at {r['agreement_rate']:.3f} of "
+            f"{r['points']} points ({dec} of the {r['decided']} points with a significant winner)",
+            file=out,
+        )
     return 0
 
 
@@ -356,7 +535,9 @@ def cmd_plot(args, out) -> int:
         check_output_folder(args.out, "plot")
     if args.kind == "trajectory":  # a teaching figure: needs no result, only a folder to write into
         if args.out is None and not result_dir.is_dir():
-            raise ValueError(f"result_dir={args.result_dir!r}: no such folder (give --out to write the figure elsewhere)")
+            raise ValueError(
+                f"result_dir={args.result_dir!r}: no such folder (give --out to write the figure elsewhere)"
+            )
         figs = [("trajectory", figures.trajectory_view())]
     else:
         summary = load_summary(args.result_dir)
@@ -364,25 +545,52 @@ def cmd_plot(args, out) -> int:
         if args.kind != "auto":
             kinds = (args.kind,)
         elif single:
-            kinds = ("rate", "tightness", "personalization") if "personalization" in summary else ("rate", "tightness")
+            kinds = (
+                ("rate", "tightness", "personalization")
+                if "personalization" in summary
+                else ("rate", "tightness")
+            )
         else:
-            kinds = ("regime",) if "regime_study" in summary else ("sweep", "regime") if "regime" in summary else ("sweep",)
+            kinds = (
+                ("regime",)
+                if "regime_study" in summary
+                else ("sweep", "regime")
+                if "regime" in summary
+                else ("sweep",)
+            )
         figs = []  # every figure is drawn before anything is written
         for kind in kinds:
             if kind in ("rate", "tightness"):
                 if not single:
-                    raise ValueError(f"--kind {kind}: {args.result_dir} is a sweep; point at one of its points/<id> folders")
+                    raise ValueError(
+                        f"--kind {kind}: {args.result_dir} is a sweep; point at one of its points/<id> folders"
+                    )
                 _, comps = load_comparisons(args.result_dir)
                 steps = {a: s.get("name") for a, s in summary["algorithms"].items()}
-                figs.append((kind, figures.rate_plot(comps, bounds=steps) if kind == "rate" else figures.tightness_plot(comps)))
+                figs.append(
+                    (
+                        kind,
+                        figures.rate_plot(comps, bounds=steps)
+                        if kind == "rate"
+                        else figures.tightness_plot(comps),
+                    )
+                )
             elif kind == "personalization":
                 figs.append((kind, figures.personalization_plot(summary)))
             elif kind == "regime":
-                figs.append((kind, figures.regime_study_plot(summary) if "regime_study" in summary
-                             else figures.regime_map(summary)))
+                figs.append(
+                    (
+                        kind,
+                        figures.regime_study_plot(summary)
+                        if "regime_study" in summary
+                        else figures.regime_map(summary),
+                    )
+                )
             else:
                 if single:
-                    raise ValueError(f"--kind sweep: {args.result_dir} holds one experiment, not a sweep")
+                    raise ValueError(
+                        f"--kind sweep: {args.result_dir} holds one experiment, not a sweep"
+                    )
                 figs.append((kind, figures.sweep_plot(summary, x=args.x)))
     written = []
 
@@ -406,28 +614,53 @@ def cmd_falsify(args, out) -> int:
 
     from altsim.io import OutputFolder
     from altsim.rates.experiment import work_started
-    from altsim.testing.falsify import ALL_FAMILIES, DRIFT_LEMMA_BOUNDS, SEARCH_FAMILIES, falsify, print_progress
+    from altsim.testing.falsify import (
+        ALL_FAMILIES,
+        DRIFT_LEMMA_BOUNDS,
+        SEARCH_FAMILIES,
+        falsify,
+        print_progress,
+    )
     from altsim.theory import get_bound, require
 
     bound = get_bound(args.bound)
     if bound.provenance != "D" or bound.eta_max is None:
-        raise UsageError(f"--bound {args.bound}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
+        raise UsageError(
+            f"--bound {args.bound}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]"
+        )
     if args.family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
-        raise UsageError(f"--family {args.family}: the search runs on the families whose constants are certified "
-                         f"everywhere: {', '.join(SEARCH_FAMILIES)}, or {ALL_FAMILIES} (both, the family a search "
-                         f"coordinate)")
-    require("--budget", args.budget, low=1, high=7 * 86400)  # seconds: at least one run, at most a week
+        raise UsageError(
+            f"--family {args.family}: the search runs on the families whose constants are certified "
+            f"everywhere: {', '.join(SEARCH_FAMILIES)}, or {ALL_FAMILIES} (both, the family a search "
+            f"coordinate)"
+        )
+    require(
+        "--budget", args.budget, low=1, high=7 * 86400
+    )  # seconds: at least one run, at most a week
     require("--scale", args.scale, low=0, low_open=True)
     require("--min-drift-share", args.min_drift_share, low=0, high=1, high_open=True)
     if args.target == "drift_lemma" and args.bound not in DRIFT_LEMMA_BOUNDS:
-        raise UsageError(f"--target drift_lemma: measures the drift step of {', '.join(DRIFT_LEMMA_BOUNDS)}, "
-                         f"not of --bound {args.bound}")
+        raise UsageError(
+            f"--target drift_lemma: measures the drift step of {', '.join(DRIFT_LEMMA_BOUNDS)}, "
+            f"not of --bound {args.bound}"
+        )
     if args.max_rounds is not None:
         require("--max-rounds", args.max_rounds, low=6, high=100_000, integer=True)
-    with OutputFolder(args.out, "falsify") as target, work_started():  # the folder is checked before it is claimed
-        rep = falsify(args.bound, args.budget, scale=args.scale, seed=args.seed, family=args.family,
-                      progress=None if args.quiet else print_progress, min_drift_share=args.min_drift_share,
-                      max_rounds=args.max_rounds, target=args.target)
+    with (
+        OutputFolder(args.out, "falsify") as target,
+        work_started(),
+    ):  # the folder is checked before it is claimed
+        rep = falsify(
+            args.bound,
+            args.budget,
+            scale=args.scale,
+            seed=args.seed,
+            family=args.family,
+            progress=None if args.quiet else print_progress,
+            min_drift_share=args.min_drift_share,
+            max_rounds=args.max_rounds,
+            target=args.target,
+        )
         _write_falsify(args, target, rep, out)
     return 0
 
@@ -441,25 +674,45 @@ def _write_falsify(args, target, rep: dict, out) -> None:
     write_json(Path(target) / "falsify.json", rep)
     scaled = f" x {args.scale:g}" if args.scale != 1 else ""
     if rep["worst_config"]:
-        write_text(Path(target) / "worst.toml", config_toml(
-            rep["worst_config"], f"altsim falsify --bound {args.bound}{scaled}" + (
-                f" --target drift_lemma: worst drift-lemma ratio {rep['worst_ratio']:.6g} at round {rep['worst_T']} "
-                f"(altsim.testing.falsify.drift_lemma_ratio reruns it)" if rep.get("target") == "drift_lemma" else
-                f": worst ratio {rep['worst_ratio']:.6g} at T = {rep['worst_T']}")
-            + "\nrerun: altsim run worst.toml --out DIR"))
+        write_text(
+            Path(target) / "worst.toml",
+            config_toml(
+                rep["worst_config"],
+                f"altsim falsify --bound {args.bound}{scaled}"
+                + (
+                    f" --target drift_lemma: worst drift-lemma ratio {rep['worst_ratio']:.6g} "
+                    f"at round {rep['worst_T']} "
+                    f"(altsim.testing.falsify.drift_lemma_ratio reruns it)"
+                    if rep.get("target") == "drift_lemma"
+                    else f": worst ratio {rep['worst_ratio']:.6g} at T = {rep['worst_T']}"
+                )
+                + "\nrerun: altsim run worst.toml --out DIR",
+            ),
+        )
     if rep["counterexample"]:
-        write_text(Path(target) / "counterexample.toml", config_toml(
-            rep["counterexample"], f"altsim falsify --bound {args.bound}{scaled}: shrunk counterexample, ratio "
-            f"{rep['counterexample_ratio']:.6g}\nrerun: altsim run counterexample.toml --out DIR"))
+        write_text(
+            Path(target) / "counterexample.toml",
+            config_toml(
+                rep["counterexample"],
+                f"altsim falsify --bound {args.bound}{scaled}: shrunk counterexample, ratio "
+                f"{rep['counterexample_ratio']:.6g}\nrerun: altsim run counterexample.toml --out DIR",
+            ),
+        )
     verdict = "VIOLATED" if rep["violation"] else "no violation found"
-    worst = (f"worst measured/bound = {rep['worst_ratio']:.4g} at T = {rep['worst_T']}" if rep["worst_ratio"] is not None
-             else "no run finished within the budget")
+    worst = (
+        f"worst measured/bound = {rep['worst_ratio']:.4g} at T = {rep['worst_T']}"
+        if rep["worst_ratio"] is not None
+        else "no run finished within the budget"
+    )
     if rep["worst_ratio"] is not None and rep.get("target") == "drift_lemma":
         worst = f"worst drift / what the drift lemma allows = {rep['worst_ratio']:.4g} at round {rep['worst_T']}"
     if rep["worst_ratio"] is not None and rep.get("min_drift_share"):
         worst += f" (drift share {rep['worst_drift_share']:.2f})"
-    print(f"{args.bound}{scaled}: {verdict}; {worst} after {rep['evaluations']} runs in {rep['elapsed_seconds']:.0f} s; "
-          f"report in {target}/falsify.json", file=out)
+    print(
+        f"{args.bound}{scaled}: {verdict}; {worst} after {rep['evaluations']} runs in {rep['elapsed_seconds']:.0f} s; "
+        f"report in {target}/falsify.json",
+        file=out,
+    )
 
 
 def cmd_bench(args, out) -> int:
@@ -475,9 +728,13 @@ def cmd_bench(args, out) -> int:
 
         try:
             require_flower()
-        except ImportError as e:  # before any work: a missing extra is a usage error, not a failed run
+        except (
+            ImportError
+        ) as e:  # before any work: a missing extra is a usage error, not a failed run
             raise UsageError(f"--peers: {e}") from None
-    save = (lambda partial: write_json(args.out, {**partial, "complete": False})) if args.out else None  # noqa: E731
+    save = (
+        (lambda partial: write_json(args.out, {**partial, "complete": False})) if args.out else None
+    )
     report = bench(quick=args.quick, device=args.device, peers=args.peers, on_update=save)
     report["complete"] = True
     if args.out:
@@ -494,7 +751,9 @@ def _check_report_path(path: str) -> None:
 
     p = Path(path)
     if str(path).strip() == "" or p.is_dir():
-        raise ValueError(f"out={path!r}: give a file name (it is {'empty' if not str(path).strip() else 'a folder'})")
+        raise ValueError(
+            f"out={path!r}: give a file name (it is {'empty' if not str(path).strip() else 'a folder'})"
+        )
     if not p.parent.is_dir():
         raise ValueError(f"out={path!r}: its folder {str(p.parent)!r} does not exist")
     if p.exists():
@@ -503,7 +762,9 @@ def _check_report_path(path: str) -> None:
         except ValueError:
             old = None
         if not (isinstance(old, dict) and "machine" in old and "engine_vs_loop_speedup" in old):
-            raise ValueError(f"out={path!r}: exists and is not an altsim bench report; altsim does not overwrite it")
+            raise ValueError(
+                f"out={path!r}: exists and is not an altsim bench report; altsim does not overwrite it"
+            )
 
 
 def cmd_demo(args, out) -> int:
@@ -516,7 +777,7 @@ def cmd_demo(args, out) -> int:
 def _one_line(message, limit: int = 400) -> str:
     """An error message as one line of at most `limit` characters (values are never echoed whole)."""
     text = " ".join(str(message).split())
-    return text if len(text) <= limit else f"{text[:limit // 2]} ... {text[-limit // 2 + 5:]}"
+    return text if len(text) <= limit else f"{text[: limit // 2]} ... {text[-limit // 2 + 5 :]}"
 
 
 def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
@@ -536,7 +797,9 @@ def keep_freed_memory() -> bool:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)) and bool(
+            libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        )
     except (OSError, AttributeError):  # musl and others have no mallopt
         return False
 
@@ -548,7 +811,10 @@ def main(argv: list[str] | None = None, out=None) -> int:
 
     out = out or sys.stdout
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv[: next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))]
+    debug = (
+        "--debug"
+        in argv[: next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))]
+    )
     warnings.showwarning = _one_line_warnings
     try:
         parser = build_parser()
@@ -560,16 +826,25 @@ def main(argv: list[str] | None = None, out=None) -> int:
             from altsim.theory import require
 
             require("--seed", args.seed, low=0, high=2**31 - 17, integer=True)
-        return {"demo": cmd_demo, "bound": cmd_bound, "problem": cmd_problem, "run": cmd_run,
-                "plot": cmd_plot, "bench": cmd_bench,
-                "falsify": cmd_falsify}[args.command](args, out)
+        return {
+            "demo": cmd_demo,
+            "bound": cmd_bound,
+            "problem": cmd_problem,
+            "run": cmd_run,
+            "plot": cmd_plot,
+            "bench": cmd_bench,
+            "falsify": cmd_falsify,
+        }[args.command](args, out)
     except UsageErrorWithUsage as e:
         if debug:
             traceback.print_exc()
         print(e.usage, file=sys.stderr)
         print(f"altsim: error: {_one_line(e)}", file=sys.stderr)
         return USAGE_ERROR
-    except (UsageError, ValueError) as e:  # validation of flags, configs and values, raised before any work
+    except (
+        UsageError,
+        ValueError,
+    ) as e:  # validation of flags, configs and values, raised before any work
         if debug:
             traceback.print_exc()
         print(f"altsim: error: {_one_line(e)}", file=sys.stderr)
@@ -580,8 +855,11 @@ def main(argv: list[str] | None = None, out=None) -> int:
     except Exception as e:  # a run that failed: one line, not a traceback (unless --debug)
         if debug:
             traceback.print_exc()
-        print(f"altsim: run failed: {type(e).__name__}: {_one_line(e)}" + ("" if debug else " (rerun with --debug for the traceback)"),
-              file=sys.stderr)
+        print(
+            f"altsim: run failed: {type(e).__name__}: {_one_line(e)}"
+            + ("" if debug else " (rerun with --debug for the traceback)"),
+            file=sys.stderr,
+        )
         return RUN_FAILED
 
 

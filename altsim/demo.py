@@ -16,13 +16,23 @@ import sys
 import time
 from pathlib import Path
 
+from altsim.io import OutputFolder, write_json, write_npz, write_text
 from altsim.rates import ExperimentConfig, run
 from altsim.rates.experiment import work_started
-from altsim.io import OutputFolder, write_json, write_npz, write_text
 from altsim.results import rounds_csv, summarize, table, trajectories_arrays
 
-DEMO_PROBLEM = dict(n=50, d_u=20, d_v=20, L_u=1.0, L_v=2.0, chi=0.5, delta=1.0, sigma_u=0.5, sigma_v=0.5,
-                    nonconvexity=0.3)
+DEMO_PROBLEM = dict(
+    n=50,
+    d_u=20,
+    d_v=20,
+    L_u=1.0,
+    L_v=2.0,
+    chi=0.5,
+    delta=1.0,
+    sigma_u=0.5,
+    sigma_v=0.5,
+    nonconvexity=0.3,
+)
 QUICK_PROBLEM = {**DEMO_PROBLEM, "n": 20, "d_u": 10, "d_v": 10}
 
 
@@ -40,8 +50,18 @@ def demo_config(*, quick: bool, seed: int, device: str) -> ExperimentConfig:
     )
 
 
-LOCAL_STEPS_PROBLEM = dict(n=40, d_u=10, d_v=10, L_u=1.0, L_v=2.0, chi=0.5, delta=1.0, sigma_u=0.5, sigma_v=0.5,
-                           nonconvexity=0.3)
+LOCAL_STEPS_PROBLEM = dict(
+    n=40,
+    d_u=10,
+    d_v=10,
+    L_u=1.0,
+    L_v=2.0,
+    chi=0.5,
+    delta=1.0,
+    sigma_u=0.5,
+    sigma_v=0.5,
+    nonconvexity=0.3,
+)
 LOCAL_STEPS = 5
 
 
@@ -49,17 +69,34 @@ def local_steps_config(*, quick: bool, seed: int, device: str) -> ExperimentConf
     """The paper's setting: tau_u = tau_v = tau = 5, m = 10 of n = 40, stochastic (examples/local_steps.toml)."""
     rounds, n_seeds = (200, 4) if quick else (1000, 8)
     return ExperimentConfig(
-        family="coupled_quadratic", problem=LOCAL_STEPS_PROBLEM, problem_seed=seed, algorithms=("fedalt", "fedsim"),
-        rounds=rounds, m=10, tau_u=LOCAL_STEPS, tau_v=LOCAL_STEPS, tau=LOCAL_STEPS,
-        seeds=tuple(range(seed, seed + n_seeds)), device=device, bounds=("fedalt_sgd_local", "fedsim_sgd_local"),
+        family="coupled_quadratic",
+        problem=LOCAL_STEPS_PROBLEM,
+        problem_seed=seed,
+        algorithms=("fedalt", "fedsim"),
+        rounds=rounds,
+        m=10,
+        tau_u=LOCAL_STEPS,
+        tau_v=LOCAL_STEPS,
+        tau=LOCAL_STEPS,
+        seeds=tuple(range(seed, seed + n_seeds)),
+        device=device,
+        bounds=("fedalt_sgd_local", "fedsim_sgd_local"),
     )
 
 
-def main(out: str = "altsim-demo", device: str = "cpu", seed: int = 0, quick: bool = False, stream=sys.stdout) -> dict:
+def main(
+    out: str = "altsim-demo",
+    device: str = "cpu",
+    seed: int = 0,
+    quick: bool = False,
+    stream=sys.stdout,
+) -> dict:
     from altsim.synthetic import resolve_device
 
     resolve_device(device)
-    with OutputFolder(out, "demo") as out_dir:  # refused, before any work, unless new, empty or a demo's own
+    with OutputFolder(
+        out, "demo"
+    ) as out_dir:  # refused, before any work, unless new, empty or a demo's own
         with work_started():
             return _run_demo(out_dir, device, seed, quick, stream)
 
@@ -74,12 +111,18 @@ def _run_demo(out_dir: Path, device: str, seed: int, quick: bool, stream) -> dic
     from altsim.figures import rate_plot, save
 
     p = config.problem
-    note = (f"coupled quadratic, n={p['n']}, m={config.m} sampled per round, one local step, "
-            f"$\\sigma_u$={p['sigma_u']}, $\\sigma_v$={p['sigma_v']}, $\\chi$={p['chi']}, $\\delta$={p['delta']}, "
-            f"{len(config.seeds)} seeds; personal term weighted by m/n\n"
-            f"the [D] bounds cover exactly this setting; step sizes minimise each bound at T={config.rounds}")
-    fig = rate_plot(comparisons, bounds=result.step_bounds, note=note,
-                    title="FedAlt and FedSim: measured stationarity against explicit bounds")
+    note = (
+        f"coupled quadratic, n={p['n']}, m={config.m} sampled per round, one local step, "
+        f"$\\sigma_u$={p['sigma_u']}, $\\sigma_v$={p['sigma_v']}, $\\chi$={p['chi']}, $\\delta$={p['delta']}, "
+        f"{len(config.seeds)} seeds; personal term weighted by m/n\n"
+        f"the [D] bounds cover exactly this setting; step sizes minimise each bound at T={config.rounds}"
+    )
+    fig = rate_plot(
+        comparisons,
+        bounds=result.step_bounds,
+        note=note,
+        title="FedAlt and FedSim: measured stationarity against explicit bounds",
+    )
     write_npz(out_dir / "trajectories.npz", **trajectories_arrays(result))
     write_text(out_dir / "rounds.csv", rounds_csv(result))
     save(fig, out_dir / "demo")
@@ -90,15 +133,27 @@ def _run_demo(out_dir: Path, device: str, seed: int, quick: bool, stream) -> dic
     local_comparisons = local_result.compare()
     summary["local_steps"] = summarize(local_result, local_comparisons)
     lp = local.problem
-    note = (f"coupled quadratic, n={lp['n']}, m={local.m} sampled per round, $\\tau_u=\\tau_v=\\tau$={LOCAL_STEPS} "
-            f"local steps, $\\sigma_u$={lp['sigma_u']}, $\\sigma_v$={lp['sigma_v']}, $\\chi$={lp['chi']}, "
-            f"$\\delta$={lp['delta']}, {len(local.seeds)} seeds; personal term weighted by m/n\n"
-            f"bounds: the local-step [D] bounds; step sizes minimise each at T={local.rounds}")
-    save(rate_plot(local_comparisons, bounds=local_result.step_bounds, note=note,
-                   title="The paper's setting: local steps, partial participation, noise"), out_dir / "local_steps")
+    note = (
+        f"coupled quadratic, n={lp['n']}, m={local.m} sampled per round, $\\tau_u=\\tau_v=\\tau$={LOCAL_STEPS} "
+        f"local steps, $\\sigma_u$={lp['sigma_u']}, $\\sigma_v$={lp['sigma_v']}, $\\chi$={lp['chi']}, "
+        f"$\\delta$={lp['delta']}, {len(local.seeds)} seeds; personal term weighted by m/n\n"
+        f"bounds: the local-step [D] bounds; step sizes minimise each at T={local.rounds}"
+    )
+    save(
+        rate_plot(
+            local_comparisons,
+            bounds=local_result.step_bounds,
+            note=note,
+            title="The paper's setting: local steps, partial participation, noise",
+        ),
+        out_dir / "local_steps",
+    )
     print(table(summary["local_steps"]), file=stream)
     summary["wall_seconds"] = time.perf_counter() - t0
     write_json(out_dir / "summary.json", summary)
-    print(f"wrote {out_dir}/summary.json, trajectories.npz, demo.png, local_steps.png "
-          f"({summary['wall_seconds']:.1f} s)", file=stream)
+    print(
+        f"wrote {out_dir}/summary.json, trajectories.npz, demo.png, local_steps.png "
+        f"({summary['wall_seconds']:.1f} s)",
+        file=stream,
+    )
     return summary

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -29,7 +29,9 @@ def atomic_write(path: str | Path, write: Callable[[str], None], temp_suffix: st
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the permissions open() would
+        os.chmod(
+            tmp, 0o666 & ~_UMASK
+        )  # mkstemp makes 0600; give the file the permissions open() would
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -112,7 +114,9 @@ def check_writable(directory: str | Path) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise ValueError(f"out={str(directory)!r}: not a writable directory ({e.strerror or e})") from None
+        raise ValueError(
+            f"out={str(directory)!r}: not a writable directory ({e.strerror or e})"
+        ) from None
     return d
 
 
@@ -121,7 +125,11 @@ MANIFEST = ".altsim-manifest.json"
 """Marks a folder altsim wrote: format version, what wrote it (kind) and the hash of its config."""
 LOCK = ".altsim.lock"
 FORMAT_VERSION = 1
-_LEGACY_MARKERS = ("summary.json", "sweep.json", "falsify.json")  # folders written before manifests existed
+_LEGACY_MARKERS = (
+    "summary.json",
+    "sweep.json",
+    "falsify.json",
+)  # folders written before manifests existed
 
 
 def read_json(path: str | Path, what: str = "file"):
@@ -134,7 +142,9 @@ def read_json(path: str | Path, what: str = "file"):
     except UnicodeDecodeError:
         raise ValueError(f"{what} {str(path)!r}: not UTF-8 text") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{what} {str(path)!r}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        raise ValueError(
+            f"{what} {str(path)!r}: not valid JSON ({e.msg} at line {e.lineno})"
+        ) from None
 
 
 def _validate_out(directory: str | Path) -> Path:
@@ -156,19 +166,27 @@ def check_output_folder(directory: str | Path, kind: str, config_hash: str | Non
     if manifest.exists():
         m = read_json(manifest, "manifest")
         if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION:
-            raise ValueError(f"out={str(directory)!r}: its {MANIFEST} is not one this altsim wrote; use a new folder")
+            raise ValueError(
+                f"out={str(directory)!r}: its {MANIFEST} is not one this altsim wrote; use a new folder"
+            )
         if m.get("kind") != kind:
-            raise ValueError(f"out={str(directory)!r}: holds the output of `altsim {m.get('kind')}`, not of `altsim {kind}`; "
-                             "use a new folder")
+            raise ValueError(
+                f"out={str(directory)!r}: holds the output of `altsim {m.get('kind')}`, not of `altsim {kind}`; "
+                "use a new folder"
+            )
         if config_hash is not None and m.get("config_hash") not in (None, config_hash):
-            raise ValueError(f"out={str(directory)!r}: holds the results of a different config; use a new folder "
-                             "(or the same config, to resume)")
+            raise ValueError(
+                f"out={str(directory)!r}: holds the results of a different config; use a new folder "
+                "(or the same config, to resume)"
+            )
         return d
     entries = [p.name for p in d.iterdir() if p.name != LOCK]
     if entries and not any(name in entries for name in _LEGACY_MARKERS):
         shown_names = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
-        raise ValueError(f"out={str(directory)!r}: holds files altsim did not write ({shown_names}); altsim writes only "
-                         "into a new or empty folder, or one it wrote itself")
+        raise ValueError(
+            f"out={str(directory)!r}: holds files altsim did not write ({shown_names}); altsim writes only "
+            "into a new or empty folder, or one it wrote itself"
+        )
     return d
 
 
@@ -196,11 +214,22 @@ class OutputFolder:
         except BlockingIOError:
             os.close(self._fd)
             self._fd = None
-            raise ValueError(f"out={str(self.path)!r}: another altsim process is writing there now; wait for it "
-                             "to finish or use another folder") from None
-        check_output_folder(self.path, self.kind, self.config_hash)  # again, now that no one else can write
-        write_json(self.path / MANIFEST, {"format": FORMAT_VERSION, "kind": self.kind, "config_hash": self.config_hash,
-                                          "altsim": _version()})
+            raise ValueError(
+                f"out={str(self.path)!r}: another altsim process is writing there now; wait for it "
+                "to finish or use another folder"
+            ) from None
+        check_output_folder(
+            self.path, self.kind, self.config_hash
+        )  # again, now that no one else can write
+        write_json(
+            self.path / MANIFEST,
+            {
+                "format": FORMAT_VERSION,
+                "kind": self.kind,
+                "config_hash": self.config_hash,
+                "altsim": _version(),
+            },
+        )
         return self.path
 
     def __exit__(self, *exc) -> None:

@@ -29,13 +29,19 @@ CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "de
 def summarize(result: Result, comparisons: dict | None = None) -> dict:
     comparisons = comparisons if comparisons is not None else result.compare()
     consts = result.constants.as_dict()
-    out = {"config": result.config.to_dict(), "environment": result.environment,
-           "constants": {k: consts[k] for k in (*CONSTANT_KEYS, "F_lower")}, "algorithms": {}}
+    out = {
+        "config": result.config.to_dict(),
+        "environment": result.environment,
+        "constants": {k: consts[k] for k in (*CONSTANT_KEYS, "F_lower")},
+        "algorithms": {},
+    }
     for alg, comp in comparisons.items():
         setting = result.settings[alg]
         final = final_stationarity(result.trajectories[alg])
         entry = {
-            "eta": setting["eta"], "gamma_u": setting.get("gamma_u"), "gamma_v": setting.get("gamma_v"),
+            "eta": setting["eta"],
+            "gamma_u": setting.get("gamma_u"),
+            "gamma_v": setting.get("gamma_v"),
             "constants": {k: consts[k] for k in CONSTANT_KEYS},
             "config": {**result.config.to_dict(), "algorithm": alg, "eta": setting["eta"]},
             "checks": [c.summary() for c in comp.checks],
@@ -46,19 +52,45 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
             "calibrated_template": comp.calibrated_template,
             "setting": setting,
         }
-        primary = next((c for c in comp.checks if c.name == result.step_bounds.get(alg)), comp.checks[0] if comp.checks else None)
+        primary = next(
+            (c for c in comp.checks if c.name == result.step_bounds.get(alg)),
+            comp.checks[0] if comp.checks else None,
+        )
         if primary is not None:
-            entry.update({"measured": primary.measured, "measured_ci": list(primary.measured_ci), "bound": primary.bound,
-                          "n_seeds": primary.n_seeds, "n_diverged": primary.n_diverged,
-                          "name": primary.name, "provenance": primary.provenance, "ratio": primary.ratio,
-                          "verdict": primary.verdict, "T": primary.T, "personal_weight": primary.weight,
-                          "measured_slope": primary.measured_slope, "bound_slope": primary.bound_slope})
+            entry.update(
+                {
+                    "measured": primary.measured,
+                    "measured_ci": list(primary.measured_ci),
+                    "bound": primary.bound,
+                    "n_seeds": primary.n_seeds,
+                    "n_diverged": primary.n_diverged,
+                    "name": primary.name,
+                    "provenance": primary.provenance,
+                    "ratio": primary.ratio,
+                    "verdict": primary.verdict,
+                    "T": primary.T,
+                    "personal_weight": primary.weight,
+                    "measured_slope": primary.measured_slope,
+                    "bound_slope": primary.bound_slope,
+                }
+            )
         else:  # no bound covers the run: the measurement alone, with the reasons in not_covering
-            entry.update({"measured": final["mean"], "measured_ci": final["ci"], "n_seeds": final["n_seeds"],
-                          "n_diverged": final["n_diverged"],
-                          "bound": None, "name": None, "provenance": None, "ratio": None,
-                          "verdict": "diverged" if final["n_diverged"] else "no covering bound", "covered": False,
-                          "T": int(result.trajectories[alg].horizons[-1]), "personal_weight": 1.0})
+            entry.update(
+                {
+                    "measured": final["mean"],
+                    "measured_ci": final["ci"],
+                    "n_seeds": final["n_seeds"],
+                    "n_diverged": final["n_diverged"],
+                    "bound": None,
+                    "name": None,
+                    "provenance": None,
+                    "ratio": None,
+                    "verdict": "diverged" if final["n_diverged"] else "no covering bound",
+                    "covered": False,
+                    "T": int(result.trajectories[alg].horizons[-1]),
+                    "personal_weight": 1.0,
+                }
+            )
         if alg in result.held_out_accuracy:
             acc = np.asarray(result.held_out_accuracy[alg], dtype=float)
             entry["held_out_accuracy"] = {**mean_ci(acc), "per_seed": acc.tolist()}
@@ -96,16 +128,23 @@ def _num(x) -> str:
 
 
 def table(summary: dict) -> str:
-    head = f"{'algorithm':<9} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  {'name [prov]':<22} {'ratio':>6}  verdict"
+    head = (
+        f"{'algorithm':<9} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  "
+        f"{'name [prov]':<22} {'ratio':>6}  verdict"
+    )
     lines = [head, "-" * len(head)]
     for alg, s in summary["algorithms"].items():
         meas = _measured_text(s)
         if s["bound"] is None:
-            lines.append(f"{alg:<9} {s['T']:>5}  {meas:<34} {'-':>9}  {'-':<22} {'-':>6}  {s['verdict']}")
+            lines.append(
+                f"{alg:<9} {s['T']:>5}  {meas:<34} {'-':>9}  {'-':<22} {'-':>6}  {s['verdict']}"
+            )
             continue
         ratio = "-" if s["ratio"] is None or not math.isfinite(s["ratio"]) else f"{s['ratio']:.3f}"
-        lines.append(f"{alg:<9} {s['T']:>5}  {meas:<34} {s['bound']:>9.4g}  {s['name'] + ' [' + s['provenance'] + ']':<22} "
-                     f"{ratio:>6}  {s['verdict']}")
+        lines.append(
+            f"{alg:<9} {s['T']:>5}  {meas:<34} {s['bound']:>9.4g}  {s['name'] + ' [' + s['provenance'] + ']':<22} "
+            f"{ratio:>6}  {s['verdict']}"
+        )
     weights = sorted({s["personal_weight"] for s in summary["algorithms"].values()})
     lines.append(f"Delta_w: personal term weighted by w = {', '.join(f'{w:g}' for w in weights)}")
     return "\n".join(lines)
@@ -116,19 +155,38 @@ def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
     for alg, tr in result.trajectories.items():
         w = tr.m / tr.n  # both weightings of the personal term (docs/theory.md section 4)
         s1, sw = tr.stationarity(1.0), tr.stationarity(w)
-        arrays.update({
-            f"{alg}/rounds": tr.rounds, f"{alg}/seeds": tr.seeds, f"{alg}/grad_u_sq": tr.grad_u_sq,
-            f"{alg}/grad_v_sq_mean": tr.grad_v_sq_mean, f"{alg}/objective_gap": tr.objective_gap,
-            f"{alg}/stationarity": s1, f"{alg}/running_average": tr.running_average(1.0),
-            f"{alg}/stationarity_m_over_n": sw, f"{alg}/running_average_m_over_n": tr.running_average(w),
-            f"{alg}/diverged_at": tr.diverged_at,
-            f"{alg}/delta": s1, f"{alg}/delta_m_over_n": sw,  # deprecated aliases (one release)
-        })
+        arrays.update(
+            {
+                f"{alg}/rounds": tr.rounds,
+                f"{alg}/seeds": tr.seeds,
+                f"{alg}/grad_u_sq": tr.grad_u_sq,
+                f"{alg}/grad_v_sq_mean": tr.grad_v_sq_mean,
+                f"{alg}/objective_gap": tr.objective_gap,
+                f"{alg}/stationarity": s1,
+                f"{alg}/running_average": tr.running_average(1.0),
+                f"{alg}/stationarity_m_over_n": sw,
+                f"{alg}/running_average_m_over_n": tr.running_average(w),
+                f"{alg}/diverged_at": tr.diverged_at,
+                f"{alg}/delta": s1,
+                f"{alg}/delta_m_over_n": sw,  # deprecated aliases (one release)
+            }
+        )
     return arrays
 
 
-ROUND_COLUMNS = ("algorithm", "seed", "round", "grad_u_sq", "grad_v_sq_mean", "stationarity", "stationarity_m_over_n",
-                 "running_average", "objective_gap", "delta", "delta_m_over_n")
+ROUND_COLUMNS = (
+    "algorithm",
+    "seed",
+    "round",
+    "grad_u_sq",
+    "grad_v_sq_mean",
+    "stationarity",
+    "stationarity_m_over_n",
+    "running_average",
+    "objective_gap",
+    "delta",
+    "delta_m_over_n",
+)
 """Columns of rounds.csv; the last two are deprecated aliases of the stationarity columns (one release)."""
 
 
@@ -141,9 +199,21 @@ def rounds_csv(result: Result) -> str:
         d1, dw, ra = tr.stationarity(1.0), tr.stationarity(tr.m / tr.n), tr.running_average(1.0)
         for r, seed in enumerate(tr.seeds):
             for k, t in enumerate(tr.rounds):
-                w.writerow((alg, int(seed), int(t), repr(float(tr.grad_u_sq[r, k])), repr(float(tr.grad_v_sq_mean[r, k])),
-                            repr(float(d1[r, k])), repr(float(dw[r, k])), repr(float(ra[r, k])),
-                            repr(float(tr.objective_gap[r, k])), repr(float(d1[r, k])), repr(float(dw[r, k]))))
+                w.writerow(
+                    (
+                        alg,
+                        int(seed),
+                        int(t),
+                        repr(float(tr.grad_u_sq[r, k])),
+                        repr(float(tr.grad_v_sq_mean[r, k])),
+                        repr(float(d1[r, k])),
+                        repr(float(dw[r, k])),
+                        repr(float(ra[r, k])),
+                        repr(float(tr.objective_gap[r, k])),
+                        repr(float(d1[r, k])),
+                        repr(float(dw[r, k])),
+                    )
+                )
     return buf.getvalue()
 
 
@@ -151,7 +221,9 @@ def rounds_csv(result: Result) -> str:
 def load_summary(directory: str | Path) -> dict:
     f = Path(directory) / "summary.json"
     if not f.exists():
-        raise ValueError(f"result_dir={str(directory)!r}: no summary.json (not an altsim result folder)")
+        raise ValueError(
+            f"result_dir={str(directory)!r}: no summary.json (not an altsim result folder)"
+        )
     summary = read_json(f, "summary")
     if not isinstance(summary, dict):
         raise ValueError(f"summary {str(f)!r}: not an altsim summary (a JSON object)")
@@ -163,8 +235,10 @@ def load_trajectories(directory: str | Path, summary: dict | None = None) -> dic
     d = Path(directory)
     summary = summary or load_summary(d)
     if "algorithms" not in summary:
-        raise ValueError(f"result_dir={str(directory)!r}: a sweep of {summary.get('n_points')} points; "
-                         "use --kind regime or --kind sweep, or point at one of its points/<id> folders")
+        raise ValueError(
+            f"result_dir={str(directory)!r}: a sweep of {summary.get('n_points')} points; "
+            "use --kind regime or --kind sweep, or point at one of its points/<id> folders"
+        )
     rows: dict[str, list] = {}
     csv_path = d / "rounds.csv"
     try:
@@ -177,7 +251,10 @@ def load_trajectories(directory: str | Path, summary: dict | None = None) -> dic
             seeds = sorted({int(r["seed"]) for r in rs})
             rounds = sorted({int(r["round"]) for r in rs})
             si, ri = {s: i for i, s in enumerate(seeds)}, {t: i for i, t in enumerate(rounds)}
-            arr = {k: np.full((len(seeds), len(rounds)), np.nan) for k in ("grad_u_sq", "grad_v_sq_mean", "objective_gap")}
+            arr = {
+                k: np.full((len(seeds), len(rounds)), np.nan)
+                for k in ("grad_u_sq", "grad_v_sq_mean", "objective_gap")
+            }
             for r in rs:
                 for k in arr:
                     arr[k][si[int(r["seed"])], ri[int(r["round"])]] = float(r[k])
@@ -185,7 +262,9 @@ def load_trajectories(directory: str | Path, summary: dict | None = None) -> dic
     except OSError as e:
         raise ValueError(f"rounds {str(csv_path)!r}: cannot read ({e.strerror or e})") from None
     except (KeyError, ValueError, TypeError, UnicodeDecodeError, csv.Error) as e:
-        raise ValueError(f"rounds {str(csv_path)!r}: not the rounds.csv of this summary ({type(e).__name__}: {e})") from None
+        raise ValueError(
+            f"rounds {str(csv_path)!r}: not the rounds.csv of this summary ({type(e).__name__}: {e})"
+        ) from None
     return out
 
 
@@ -195,8 +274,18 @@ def _trajectory(alg, entry, seeds, rounds, arr, si) -> Trajectory:
     for s, t in entry.get("diverged_seeds", {}).items():
         diverged[si[int(s)]] = int(t)
     L_u, L_v = float(setting["scale_L_u"]), float(setting["scale_L_v"])  # what normalised Delta_t
-    return Trajectory(alg, {**setting, "rounds": len(rounds)}, np.array(seeds), np.array(rounds),
-                      arr["grad_u_sq"], arr["grad_v_sq_mean"], arr["objective_gap"], L_u, L_v, diverged)
+    return Trajectory(
+        alg,
+        {**setting, "rounds": len(rounds)},
+        np.array(seeds),
+        np.array(rounds),
+        arr["grad_u_sq"],
+        arr["grad_v_sq_mean"],
+        arr["objective_gap"],
+        L_u,
+        L_v,
+        diverged,
+    )
 
 
 def load_comparisons(directory: str | Path) -> tuple[dict, dict[str, Comparison]]:
@@ -206,7 +295,10 @@ def load_comparisons(directory: str | Path) -> tuple[dict, dict[str, Comparison]
     comps = {}
     for alg, tr in trajs.items():
         setting = dict(summary["algorithms"][alg]["setting"])
-        for k in (*CONSTANT_KEYS, "chi"):  # strict JSON writes an uncertified (infinite) constant as null
+        for k in (
+            *CONSTANT_KEYS,
+            "chi",
+        ):  # strict JSON writes an uncertified (infinite) constant as null
             if k in setting and setting[k] is None:
                 setting[k] = math.inf
         comps[alg] = compare(tr, [b for b in BOUNDS.values() if b.algorithm == alg], setting)

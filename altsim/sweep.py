@@ -48,18 +48,27 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from altsim.io import (
+    OutputFolder,
+    atomic_write,
+    dumps,
+    read_json,
+    sha256_file,
+    write_json,
+    write_text,
+)
 from altsim.rates.experiment import ExperimentConfig, environment, work_started
-from altsim.theory import require
-from altsim.theory.assumptions import shown
-from altsim.io import OutputFolder, atomic_write, dumps, read_json, sha256_file, write_json, write_text
 from altsim.rates.regime_study import RegimeStudy
 from altsim.results import ROUND_COLUMNS
+from altsim.theory import require
+from altsim.theory.assumptions import shown
 
 EXECUTORS = ("local", "processes", "dask")
 REGIME_ALGORITHMS = ("fedalt", "fedsim")
@@ -108,18 +117,33 @@ class SweepSpec:
 
                 self.study.check(cfg)
                 with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # "eta outside a bound's conditions": the study reports coverage
-                    for tau_u, tau_v in self.study.fedalt_local_steps:  # every variant's run, at the grid's extremes
+                    warnings.simplefilter(
+                        "ignore"
+                    )  # "eta outside a bound's conditions": the study reports coverage
+                    for (
+                        tau_u,
+                        tau_v,
+                    ) in (
+                        self.study.fedalt_local_steps
+                    ):  # every variant's run, at the grid's extremes
                         for eta in (min(self.study.eta_grid), max(self.study.eta_grid)):
-                            preflight(dataclasses.replace(cfg, eta=eta, eta_v=None, tau_u=tau_u, tau_v=tau_v, bounds=()))
+                            preflight(
+                                dataclasses.replace(
+                                    cfg, eta=eta, eta_v=None, tau_u=tau_u, tau_v=tau_v, bounds=()
+                                )
+                            )
                 continue
             if self.regime:
                 missing = sorted(set(REGIME_ALGORITHMS) - set(cfg.algorithms))
                 if missing:
-                    raise ValueError(f"regime.enabled=true: a regime study compares {' and '.join(REGIME_ALGORITHMS)}; "
-                                     f"algorithms {list(cfg.algorithms)} lacks {', '.join(missing)}")
+                    raise ValueError(
+                        f"regime.enabled=true: a regime study compares {' and '.join(REGIME_ALGORITHMS)}; "
+                        f"algorithms {list(cfg.algorithms)} lacks {', '.join(missing)}"
+                    )
             preflight(cfg)
-        object.__setattr__(self, "_checked", True)  # a frozen spec checked once need not be checked again
+        object.__setattr__(
+            self, "_checked", True
+        )  # a frozen spec checked once need not be checked again
 
 
 def point_id(cfg: ExperimentConfig) -> str:
@@ -130,7 +154,9 @@ def point_id(cfg: ExperimentConfig) -> str:
 def parse_spec(table: dict) -> SweepSpec:
     unknown = sorted(set(table) - _SECTIONS)
     if unknown:
-        raise ValueError(f"config: unknown table(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(_SECTIONS))}")
+        raise ValueError(
+            f"config: unknown table(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(_SECTIONS))}"
+        )
     for sec in _SECTIONS & set(table):
         if not isinstance(table[sec], dict):
             raise ValueError(f"config: [{sec}] must be a table")
@@ -144,29 +170,39 @@ def parse_spec(table: dict) -> SweepSpec:
             raise ValueError(f"sweep.{k}={shown(v)}: must be a non-empty list of values")
         seen = [json.dumps(x, sort_keys=True) for x in v]
         if len(set(seen)) != len(seen):
-            raise ValueError(f"sweep.{k}={shown(v)}: a value is repeated; each grid value must be distinct")
+            raise ValueError(
+                f"sweep.{k}={shown(v)}: a value is repeated; each grid value must be distinct"
+            )
         grid[k] = v
     regime = table.get("regime", {})
     study_keys = {f.name for f in dataclasses.fields(RegimeStudy)}
     unknown = sorted(set(regime) - {"enabled"} - study_keys)
     if unknown:
-        raise ValueError(f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled, {', '.join(sorted(study_keys))}")
+        raise ValueError(
+            f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled, {', '.join(sorted(study_keys))}"
+        )
     enabled = regime.get("enabled", False)
     if not isinstance(enabled, bool):
         raise ValueError(f"regime.enabled={shown(enabled)}: must be true or false")
     study = None
     if set(regime) & study_keys:
         if not enabled:
-            raise ValueError(f"regime: {', '.join(sorted(set(regime) & study_keys))} given but enabled=false; "
-                             "set enabled = true to run the tuned regime study")
+            raise ValueError(
+                f"regime: {', '.join(sorted(set(regime) & study_keys))} given but enabled=false; "
+                "set enabled = true to run the tuned regime study"
+            )
         if "eta_grid" not in regime or "tune_seeds" not in regime:
             raise ValueError("regime: the tuned study needs both eta_grid and tune_seeds")
         study = RegimeStudy(**{k: regime[k] for k in study_keys & set(regime)})
-        overridden = sorted(set(grid) & {"eta", "eta_v", "tau_u", "tau_v", "algorithms", "bounds", "official"})
+        overridden = sorted(
+            set(grid) & {"eta", "eta_v", "tau_u", "tau_v", "algorithms", "bounds", "official"}
+        )
         if overridden:
-            raise ValueError(f"sweep.{overridden[0]}: a regime study sets {', '.join(overridden)} itself (step sizes from "
-                             "regime.eta_grid, FedAlt's local steps from regime.fedalt_local_steps); its points would "
-                             "repeat one study and count its rows twice")
+            raise ValueError(
+                f"sweep.{overridden[0]}: a regime study sets {', '.join(overridden)} itself (step sizes from "
+                "regime.eta_grid, FedAlt's local steps from regime.fedalt_local_steps); its points would "
+                "repeat one study and count its rows twice"
+            )
     spec = SweepSpec(base, grid, enabled, study)
     spec.preflight()  # validate every point now, before any work
     return spec
@@ -179,7 +215,9 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 # --- one point ------------------------------------------------------------------------------
-def run_point(point: str, config_dict: dict, out_dir: str, regime: bool, study: dict | None = None) -> dict:
+def run_point(
+    point: str, config_dict: dict, out_dir: str, regime: bool, study: dict | None = None
+) -> dict:
     """Run one grid point and write its files atomically (summary.json last). Top-level: picklable."""
     import torch
 
@@ -202,13 +240,19 @@ def run_point(point: str, config_dict: dict, out_dir: str, regime: bool, study: 
         summary["regime"] = regime_verdict(scored)
     pdir = Path(out_dir) / "points" / point
     summary["files"] = {}
-    if study is None:  # a study's point keeps its per-seed scores in the summary, not every round of every variant
+    if (
+        study is None
+    ):  # a study's point keeps its per-seed scores in the summary, not every round of every variant
         csv_text = rounds_csv(scored)
         write_text(pdir / "rounds.csv", csv_text)
-        summary["files"]["rounds.csv"] = {"sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
-                                          "rows": csv_text.count("\n") - 1}
+        summary["files"]["rounds.csv"] = {
+            "sha256": hashlib.sha256(csv_text.encode()).hexdigest(),
+            "rows": csv_text.count("\n") - 1,
+        }
     summary["summary_sha256"] = _summary_hash(summary)
-    write_json(pdir / "summary.json", summary)  # last: its presence, with the checksums, marks the point done
+    write_json(
+        pdir / "summary.json", summary
+    )  # last: its presence, with the checksums, marks the point done
     return summary
 
 
@@ -219,24 +263,36 @@ def _study_point(cfg: ExperimentConfig, study: RegimeStudy):
     from altsim.results import final_stationarity
 
     rows, trajectories = study_point(cfg, study)
-    etas = {rows[0]["fedsim_variant"]: rows[0]["eta_tuned"]["fedsim"],
-            **{r["fedalt_variant"]: r["eta_tuned"]["fedalt"] for r in rows}}
+    etas = {
+        rows[0]["fedsim_variant"]: rows[0]["eta_tuned"]["fedsim"],
+        **{r["fedalt_variant"]: r["eta_tuned"]["fedalt"] for r in rows},
+    }
     w = rows[0]["measure_weight"]
-    summary = {"config": cfg.to_dict(), "regime_study": rows,
-               "algorithms": {label: {"eta": etas[label], "final_stationarity": final_stationarity(tr),
-                                      "measure_weight": w, "final_weighted_per_seed": tr.running_average(w)[:, -1].tolist()}
-                              for label, tr in trajectories.items()}}
+    summary = {
+        "config": cfg.to_dict(),
+        "regime_study": rows,
+        "algorithms": {
+            label: {
+                "eta": etas[label],
+                "final_stationarity": final_stationarity(tr),
+                "measure_weight": w,
+                "final_weighted_per_seed": tr.running_average(w)[:, -1].tolist(),
+            }
+            for label, tr in trajectories.items()
+        },
+    }
     return summary
 
 
 def regime_verdict(result) -> dict:
     """Empirical winner (paired over seeds, 95%) against the paper's section-6 prediction."""
+    from altsim.rates.regime_study import paired_winner
     from altsim.theory import regime_winner
 
-    from altsim.rates.regime_study import paired_winner
-
     tr = result.trajectories
-    if not set(REGIME_ALGORITHMS) <= set(tr):  # preflight refuses such a study; this guards direct calls
+    if not set(REGIME_ALGORITHMS) <= set(
+        tr
+    ):  # preflight refuses such a study; this guards direct calls
         raise ValueError("regime study needs both fedalt and fedsim in `algorithms`")
     a, s = tr["fedalt"].running_average()[:, -1], tr["fedsim"].running_average()[:, -1]
     diff = a - s  # same seeds: same sampling and noise streams, so the difference is paired
@@ -244,9 +300,18 @@ def regime_verdict(result) -> dict:
     c = result.constants
     set_ = result.settings["fedalt"]
     predicted = regime_winner(c.sigma_u, c.sigma_v, c.delta, c.L_u, c.L_v, set_["n"], set_["m"])
-    return {"empirical": empirical, "predicted": str(predicted), "agree": empirical == predicted,
-            "diff_mean": mean, "diff_ci": [lo, hi], "m_over_n": set_["m"] / set_["n"],
-            "delta": c.delta, "sigma_v": c.sigma_v, "sigma_u": c.sigma_u, "chi": c.chi}
+    return {
+        "empirical": empirical,
+        "predicted": str(predicted),
+        "agree": empirical == predicted,
+        "diff_mean": mean,
+        "diff_ci": [lo, hi],
+        "m_over_n": set_["m"] / set_["n"],
+        "delta": c.delta,
+        "sigma_v": c.sigma_v,
+        "sigma_u": c.sigma_u,
+        "chi": c.chi,
+    }
 
 
 # --- the sweep ------------------------------------------------------------------------------
@@ -265,7 +330,11 @@ def _read_point(pdir: Path) -> tuple[str, dict | None]:
         s = read_json(f, "point summary")
     except ValueError as e:
         return str(e), None
-    if not isinstance(s, dict) or not isinstance(s.get("algorithms"), dict) or not isinstance(s.get("files"), dict):
+    if (
+        not isinstance(s, dict)
+        or not isinstance(s.get("algorithms"), dict)
+        or not isinstance(s.get("files"), dict)
+    ):
         return f"{f} is not a complete point summary", None
     if s.get("summary_sha256") != _summary_hash(s):
         return f"{f} does not match the checksum it records (edited or damaged)", None
@@ -304,8 +373,16 @@ def _stamp_hash(stamp: dict) -> str:
     return hashlib.sha256(dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", workers: int | None = None,
-              config_text: str | None = None, stream=sys.stderr, dask_address: str | None = None) -> dict:
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    config_text: str | None = None,
+    stream=sys.stderr,
+    dask_address: str | None = None,
+) -> dict:
     """Run every point not already on disk under `out`, then rebuild the summary from disk.
 
     The folder is claimed (`altsim.io.OutputFolder`): it must be new, empty, or this sweep's own, and
@@ -317,16 +394,30 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: str = "local", work
         require("workers", workers, low=1, integer=True)
     spec.preflight()  # every point, before any file is written
     points = spec.points()
-    stamp = json.loads(dumps({"base": spec.base, "grid": spec.grid, "regime": spec.regime,
-                              **({"study": spec.study.to_dict()} if spec.study is not None else {})}))
-    client = _dask_client(dask_address) if executor == "dask" else None  # a bad address is refused before any file
+    stamp = json.loads(
+        dumps(
+            {
+                "base": spec.base,
+                "grid": spec.grid,
+                "regime": spec.regime,
+                **({"study": spec.study.to_dict()} if spec.study is not None else {}),
+            }
+        )
+    )
+    client = (
+        _dask_client(dask_address) if executor == "dask" else None
+    )  # a bad address is refused before any file
     try:
         with OutputFolder(out, "run", _stamp_hash(stamp)) as out:
             stamp_file = out / "sweep.json"
-            if stamp_file.exists() and read_json(stamp_file, "sweep stamp") != stamp:  # a folder from before manifests
+            if (
+                stamp_file.exists() and read_json(stamp_file, "sweep stamp") != stamp
+            ):  # a folder from before manifests
                 raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
             with work_started():  # the folder is claimed: from here on a failure is not a refusal
-                return _run_points(spec, points, stamp, out, executor, workers, config_text, stream, client)
+                return _run_points(
+                    spec, points, stamp, out, executor, workers, config_text, stream, client
+                )
     finally:
         if client is not None:
             client.close()  # our client only; a cluster at dask_address is the user's
@@ -336,14 +427,18 @@ def _dask_client(address: str | None):
     try:
         from dask.distributed import Client
     except ImportError:
-        raise ValueError("executor='dask' needs dask.distributed: pip install 'altsim[dask]'") from None
+        raise ValueError(
+            "executor='dask' needs dask.distributed: pip install 'altsim[dask]'"
+        ) from None
     if address is None:
         return Client(processes=False)
     try:
         return Client(address, timeout="10s")
-    except Exception as e:  # noqa: BLE001 - dask raises many kinds here; all mean "cannot use this address"
-        raise ValueError(f"--dask-address={address[:80]!r}: cannot connect to a dask scheduler there "
-                         f"({type(e).__name__}: {str(e)[:120]}); give HOST:PORT or tcp://HOST:PORT") from None
+    except Exception as e:
+        raise ValueError(
+            f"--dask-address={address[:80]!r}: cannot connect to a dask scheduler there "
+            f"({type(e).__name__}: {str(e)[:120]}); give HOST:PORT or tcp://HOST:PORT"
+        ) from None
 
 
 def _run_points(spec, points, stamp, out, executor, workers, config_text, stream, client) -> dict:
@@ -375,8 +470,12 @@ def _run_points(spec, points, stamp, out, executor, workers, config_text, stream
 
         n_workers = workers or max(1, (os.cpu_count() or 1))
         os.environ.setdefault("ALTSIM_THREADS", "1")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"),
-                                 initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=n_workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = [pool.submit(run_point, *a) for a in args]
             for a, f in zip(args, futures):
                 f.result()
@@ -424,9 +523,11 @@ def _write_scores(path: Path, per_point: list[dict]) -> None:
     for p in per_point:
         seeds = p["summary"]["config"]["seeds"]
         for label, entry in p["summary"]["algorithms"].items():
-            lines += [f"{p['point']},\"{label}\",{entry['eta']!r},{seed},{entry['measure_weight']!r},"
-                      f"{'nan' if value is None else repr(value)}"
-                      for seed, value in zip(seeds, entry["final_weighted_per_seed"])]
+            lines += [
+                f'{p["point"]},"{label}",{entry["eta"]!r},{seed},{entry["measure_weight"]!r},'
+                f"{'nan' if value is None else repr(value)}"
+                for seed, value in zip(seeds, entry["final_weighted_per_seed"])
+            ]
     write_text(path, "\n".join(lines) + "\n")
 
 
@@ -441,6 +542,7 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
     if spec.study is not None:
         _write_scores(out / "scores.csv", per_point)
     else:
+
         def concatenate(tmp: str) -> None:
             with open(tmp, "w") as dst:
                 dst.write("point," + ",".join(ROUND_COLUMNS) + "\n")
@@ -451,22 +553,36 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
                             dst.write(f"{p['point']},{line}")
 
         atomic_write(out / "rounds.csv", concatenate)
-    summary: dict[str, Any] = {"points": per_point, "n_points": len(points), "n_done": len(per_point)}
-    if len(points) == 1 and per_point and spec.study is None:  # one experiment: its summary at the top
+    summary: dict[str, Any] = {
+        "points": per_point,
+        "n_points": len(points),
+        "n_done": len(per_point),
+    }
+    if (
+        len(points) == 1 and per_point and spec.study is None
+    ):  # one experiment: its summary at the top
         summary.update({k: v for k, v in per_point[0]["summary"].items() if k != "point"})
     if spec.study is not None and per_point:
         from altsim.rates.regime_study import aggregate, markdown_table
 
         rows = [dict(r, point=p["point"]) for p in per_point for r in p["summary"]["regime_study"]]
-        summary["regime_study"] = {**aggregate(rows, spec.study.level), "study": dataclasses.asdict(spec.study)}
-        write_text(out / "regime_table.md", markdown_table(rows, summary["regime_study"], spec.study.level))
+        summary["regime_study"] = {
+            **aggregate(rows, spec.study.level),
+            "study": dataclasses.asdict(spec.study),
+        }
+        write_text(
+            out / "regime_table.md", markdown_table(rows, summary["regime_study"], spec.study.level)
+        )
     elif spec.regime and per_point:
         verdicts = [p["summary"]["regime"] for p in per_point]
         decided = [v for v in verdicts if v["empirical"] != "tie"]
         summary["regime"] = {
             "agreement_rate": float(np.mean([v["agree"] for v in verdicts])),
-            "agreement_rate_decided": float(np.mean([v["agree"] for v in decided])) if decided else None,
-            "points": len(verdicts), "decided": len(decided),
+            "agreement_rate_decided": float(np.mean([v["agree"] for v in decided]))
+            if decided
+            else None,
+            "points": len(verdicts),
+            "decided": len(decided),
         }
     write_json(out / "summary.json", summary)
     return summary

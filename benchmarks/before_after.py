@@ -41,19 +41,30 @@ def main():
     alg = FedAlt(gamma_u=0.1, gamma_v=0.1, tau_u=5, tau_v=5)
 
     def closed_form(n):
-        return make_problem("coupled_quadratic", dict(n=n, d_u=50, d_v=50, chi=0.5, delta=1.0, sigma_u=0.1, sigma_v=0.1),
-                            seed=0, dtype="float32")
+        return make_problem(
+            "coupled_quadratic",
+            dict(n=n, d_u=50, d_v=50, chi=0.5, delta=1.0, sigma_u=0.1, sigma_v=0.1),
+            seed=0,
+            dtype="float32",
+        )
 
     out = {}
     p = closed_form(1000)
     out["n1e3_round_ms"] = median_seconds(lambda: rounds(p, alg, 20, 100, [0])) / 20 * 1e3
-    out["seeds64_over_one"] = (median_seconds(lambda: rounds(p, alg, 5, 100, range(64)))
-                               / median_seconds(lambda: rounds(p, alg, 5, 100, [0])))
+    out["seeds64_over_one"] = median_seconds(
+        lambda: rounds(p, alg, 5, 100, range(64))
+    ) / median_seconds(lambda: rounds(p, alg, 5, 100, [0]))
     q = closed_form(100_000)
     out["n1e5_round_ms"] = median_seconds(lambda: rounds(q, alg, 3, 10_000, [0])) / 3 * 1e3
-    sr = make_problem("shared_representation", dict(n=1000, features=128, rank=32, samples=512, noise="minibatch",
-                                                    batch_size=64), seed=0, dtype="float32")
-    out["shared_representation_round_ms"] = median_seconds(lambda: rounds(sr, alg, 2, 100, [0])) / 2 * 1e3
+    sr = make_problem(
+        "shared_representation",
+        dict(n=1000, features=128, rank=32, samples=512, noise="minibatch", batch_size=64),
+        seed=0,
+        dtype="float32",
+    )
+    out["shared_representation_round_ms"] = (
+        median_seconds(lambda: rounds(sr, alg, 2, 100, [0])) / 2 * 1e3
+    )
     print(json.dumps(out))
 
 

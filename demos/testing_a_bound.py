@@ -28,10 +28,19 @@ print(bound.latex())
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
-@given(chi=st.floats(0.0, 0.6), delta=st.floats(0.1, 3.0), n=st.integers(2, 8), eta_frac=st.floats(0.05, 0.99),
-       seed=st.integers(0, 1000))
+@given(
+    chi=st.floats(0.0, 0.6),
+    delta=st.floats(0.1, 3.0),
+    n=st.integers(2, 8),
+    eta_frac=st.floats(0.05, 0.99),
+    seed=st.integers(0, 1000),
+)
 def bound_holds(chi, delta, n, eta_frac, seed):
-    p = make_problem("coupled_quadratic", dict(n=n, d_u=3, d_v=3, chi=chi, delta=delta, nonconvexity=0.3), seed=seed)
+    p = make_problem(
+        "coupled_quadratic",
+        dict(n=n, d_u=3, d_v=3, chi=chi, delta=delta, nonconvexity=0.3),
+        seed=seed,
+    )
     c = p.certified_constants()
     eta = eta_frac * 2 / (1 + c.chi)
     tr = simulate(p, FedSim(gamma_u=eta / c.L_u, gamma_v=eta / c.L_v), rounds=30, m=n, seeds=[0])
@@ -44,6 +53,7 @@ print("the bound held on every drawn instance")
 
 # %% [markdown]
 # A deliberately wrong bound, the same with its constant halved, is caught at once:
+
 
 # %%
 @settings(max_examples=30, deadline=None, derandomize=True, database=None)

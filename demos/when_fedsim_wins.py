@@ -25,14 +25,20 @@ from altsim.theory import regime_condition, regime_winner
 print(regime_condition())
 n = 20
 for m in (1, 2, 5, 10, 20):
-    row = [regime_winner(sigma_u=0.1, sigma_v=sv, delta=d, L_u=1, L_v=1, n=n, m=m) for sv in (0.1, 2.0) for d in (0.1, 2.0)]
+    row = [
+        regime_winner(sigma_u=0.1, sigma_v=sv, delta=d, L_u=1, L_v=1, n=n, m=m)
+        for sv in (0.1, 2.0)
+        for d in (0.1, 2.0)
+    ]
     print(f"m/n = {m / n:.2f}:", row, "  (sigma_v, delta) = (0.1,0.1) (0.1,2) (2,0.1) (2,2)")
 
 # %% [markdown]
 # Full participation (m = n) never predicts FedSim: the left side is negative.
 
 # %%
-assert all(regime_winner(0.3, sv, 0.5, 1, 1, n, n) in ("fedalt", "tie") for sv in np.linspace(0, 5, 11))
+assert all(
+    regime_winner(0.3, sv, 0.5, 1, 1, n, n) in ("fedalt", "tie") for sv in np.linspace(0, 5, 11)
+)
 
 # %% [markdown]
 # Check one predicted-FedSim point empirically: both algorithms at the same step size, the
@@ -42,6 +48,13 @@ assert all(regime_winner(0.3, sv, 0.5, 1, 1, n, n) in ("fedalt", "tie") for sv i
 from altsim.rates import ExperimentConfig, run
 from altsim.sweep import regime_verdict
 
-res = run(ExperimentConfig(problem=dict(n=n, d_u=5, d_v=5, chi=0.5, delta=0.1, sigma_u=0.1, sigma_v=2.0),
-                           rounds=200, m=2, eta=0.1, seeds=tuple(range(8))))
+res = run(
+    ExperimentConfig(
+        problem=dict(n=n, d_u=5, d_v=5, chi=0.5, delta=0.1, sigma_u=0.1, sigma_v=2.0),
+        rounds=200,
+        m=2,
+        eta=0.1,
+        seeds=tuple(range(8)),
+    )
+)
 print(regime_verdict(res))

@@ -29,11 +29,20 @@ save(fig, "why_alternate_paths")
 # %%
 from altsim.rates import ExperimentConfig, run
 
-result = run(ExperimentConfig(problem=dict(n=20, chi=0.6, nonconvexity=0.2, delta=2.0, sigma_u=0.1, sigma_v=0.1),
-                              rounds=200, m=4, eta=0.2, seeds=tuple(range(8))))
+result = run(
+    ExperimentConfig(
+        problem=dict(n=20, chi=0.6, nonconvexity=0.2, delta=2.0, sigma_u=0.1, sigma_v=0.1),
+        rounds=200,
+        m=4,
+        eta=0.2,
+        seeds=tuple(range(8)),
+    )
+)
 for alg, tr in result.trajectories.items():
     final = tr.running_average()[:, -1]
-    print(f"{alg}: mean over seeds of (1/T) sum Delta_t = {final.mean():.4g} (sd {final.std(ddof=1):.2g})")
+    print(
+        f"{alg}: mean over seeds of (1/T) sum Delta_t = {final.mean():.4g} (sd {final.std(ddof=1):.2g})"
+    )
 
 # %% [markdown]
 # With clients this different (delta^2 >> sigma^2) the paper predicts FedAlt's bound to be

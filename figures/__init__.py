@@ -18,4 +18,14 @@ from .sweep_plot import sweep_plot
 from .tightness import tightness_plot
 from .trajectory_view import trajectory_animation, trajectory_view
 
-__all__ = ["personalization_plot", "rate_plot", "regime_map", "regime_study_plot", "save", "sweep_plot", "tightness_plot", "trajectory_animation", "trajectory_view"]
+__all__ = [
+    "personalization_plot",
+    "rate_plot",
+    "regime_map",
+    "regime_study_plot",
+    "save",
+    "sweep_plot",
+    "tightness_plot",
+    "trajectory_animation",
+    "trajectory_view",
+]

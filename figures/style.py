@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import matplotlib
 
-matplotlib.use("Agg", force=False)  # headless by default; notebooks may already have chosen a backend
+matplotlib.use(
+    "Agg", force=False
+)  # headless by default; notebooks may already have chosen a backend
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 _SPARE_COLORS = ("#56B4E9", "#F0E442", "#000000", "#7f3c8d", "#11a579")
 _SPARE_MARKERS = ("P", "X", "h", "<", ">")
@@ -80,4 +82,7 @@ def save(fig, path_stem, formats=("png", "pdf")) -> list:
 
     stem = Path(path_stem)
     with plt.rc_context(RC):
-        return [save_figure(fig, stem.with_suffix("." + f), bbox_inches="tight", pad_inches=0.08) for f in formats]
+        return [
+            save_figure(fig, stem.with_suffix("." + f), bbox_inches="tight", pad_inches=0.08)
+            for f in formats
+        ]

@@ -14,26 +14,55 @@ import torch
 
 from . import style
 
-DEFAULT_PROBLEM = dict(n=1, d_u=1, d_v=1, L_u=1.0, L_v=1.0, chi=0.6, delta=1.0, nonconvexity=0.3, frequency=1.5,
-                       init_scale=2.5)
+DEFAULT_PROBLEM = dict(
+    n=1,
+    d_u=1,
+    d_v=1,
+    L_u=1.0,
+    L_v=1.0,
+    chi=0.6,
+    delta=1.0,
+    nonconvexity=0.3,
+    frequency=1.5,
+    init_scale=2.5,
+)
 
 
-def paths(problem_params: dict | None = None, *, eta: float = 0.6, rounds: int = 10, seed: int = 3,
-          start: tuple[float, float] = (-2.5, 2.0)):
+def paths(
+    problem_params: dict | None = None,
+    *,
+    eta: float = 0.6,
+    rounds: int = 10,
+    seed: int = 3,
+    start: tuple[float, float] = (-2.5, 2.0),
+):
     """(problem, {alg: array of path vertices (k, 2)}) with FedAlt's intermediate corner points."""
     from altsim.rates import FedAlt, FedSim, simulate
     from altsim.synthetic import make_problem
 
     p = make_problem("coupled_quadratic", {**DEFAULT_PROBLEM, **(problem_params or {})}, seed=seed)
-    p._u0 = torch.tensor([start[0]], dtype=p.dtype, device=p.device)  # the teaching view picks its start point
+    p._u0 = torch.tensor(
+        [start[0]], dtype=p.dtype, device=p.device
+    )  # the teaching view picks its start point
     p._V0 = torch.tensor([[start[1]]], dtype=p.dtype, device=p.device)
     cert = p.certified_constants()
     u0, V0 = p.initial_point()
     out = {}
-    for alg in (FedAlt(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v), FedSim(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v)):
+    for alg in (
+        FedAlt(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v),
+        FedSim(gamma_u=eta / cert.L_u, gamma_v=eta / cert.L_v),
+    ):
         states = [(float(u0[0]), float(V0[0, 0]))]
-        simulate(p, alg, rounds=rounds, m=1, seeds=[0],
-                 on_round=lambda t, u, V: states.append((float(u[0, 0]), float(V[0, 0, 0]))))
+        simulate(
+            p,
+            alg,
+            rounds=rounds,
+            m=1,
+            seeds=[0],
+            on_round=lambda t, u, V: states.append(  # noqa: B023 (used within the iteration)
+                (float(u[0, 0]), float(V[0, 0, 0]))
+            ),
+        )
         if alg.name == "fedalt":  # corner (u^t, v^{t+1}) between round ends: the stair-step
             verts = [states[0]]
             for (ua, _), (ub, vb) in zip(states[:-1], states[1:]):
@@ -47,7 +76,10 @@ def paths(problem_params: dict | None = None, *, eta: float = 0.6, rounds: int =
 def _contours(ax, p, pts):
     lo, hi = pts.min(0), pts.max(0)
     pad = 0.35 * (hi - lo) + 0.5
-    U, Vv = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 240), np.linspace(lo[1] - pad[1], hi[1] + pad[1], 240))
+    U, Vv = np.meshgrid(
+        np.linspace(lo[0] - pad[0], hi[0] + pad[0], 240),
+        np.linspace(lo[1] - pad[1], hi[1] + pad[1], 240),
+    )
     uu = torch.as_tensor(U.reshape(-1, 1), dtype=torch.float64)
     vv = torch.as_tensor(Vv.reshape(-1, 1), dtype=torch.float64)
     F = p.loss(uu, vv, torch.zeros(len(uu), dtype=torch.long)).numpy().reshape(U.shape)
@@ -60,29 +92,60 @@ def _contours(ax, p, pts):
     ax.set_ylabel("personal parameter $v$")
 
 
-def trajectory_view(problem_params: dict | None = None, *, eta: float = 0.6, rounds: int = 10, seed: int = 3):
+def trajectory_view(
+    problem_params: dict | None = None, *, eta: float = 0.6, rounds: int = 10, seed: int = 3
+):
     p, path = paths(problem_params, eta=eta, rounds=rounds, seed=seed)
     fig, ax = style.new_figure(6.4, 5.6)
     _contours(ax, p, np.vstack(list(path.values())))
     for alg, pts in path.items():
-        ax.plot(pts[:, 0], pts[:, 1], color=style.color(alg), lw=2.0, ls="-" if alg == "fedalt" else "--",
-                marker=style.marker(alg), ms=4, label=f"{style.label(alg)}" + (" (v first, then u)" if alg == "fedalt" else " (both at once)"))
+        ax.plot(
+            pts[:, 0],
+            pts[:, 1],
+            color=style.color(alg),
+            lw=2.0,
+            ls="-" if alg == "fedalt" else "--",
+            marker=style.marker(alg),
+            ms=4,
+            label=f"{style.label(alg)}"
+            + (" (v first, then u)" if alg == "fedalt" else " (both at once)"),
+        )
     ax.plot(*path["fedalt"][0], marker="*", color="black", ms=12, ls="", label="start")
     ax.legend(loc="best")
-    fig.suptitle(rf"FedAlt vs FedSim on $F(u, v)$, one client, $\chi$ = {p.config.chi}, $\eta$ = {eta}, {rounds} rounds")
+    fig.suptitle(
+        rf"FedAlt vs FedSim on $F(u, v)$, one client, $\chi$ = {p.config.chi}, $\eta$ = {eta}, {rounds} rounds"
+    )
     return fig
 
 
-def trajectory_animation(path_gif: str | Path, problem_params: dict | None = None, *, eta: float = 0.6,
-                         rounds: int = 10, seed: int = 3, fps: int = 3) -> Path:
+def trajectory_animation(
+    path_gif: str | Path,
+    problem_params: dict | None = None,
+    *,
+    eta: float = 0.6,
+    rounds: int = 10,
+    seed: int = 3,
+    fps: int = 3,
+) -> Path:
     """Write the trajectory view as a GIF (matplotlib's Pillow writer), atomically."""
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     p, path = paths(problem_params, eta=eta, rounds=rounds, seed=seed)
     fig, ax = style.new_figure(6.0, 5.2)
     _contours(ax, p, np.vstack(list(path.values())))
-    lines = {alg: ax.plot([], [], color=style.color(alg), lw=2.0, marker=style.marker(alg), ms=4,
-                          ls="-" if alg == "fedalt" else "--", label=style.label(alg))[0] for alg in path}
+    lines = {
+        alg: ax.plot(
+            [],
+            [],
+            color=style.color(alg),
+            lw=2.0,
+            marker=style.marker(alg),
+            ms=4,
+            ls="-" if alg == "fedalt" else "--",
+            label=style.label(alg),
+        )[0]
+        for alg in path
+    }
     ax.legend(loc="best")
     title = fig.suptitle("")
 
@@ -96,5 +159,7 @@ def trajectory_animation(path_gif: str | Path, problem_params: dict | None = Non
     anim = FuncAnimation(fig, frame, frames=rounds + 1, blit=False)
     from altsim.io import atomic_write
 
-    path_gif = atomic_write(path_gif, lambda tmp: anim.save(tmp, writer=PillowWriter(fps=fps)), ".tmp.gif")
+    path_gif = atomic_write(
+        path_gif, lambda tmp: anim.save(tmp, writer=PillowWriter(fps=fps)), ".tmp.gif"
+    )
     return path_gif

@@ -9,7 +9,15 @@ the random streams, the comparison with bounds, and the experiment that ties the
 - `experiment`: `run(ExperimentConfig(...)) -> Result`; `Result.compare() -> {algorithm: Comparison}`.
 """
 
-from .algorithm import ALGORITHMS, Algorithm, ClientServerAlgorithm, LocalState, State, get_algorithm, register_algorithm
+from .algorithm import (
+    ALGORITHMS,
+    Algorithm,
+    ClientServerAlgorithm,
+    LocalState,
+    State,
+    get_algorithm,
+    register_algorithm,
+)
 from .baselines import FedAvg, FullPersonalization, LocalOnly
 from .compare import BoundCheck, Comparison, compare, is_exact
 from .engine import Trajectory, measure, simulate
@@ -17,7 +25,30 @@ from .experiment import ExperimentConfig, Result, choose_step, make_algorithm, r
 from .fedalt import FedAlt
 from .fedsim import FedSim, JointSteps
 
-__all__ = ["ALGORITHMS", "Algorithm", "BoundCheck", "ClientServerAlgorithm", "Comparison", "ExperimentConfig", "FedAlt",
-           "FedAvg", "FedSim", "FullPersonalization", "JointSteps", "LocalOnly", "LocalState", "Result", "State",
-           "Trajectory", "choose_step", "compare", "get_algorithm", "is_exact", "make_algorithm", "measure",
-           "register_algorithm", "run", "simulate"]
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "BoundCheck",
+    "ClientServerAlgorithm",
+    "Comparison",
+    "ExperimentConfig",
+    "FedAlt",
+    "FedAvg",
+    "FedSim",
+    "FullPersonalization",
+    "JointSteps",
+    "LocalOnly",
+    "LocalState",
+    "Result",
+    "State",
+    "Trajectory",
+    "choose_step",
+    "compare",
+    "get_algorithm",
+    "is_exact",
+    "make_algorithm",
+    "measure",
+    "register_algorithm",
+    "run",
+    "simulate",
+]

@@ -23,8 +23,9 @@ algorithm's compiled round against its eager one.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 
@@ -49,8 +50,12 @@ class State:
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Every tensor of the state by a flat name ('u', 'V', 'client.NAME', 'server.NAME')."""
-        return {"u": self.u, "V": self.V, **{f"client.{k}": v for k, v in self.client.items()},
-                **{f"server.{k}": v for k, v in self.server.items()}}
+        return {
+            "u": self.u,
+            "V": self.V,
+            **{f"client.{k}": v for k, v in self.client.items()},
+            **{f"server.{k}": v for k, v in self.server.items()},
+        }
 
     def finite(self) -> torch.Tensor:
         """(R,) bool: whether every entry of this seed's state is finite."""
@@ -60,15 +65,18 @@ class State:
             ok = f if ok is None else ok & f
         return ok
 
-    def where(self, keep: torch.Tensor, other: "State") -> "State":
+    def where(self, keep: torch.Tensor, other: State) -> State:
         """Rows of `self` where keep (R,) is true, rows of `other` elsewhere (for stopping diverged seeds)."""
 
         def pick(a, b):
             return torch.where(keep.view(-1, *([1] * (a.dim() - 1))), a, b)
 
-        return State(pick(self.u, other.u), pick(self.V, other.V),
-                     {k: pick(v, other.client[k]) for k, v in self.client.items()},
-                     {k: pick(v, other.server[k]) for k, v in self.server.items()})
+        return State(
+            pick(self.u, other.u),
+            pick(self.V, other.V),
+            {k: pick(v, other.client[k]) for k, v in self.client.items()},
+            {k: pick(v, other.server[k]) for k, v in self.server.items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,7 @@ class LocalState:
     server: Mapping[str, torch.Tensor] = field(default_factory=dict)
     """The server state as the clients receive it, each (R, ...) (e.g. a control variate); read-only."""
 
-    def with_(self, **changes) -> "LocalState":
+    def with_(self, **changes) -> LocalState:
         """A copy with some fields replaced (the usual way a local update returns its result)."""
         return dataclasses.replace(self, **changes)
 
@@ -99,7 +107,9 @@ class Algorithm(Protocol):
 
     def init(self, problem, R: int) -> State: ...
 
-    def round(self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int) -> State: ...
+    def round(
+        self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int
+    ) -> State: ...
 
     def setting(self) -> dict: ...
 
@@ -114,7 +124,9 @@ def _rows(x: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
 
 
 def _put_rows(x: torch.Tensor, clients: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    return x.scatter(1, _row_index(x, clients), rows)  # clients are distinct per row: no two writes collide
+    return x.scatter(
+        1, _row_index(x, clients), rows
+    )  # clients are distinct per row: no two writes collide
 
 
 def scatter_client_state(state: State, local: LocalState) -> dict[str, torch.Tensor]:
@@ -136,10 +148,16 @@ class ClientServerAlgorithm:
     # -- the contract ------------------------------------------------------------------------
     def init(self, problem, R: int) -> State:
         u0, V0 = problem.initial_point()
-        return State(u0.expand(R, problem.d_u).clone(), V0.expand(R, problem.n, problem.d_v).clone(),
-                     self.init_client_state(problem, R, u0, V0), self.init_server_state(problem, R, u0, V0))
+        return State(
+            u0.expand(R, problem.d_u).clone(),
+            V0.expand(R, problem.n, problem.d_v).clone(),
+            self.init_client_state(problem, R, u0, V0),
+            self.init_server_state(problem, R, u0, V0),
+        )
 
-    def round(self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int) -> State:
+    def round(
+        self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int
+    ) -> State:
         local = self.gather(problem, state, clients)
         return self.server_update(problem, state, self.local_update(problem, local, noise, t))
 
@@ -163,16 +181,25 @@ class ClientServerAlgorithm:
 
     def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
         u = state.u.unsqueeze(1).expand(*clients.shape, problem.d_u)
-        return LocalState(clients, u, _rows(self.personal_start(problem, state), clients),
-                          {k: _rows(x, clients) for k, x in state.client.items()}, dict(state.server))
+        return LocalState(
+            clients,
+            u,
+            _rows(self.personal_start(problem, state), clients),
+            {k: _rows(x, clients) for k, x in state.client.items()},
+            dict(state.server),
+        )
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         raise NotImplementedError(f"{type(self).__name__} must define local_update")
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
         """Default server: u^{t+1} = mean of the sampled clients' u; their v_i and client state scatter back."""
-        return State(local.u.mean(1), _put_rows(state.V, local.clients, local.v), scatter_client_state(state, local),
-                     dict(state.server))
+        return State(
+            local.u.mean(1),
+            _put_rows(state.V, local.clients, local.v),
+            scatter_client_state(state, local),
+            dict(state.server),
+        )
 
     @classmethod
     def from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
@@ -192,7 +219,9 @@ class StatelessOption:
     def official_from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
         """The official variant an `ExperimentConfig` with `official = true` asks for."""
         gamma = official_step_size(eta, L_u, L_v, config.tau)
-        return dataclasses.replace(cls.official(gamma, config.tau, stateless=config.stateless), **options)
+        return dataclasses.replace(
+            cls.official(gamma, config.tau, stateless=config.stateless), **options
+        )
 
 
 # --- the registry ------------------------------------------------------------------------------
@@ -212,18 +241,29 @@ def register_algorithm(cls: type | None = None, *, replace: bool = False):
         return lambda c: register_algorithm(c, replace=replace)
     name = getattr(cls, "name", "")
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"name={name!r}: an algorithm needs a class attribute `name`, a Python identifier")
+        raise ValueError(
+            f"name={name!r}: an algorithm needs a class attribute `name`, a Python identifier"
+        )
     if not dataclasses.is_dataclass(cls):
-        raise ValueError(f"algorithm {name!r}: {cls.__name__} must be a dataclass (its fields are the hyperparameters)")
+        raise ValueError(
+            f"algorithm {name!r}: {cls.__name__} must be a dataclass (its fields are the hyperparameters)"
+        )
     for method in ("init", "round", "setting", "from_experiment"):
         if not callable(getattr(cls, method, None)):
             raise ValueError(f"algorithm {name!r}: missing method {method}()")
-    if getattr(cls.from_experiment, "__func__", None) is ClientServerAlgorithm.from_experiment.__func__:
-        raise ValueError(f"algorithm {name!r}: define from_experiment(config, eta, L_u, L_v, **options), which builds "
-                         "it from an ExperimentConfig")
+    if (
+        getattr(cls.from_experiment, "__func__", None)
+        is ClientServerAlgorithm.from_experiment.__func__
+    ):
+        raise ValueError(
+            f"algorithm {name!r}: define from_experiment(config, eta, L_u, L_v, **options), which builds "
+            "it from an ExperimentConfig"
+        )
     if name in ALGORITHMS and ALGORITHMS[name] is not cls and not replace:
-        raise ValueError(f"algorithm {name!r} is registered already ({ALGORITHMS[name].__name__}); choose another name "
-                         "or pass replace=True")
+        raise ValueError(
+            f"algorithm {name!r} is registered already ({ALGORITHMS[name].__name__}); choose another name "
+            "or pass replace=True"
+        )
     ALGORITHMS[name] = cls
     return cls
 

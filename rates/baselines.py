@@ -19,7 +19,14 @@ import torch
 
 from altsim.theory import require
 
-from .algorithm import ClientServerAlgorithm, LocalState, State, _put_rows, register_algorithm, scatter_client_state
+from .algorithm import (
+    ClientServerAlgorithm,
+    LocalState,
+    State,
+    _put_rows,
+    register_algorithm,
+    scatter_client_state,
+)
 from .fedsim import JointSteps
 from .noise import NoiseStream, stochastic_grad_v
 
@@ -33,7 +40,9 @@ class FedAvg(JointSteps):
     label, color, marker = "FedAvg", "#009E73", "^"
 
     def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
-        shared_v = state.V.mean(1)  # all rows are equal after the first round; before it, start from their mean
+        shared_v = state.V.mean(
+            1
+        )  # all rows are equal after the first round; before it, start from their mean
         local = super().gather(problem, state, clients)
         return local.with_(v=shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v))
 
@@ -42,8 +51,12 @@ class FedAvg(JointSteps):
         return local.with_(u=u, v=v)
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
-        return State(local.u.mean(1), local.v.mean(1, keepdim=True).expand_as(state.V).clone(),
-                     scatter_client_state(state, local), dict(state.server))
+        return State(
+            local.u.mean(1),
+            local.v.mean(1, keepdim=True).expand_as(state.V).clone(),
+            scatter_client_state(state, local),
+            dict(state.server),
+        )
 
 
 @register_algorithm
@@ -66,18 +79,24 @@ class LocalOnly(ClientServerAlgorithm):
         require("tau_v", self.tau_v, low=1, integer=True)
 
     @classmethod
-    def from_experiment(cls, config, eta, L_u, L_v, **options) -> "LocalOnly":
+    def from_experiment(cls, config, eta, L_u, L_v, **options) -> LocalOnly:
         return cls(gamma_v=eta / (L_v * config.tau_v), tau_v=config.tau_v, **options)
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         v = local.v
         for k in range(self.tau_v):
-            v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, local.u, v, local.clients)
+            v = v - self.gamma_v * stochastic_grad_v(
+                problem, noise, t, k, local.u, v, local.clients
+            )
         return local.with_(v=v)
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
-        return State(state.u, _put_rows(state.V, local.clients, local.v), scatter_client_state(state, local),
-                     dict(state.server))
+        return State(
+            state.u,
+            _put_rows(state.V, local.clients, local.v),
+            scatter_client_state(state, local),
+            dict(state.server),
+        )
 
 
 @register_algorithm
@@ -90,7 +109,9 @@ class FullPersonalization(JointSteps):
     label, color, marker = "full personalization", "#E69F00", "D"
 
     def init_client_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
-        return {"u": u0.expand(R, problem.n, problem.d_u).clone()}  # every client's own copy, at u^0
+        return {
+            "u": u0.expand(R, problem.n, problem.d_u).clone()
+        }  # every client's own copy, at u^0
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         u, v = self.joint_steps(problem, local, noise, t, local.client["u"], local.v)
@@ -98,4 +119,6 @@ class FullPersonalization(JointSteps):
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
         new = super().server_update(problem, state, local)
-        return State(new.client["u"].mean(1), new.V, new.client, new.server)  # nothing averaged: u is the mean copy
+        return State(
+            new.client["u"].mean(1), new.V, new.client, new.server
+        )  # nothing averaged: u is the mean copy

@@ -30,7 +30,9 @@ from .engine import Trajectory
 VERDICTS = ("holds", "violated", "inconclusive", "diverged")
 
 
-def mean_interval(samples: np.ndarray, exact: bool, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mean_interval(
+    samples: np.ndarray, exact: bool, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over axis 0 and a Student-t interval of the mean (a point interval when `exact`)."""
     from scipy.stats import t as student_t
 
@@ -48,13 +50,19 @@ def mean_interval(samples: np.ndarray, exact: bool, level: float = 0.95) -> tupl
 
 def mean_ci(samples, level: float = 0.95) -> dict:
     """{'mean', 'ci': [low, high]} of one per-seed vector: its mean and Student-t interval (plain floats)."""
-    mean, lo, hi = mean_interval(np.asarray(samples, dtype=float)[:, None], exact=False, level=level)
+    mean, lo, hi = mean_interval(
+        np.asarray(samples, dtype=float)[:, None], exact=False, level=level
+    )
     return {"mean": float(mean[0]), "ci": [float(lo[0]), float(hi[0])]}
 
 
 def is_exact(setting) -> bool:
     """Whether a run has no randomness at all: no gradient noise and every client in every round."""
-    return setting.get("sigma_u", 1) == 0 and setting.get("sigma_v", 1) == 0 and setting.get("m") == setting.get("n")
+    return (
+        setting.get("sigma_u", 1) == 0
+        and setting.get("sigma_v", 1) == 0
+        and setting.get("m") == setting.get("n")
+    )
 
 
 def verdict(low: float, high: float, bound: float) -> str:
@@ -108,10 +116,12 @@ class BoundCheck:
         d = {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray)}
         d["measured_ci"] = list(self.measured_ci)
         if self.n_diverged:
-            d["diverged_note"] = (f"every one of the {self.n_seeds} seeds diverged: nothing to measure"
-                                  if self.n_diverged == self.n_seeds else
-                                  f"{self.n_diverged} of {self.n_seeds} seeds diverged; measured over the other "
-                                  f"{self.n_seeds - self.n_diverged}")
+            d["diverged_note"] = (
+                f"every one of the {self.n_seeds} seeds diverged: nothing to measure"
+                if self.n_diverged == self.n_seeds
+                else f"{self.n_diverged} of {self.n_seeds} seeds diverged; measured over the other "
+                f"{self.n_seeds - self.n_diverged}"
+            )
         return d
 
 
@@ -173,7 +183,9 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
     T_all = trajectory.horizons.astype(float)
     for b in bounds:
         if b.unknowns:
-            not_covering[b.name] = [f"unknown constants {', '.join(b.unknowns)}: calibrate it first (altsim.theory.calibrate)"]
+            not_covering[b.name] = [
+                f"unknown constants {', '.join(b.unknowns)}: calibrate it first (altsim.theory.calibrate)"
+            ]
             continue
         cov = b.covers(setting)
         if not cov:
@@ -188,18 +200,48 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
         final = float(curve[-1])
         ratio = float(mean[-1]) / final if np.isfinite(mean[-1]) else math.nan
         v = "diverged" if diverged else verdict(float(low[-1]), float(high[-1]), final)
-        checks.append(BoundCheck(
-            name=b.name, provenance=b.provenance, weight=weight, T=int(T_all[-1]),
-            measured=float(mean[-1]), measured_ci=(float(low[-1]), float(high[-1])), bound=final, ratio=ratio,
-            verdict=v, measured_slope=fit_slope(T_all, mean), bound_slope=fit_slope(T_all, curve), rate=b.rate,
-            n_seeds=len(trajectory.seeds), n_diverged=len(diverged),
-            horizons=T_all, curve=curve, mean=mean, low=low, high=high,
-        ))
+        checks.append(
+            BoundCheck(
+                name=b.name,
+                provenance=b.provenance,
+                weight=weight,
+                T=int(T_all[-1]),
+                measured=float(mean[-1]),
+                measured_ci=(float(low[-1]), float(high[-1])),
+                bound=final,
+                ratio=ratio,
+                verdict=v,
+                measured_slope=fit_slope(T_all, mean),
+                bound_slope=fit_slope(T_all, curve),
+                rate=b.rate,
+                n_seeds=len(trajectory.seeds),
+                n_diverged=len(diverged),
+                horizons=T_all,
+                curve=curve,
+                mean=mean,
+                low=low,
+                high=high,
+            )
+        )
     try:
-        calibrated = None if diverged else calibrate_shape(T_all, trajectory.running_average(1.0).mean(axis=0))
-    except ValueError:  # the fit is a convenience: an ill-conditioned one (extreme constants) is left out
+        calibrated = (
+            None
+            if diverged
+            else calibrate_shape(T_all, trajectory.running_average(1.0).mean(axis=0))
+        )
+    except (
+        ValueError
+    ):  # the fit is a convenience: an ill-conditioned one (extreme constants) is left out
         calibrated = None
     mean, low, high = survivors_interval(trajectory, 1.0, exact)
-    measured = {"horizons": T_all, "mean": mean, "low": low, "high": high, "n_seeds": len(trajectory.seeds),
-                "n_diverged": len(diverged)}
-    return Comparison(trajectory.algorithm, dict(setting), checks, not_covering, diverged, calibrated, measured)
+    measured = {
+        "horizons": T_all,
+        "mean": mean,
+        "low": low,
+        "high": high,
+        "n_seeds": len(trajectory.seeds),
+        "n_diverged": len(diverged),
+    }
+    return Comparison(
+        trajectory.algorithm, dict(setting), checks, not_covering, diverged, calibrated, measured
+    )

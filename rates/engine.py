@@ -16,8 +16,8 @@ measurements are NaN, and the other seeds go on.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -67,7 +67,9 @@ class Trajectory:
         return self.rounds + 1
 
 
-def measure(problem, u: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def measure(
+    problem, u: torch.Tensor, V: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(||grad_u F||^2, mean_i ||grad_v F_i||^2, F) for u (R, d_u), V (R, n, d_v); each (R,)."""
     R = u.shape[0]
     clients = problem.all_clients.expand(R, problem.n)
@@ -85,14 +87,29 @@ def scales_of(problem, cert) -> tuple[float, float, str]:
     from altsim.synthetic import measured_constants
 
     meas = measured_constants(problem)
-    return meas["L_u"]["value"], meas["L_v"]["value"], "measured (the problem certifies no finite L_u, L_v)"
+    return (
+        meas["L_u"]["value"],
+        meas["L_v"]["value"],
+        "measured (the problem certifies no finite L_u, L_v)",
+    )
 
 
-def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Sequence[int], measure_every: int = 1,
-             blowup: float = 1e12, progress: Callable[[int, int], None] | None = None,
-             on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
-             scales: tuple[float, float] | None = None, on_state: Callable[[int, State], None] | None = None,
-             compile: str = "auto", compile_backend: str = "inductor") -> Trajectory:
+def simulate(
+    problem,
+    algorithm: Algorithm,
+    *,
+    rounds: int,
+    m: int,
+    seeds: Sequence[int],
+    measure_every: int = 1,
+    blowup: float = 1e12,
+    progress: Callable[[int, int], None] | None = None,
+    on_round: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+    scales: tuple[float, float] | None = None,
+    on_state: Callable[[int, State], None] | None = None,
+    compile: str = "auto",
+    compile_backend: str = "inductor",
+) -> Trajectory:
     """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds.
 
     `progress(t, rounds)`, `on_round(t, u^{t+1}, V^{t+1})` and `on_state(t, state^{t+1})` are called
@@ -110,8 +127,14 @@ def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Seque
     dev = problem.device
     R = len(seeds)
     noise = NoiseStream(torch.as_tensor(list(seeds)), dev, problem.dtype)
-    runner = RoundRunner(problem, algorithm, m, noise, compiled=should_compile(compile, problem, rounds, R, m),
-                         backend=compile_backend)
+    runner = RoundRunner(
+        problem,
+        algorithm,
+        m,
+        noise,
+        compiled=should_compile(compile, problem, rounds, R, m),
+        backend=compile_backend,
+    )
     state = algorithm.init(problem, R)
     cert = problem.certified_constants()
     L_u, L_v = scales if scales is not None else scales_of(problem, cert)[:2]
@@ -152,8 +175,14 @@ def simulate(problem, algorithm: Algorithm, *, rounds: int, m: int, seeds: Seque
     stack = lambda xs: torch.stack(xs, dim=1).cpu().numpy().astype(np.float64)  # noqa: E731
     return Trajectory(
         algorithm=algorithm.name,
-        setting={**algorithm.setting(), "n": problem.n, "m": int(m), "rounds": int(rounds), "measure_every": measure_every,
-                 "round_path": "compiled" if runner.compiled else "eager"},
+        setting={
+            **algorithm.setting(),
+            "n": problem.n,
+            "m": int(m),
+            "rounds": int(rounds),
+            "measure_every": measure_every,
+            "round_path": "compiled" if runner.compiled else "eager",
+        },
         seeds=np.asarray(list(seeds)),
         rounds=np.asarray(measured_rounds),
         grad_u_sq=stack(gu_hist),

@@ -14,8 +14,9 @@ import importlib
 import os
 import platform
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,8 +24,8 @@ import torch
 import altsim
 from altsim.synthetic import Certified, Problem, make_problem
 from altsim.theory import BOUNDS, Bound, optimal_eta, require
-from altsim.theory.bound import normalised_eta_v
 from altsim.theory.assumptions import require_bool, shown
+from altsim.theory.bound import normalised_eta_v
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
 from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm
@@ -87,19 +88,30 @@ class ExperimentConfig:
     (so that sweeps on worker processes and the CLI find them too)."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.plugins, (tuple, list)) or not all(isinstance(p, str) for p in self.plugins):
+        if not isinstance(self.plugins, (tuple, list)) or not all(
+            isinstance(p, str) for p in self.plugins
+        ):
             raise ValueError(f"plugins={shown(self.plugins)}: must be a list of module names")
         for module in self.plugins:
             try:
                 importlib.import_module(module)
-            except (ImportError, ValueError, TypeError) as e:  # ValueError: e.g. an empty module name
-                raise ValueError(f"plugins: cannot import {shown(module)} ({type(e).__name__}: {str(e)[:100]})") from None
-        for name, kind, what in (("algorithms", (tuple, list), "a list of algorithm names"),
-                                 ("seeds", (tuple, list), "a list of integer seeds"),
-                                 ("bounds", (tuple, list), "a list of bound names"),
-                                 ("problem", Mapping, "a table of the family's parameters"),
-                                 ("family", str, "a family name"), ("device", str, "'cpu' or 'cuda'"),
-                                 ("dtype", str, "'float64' or 'float32'")):
+            except (
+                ImportError,
+                ValueError,
+                TypeError,
+            ) as e:  # ValueError: e.g. an empty module name
+                raise ValueError(
+                    f"plugins: cannot import {shown(module)} ({type(e).__name__}: {str(e)[:100]})"
+                ) from None
+        for name, kind, what in (
+            ("algorithms", (tuple, list), "a list of algorithm names"),
+            ("seeds", (tuple, list), "a list of integer seeds"),
+            ("bounds", (tuple, list), "a list of bound names"),
+            ("problem", Mapping, "a table of the family's parameters"),
+            ("family", str, "a family name"),
+            ("device", str, "'cpu' or 'cuda'"),
+            ("dtype", str, "'float64' or 'float32'"),
+        ):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(f"{name}={getattr(self, name)!r}: must be {what}")
         if self.m is not None:
@@ -107,22 +119,34 @@ class ExperimentConfig:
         require("rounds", self.rounds, low=1, integer=True)
         for a in self.algorithms:
             if not isinstance(a, str) or a not in ALGORITHMS:
-                raise ValueError(f"algorithms: {a!r} is unknown; choose from {', '.join(ALGORITHMS)}")
+                raise ValueError(
+                    f"algorithms: {a!r} is unknown; choose from {', '.join(ALGORITHMS)}"
+                )
         if not isinstance(self.algorithm_options, Mapping):
-            raise ValueError(f"algorithm_options={self.algorithm_options!r}: must be a table of tables, one per algorithm")
+            raise ValueError(
+                f"algorithm_options={self.algorithm_options!r}: must be a table of tables, one per algorithm"
+            )
         for a, opts in self.algorithm_options.items():
             if a not in self.algorithms:
-                raise ValueError(f"algorithm_options.{a}: {a!r} is not in algorithms {list(self.algorithms)}")
+                raise ValueError(
+                    f"algorithm_options.{a}: {a!r} is not in algorithms {list(self.algorithms)}"
+                )
             if not isinstance(opts, Mapping):
-                raise ValueError(f"algorithm_options.{a}={shown(opts)}: must be a table of hyperparameters")
+                raise ValueError(
+                    f"algorithm_options.{a}={shown(opts)}: must be a table of hyperparameters"
+                )
             cls = ALGORITHMS[a]
             accepted = sorted({f.name for f in dataclasses.fields(cls)} - CONFIG_FIELDS)
             for key in opts:
                 if key in CONFIG_FIELDS:
-                    raise ValueError(f"algorithm_options.{a}.{key}: set through eta, tau, tau_u, tau_v or stateless "
-                                     f"in [experiment], not as an option; options of {a}: {', '.join(accepted) or 'none'}")
+                    raise ValueError(
+                        f"algorithm_options.{a}.{key}: set through eta, tau, tau_u, tau_v or stateless "
+                        f"in [experiment], not as an option; options of {a}: {', '.join(accepted) or 'none'}"
+                    )
                 if key not in accepted:
-                    raise ValueError(f"algorithm_options.{a}.{key}: unknown; options of {a}: {', '.join(accepted) or 'none'}")
+                    raise ValueError(
+                        f"algorithm_options.{a}.{key}: unknown; options of {a}: {', '.join(accepted) or 'none'}"
+                    )
         if not self.algorithms:
             raise ValueError("algorithms=(): give at least one algorithm")
         if _repeated(self.algorithms):
@@ -132,28 +156,40 @@ class ExperimentConfig:
         for s in self.seeds:
             require("seeds[]", s, low=0, high=2**31 - 1, integer=True)
         if _repeated(self.seeds):
-            raise ValueError(f"seeds: {', '.join(map(str, _repeated(self.seeds)))} repeated; each seed must be distinct "
-                             "(a repeated seed would be counted twice in the confidence interval)")
+            raise ValueError(
+                f"seeds: {', '.join(map(str, _repeated(self.seeds)))} repeated; each seed must be distinct "
+                "(a repeated seed would be counted twice in the confidence interval)"
+            )
         require("problem_seed", self.problem_seed, low=0, high=2**31 - 1, integer=True)
         if self.eta is not None:
             require("eta", self.eta, low=0, low_open=True)
         if self.eta_v is not None:
             require("eta_v", self.eta_v, low=0, low_open=True)
             if self.official:
-                raise ValueError(f"eta_v={self.eta_v!r}: the official variant (official = true) has one step size for "
-                                 "both blocks; drop eta_v or official")
+                raise ValueError(
+                    f"eta_v={self.eta_v!r}: the official variant (official = true) has one step size for "
+                    "both blocks; drop eta_v or official"
+                )
         for k in ("tau_u", "tau_v", "tau"):
             require(k, getattr(self, k), low=1, integer=True)
-        require("measure_every", self.measure_every, low=1, high=self.rounds, integer=True)  # at least T = 1 measured
+        require(
+            "measure_every", self.measure_every, low=1, high=self.rounds, integer=True
+        )  # at least T = 1 measured
         for k in ("official", "stateless"):
             require_bool(k, getattr(self, k))
         if self.compile not in COMPILE_CHOICES:
-            raise ValueError(f"compile={shown(self.compile)}: must be one of {', '.join(COMPILE_CHOICES)}")
+            raise ValueError(
+                f"compile={shown(self.compile)}: must be one of {', '.join(COMPILE_CHOICES)}"
+            )
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["problem"] = dict(self.problem)
-        d["algorithms"], d["seeds"], d["bounds"] = list(self.algorithms), list(self.seeds), list(self.bounds)
+        d["algorithms"], d["seeds"], d["bounds"] = (
+            list(self.algorithms),
+            list(self.seeds),
+            list(self.bounds),
+        )
         d["algorithm_options"] = {k: dict(v) for k, v in self.algorithm_options.items()}
         d["plugins"] = list(self.plugins)
         for key in ("algorithm_options", "plugins"):
@@ -162,11 +198,13 @@ class ExperimentConfig:
         return d
 
     @classmethod
-    def from_dict(cls, table: Mapping[str, Any]) -> "ExperimentConfig":
+    def from_dict(cls, table: Mapping[str, Any]) -> ExperimentConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(table) - fields)
         if unknown:
-            raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(fields))}")
+            raise ValueError(
+                f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(fields))}"
+            )
         d = dict(table)
         for k in ("algorithms", "seeds", "bounds", "plugins"):
             if isinstance(d.get(k), list):
@@ -179,14 +217,24 @@ def _repeated(items) -> list:
     return sorted({x for x in items if list(items).count(x) > 1})
 
 
-def _setting(config: ExperimentConfig, problem: Problem, cert: Certified, algorithm, eta: float, L_v: float) -> dict:
+def _setting(
+    config: ExperimentConfig, problem: Problem, cert: Certified, algorithm, eta: float, L_v: float
+) -> dict:
     """What a bound sees of a run: the algorithm's hyperparameters, the participation, the certified constants,
     and the normalised step sizes eta and eta_v = gamma_v L_v tau_v, the latter read off the algorithm's own
     step (so the official variant's single step size, or a separate `eta_v`, is what the bounds see)."""
     eta_v = normalised_eta_v({**algorithm.setting(), "L_v": L_v})
-    return {**algorithm.setting(), "n": problem.n, "m": config.m or problem.n, "T": config.rounds,
-            **cert.values(), "F_lower": cert.F_lower, "eta": eta, "eta_v": eta if eta_v is None else eta_v,
-            "noise_correlation": problem.noise_correlation}
+    return {
+        **algorithm.setting(),
+        "n": problem.n,
+        "m": config.m or problem.n,
+        "T": config.rounds,
+        **cert.values(),
+        "F_lower": cert.F_lower,
+        "eta": eta,
+        "eta_v": eta if eta_v is None else eta_v,
+        "noise_correlation": problem.noise_correlation,
+    }
 
 
 def make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):
@@ -196,36 +244,62 @@ def make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tupl
     try:
         return cls.from_experiment(config, eta, *scales, **options)
     except TypeError as e:
-        raise ValueError(f"algorithm_options.{name}={options!r}: not accepted by {cls.__name__} ({e})") from None
+        raise ValueError(
+            f"algorithm_options.{name}={options!r}: not accepted by {cls.__name__} ({e})"
+        ) from None
 
 
-def choose_step(name: str, config: ExperimentConfig, problem: Problem, cert: Certified) -> tuple[float, Bound | None]:
+def choose_step(
+    name: str, config: ExperimentConfig, problem: Problem, cert: Certified
+) -> tuple[float, Bound | None]:
     """(eta, bound): the given eta, or the one minimising the tightest [D] bound covering the run."""
     if config.eta is not None:
         return float(config.eta), None
     explicit = [b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"]
     if not explicit:
-        raise ValueError(f"eta=None (automatic) for {name}: no explicit bound is registered for this algorithm, so the "
-                         "theory gives no step size; set eta explicitly")
+        raise ValueError(
+            f"eta=None (automatic) for {name}: no explicit bound is registered for this algorithm, so the "
+            "theory gives no step size; set eta explicitly"
+        )
     best: tuple[float, float, Bound] | None = None
     reasons = []
     for b in explicit:
-        values = {"n": problem.n, "m": config.m or problem.n, "tau": config.tau, "tau_u": config.tau_u,
-                  "tau_v": config.tau_v, **cert.values(),
-                  **({} if config.eta_v is None else {"eta_v": float(config.eta_v)})}
+        values = {
+            "n": problem.n,
+            "m": config.m or problem.n,
+            "tau": config.tau,
+            "tau_u": config.tau_u,
+            "tau_v": config.tau_v,
+            **cert.values(),
+            **({} if config.eta_v is None else {"eta_v": float(config.eta_v)}),
+        }
         if b.uncertified(values):
-            reasons.append(f"{b.name}: {', '.join(b.uncertified(values))} not certified for this problem")
+            reasons.append(
+                f"{b.name}: {', '.join(b.uncertified(values))} not certified for this problem"
+            )
             continue
         eta, value = optimal_eta(b, values, config.rounds)
-        cov = b.covers(_setting(config, problem, cert, make_algorithm(name, config, eta, (cert.L_u, cert.L_v)), eta,
-                                cert.L_v))
-        if cov and (best is None or value < best[1] * (1 - 1e-9)):  # ties keep the earlier (full-participation) bound
+        cov = b.covers(
+            _setting(
+                config,
+                problem,
+                cert,
+                make_algorithm(name, config, eta, (cert.L_u, cert.L_v)),
+                eta,
+                cert.L_v,
+            )
+        )
+        if cov and (
+            best is None or value < best[1] * (1 - 1e-9)
+        ):  # ties keep the earlier (full-participation) bound
             best = (eta, value, b)
         elif not cov:
             reasons.append(f"{b.name}: {'; '.join(cov.reasons)}")
     if best is None:
-        raise ValueError(f"eta=None (automatic) for {name}: no [D] bound covers this run, so the theory gives no step "
-                         f"size; set eta explicitly. Reasons: {' | '.join(reasons)}")
+        raise ValueError(
+            f"eta=None (automatic) for {name}: no [D] bound covers this run, so the theory gives no step "
+            f"size; set eta explicitly. Reasons: {' | '.join(reasons)}"
+        )
     return best[0], best[2]
 
 
@@ -246,16 +320,30 @@ class Result:
     def compare(self, bounds: list[Bound] | None = None) -> dict[str, Comparison]:
         """One `Comparison` per algorithm, against `bounds` (default: every registered bound)."""
         pool = list(bounds if bounds is not None else BOUNDS.values())
-        return {a: compare(tr, [b for b in pool if b.algorithm == a], self.settings[a]) for a, tr in self.trajectories.items()}
+        return {
+            a: compare(tr, [b for b in pool if b.algorithm == a], self.settings[a])
+            for a, tr in self.trajectories.items()
+        }
 
 
 def environment(device: torch.device | str) -> dict:
-    return {"altsim": altsim.__version__, "torch": torch.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "device": str(device), "platform": platform.platform()}
+    return {
+        "altsim": altsim.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "platform": platform.platform(),
+    }
 
 
-def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Certified, steps: dict,
-                           scales: tuple[float, float]) -> None:
+def check_requested_bounds(
+    config: ExperimentConfig,
+    problem: Problem,
+    cert: Certified,
+    steps: dict,
+    scales: tuple[float, float],
+) -> None:
     """Refuse, before any work, a run that falls outside a bound the user asked to compare against;
     warn when an explicit eta leaves the step-size range of every [D] bound of an algorithm."""
     from altsim.theory import get_bound
@@ -263,13 +351,17 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
     for name in config.bounds:
         b = get_bound(name)
         if b.algorithm not in config.algorithms:
-            raise ValueError(f"bounds: {name!r} is a bound for {b.algorithm}, which is not in algorithms {list(config.algorithms)}")
+            raise ValueError(
+                f"bounds: {name!r} is a bound for {b.algorithm}, which is not in algorithms {list(config.algorithms)}"
+            )
         eta = steps[b.algorithm][0]
         alg = make_algorithm(b.algorithm, config, eta, scales)
         cov = b.covers(_setting(config, problem, cert, alg, eta, scales[1]))
         if not cov:
-            raise ValueError(f"bounds: the run is outside the conditions of bound {name} (eta={eta:g}): "
-                             f"{'; '.join(cov.reasons)}")
+            raise ValueError(
+                f"bounds: the run is outside the conditions of bound {name} (eta={eta:g}): "
+                f"{'; '.join(cov.reasons)}"
+            )
     if config.eta is None:
         return
     for alg in config.algorithms:
@@ -278,8 +370,11 @@ def check_requested_bounds(config: ExperimentConfig, problem: Problem, cert: Cer
         for b in (b for b in BOUNDS.values() if b.algorithm == alg and b.provenance == "D"):
             cov = b.covers(setting)
             if cov.only_step_size():  # another eta would make this bound cover the run: say so
-                warnings.warn(f"eta={config.eta:g} for {alg}: outside {b.name}'s condition(s) "
-                              f"{'; '.join(cov.reasons)}; that bound will not cover the run", stacklevel=3)
+                warnings.warn(
+                    f"eta={config.eta:g} for {alg}: outside {b.name}'s condition(s) "
+                    f"{'; '.join(cov.reasons)}; that bound will not cover the run",
+                    stacklevel=3,
+                )
 
 
 def memory_estimate(config: ExperimentConfig) -> dict:
@@ -288,17 +383,30 @@ def memory_estimate(config: ExperimentConfig) -> dict:
     from altsim.synthetic import FAMILIES, config_from_mapping
 
     if config.family not in FAMILIES:
-        raise ValueError(f"family={shown(config.family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
+        raise ValueError(
+            f"family={shown(config.family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}"
+        )
     fam = FAMILIES[config.family]
     n, d_u, d_v, data = fam.dimensions(config_from_mapping(fam.config, config.problem))
     item = 4 if config.dtype == "float32" else 8
     R = len(config.seeds)
     parts = {
         "instance data": 16 * data,  # drawn in float64, then cast: two copies at once
-        "state": 10 * item * R * n * (d_u + d_v),  # state, next state, gathered rows, gradients, noise, measurement
+        "state": 10
+        * item
+        * R
+        * n
+        * (d_u + d_v),  # state, next state, gathered rows, gradients, noise, measurement
         "history": 6 * 8 * R * ((config.rounds + config.measure_every - 1) // config.measure_every),
     }
-    return {"bytes": sum(parts.values()), "parts": parts, "n": n, "d_u": d_u, "d_v": d_v, "seeds": R}
+    return {
+        "bytes": sum(parts.values()),
+        "parts": parts,
+        "n": n,
+        "d_u": d_u,
+        "d_v": d_v,
+        "seeds": R,
+    }
 
 
 def _memory_available(device: str) -> int:
@@ -316,11 +424,15 @@ def check_memory(config: ExperimentConfig, fraction: float = 0.8) -> dict:
     available = _memory_available(config.device)
     if est["bytes"] > fraction * available:
         biggest = max(est["parts"], key=est["parts"].get)
-        knobs = {"instance data": "the family's size parameters (n, samples, features, ...)",
-                 "state": f"n={est['n']}, d_u={est['d_u']}, d_v={est['d_v']} or the {est['seeds']} seeds",
-                 "history": f"rounds={config.rounds} (or raise measure_every={config.measure_every})"}[biggest]
-        raise ValueError(f"this run needs about {est['bytes'] / 2**30:.3g} GiB ({biggest} dominates), more than "
-                         f"{fraction:.0%} of the {available / 2**30:.3g} GiB of memory on {config.device}; reduce {knobs}")
+        knobs = {
+            "instance data": "the family's size parameters (n, samples, features, ...)",
+            "state": f"n={est['n']}, d_u={est['d_u']}, d_v={est['d_v']} or the {est['seeds']} seeds",
+            "history": f"rounds={config.rounds} (or raise measure_every={config.measure_every})",
+        }[biggest]
+        raise ValueError(
+            f"this run needs about {est['bytes'] / 2**30:.3g} GiB ({biggest} dominates), more than "
+            f"{fraction:.0%} of the {available / 2**30:.3g} GiB of memory on {config.device}; reduce {knobs}"
+        )
     return est
 
 
@@ -330,12 +442,22 @@ def _warn_unused_fields(config: ExperimentConfig) -> None:
     for key in ("tau", "tau_u", "tau_v", "stateless", "official"):
         if getattr(config, key) == defaults[key]:
             continue
-        users = [a for a in config.algorithms
-                 if key in {f.name for f in dataclasses.fields(ALGORITHMS[a])}
-                 or (key in ("official", "tau") and callable(getattr(ALGORITHMS[a], "official", None)) and config.official)]
+        users = [
+            a
+            for a in config.algorithms
+            if key in {f.name for f in dataclasses.fields(ALGORITHMS[a])}
+            or (
+                key in ("official", "tau")
+                and callable(getattr(ALGORITHMS[a], "official", None))
+                and config.official
+            )
+        ]
         if not users:
-            warnings.warn(f"{key}={getattr(config, key)!r}: no algorithm of this run ({', '.join(config.algorithms)}) "
-                          "has that hyperparameter, so it has no effect", stacklevel=4)
+            warnings.warn(
+                f"{key}={getattr(config, key)!r}: no algorithm of this run ({', '.join(config.algorithms)}) "
+                "has that hyperparameter, so it has no effect",
+                stacklevel=4,
+            )
 
 
 def preflight(config: ExperimentConfig):
@@ -345,7 +467,13 @@ def preflight(config: ExperimentConfig):
     resolve_device(config.device)
     resolve_dtype(config.dtype)
     check_memory(config)
-    problem = make_problem(config.family, config.problem, seed=config.problem_seed, device=config.device, dtype=config.dtype)
+    problem = make_problem(
+        config.family,
+        config.problem,
+        seed=config.problem_seed,
+        device=config.device,
+        dtype=config.dtype,
+    )
     if config.m is not None:
         require("m", config.m, low=1, high=problem.n, integer=True)
     cert = problem.certified_constants()
@@ -360,7 +488,9 @@ def preflight(config: ExperimentConfig):
     return problem, cert, steps, scales
 
 
-def run(config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None) -> Result:
+def run(
+    config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None
+) -> Result:
     """Run every algorithm of `config` (validated before any work) and return the `Result`."""
     problem, cert, steps, (L_u, L_v, source) = preflight(config)
     with work_started():
@@ -385,16 +515,41 @@ def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> R
         alg = make_algorithm(name, config, eta, (L_u, L_v))
         cb = (lambda t, T, name=name: progress(name, t, T)) if progress else None
         last = {}
-        keep_last = (lambda t, state: last.__setitem__("state", state)) if held_out is not None else None
-        trajectories[name] = simulate(problem, alg, rounds=config.rounds, m=config.m or problem.n, seeds=config.seeds,
-                                      measure_every=config.measure_every, progress=cb, scales=(L_u, L_v),
-                                      compile=config.compile, on_state=keep_last)
-        settings[name] = {**_setting(config, problem, cert, alg, eta, L_v), "scales": source,
-                          "scale_L_u": L_u, "scale_L_v": L_v, "round_path": trajectories[name].setting["round_path"]}
+        keep_last = (
+            (lambda t, state: last.__setitem__("state", state))  # noqa: B023 (read in this iteration)
+            if held_out is not None
+            else None
+        )
+        trajectories[name] = simulate(
+            problem,
+            alg,
+            rounds=config.rounds,
+            m=config.m or problem.n,
+            seeds=config.seeds,
+            measure_every=config.measure_every,
+            progress=cb,
+            scales=(L_u, L_v),
+            compile=config.compile,
+            on_state=keep_last,
+        )
+        settings[name] = {
+            **_setting(config, problem, cert, alg, eta, L_v),
+            "scales": source,
+            "scale_L_u": L_u,
+            "scale_L_v": L_v,
+            "round_path": trajectories[name].setting["round_path"],
+        }
         if held_out is not None:
             state = last["state"]
             u = state.client.get("u", state.u)  # full personalization keeps each client's own u
             with torch.no_grad():
                 accuracy[name] = held_out(u, state.V).mean(-1).cpu().numpy()
-    return Result(config, cert, trajectories, settings, {a: (b.name if b else None) for a, (_, b) in steps.items()},
-                  environment(problem.device), accuracy)
+    return Result(
+        config,
+        cert,
+        trajectories,
+        settings,
+        {a: (b.name if b else None) for a, (_, b) in steps.items()},
+        environment(problem.device),
+        accuracy,
+    )

@@ -50,18 +50,25 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
     label, color, marker = "FedAlt", "#0072B2", "o"
 
     @classmethod
-    def official(cls, gamma: float, tau: int = 1, stateless: bool = False) -> "FedAlt":
+    def official(cls, gamma: float, tau: int = 1, stateless: bool = False) -> FedAlt:
         """The official code's variant: one step size and one number of local steps for both blocks."""
         return cls(gamma_u=gamma, gamma_v=gamma, tau_u=tau, tau_v=tau, stateless=stateless)
 
     @classmethod
-    def from_experiment(cls, config, eta, L_u, L_v, **options) -> "FedAlt":
+    def from_experiment(cls, config, eta, L_u, L_v, **options) -> FedAlt:
         if config.official:
             return cls.official_from_experiment(config, eta, L_u, L_v, **options)
         gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
         if getattr(config, "eta_v", None) is not None:
             gv = block_step_sizes(config.eta_v, L_u, L_v, config.tau_u, config.tau_v)[1]
-        return cls(gamma_u=gu, gamma_v=gv, tau_u=config.tau_u, tau_v=config.tau_v, stateless=config.stateless, **options)
+        return cls(
+            gamma_u=gu,
+            gamma_v=gv,
+            tau_u=config.tau_u,
+            tau_v=config.tau_v,
+            stateless=config.stateless,
+            **options,
+        )
 
     def __post_init__(self) -> None:
         require("gamma_u", self.gamma_u, low=0, low_open=True)
@@ -73,14 +80,20 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
 
     def validate_for(self, problem) -> None:
         if self.reuse_sample and not problem.samples_shared_by_blocks:
-            raise ValueError(f"reuse_sample=True: needs a family whose noise is a minibatch of data points "
-                             f"(noise = 'minibatch'); {problem.family}'s noise here is not")
+            raise ValueError(
+                f"reuse_sample=True: needs a family whose noise is a minibatch of data points "
+                f"(noise = 'minibatch'); {problem.family}'s noise here is not"
+            )
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
         u, v = local.u, local.v
         for k in range(self.tau_v):  # personal first, u held at u^t
             v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u, v, local.clients)
-        for k in range(self.tau_u):  # then shared, at the new v; a fresh sample unless told to reuse
+        for k in range(
+            self.tau_u
+        ):  # then shared, at the new v; a fresh sample unless told to reuse
             step, block = (min(k, self.tau_v - 1), BLOCK_V) if self.reuse_sample else (k, BLOCK_U)
-            u = u - self.gamma_u * stochastic_grad_u(problem, noise, t, step, u, v, local.clients, block)
+            u = u - self.gamma_u * stochastic_grad_u(
+                problem, noise, t, step, u, v, local.clients, block
+            )
         return local.with_(u=u, v=v)

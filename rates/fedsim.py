@@ -72,12 +72,12 @@ class FedSim(StatelessOption, JointSteps):
     label, color, marker = "FedSim", "#D55E00", "s"
 
     @classmethod
-    def official(cls, gamma: float, tau: int = 1, stateless: bool = False) -> "FedSim":
+    def official(cls, gamma: float, tau: int = 1, stateless: bool = False) -> FedSim:
         """The official code's variant: one step size for both blocks."""
         return cls(gamma_u=gamma, gamma_v=gamma, tau=tau, stateless=stateless)
 
     @classmethod
-    def from_experiment(cls, config, eta, L_u, L_v, **options) -> "FedSim":
+    def from_experiment(cls, config, eta, L_u, L_v, **options) -> FedSim:
         if config.official:
             return cls.official_from_experiment(config, eta, L_u, L_v, **options)
         return super().from_experiment(config, eta, L_u, L_v, stateless=config.stateless, **options)

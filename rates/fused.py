@@ -61,7 +61,9 @@ def compile_unavailable(device: torch.device) -> str | None:
     import warnings
 
     # torch's own compiler stack still decorates with torch.jit.script_method, which warns on import
-    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script_method.*", category=DeprecationWarning)
+    warnings.filterwarnings(
+        "ignore", message=r".*torch\.jit\.script_method.*", category=DeprecationWarning
+    )
     import torch._dynamo as dynamo
 
     if not dynamo.is_dynamo_supported():
@@ -70,7 +72,11 @@ def compile_unavailable(device: torch.device) -> str | None:
         return None if importlib.util.find_spec("triton") else "Triton is not installed"
     from torch._inductor import config as inductor_config
 
-    cxx = inductor_config.cpp.cxx[-1] if isinstance(inductor_config.cpp.cxx, tuple) else inductor_config.cpp.cxx
+    cxx = (
+        inductor_config.cpp.cxx[-1]
+        if isinstance(inductor_config.cpp.cxx, tuple)
+        else inductor_config.cpp.cxx
+    )
     if cxx is None:
         cxx = "g++"
     return None if shutil.which(str(cxx)) else f"no C++ compiler ({cxx}) on PATH"
@@ -87,8 +93,10 @@ def check_backend(backend) -> None:
         return
     known = torch.compiler.list_backends(exclude_tags=()) if isinstance(backend, str) else []
     if backend not in known:
-        raise ValueError(f"compile_backend={backend!r}: must be a callable or one of torch.compile's backends "
-                         f"({', '.join(b for b in known if 'TESTING' not in b) or 'inductor, aot_eager, ...'})")
+        raise ValueError(
+            f"compile_backend={backend!r}: must be a callable or one of torch.compile's backends "
+            f"({', '.join(b for b in known if 'TESTING' not in b) or 'inductor, aot_eager, ...'})"
+        )
 
 
 def should_compile(choice: str, problem, rounds: int, seeds: int, m: int) -> bool:
@@ -97,7 +105,10 @@ def should_compile(choice: str, problem, rounds: int, seeds: int, m: int) -> boo
     if choice == "auto":
         if problem.device.type == "cuda":
             return rounds >= AUTO_COMPILE_ROUNDS_CUDA
-        return problem.device.type == "cpu" and run_work(problem, rounds, seeds, m) >= AUTO_COMPILE_WORK
+        return (
+            problem.device.type == "cpu"
+            and run_work(problem, rounds, seeds, m) >= AUTO_COMPILE_WORK
+        )
     return choice == "on"
 
 
@@ -122,18 +133,18 @@ def _own_copy(fn):
     return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
 
-def _round(runner: "RoundRunner", state: State, t) -> State:
+def _round(runner: RoundRunner, state: State, t) -> State:
     """What the engine does each round: sample the clients, run the algorithm's round."""
     clients = runner.noise.sample_clients(t, runner.problem.n, runner.m)
     return runner.algorithm.round(runner.problem, state, clients, runner.noise, t)
 
 
-def _flat_round(runner: "RoundRunner", u, V, client, server, t):
+def _flat_round(runner: RoundRunner, u, V, client, server, t):
     new = _round(runner, State(u, V, client, server), t)
     return new.u, new.V, new.client, new.server
 
 
-def _measure(runner: "RoundRunner", u, V):
+def _measure(runner: RoundRunner, u, V):
     from .engine import measure  # (the engine imports this module)
 
     return measure(runner.problem, u, V)
@@ -146,8 +157,16 @@ class RoundRunner:
     `backend` is torch.compile's: "inductor" generates fused kernels; "aot_eager" only traces
     (the fast check that a round can be captured, which the default tests use)."""
 
-    def __init__(self, problem, algorithm: Algorithm, m: int, noise: NoiseStream, *, compiled: bool = False,
-                 backend: str = "inductor"):
+    def __init__(
+        self,
+        problem,
+        algorithm: Algorithm,
+        m: int,
+        noise: NoiseStream,
+        *,
+        compiled: bool = False,
+        backend: str = "inductor",
+    ):
         self.problem, self.algorithm, self.m, self.noise = problem, algorithm, int(m), noise
         self.compiled = False
         if compiled:
@@ -159,11 +178,17 @@ class RoundRunner:
                 self.compiled = True
                 # The noise stream caches a word per coordinate; filled before tracing, the cache is the
                 # same at every round, so the round compiles once rather than again at round 1.
-                for dim in {problem.d_u, problem.d_v, getattr(problem, "noise_dim_u", problem.d_u),
-                            getattr(problem, "noise_dim_v", problem.d_v)}:
+                for dim in {
+                    problem.d_u,
+                    problem.d_v,
+                    getattr(problem, "noise_dim_u", problem.d_u),
+                    getattr(problem, "noise_dim_v", problem.d_v),
+                }:
                     noise._coord_words(dim)
                 # Static shapes: a run's shapes never change (dynamic=True recompiled every round here).
-                self._round_c = torch.compile(_own_copy(_flat_round), dynamic=False, backend=backend)
+                self._round_c = torch.compile(
+                    _own_copy(_flat_round), dynamic=False, backend=backend
+                )
                 self._measure_c = torch.compile(_own_copy(_measure), dynamic=False, backend=backend)
 
     def _fallback(self, err: BaseException) -> None:
@@ -178,8 +203,10 @@ class RoundRunner:
             try:
                 t_tensor = torch.tensor(t, dtype=torch.int64, device=self.problem.device)
                 with _loud_recompile_limit():
-                    return State(*self._round_c(self, state.u, state.V, state.client, state.server, t_tensor))
-            except Exception as err:  # noqa: BLE001  (any compiler failure: the eager path below decides)
+                    return State(
+                        *self._round_c(self, state.u, state.V, state.client, state.server, t_tensor)
+                    )
+            except Exception as err:
                 self._fallback(err)
         return _round(self, state, t)
 
@@ -188,7 +215,7 @@ class RoundRunner:
             try:
                 with _loud_recompile_limit():
                     return self._measure_c(self, u, V)
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 self._fallback(err)
         return _measure(self, u, V)
 

@@ -109,7 +109,9 @@ class NoiseStream:
         """Standard normals of shape clients.shape + (dim,), indexed by (seed, t, step, block, client, j)."""
         scalar = self._scalar_hash(t, step, block).view(-1, *([1] * (clients.dim() - 1)))
         per_client = _as_int32(hash_words(scalar, clients)).unsqueeze(-1)  # (R, ..., 1)
-        w = _fmix32_wrapping(per_client ^ self._coord_words(dim))  # the only mix over the full tensor
+        w = _fmix32_wrapping(
+            per_client ^ self._coord_words(dim)
+        )  # the only mix over the full tensor
         return torch.special.ndtri(_unit_interval(w)).to(self.dtype)
 
     def sample_clients(self, t, n: int, m: int) -> torch.Tensor:
@@ -126,7 +128,9 @@ class NoiseStream:
         return torch.sort(chosen, dim=1).values
 
 
-def stochastic_grad_u(problem, noise: NoiseStream, t: int, step: int, u, v, clients, block: int = BLOCK_U):
+def stochastic_grad_u(
+    problem, noise: NoiseStream, t: int, step: int, u, v, clients, block: int = BLOCK_U
+):
     """The u-gradient a client sees at local step `step` of round t: exact if the problem is noiseless.
 
     `block=BLOCK_V` reuses the draw of the v-gradient at the same step (the same minibatch). A problem
@@ -137,7 +141,10 @@ def stochastic_grad_u(problem, noise: NoiseStream, t: int, step: int, u, v, clie
     z = noise.normal(t, clients, step, block, problem.noise_dim_u)
     rho = problem.noise_correlation if block == BLOCK_U else 0.0
     if rho:
-        z = rho * noise.normal(t, clients, step, BLOCK_V, problem.noise_dim_u) + math.sqrt(1 - rho * rho) * z
+        z = (
+            rho * noise.normal(t, clients, step, BLOCK_V, problem.noise_dim_u)
+            + math.sqrt(1 - rho * rho) * z
+        )
     return problem.stochastic_grad_u(u, v, clients, z)
 
 

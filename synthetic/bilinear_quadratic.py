@@ -77,8 +77,14 @@ class BilinearQuadratic(Problem):
 
     family = "bilinear_quadratic"
 
-    def __init__(self, cfg: BilinearQuadraticConfig, *, seed: int = 0, device=torch.device("cpu"),
-                 dtype=torch.float64):
+    def __init__(
+        self,
+        cfg: BilinearQuadraticConfig,
+        *,
+        seed: int = 0,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    ):
         self.cfg, self.device, self.dtype = cfg, torch.device(device), dtype
         self.n, self.d_u, self.d_v = cfg.n, cfg.d_u, cfg.d_v
         self.sigma_u, self.sigma_v = cfg.sigma_u, cfg.sigma_v
@@ -99,19 +105,22 @@ class BilinearQuadratic(Problem):
 
     def _Py(self, y):  # P y: the first r coordinates of y, padded to d_u
         out = y.new_zeros(*y.shape[:-1], self.d_u)
-        out[..., :self.r] = y[..., :self.r]
+        out[..., : self.r] = y[..., : self.r]
         return out
 
     def _Ptx(self, x):  # P^T x
         out = x.new_zeros(*x.shape[:-1], self.d_v)
-        out[..., :self.r] = x[..., :self.r]
+        out[..., : self.r] = x[..., : self.r]
         return out
 
     def loss(self, u, v, clients):
         cfg = self.cfg
         x, y = self._xy(u, v, clients)
-        return (cfg.L_u / 2 * x.pow(2).sum(-1) + self.L_uv * (x * self._Py(y)).sum(-1)
-                + cfg.L_v / 2 * y.pow(2).sum(-1))
+        return (
+            cfg.L_u / 2 * x.pow(2).sum(-1)
+            + self.L_uv * (x * self._Py(y)).sum(-1)
+            + cfg.L_v / 2 * y.pow(2).sum(-1)
+        )
 
     def grad_u(self, u, v, clients):
         x, y = self._xy(u, v, clients)
@@ -129,17 +138,31 @@ class BilinearQuadratic(Problem):
         cfg = self.cfg
         var = self._a64.var(dim=0, unbiased=False)
         c = torch.full((cfg.d_u,), cfg.L_u, dtype=torch.float64)
-        c[:self.r] = cfg.L_u * (1 - cfg.chi**2)
+        c[: self.r] = cfg.L_u * (1 - cfg.chi**2)
         return float((c / 2 * var).sum())
 
     def certified_constants(self) -> Certified:
         F_lower = self.exact_minimum()
         u0, V0 = self.initial_point()
-        return Certified(L_u=self.cfg.L_u, L_v=self.cfg.L_v, L_uv=self.L_uv, sigma_u=self.sigma_u, sigma_v=self.sigma_v,
-                         delta=math.inf, delta_F0=float(self.objective(u0, V0)) - F_lower, F_lower=F_lower)
+        return Certified(
+            L_u=self.cfg.L_u,
+            L_v=self.cfg.L_v,
+            L_uv=self.L_uv,
+            sigma_u=self.sigma_u,
+            sigma_v=self.sigma_v,
+            delta=math.inf,
+            delta_F0=float(self.objective(u0, V0)) - F_lower,
+            F_lower=F_lower,
+        )
 
 
-register(Family("bilinear_quadratic", BilinearQuadraticConfig, BilinearQuadratic,
-                "adversarial: pure quadratics, coupling at exactly L_uv (delta infinite: for the full-participation "
-                "bounds)",
-                dict(n=4, d_u=2, d_v=3, chi=0.6, spread=1.0, sigma_u=0.3, sigma_v=0.2)))
+register(
+    Family(
+        "bilinear_quadratic",
+        BilinearQuadraticConfig,
+        BilinearQuadratic,
+        "adversarial: pure quadratics, coupling at exactly L_uv (delta infinite: for the full-participation "
+        "bounds)",
+        dict(n=4, d_u=2, d_v=3, chi=0.6, spread=1.0, sigma_u=0.3, sigma_v=0.2),
+    )
+)

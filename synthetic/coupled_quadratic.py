@@ -88,15 +88,29 @@ class CoupledQuadraticConfig:
         require("frequency", self.frequency, low=0, low_open=True)
         require("noise_correlation", self.noise_correlation, low=-1, high=1)
         if self.delta == 0 and self.chi > 0:
-            raise ValueError(f"delta=0 with chi={self.chi}: unreachable, the coupling makes u-gradients differ "
-                             "across clients; use chi=0 or delta>0")
+            raise ValueError(
+                f"delta=0 with chi={self.chi}: unreachable, the coupling makes u-gradients differ "
+                "across clients; use chi=0 or delta>0"
+            )
 
 
 class CoupledQuadratic(Problem):
     family = "coupled_quadratic"
 
-    def __init__(self, config: CoupledQuadraticConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
-        self.config, self.seed, self.device, self.dtype = config, int(seed), torch.device(device), dtype
+    def __init__(
+        self,
+        config: CoupledQuadraticConfig,
+        *,
+        seed: int = 0,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    ):
+        self.config, self.seed, self.device, self.dtype = (
+            config,
+            int(seed),
+            torch.device(device),
+            dtype,
+        )
         cfg = config
         self.n, self.d_u, self.d_v = int(cfg.n), int(cfg.d_u), int(cfg.d_v)
         self.r = min(self.d_u, self.d_v)
@@ -105,7 +119,10 @@ class CoupledQuadratic(Problem):
         convex = 1 - cfg.chi - cfg.nonconvexity
         self.a, self.c = convex * cfg.L_u, convex * cfg.L_v
         self.omega = cfg.frequency
-        self.A_u, self.A_v = cfg.nonconvexity * cfg.L_u / self.omega**2, cfg.nonconvexity * cfg.L_v / self.omega**2
+        self.A_u, self.A_v = (
+            cfg.nonconvexity * cfg.L_u / self.omega**2,
+            cfg.nonconvexity * cfg.L_v / self.omega**2,
+        )
         if cfg.chi > 0:
             # Frequency high enough that the coupling takes at most half of delta.
             self.theta_u = max(self.omega, 2 * cfg.chi * cfg.L_u * math.sqrt(self.r) / cfg.delta)
@@ -133,21 +150,35 @@ class CoupledQuadratic(Problem):
 
     def loss(self, u, v, clients):
         b, e = self.client_rows(clients, self.b, self.e)
-        out = 0.5 * self.a * u.pow(2).sum(-1) + (b * u).sum(-1) + 0.5 * self.c * (v - e).pow(2).sum(-1)
-        out = out + self.A_u * torch.cos(self.omega * u).sum(-1) + self.A_v * torch.cos(self.omega * v).sum(-1)
+        out = (
+            0.5 * self.a * u.pow(2).sum(-1)
+            + (b * u).sum(-1)
+            + 0.5 * self.c * (v - e).pow(2).sum(-1)
+        )
+        out = (
+            out
+            + self.A_u * torch.cos(self.omega * u).sum(-1)
+            + self.A_v * torch.cos(self.omega * v).sum(-1)
+        )
         if self.s:
             out = out + self.s * torch.sin(self._phase(u, v)).sum(-1)
         return out
 
     def grad_u(self, u, v, clients):
-        g = self.a * u + self.client_rows(clients, self.b, self.e)[0] - self.A_u * self.omega * torch.sin(self.omega * u)
+        g = (
+            self.a * u
+            + self.client_rows(clients, self.b, self.e)[0]
+            - self.A_u * self.omega * torch.sin(self.omega * u)
+        )
         if self.s:
             g = g.clone()
             g[..., : self.r] += self.s * self.theta_u * torch.cos(self._phase(u, v))
         return g
 
     def grad_v(self, u, v, clients):
-        h = self.c * (v - self.client_rows(clients, self.b, self.e)[1]) - self.A_v * self.omega * torch.sin(self.omega * v)
+        h = self.c * (
+            v - self.client_rows(clients, self.b, self.e)[1]
+        ) - self.A_v * self.omega * torch.sin(self.omega * v)
         if self.s:
             h = h.clone()
             h[..., : self.r] += self.s * self.theta_v * torch.cos(self._phase(u, v))
@@ -178,10 +209,22 @@ class CoupledQuadratic(Problem):
         return {"family": self.family, "seed": self.seed, **asdict(self.config)}
 
 
-def build(config: CoupledQuadraticConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64) -> CoupledQuadratic:
+def build(
+    config: CoupledQuadraticConfig,
+    *,
+    seed: int = 0,
+    device=torch.device("cpu"),
+    dtype=torch.float64,
+) -> CoupledQuadratic:
     return CoupledQuadratic(config, seed=seed, device=device, dtype=dtype)
 
 
-register(Family("coupled_quadratic", CoupledQuadraticConfig, build,
-                "coupled quadratic + bounded periodic nonconvexity; every constant certified in closed form",
-                dict(n=5, d_u=3, d_v=2, chi=0.4, delta=1.0, sigma_u=0.3, sigma_v=0.3)))
+register(
+    Family(
+        "coupled_quadratic",
+        CoupledQuadraticConfig,
+        build,
+        "coupled quadratic + bounded periodic nonconvexity; every constant certified in closed form",
+        dict(n=5, d_u=3, d_v=2, chi=0.4, delta=1.0, sigma_u=0.3, sigma_v=0.3),
+    )
+)

@@ -73,13 +73,22 @@ def load_images() -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise ValueError("family='digits' needs scikit-learn, which ships the data: pip install 'altsim[data]'") from None
+        raise ValueError(
+            "family='digits' needs scikit-learn, which ships the data: pip install 'altsim[data]'"
+        ) from None
     data = load_digits()
     return data.data.astype(np.float64) / 16.0, data.target.astype(np.int64)
 
 
-def client_split(y: np.ndarray, n: int, samples: int, test_samples: int, alpha: float, test_fraction: float,
-                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def client_split(
+    y: np.ndarray,
+    n: int,
+    samples: int,
+    test_samples: int,
+    alpha: float,
+    test_fraction: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train index (n, samples), test index (n, test_samples), class proportions (n, 10)) into y.
 
     A stratified train/test split of all images, then per client Dirichlet(alpha) class proportions
@@ -91,7 +100,10 @@ def client_split(y: np.ndarray, n: int, samples: int, test_samples: int, alpha: 
         cut = int(round(len(idx) * (1 - test_fraction)))
         train_pool[c], test_pool[c] = idx[:cut], idx[cut:]
     props = rng.dirichlet(np.full(CLASSES, alpha), size=n)
-    train, test = np.empty((n, samples), dtype=np.int64), np.empty((n, test_samples), dtype=np.int64)
+    train, test = (
+        np.empty((n, samples), dtype=np.int64),
+        np.empty((n, test_samples), dtype=np.int64),
+    )
     for i in range(n):
         for out, pool, k in ((train, train_pool, samples), (test, test_pool, test_samples)):
             labels = rng.choice(CLASSES, size=k, p=props[i])
@@ -102,20 +114,41 @@ def client_split(y: np.ndarray, n: int, samples: int, test_samples: int, alpha: 
 class Digits(FiniteSumProblem):
     family = "digits"
 
-    def __init__(self, config: DigitsConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
+    def __init__(
+        self,
+        config: DigitsConfig,
+        *,
+        seed: int = 0,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    ):
         cfg = config
-        self.config, self.seed, self.device, self.dtype = cfg, int(seed), torch.device(device), dtype
+        self.config, self.seed, self.device, self.dtype = (
+            cfg,
+            int(seed),
+            torch.device(device),
+            dtype,
+        )
         self.n, self.k, self.samples = cfg.n, cfg.hidden, cfg.samples
         self.d_u, self.d_v = cfg.hidden * PIXELS + cfg.hidden, CLASSES * cfg.hidden + CLASSES
         self.noise, self.batch_size = cfg.noise, cfg.batch_size
         gaussian = cfg.noise == "gaussian"
         self.sigma_u, self.sigma_v = (cfg.sigma_u, cfg.sigma_v) if gaussian else (0.0, 0.0)
         images, labels = load_images()
-        train, test, self.class_proportions = client_split(labels, cfg.n, cfg.samples, cfg.test_samples, cfg.alpha,
-                                                           cfg.test_fraction, self.seed)
+        train, test, self.class_proportions = client_split(
+            labels, cfg.n, cfg.samples, cfg.test_samples, cfg.alpha, cfg.test_fraction, self.seed
+        )
         gen = torch.Generator().manual_seed(self.seed)
-        u0 = cfg.init_scale * torch.randn(self.d_u, generator=gen, dtype=torch.float64) / math.sqrt(PIXELS)
-        V0 = cfg.init_scale * torch.randn(self.n, self.d_v, generator=gen, dtype=torch.float64) / math.sqrt(self.k)
+        u0 = (
+            cfg.init_scale
+            * torch.randn(self.d_u, generator=gen, dtype=torch.float64)
+            / math.sqrt(PIXELS)
+        )
+        V0 = (
+            cfg.init_scale
+            * torch.randn(self.n, self.d_v, generator=gen, dtype=torch.float64)
+            / math.sqrt(self.k)
+        )
         as_t = lambda a, dt=self.dtype: torch.as_tensor(a).to(self.device, dt)  # noqa: E731
         self.X, self.Y = as_t(images[train]), as_t(labels[train], torch.int64)
         self.X_test, self.Y_test = as_t(images[test]), as_t(labels[test], torch.int64)
@@ -124,13 +157,15 @@ class Digits(FiniteSumProblem):
 
     def _unpack(self, u, v):
         k = self.k
-        W, b = u[..., : k * PIXELS].reshape(*u.shape[:-1], k, PIXELS), u[..., k * PIXELS:]
-        A, a = v[..., : CLASSES * k].reshape(*v.shape[:-1], CLASSES, k), v[..., CLASSES * k:]
+        W, b = u[..., : k * PIXELS].reshape(*u.shape[:-1], k, PIXELS), u[..., k * PIXELS :]
+        A, a = v[..., : CLASSES * k].reshape(*v.shape[:-1], CLASSES, k), v[..., CLASSES * k :]
         return W, b, A, a
 
     def _logits(self, u, v, X):
         """u (..., c, d_u), v (..., c, d_v), X (..., c, N, 64) -> hidden (..., c, N, k), logits (..., c, N, 10)."""
-        W, b, A, a = self._unpack(u.contiguous(), v)  # an expanded u would take another kernel: not batch-invariant
+        W, b, A, a = self._unpack(
+            u.contiguous(), v
+        )  # an expanded u would take another kernel: not batch-invariant
         H = torch.tanh(torch.einsum("...kp,...np->...nk", W, X) + b.unsqueeze(-2))
         return H, torch.einsum("...ck,...nk->...nc", A, H) + a.unsqueeze(-2)
 
@@ -144,8 +179,11 @@ class Digits(FiniteSumProblem):
         X, onehot = self.client_rows(clients, self.X, self._onehot)
         H, logits = self._logits(u, v, X)
         r = torch.softmax(logits, -1) - onehot  # d(cross-entropy)/d(logits), (..., c, N, 10)
-        w = (torch.full(r.shape[:-1], 1.0 / self.samples, dtype=r.dtype, device=r.device) if weights is None
-             else weights)
+        w = (
+            torch.full(r.shape[:-1], 1.0 / self.samples, dtype=r.dtype, device=r.device)
+            if weights is None
+            else weights
+        )
         return X, H, r, w
 
     def _v_block(self, v, X, H, r, w):
@@ -166,7 +204,9 @@ class Digits(FiniteSumProblem):
     def _grad_u(self, u, v, clients, weights):
         return self._u_block(u, v, *self._residual(u, v, clients, weights))
 
-    def _grads(self, u, v, clients, weights):  # both blocks from one forward pass (measured constants use it)
+    def _grads(
+        self, u, v, clients, weights
+    ):  # both blocks from one forward pass (measured constants use it)
         res = self._residual(u, v, clients, weights)
         return self._u_block(u, v, *res), self._v_block(v, *res)
 
@@ -183,20 +223,44 @@ class Digits(FiniteSumProblem):
         u0, V0 = self.initial_point()
         F0 = float(self.objective(u0, V0))
         gaussian = self.noise == "gaussian"
-        return Certified(L_u=inf, L_v=inf, L_uv=inf, sigma_u=self.sigma_u if gaussian else inf,
-                         sigma_v=self.sigma_v if gaussian else inf, delta=inf, delta_F0=F0, F_lower=0.0)
+        return Certified(
+            L_u=inf,
+            L_v=inf,
+            L_uv=inf,
+            sigma_u=self.sigma_u if gaussian else inf,
+            sigma_v=self.sigma_v if gaussian else inf,
+            delta=inf,
+            delta_F0=F0,
+            F_lower=0.0,
+        )
 
     def initial_point(self):
         return self._u0.clone(), self._V0.clone()
 
     def describe(self) -> dict:
-        return {"family": self.family, "seed": self.seed, **asdict(self.config), "certified": "none (measured only)",
-                "data": "scikit-learn load_digits, 1797 images, 8 x 8"}
+        return {
+            "family": self.family,
+            "seed": self.seed,
+            **asdict(self.config),
+            "certified": "none (measured only)",
+            "data": "scikit-learn load_digits, 1797 images, 8 x 8",
+        }
 
 
-register(Family("digits", DigitsConfig,
-                lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: Digits(cfg, seed=seed, device=device, dtype=dtype),
-                "real data (scikit-learn's digits) with label skew: shared tanh representation, personal heads; measured only",
-                dict(n=4, samples=8, test_samples=4, hidden=3, batch_size=3),
-                lambda c: (c.n, c.hidden * (PIXELS + 1), CLASSES * (c.hidden + 1),
-                           c.n * (c.samples + c.test_samples) * (PIXELS + 1) + c.n * c.samples * CLASSES)))
+register(
+    Family(
+        "digits",
+        DigitsConfig,
+        lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: Digits(
+            cfg, seed=seed, device=device, dtype=dtype
+        ),
+        "real data (scikit-learn's digits) with label skew: shared tanh representation, personal heads; measured only",
+        dict(n=4, samples=8, test_samples=4, hidden=3, batch_size=3),
+        lambda c: (
+            c.n,
+            c.hidden * (PIXELS + 1),
+            CLASSES * (c.hidden + 1),
+            c.n * (c.samples + c.test_samples) * (PIXELS + 1) + c.n * c.samples * CLASSES,
+        ),
+    )
+)

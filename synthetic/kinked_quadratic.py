@@ -103,7 +103,14 @@ class KinkedQuadratic(Problem):
 
     family = "kinked_quadratic"
 
-    def __init__(self, cfg: KinkedQuadraticConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
+    def __init__(
+        self,
+        cfg: KinkedQuadraticConfig,
+        *,
+        seed: int = 0,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    ):
         self.cfg, self.device, self.dtype = cfg, torch.device(device), dtype
         self.n, self.d_u, self.d_v = cfg.n, cfg.d_u, cfg.d_v
         self.sigma_u, self.sigma_v = cfg.sigma_u, cfg.sigma_v
@@ -113,7 +120,9 @@ class KinkedQuadratic(Problem):
         centres, self._e = cfg.spread * draw(cfg.n, cfg.d_u), draw(cfg.n, cfg.d_v)
         u0, dv = cfg.init_scale * draw(cfg.d_u), cfg.init_scale * draw(cfg.n, cfg.d_v)
         self._centres_np = centres.numpy()
-        self._kinked_np = (np.arange(cfg.n) >= cfg.n - cfg.kinked)[:, None] & np.ones((1, cfg.d_u), dtype=bool)
+        self._kinked_np = (np.arange(cfg.n) >= cfg.n - cfg.kinked)[:, None] & np.ones(
+            (1, cfg.d_u), dtype=bool
+        )
         self.c = centres.to(self.device, dtype)
         self.e = self._e.to(self.device, dtype)
         self.kinked = torch.as_tensor(self._kinked_np[:, 0], device=self.device)
@@ -131,7 +140,9 @@ class KinkedQuadratic(Problem):
         return psi.sum(-1) + cfg.L_v / 2 * (v - e).pow(2).sum(-1)
 
     def grad_u(self, u, v, clients):
-        return _psi_grad(self._x(u, clients), self.kinked[clients].unsqueeze(-1), self.cfg.L_u, self.cfg.radius)
+        return _psi_grad(
+            self._x(u, clients), self.kinked[clients].unsqueeze(-1), self.cfg.L_u, self.cfg.radius
+        )
 
     def grad_v(self, u, v, clients):
         (e,) = self.client_rows(clients, self.e)
@@ -142,14 +153,23 @@ class KinkedQuadratic(Problem):
 
     def _kinks(self, k: int) -> np.ndarray:
         c, kinked = self._centres_np[:, k], self._kinked_np[:, k]
-        return np.sort(np.concatenate([c[kinked] - self.cfg.radius, c[kinked] + self.cfg.radius, [0.0]]))
+        return np.sort(
+            np.concatenate([c[kinked] - self.cfg.radius, c[kinked] + self.cfg.radius, [0.0]])
+        )
 
     def certified_delta(self) -> float:
         cfg, total = self.cfg, 0.0
         for k in range(self.d_u):
-            x = self._kinks(k)  # the supremum of the variance is at a kink (or anywhere, without kinks)
-            g = _on_cpu(_psi_grad, x[None, :] - self._centres_np[:, k:k + 1], self._kinked_np[:, k:k + 1], cfg.L_u,
-                        cfg.radius)
+            x = self._kinks(
+                k
+            )  # the supremum of the variance is at a kink (or anywhere, without kinks)
+            g = _on_cpu(
+                _psi_grad,
+                x[None, :] - self._centres_np[:, k : k + 1],
+                self._kinked_np[:, k : k + 1],
+                cfg.L_u,
+                cfg.radius,
+            )
             total += float(g.var(axis=0).max())
         return math.sqrt(total)
 
@@ -157,29 +177,51 @@ class KinkedQuadratic(Problem):
         """min over u of (1/n) sum_i sum_k psi_i(u_k - c_ik), exactly (per coordinate, piecewise quadratic)."""
         cfg, total = self.cfg, 0.0
         for k in range(self.d_u):
-            c, kinked = self._centres_np[:, k:k + 1], self._kinked_np[:, k:k + 1]
+            c, kinked = self._centres_np[:, k : k + 1], self._kinked_np[:, k : k + 1]
             kinks = np.unique(self._kinks(k))
             span = 4 * (cfg.radius + np.abs(c).max() + 1.0)
             edges = np.concatenate([[kinks[0] - span], kinks, [kinks[-1] + span]])
             candidates = [kinks]
-            for a, b in zip(edges[:-1], edges[1:]):  # the mean gradient is affine on (a, b): its root, if inside
-                ga, gb = (float(_on_cpu(_psi_grad, np.array([[t]]) - c, kinked, cfg.L_u, cfg.radius).mean())
-                          for t in (a, b))
+            for a, b in zip(
+                edges[:-1], edges[1:]
+            ):  # the mean gradient is affine on (a, b): its root, if inside
+                ga, gb = (
+                    float(
+                        _on_cpu(_psi_grad, np.array([[t]]) - c, kinked, cfg.L_u, cfg.radius).mean()
+                    )
+                    for t in (a, b)
+                )
                 if ga != gb:
                     root = a - ga * (b - a) / (gb - ga)
                     if a <= root <= b:
                         candidates.append(np.array([root]))
             xs = np.concatenate(candidates)
-            total += float(_on_cpu(_psi, xs[None, :] - c, kinked, cfg.L_u, cfg.radius).mean(axis=0).min())
+            total += float(
+                _on_cpu(_psi, xs[None, :] - c, kinked, cfg.L_u, cfg.radius).mean(axis=0).min()
+            )
         return total
 
     def certified_constants(self) -> Certified:
         F_lower = self.exact_minimum_u()  # the v-part's minimum is 0, at v_i = e_i
         u0, V0 = self.initial_point()
-        return Certified(L_u=self.cfg.L_u, L_v=self.cfg.L_v, L_uv=0.0, sigma_u=self.sigma_u, sigma_v=self.sigma_v,
-                         delta=self.certified_delta(), delta_F0=float(self.objective(u0, V0)) - F_lower, F_lower=F_lower)
+        return Certified(
+            L_u=self.cfg.L_u,
+            L_v=self.cfg.L_v,
+            L_uv=0.0,
+            sigma_u=self.sigma_u,
+            sigma_v=self.sigma_v,
+            delta=self.certified_delta(),
+            delta_F0=float(self.objective(u0, V0)) - F_lower,
+            F_lower=F_lower,
+        )
 
 
-register(Family("kinked_quadratic", KinkedQuadraticConfig, KinkedQuadratic,
-                "adversarial: clients concave near their centre and convex outside (chi = 0); every constant exact",
-                dict(n=4, d_u=2, d_v=2, kinked=2, radius=0.7, spread=1.0, sigma_u=0.3, sigma_v=0.2)))
+register(
+    Family(
+        "kinked_quadratic",
+        KinkedQuadraticConfig,
+        KinkedQuadratic,
+        "adversarial: clients concave near their centre and convex outside (chi = 0); every constant exact",
+        dict(n=4, d_u=2, d_v=2, kinked=2, radius=0.7, spread=1.0, sigma_u=0.3, sigma_v=0.2),
+    )
+)

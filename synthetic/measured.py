@@ -33,8 +33,12 @@ def _hvp_blocks(problem, u, v, clients):
     def zeros_if_none(t, like):
         return torch.zeros_like(like) if t is None else t
 
-    return (lambda x: zeros_if_none(along(gu, x, u), u), lambda y: zeros_if_none(along(gv, y, v), v),
-            lambda y: zeros_if_none(along(gv, y, u), u), lambda x: zeros_if_none(along(gu, x, v), v))
+    return (
+        lambda x: zeros_if_none(along(gu, x, u), u),
+        lambda y: zeros_if_none(along(gv, y, v), v),
+        lambda y: zeros_if_none(along(gv, y, u), u),
+        lambda x: zeros_if_none(along(gu, x, v), v),
+    )
 
 
 def _power(apply, shape, like, iters: int, gen) -> torch.Tensor:
@@ -52,17 +56,33 @@ _CACHE: dict = {}
 _CACHE_SIZE = 64
 
 
-def measured_constants(problem, points: int = 16, radius: float = 3.0, iters: int = 60, seed: int = 0,
-                       states: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
+def measured_constants(
+    problem,
+    points: int = 16,
+    radius: float = 3.0,
+    iters: int = 60,
+    seed: int = 0,
+    states: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> dict:
     """Estimates keyed like the certificates, each {'value', 'method'}; see the module docstring.
 
     Without `states` the estimate is a pure function of the problem (its family, parameters, seed,
-    device and dtype: `describe()`, where the problem has one) and of the arguments, so it is computed once per process and
-    reused: a sweep or a tuned study builds the same problem for many runs."""
-    describe = getattr(problem, "describe", None)  # not every problem describes itself: those are measured each time
+    device and dtype: `describe()`, where the problem has one) and of the arguments, so it is
+    computed once per process and reused: a sweep or a tuned study builds the same problem for many runs."""
+    describe = getattr(
+        problem, "describe", None
+    )  # not every problem describes itself: those are measured each time
     if states is None and describe is not None:
-        key = (type(problem).__qualname__, repr(sorted(describe().items())), str(problem.device),
-               str(problem.dtype), points, radius, iters, seed)
+        key = (
+            type(problem).__qualname__,
+            repr(sorted(describe().items())),
+            str(problem.device),
+            str(problem.dtype),
+            points,
+            radius,
+            iters,
+            seed,
+        )
         if key not in _CACHE:
             if len(_CACHE) >= _CACHE_SIZE:
                 _CACHE.pop(next(iter(_CACHE)))
@@ -88,25 +108,50 @@ def _measure(problem, points, radius, iters, seed, states) -> dict:
     Huu, Hvv, Huv, Hvu = _hvp_blocks(problem, UU, V, clients)
     L_u = _power(Huu, (P, problem.n, problem.d_u), UU, iters, gen).max().item()
     L_v = _power(Hvv, (P, problem.n, problem.d_v), V, iters, gen).max().item()
-    L_uv = math.sqrt(_power(lambda y: Hvu(Huv(y)), (P, problem.n, problem.d_v), V, iters, gen).max().item())
+    L_uv = math.sqrt(
+        _power(lambda y: Hvu(Huv(y)), (P, problem.n, problem.d_v), V, iters, gen).max().item()
+    )
     with torch.no_grad():
         g = problem.grad_u(UU, V, clients)
         diversity = (g - g.mean(1, keepdim=True)).pow(2).sum(-1).mean(1).max().item()
         F_min = problem.loss(UU, V, clients).mean(1).min().item()
-        sigma = _minibatch_sigma(problem, UU, V, clients) if getattr(problem, "noise", "gaussian") == "minibatch" else None
+        sigma = (
+            _minibatch_sigma(problem, UU, V, clients)
+            if getattr(problem, "noise", "gaussian") == "minibatch"
+            else None
+        )
     how = f"power iteration ({iters} HVP steps) at {P} points"
     return {
         "L_u": {"value": L_u, "method": how + ", max over points and clients"},
         "L_v": {"value": L_v, "method": how + ", max over points and clients"},
         "L_uv": {"value": L_uv, "method": how + " on H_uv^T H_uv"},
-        "chi": {"value": L_uv / math.sqrt(L_u * L_v) if L_u > 0 and L_v > 0 else math.nan,
-                "method": "measured L_uv / sqrt(measured L_u * measured L_v)"},
-        "sigma_u": {"value": problem.sigma_u, "method": "exact: Gaussian noise with E||xi||^2 = sigma_u^2"}
-        if sigma is None else {"value": sigma[0], "method": f"minibatch variance, exact finite-population formula, max over {P} points"},
-        "sigma_v": {"value": problem.sigma_v, "method": "exact: Gaussian noise with E||xi||^2 = sigma_v^2"}
-        if sigma is None else {"value": sigma[1], "method": f"minibatch variance, exact finite-population formula, max over {P} points"},
+        "chi": {
+            "value": L_uv / math.sqrt(L_u * L_v) if L_u > 0 and L_v > 0 else math.nan,
+            "method": "measured L_uv / sqrt(measured L_u * measured L_v)",
+        },
+        "sigma_u": {
+            "value": problem.sigma_u,
+            "method": "exact: Gaussian noise with E||xi||^2 = sigma_u^2",
+        }
+        if sigma is None
+        else {
+            "value": sigma[0],
+            "method": f"minibatch variance, exact finite-population formula, max over {P} points",
+        },
+        "sigma_v": {
+            "value": problem.sigma_v,
+            "method": "exact: Gaussian noise with E||xi||^2 = sigma_v^2",
+        }
+        if sigma is None
+        else {
+            "value": sigma[1],
+            "method": f"minibatch variance, exact finite-population formula, max over {P} points",
+        },
         "delta": {"value": math.sqrt(diversity), "method": f"max over {P} points of the diversity"},
-        "F_lower": {"value": F_min, "method": f"min of F over {P} points (an upper estimate of inf F)"},
+        "F_lower": {
+            "value": F_min,
+            "method": f"min of F over {P} points (an upper estimate of inf F)",
+        },
     }
 
 
@@ -114,7 +159,9 @@ def _minibatch_sigma(problem, U, V, clients) -> tuple[float, float]:
     """sqrt of max over points and clients of E||minibatch grad - grad||^2 = (N-b)/(b(N-1)) * per-sample variance."""
     N, b = problem.samples, problem.batch_size
     per_u, per_v = [], []
-    for j in range(N):  # per-sample gradients: one-hot weights (measurement only, not the engine's path)
+    for j in range(
+        N
+    ):  # per-sample gradients: one-hot weights (measurement only, not the engine's path)
         w = torch.zeros(*clients.shape, N, dtype=U.dtype, device=U.device)
         w[..., j] = 1.0
         gu, gv = problem._grads(U, V, clients, w)

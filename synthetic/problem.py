@@ -16,8 +16,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -32,14 +33,21 @@ def resolve_device(device: str | torch.device) -> torch.device:
     except (RuntimeError, TypeError):
         raise ValueError(f"device={device!r}: unknown; use 'cpu' or 'cuda' (or 'cuda:N')") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r}: CUDA is not available on this machine (torch.cuda.is_available() is False); use 'cpu'")
+        raise ValueError(
+            f"device={device!r}: CUDA is not available on this machine (torch.cuda.is_available() is False); use 'cpu'"
+        )
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device={device!r}: only 'cpu' and 'cuda' are supported")
     return dev
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
-    table = {"float64": torch.float64, "float32": torch.float32, torch.float64: torch.float64, torch.float32: torch.float32}
+    table = {
+        "float64": torch.float64,
+        "float32": torch.float32,
+        torch.float64: torch.float64,
+        torch.float32: torch.float32,
+    }
     if dtype not in table:
         raise ValueError(f"dtype={dtype!r}: must be 'float64' or 'float32'")
     return table[dtype]
@@ -77,12 +85,21 @@ class Problem(abc.ABC):
         gather is a copy of every sampled client's data, so it is made once and reused while the
         tensor and the data are the same objects, unchanged in place (their version counters).
         Inside a compiled graph it is not cached: the compiler fuses the gather into its kernels."""
-        if torch.compiler.is_compiling() or clients.is_inference() or any(x.is_inference() for x in data):
+        if (
+            torch.compiler.is_compiling()
+            or clients.is_inference()
+            or any(x.is_inference() for x in data)
+        ):
             return tuple(x[clients] for x in data)  # (inference tensors carry no version counter)
         versions = (clients._version, *(x._version for x in data))  # an in-place change bumps these
         cached = getattr(self, "_rows_cache", None)
-        if cached is not None and cached[0] is clients and cached[1] == versions \
-                and len(cached[2]) == len(data) and all(a is b for a, b in zip(cached[2], data)):
+        if (
+            cached is not None
+            and cached[0] is clients
+            and cached[1] == versions
+            and len(cached[2]) == len(data)
+            and all(a is b for a, b in zip(cached[2], data))
+        ):
             return cached[3]
         rows = tuple(x[clients] for x in data)
         self._rows_cache = (clients, versions, data, rows)
@@ -201,7 +218,9 @@ def config_from_mapping(cls: type, table: Mapping[str, Any]):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(table) - set(fields))
     if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} for {cls.__name__}; allowed: {', '.join(fields)}")
+        raise ValueError(
+            f"unknown key(s) {', '.join(map(repr, unknown))} for {cls.__name__}; allowed: {', '.join(fields)}"
+        )
     return cls(**dict(table))
 
 
@@ -216,7 +235,10 @@ def load_toml_table(path, table: str | None = None) -> dict:
         raise ValueError(f"config={str(path)!r}: cannot read ({e.strerror or e})") from None
     except UnicodeDecodeError:
         raise ValueError(f"config={str(path)!r}: not UTF-8 text (TOML files are UTF-8)") from None
-    except (tomllib.TOMLDecodeError, ValueError) as e:  # ValueError: e.g. an integer of thousands of digits
+    except (
+        tomllib.TOMLDecodeError,
+        ValueError,
+    ) as e:  # ValueError: e.g. an integer of thousands of digits
         raise ValueError(f"config={str(path)!r}: not valid TOML ({str(e)[:160]})") from None
     if table is None:
         return data
@@ -226,11 +248,19 @@ def load_toml_table(path, table: str | None = None) -> dict:
     return section
 
 
-def make_problem(family: str, params: Mapping[str, Any] | None = None, *, seed: int = 0,
-                 device: str | torch.device = "cpu", dtype: str | torch.dtype = "float64") -> Problem:
+def make_problem(
+    family: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = "float64",
+) -> Problem:
     """Build a problem of a registered family from plain parameters (validated before any work)."""
     if family not in FAMILIES:
-        raise ValueError(f"family={shown(family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}")
+        raise ValueError(
+            f"family={shown(family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}"
+        )
     fam = FAMILIES[family]
     config = config_from_mapping(fam.config, params or {})
     return fam.build(config, seed=seed, device=resolve_device(device), dtype=resolve_dtype(dtype))

@@ -64,9 +64,21 @@ class SharedRepresentationConfig(FiniteSumConfig):
 class SharedRepresentation(FiniteSumProblem):
     family = "shared_representation"
 
-    def __init__(self, config: SharedRepresentationConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
+    def __init__(
+        self,
+        config: SharedRepresentationConfig,
+        *,
+        seed: int = 0,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    ):
         cfg = config
-        self.config, self.seed, self.device, self.dtype = cfg, int(seed), torch.device(device), dtype
+        self.config, self.seed, self.device, self.dtype = (
+            cfg,
+            int(seed),
+            torch.device(device),
+            dtype,
+        )
         self.n, self.p, self.k, self.samples = cfg.n, cfg.features, cfg.rank, cfg.samples
         self.d_u, self.d_v = cfg.rank * cfg.features, cfg.rank
         self.noise, self.batch_size = cfg.noise, cfg.batch_size
@@ -77,7 +89,9 @@ class SharedRepresentation(FiniteSumProblem):
         U_star = torch.randn(self.k, self.p, **f64) / math.sqrt(self.p)
         heads = torch.randn(self.k, **f64) + cfg.head_spread * torch.randn(self.n, self.k, **f64)
         X = torch.randn(self.n, self.samples, self.p, **f64)
-        Y = torch.einsum("ik,kp,inp->in", heads, U_star, X) + cfg.label_noise * torch.randn(self.n, self.samples, **f64)
+        Y = torch.einsum("ik,kp,inp->in", heads, U_star, X) + cfg.label_noise * torch.randn(
+            self.n, self.samples, **f64
+        )
         u0 = cfg.init_scale * torch.randn(self.d_u, **f64) / math.sqrt(self.p)
         V0 = cfg.init_scale * torch.randn(self.n, self.d_v, **f64)
         self.X, self.Y, self._u0, self._V0 = (t.to(self.device, self.dtype) for t in (X, Y, u0, V0))
@@ -87,7 +101,9 @@ class SharedRepresentation(FiniteSumProblem):
         U = u.reshape(*u.shape[:-1], self.k, self.p)
         X, Y = self.client_rows(clients, self.X, self.Y)  # (..., c, N, p), (..., c, N)
         UX = torch.einsum("...kp,...np->...nk", U, X)
-        r = torch.einsum("...nk,...k->...n", UX, v) - Y  # batched matrix-vector products, not elementwise passes
+        r = (
+            torch.einsum("...nk,...k->...n", UX, v) - Y
+        )  # batched matrix-vector products, not elementwise passes
         return U, X, UX, r
 
     def loss(self, u, v, clients):
@@ -96,9 +112,11 @@ class SharedRepresentation(FiniteSumProblem):
         return 0.5 * r.pow(2).mean(-1) + 0.5 * mu * (u.pow(2).sum(-1) + v.pow(2).sum(-1))
 
     def _grads(self, u, v, clients, weights):
-        U, X, UX, r = self._forward(u, v, clients)
+        _U, X, UX, r = self._forward(u, v, clients)
         mu = self.config.ridge
-        w = r / self.samples if weights is None else r * weights  # each residual with its sample's weight
+        w = (
+            r / self.samples if weights is None else r * weights
+        )  # each residual with its sample's weight
         e = torch.einsum("...n,...np->...p", w, X)  # (..., c, p): the weighted mean of r_j x_j
         gU = v.unsqueeze(-1) * e.unsqueeze(-2)  # v e^T
         gv = torch.einsum("...n,...nk->...k", w, UX)
@@ -106,9 +124,13 @@ class SharedRepresentation(FiniteSumProblem):
 
     def inside_region(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         """Whether ||U||_F <= B_U and every ||v_i|| <= B_v (per leading index)."""
-        return (u.norm(dim=-1) <= self.config.radius_u) & (V.norm(dim=-1) <= self.config.radius_v).all(-1)
+        return (u.norm(dim=-1) <= self.config.radius_u) & (
+            V.norm(dim=-1) <= self.config.radius_v
+        ).all(-1)
 
-    def project_to_region(self, u: torch.Tensor, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def project_to_region(
+        self, u: torch.Tensor, V: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Scale u and each v_i into the certified region (for measuring constants inside it)."""
         su = (self.config.radius_u / u.norm(dim=-1, keepdim=True).clamp_min(1e-300)).clamp(max=1.0)
         sv = (self.config.radius_v / V.norm(dim=-1, keepdim=True).clamp_min(1e-300)).clamp(max=1.0)
@@ -134,19 +156,43 @@ class SharedRepresentation(FiniteSumProblem):
             sigma_u, sigma_v = cfg.sigma_u, cfg.sigma_v
         u0, V0 = self.initial_point()
         F0 = float(self.objective(u0, V0))
-        return Certified(L_u=Bv**2 * lmax + mu, L_v=BU**2 * lmax + mu, L_uv=float((2 * lam * BU * Bv + c).max()),
-                         sigma_u=sigma_u, sigma_v=sigma_v, delta=delta, delta_F0=F0, F_lower=0.0)
+        return Certified(
+            L_u=Bv**2 * lmax + mu,
+            L_v=BU**2 * lmax + mu,
+            L_uv=float((2 * lam * BU * Bv + c).max()),
+            sigma_u=sigma_u,
+            sigma_v=sigma_v,
+            delta=delta,
+            delta_F0=F0,
+            F_lower=0.0,
+        )
 
     def initial_point(self):
         return self._u0.clone(), self._V0.clone()
 
     def describe(self) -> dict:
-        return {"family": self.family, "seed": self.seed, **asdict(self.config),
-                "region": f"||U||_F <= {self.config.radius_u}, ||v_i|| <= {self.config.radius_v}"}
+        return {
+            "family": self.family,
+            "seed": self.seed,
+            **asdict(self.config),
+            "region": f"||U||_F <= {self.config.radius_u}, ||v_i|| <= {self.config.radius_v}",
+        }
 
 
-register(Family("shared_representation", SharedRepresentationConfig,
-                lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SharedRepresentation(cfg, seed=seed, device=device, dtype=dtype),
-                "bilinear shared feature map + personal heads (teacher data); constants certified on a stated region",
-                dict(n=4, features=3, rank=2, samples=6, noise="minibatch", batch_size=2),
-                lambda c: (c.n, c.rank * c.features, c.rank, c.n * c.samples * (c.features + 1) + c.n * c.rank)))
+register(
+    Family(
+        "shared_representation",
+        SharedRepresentationConfig,
+        lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SharedRepresentation(
+            cfg, seed=seed, device=device, dtype=dtype
+        ),
+        "bilinear shared feature map + personal heads (teacher data); constants certified on a stated region",
+        dict(n=4, features=3, rank=2, samples=6, noise="minibatch", batch_size=2),
+        lambda c: (
+            c.n,
+            c.rank * c.features,
+            c.rank,
+            c.n * c.samples * (c.features + 1) + c.n * c.rank,
+        ),
+    )
+)

@@ -47,9 +47,21 @@ class SmallNetworkConfig(FiniteSumConfig):
 class SmallNetwork(FiniteSumProblem):
     family = "small_network"
 
-    def __init__(self, config: SmallNetworkConfig, *, seed: int = 0, device=torch.device("cpu"), dtype=torch.float64):
+    def __init__(
+        self,
+        config: SmallNetworkConfig,
+        *,
+        seed: int = 0,
+        device=torch.device("cpu"),
+        dtype=torch.float64,
+    ):
         cfg = config
-        self.config, self.seed, self.device, self.dtype = cfg, int(seed), torch.device(device), dtype
+        self.config, self.seed, self.device, self.dtype = (
+            cfg,
+            int(seed),
+            torch.device(device),
+            dtype,
+        )
         self.n, self.p, self.h, self.samples = cfg.n, cfg.features, cfg.hidden, cfg.samples
         self.d_u, self.d_v = cfg.hidden * cfg.features + cfg.hidden, cfg.hidden
         self.noise, self.batch_size = cfg.noise, cfg.batch_size
@@ -58,16 +70,20 @@ class SmallNetwork(FiniteSumProblem):
         gen = torch.Generator().manual_seed(self.seed)
         f64 = dict(generator=gen, dtype=torch.float64)
         W_t = torch.randn(self.h, self.p, **f64) / math.sqrt(self.p)
-        heads = (torch.randn(self.h, **f64) + cfg.head_spread * torch.randn(self.n, self.h, **f64)) / math.sqrt(self.h)
+        heads = (
+            torch.randn(self.h, **f64) + cfg.head_spread * torch.randn(self.n, self.h, **f64)
+        ) / math.sqrt(self.h)
         X = torch.randn(self.n, self.samples, self.p, **f64)
-        Y = (torch.tanh(X @ W_t.T) * heads.unsqueeze(1)).sum(-1) + cfg.label_noise * torch.randn(self.n, self.samples, **f64)
+        Y = (torch.tanh(X @ W_t.T) * heads.unsqueeze(1)).sum(-1) + cfg.label_noise * torch.randn(
+            self.n, self.samples, **f64
+        )
         u0 = cfg.init_scale * torch.randn(self.d_u, **f64) / math.sqrt(self.p)
         V0 = cfg.init_scale * torch.randn(self.n, self.d_v, **f64) / math.sqrt(self.h)
         self.X, self.Y, self._u0, self._V0 = (t.to(self.device, self.dtype) for t in (X, Y, u0, V0))
 
     def _forward(self, u, v, clients):
         W = u[..., : self.h * self.p].reshape(*u.shape[:-1], self.h, self.p)
-        b = u[..., self.h * self.p:]
+        b = u[..., self.h * self.p :]
         X, Y = self.client_rows(clients, self.X, self.Y)
         H = torch.tanh(torch.einsum("...hp,...np->...nh", W, X) + b.unsqueeze(-2))  # (..., c, N, h)
         r = (H * v.unsqueeze(-2)).sum(-1) - Y
@@ -75,15 +91,21 @@ class SmallNetwork(FiniteSumProblem):
 
     def loss(self, u, v, clients):
         _, _, r = self._forward(u, v, clients)
-        return 0.5 * r.pow(2).mean(-1) + 0.5 * self.config.ridge * (u.pow(2).sum(-1) + v.pow(2).sum(-1))
+        return 0.5 * r.pow(2).mean(-1) + 0.5 * self.config.ridge * (
+            u.pow(2).sum(-1) + v.pow(2).sum(-1)
+        )
 
     def _grads(self, u, v, clients, weights):
         X, H, r = self._forward(u, v, clients)
         mu = self.config.ridge
         gv = self._weighted_mean(r.unsqueeze(-1) * H, weights) + mu * v
-        back = r.unsqueeze(-1) * v.unsqueeze(-2) * (1 - H.pow(2))  # dF/d(pre-activation), (..., c, N, h)
+        back = (
+            r.unsqueeze(-1) * v.unsqueeze(-2) * (1 - H.pow(2))
+        )  # dF/d(pre-activation), (..., c, N, h)
         if weights is None:
-            w = torch.full(back.shape[:-1], 1.0 / self.samples, dtype=back.dtype, device=back.device)
+            w = torch.full(
+                back.shape[:-1], 1.0 / self.samples, dtype=back.dtype, device=back.device
+            )
         else:
             w = weights
         gW = torch.einsum("...n,...nh,...np->...hp", w, back, X)
@@ -95,18 +117,43 @@ class SmallNetwork(FiniteSumProblem):
         inf = math.inf
         u0, V0 = self.initial_point()
         F0 = float(self.objective(u0, V0))
-        return Certified(L_u=inf, L_v=inf, L_uv=inf, sigma_u=self.sigma_u if self.noise == "gaussian" else inf,
-                         sigma_v=self.sigma_v if self.noise == "gaussian" else inf, delta=inf, delta_F0=F0, F_lower=0.0)
+        return Certified(
+            L_u=inf,
+            L_v=inf,
+            L_uv=inf,
+            sigma_u=self.sigma_u if self.noise == "gaussian" else inf,
+            sigma_v=self.sigma_v if self.noise == "gaussian" else inf,
+            delta=inf,
+            delta_F0=F0,
+            F_lower=0.0,
+        )
 
     def initial_point(self):
         return self._u0.clone(), self._V0.clone()
 
     def describe(self) -> dict:
-        return {"family": self.family, "seed": self.seed, **asdict(self.config), "certified": "none (measured only)"}
+        return {
+            "family": self.family,
+            "seed": self.seed,
+            **asdict(self.config),
+            "certified": "none (measured only)",
+        }
 
 
-register(Family("small_network", SmallNetworkConfig,
-                lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SmallNetwork(cfg, seed=seed, device=device, dtype=dtype),
-                "one tanh hidden layer shared, personal output head (teacher data); constants measured only",
-                dict(n=4, features=3, hidden=5, samples=6, sigma_u=0.2, sigma_v=0.2),
-                lambda c: (c.n, c.hidden * (c.features + 1), c.hidden, c.n * c.samples * (c.features + 1) + c.n * c.hidden)))
+register(
+    Family(
+        "small_network",
+        SmallNetworkConfig,
+        lambda cfg, seed=0, device=torch.device("cpu"), dtype=torch.float64: SmallNetwork(
+            cfg, seed=seed, device=device, dtype=dtype
+        ),
+        "one tanh hidden layer shared, personal output head (teacher data); constants measured only",
+        dict(n=4, features=3, hidden=5, samples=6, sigma_u=0.2, sigma_v=0.2),
+        lambda c: (
+            c.n,
+            c.hidden * (c.features + 1),
+            c.hidden,
+            c.n * c.samples * (c.features + 1) + c.n * c.hidden,
+        ),
+    )
+)

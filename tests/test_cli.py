@@ -2,10 +2,10 @@
 
 import io
 import json
-from pathlib import Path
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,9 +33,28 @@ def test_demo_writes_the_three_files_and_a_complete_summary(quick_demo):
     summary = json.loads((d / "summary.json").read_text())
     for alg in ("fedalt", "fedsim"):
         s = summary["algorithms"][alg]
-        for key in ("measured", "measured_ci", "bound", "name", "provenance", "ratio", "verdict", "constants", "config"):
+        for key in (
+            "measured",
+            "measured_ci",
+            "bound",
+            "name",
+            "provenance",
+            "ratio",
+            "verdict",
+            "constants",
+            "config",
+        ):
             assert key in s, key
-        assert set(s["constants"]) == {"L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0"}
+        assert set(s["constants"]) == {
+            "L_u",
+            "L_v",
+            "L_uv",
+            "chi",
+            "sigma_u",
+            "sigma_v",
+            "delta",
+            "delta_F0",
+        }
         assert s["provenance"] == "D" and s["verdict"] == "holds"
         lo, hi = s["measured_ci"]
         assert lo <= s["measured"] <= hi < s["bound"]
@@ -63,12 +82,17 @@ def test_the_local_steps_example_is_the_demos_second_run():
 
     from altsim.demo import local_steps_config
 
-    example = tomllib.loads((Path(__file__).parents[1] / "examples" / "local_steps.toml").read_text())
+    example = tomllib.loads(
+        (Path(__file__).parents[1] / "examples" / "local_steps.toml").read_text()
+    )
     cfg = local_steps_config(quick=False, seed=0, device="cpu")
     assert example["problem"] == cfg.problem
     for key in ("m", "tau_u", "tau_v", "tau", "rounds", "bounds", "algorithms", "seeds"):
-        assert tuple(example["experiment"][key]) == tuple(getattr(cfg, key)) if isinstance(getattr(cfg, key), tuple) \
-            else example["experiment"][key] == getattr(cfg, key), key
+        assert (
+            tuple(example["experiment"][key]) == tuple(getattr(cfg, key))
+            if isinstance(getattr(cfg, key), tuple)
+            else example["experiment"][key] == getattr(cfg, key)
+        ), key
 
 
 def test_demo_summary_config_reruns_to_identical_numbers(quick_demo):
@@ -81,27 +105,38 @@ def test_demo_summary_config_reruns_to_identical_numbers(quick_demo):
     assert np.array_equal(res.trajectories["fedsim"].grad_u_sq, z["fedsim/grad_u_sq"])
 
 
-@pytest.mark.parametrize("argv, match, usage", [
-    (["demo", "--bogus"], "unrecognized arguments: --bogus", "usage: altsim demo"),
-    (["nosuchcommand"], "invalid choice", "usage: altsim "),
-    (["run"], "the following arguments are required: config", "usage: altsim run"),
-])
+@pytest.mark.parametrize(
+    "argv, match, usage",
+    [
+        (["demo", "--bogus"], "unrecognized arguments: --bogus", "usage: altsim demo"),
+        (["nosuchcommand"], "invalid choice", "usage: altsim "),
+        (["run"], "the following arguments are required: config", "usage: altsim run"),
+    ],
+)
 def test_flag_mistakes_get_the_usage_line_then_one_error_line(argv, match, usage, capsys):
     code, _ = _run(argv)
     err = capsys.readouterr().err
     assert code == 2
     first, second, rest = (err.split("\n") + ["", ""])[:3]
-    assert first.startswith(usage) and second.startswith("altsim: error:") and match in second and rest == ""
+    assert (
+        first.startswith(usage)
+        and second.startswith("altsim: error:")
+        and match in second
+        and rest == ""
+    )
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv, match", [
-    (["demo", "--device", "tpu"], "device='tpu'"),
-    (["demo", "--seed", "-3"], "--seed=-3"),
-    (["bound", "--alg", "fedsim", "--set", "L_u=abc"], "VALUE must be a number"),
-    (["bound", "--alg", "fedsim", "--set", "Lu=1"], "unknown symbol"),
-    (["problem", "--set", "chi=2"], "chi=2"),
-])
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["demo", "--device", "tpu"], "device='tpu'"),
+        (["demo", "--seed", "-3"], "--seed=-3"),
+        (["bound", "--alg", "fedsim", "--set", "L_u=abc"], "VALUE must be a number"),
+        (["bound", "--alg", "fedsim", "--set", "Lu=1"], "unknown symbol"),
+        (["problem", "--set", "chi=2"], "chi=2"),
+    ],
+)
 def test_user_mistakes_get_one_line_errors_and_exit_2(argv, match, capsys):
     code, _ = _run(argv)
     err = capsys.readouterr().err
@@ -126,13 +161,42 @@ def test_bound_list_names_every_bound():
 
 
 def test_bound_json_example_from_the_issue():
-    code, out = _run(["bound", "--alg", "fedsim", "--set", "L_u=1", "L_v=2", "L_uv=0.5", "sigma_u=0.1", "sigma_v=0.1",
-                      "delta=1", "n=10", "m=10", "T=100", "Delta_F0=5", "--json"])
+    code, out = _run(
+        [
+            "bound",
+            "--alg",
+            "fedsim",
+            "--set",
+            "L_u=1",
+            "L_v=2",
+            "L_uv=0.5",
+            "sigma_u=0.1",
+            "sigma_v=0.1",
+            "delta=1",
+            "n=10",
+            "m=10",
+            "T=100",
+            "Delta_F0=5",
+            "--json",
+        ]
+    )
     rep = json.loads(out)
     assert code == 0
-    for key in ("name", "algorithm", "provenance", "conditions", "value", "eta_opt", "regime_winner"):
+    for key in (
+        "name",
+        "algorithm",
+        "provenance",
+        "conditions",
+        "value",
+        "eta_opt",
+        "regime_winner",
+    ):
         assert key in rep
-    assert rep["algorithm"] == "fedsim" and rep["provenance"] == "D" and rep["regime_winner"] == "fedalt"
+    assert (
+        rep["algorithm"] == "fedsim"
+        and rep["provenance"] == "D"
+        and rep["regime_winner"] == "fedalt"
+    )
     assert rep["name"] == "fedsim_sgd_full" and 0 < rep["eta_opt"] < 2 / (1 + 0.5 / 2**0.5)
     assert rep["value"] > 0
 
@@ -143,14 +207,30 @@ def test_bound_reports_missing_symbols_by_name():
 
 
 def test_problem_json_has_certified_constants():
-    code, out = _run(["problem", "--family", "coupled_quadratic", "--set", "chi=0.2", "n=5", "--json"])
+    code, out = _run(
+        ["problem", "--family", "coupled_quadratic", "--set", "chi=0.2", "n=5", "--json"]
+    )
     rep = json.loads(out)
     assert code == 0 and rep["certified"]["chi"] == pytest.approx(0.2)
-    assert set(rep["certified"]) >= {"L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "F_lower"}
+    assert set(rep["certified"]) >= {
+        "L_u",
+        "L_v",
+        "L_uv",
+        "chi",
+        "sigma_u",
+        "sigma_v",
+        "delta",
+        "F_lower",
+    }
 
 
 def test_console_script_entry_point_runs():
-    proc = subprocess.run([sys.executable, "-m", "altsim", "bound", "--list"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "altsim", "bound", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "fedalt_sgd_full" in proc.stdout
 
 
@@ -166,7 +246,9 @@ def test_version_and_help_on_every_option(capsys):
     for name, sub in [("altsim", parser), *subparsers.items()]:
         for action in sub._actions:
             if action.dest != "help":
-                assert action.help, f"{name}: option {action.option_strings or action.dest} has no help text"
+                assert action.help, (
+                    f"{name}: option {action.option_strings or action.dest} has no help text"
+                )
 
 
 def test_debug_shows_the_traceback_and_plain_runs_do_not(tmp_path, capsys):
@@ -174,15 +256,19 @@ def test_debug_shows_the_traceback_and_plain_runs_do_not(tmp_path, capsys):
     cfg.write_text("[experiment]\nrounds = 0\n")
     assert main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 2
     assert "Traceback" not in capsys.readouterr().err
-    assert main(["--debug", "run", str(cfg), "--out", str(tmp_path / "o")]) == 2  # same exit code, plus the traceback
+    assert (
+        main(["--debug", "run", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    )  # same exit code, plus the traceback
     err = capsys.readouterr().err
     assert "Traceback" in err and "rounds=0" in err
 
 
 def test_a_regime_study_with_one_algorithm_is_refused_before_any_work(tmp_path, capsys):
     cfg = tmp_path / "r.toml"
-    cfg.write_text('[experiment]\nalgorithms = ["fedalt"]\nrounds = 5\neta = 0.1\n[problem]\nn = 4\n'
-                   '[regime]\nenabled = true\n')
+    cfg.write_text(
+        '[experiment]\nalgorithms = ["fedalt"]\nrounds = 5\neta = 0.1\n[problem]\nn = 4\n'
+        "[regime]\nenabled = true\n"
+    )
     out = tmp_path / "o"
     assert main(["run", str(cfg), "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -191,12 +277,29 @@ def test_a_regime_study_with_one_algorithm_is_refused_before_any_work(tmp_path, 
 
 
 def test_bound_reports_the_derived_regime_beside_the_papers(capsys):
-    argv = ["bound", "--alg", "fedsim", "--json", "--set", "L_u=1", "L_v=2", "L_uv=0.5", "sigma_u=0.1", "sigma_v=0.5",
-            "delta=1", "n=10", "m=5", "T=1000", "Delta_F0=5"]
+    argv = [
+        "bound",
+        "--alg",
+        "fedsim",
+        "--json",
+        "--set",
+        "L_u=1",
+        "L_v=2",
+        "L_uv=0.5",
+        "sigma_u=0.1",
+        "sigma_v=0.5",
+        "delta=1",
+        "n=10",
+        "m=5",
+        "T=1000",
+        "Delta_F0=5",
+    ]
     code, out = _run(argv)
     rep = json.loads(out)
     assert code == 0 and rep["regime_winner"] in ("fedalt", "fedsim", "tie")
-    assert rep["regime_winner_derived"] == "fedsim"  # FedAlt's partial-participation proof is the looser one here
+    assert (
+        rep["regime_winner_derived"] == "fedsim"
+    )  # FedAlt's partial-participation proof is the looser one here
     # the tightest covering [D] bound per algorithm; at tau = 1 FedAlt's partial-participation bound is the one-step
     # case of its local-step bound, so either may win, by the weight searches' precision
     assert rep["regime_derived"]["fedalt"]["bound"] in ("fedalt_sgd_partial", "fedalt_sgd_local")

@@ -21,7 +21,9 @@ def test_every_algorithm_meets_the_contract_on_every_family(name, family):
     check_algorithm(name, family=family)
 
 
-@pytest.mark.parametrize("name", sorted(b.name for b in theory.BOUNDS.values() if b.provenance == "D"))
+@pytest.mark.parametrize(
+    "name", sorted(b.name for b in theory.BOUNDS.values() if b.provenance == "D")
+)
 def test_every_explicit_bound_ships_with_a_derivation_that_holds(name):
     check_derivation(name)
 
@@ -40,7 +42,9 @@ def test_the_contract_checks_catch_a_broken_algorithm_and_a_broken_derivation():
 
         def local_update(self, problem, local, noise, t):
             done = super().local_update(problem, local, noise, t)
-            return LocalState(done.clients, done.u, done.v + 0.01 * done.v.mean(1, keepdim=True), done.client)
+            return LocalState(
+                done.clients, done.u, done.v + 0.01 * done.v.mean(1, keepdim=True), done.client
+            )
 
     registry["leaky_test_only"] = Leaky
     try:

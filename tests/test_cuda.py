@@ -35,8 +35,13 @@ def test_every_family_on_cuda_tracks_the_cpu_in_float64(family, name):
         p = make_problem(family, FAMILIES[family].example, seed=1, device=dev)
         out[dev] = simulate(p, _instance(name, p, None), rounds=6, m=min(3, p.n), seeds=[0, 5])
     for key in ("grad_u_sq", "grad_v_sq_mean"):
-        np.testing.assert_allclose(getattr(out["cuda"], key), getattr(out["cpu"], key), rtol=1e-9, atol=1e-12,
-                                   err_msg=f"{family}/{name}: {key} on cuda differs from the cpu")
+        np.testing.assert_allclose(
+            getattr(out["cuda"], key),
+            getattr(out["cpu"], key),
+            rtol=1e-9,
+            atol=1e-12,
+            err_msg=f"{family}/{name}: {key} on cuda differs from the cpu",
+        )
 
 
 @pytest.mark.parametrize("name", ["fedalt", "fedsim"])
@@ -45,10 +50,22 @@ def test_triton_compiled_round_agrees_with_eager_on_cuda(name):
 
 
 def test_float32_on_cuda_stays_float32():
-    p = make_problem("coupled_quadratic", dict(n=8, sigma_u=0.2, sigma_v=0.2), seed=1, device="cuda", dtype="float32")
+    p = make_problem(
+        "coupled_quadratic",
+        dict(n=8, sigma_u=0.2, sigma_v=0.2),
+        seed=1,
+        device="cuda",
+        dtype="float32",
+    )
     seen = []
-    simulate(p, _instance("fedalt", p, None), rounds=3, m=4, seeds=[0],
-             on_round=lambda t, u, V: seen.append((u.device.type, u.dtype, V.device.type)))
+    simulate(
+        p,
+        _instance("fedalt", p, None),
+        rounds=3,
+        m=4,
+        seeds=[0],
+        on_round=lambda t, u, V: seen.append((u.device.type, u.dtype, V.device.type)),
+    )
     assert set(seen) == {("cuda", torch.float32, "cuda")}
 
 
@@ -58,6 +75,9 @@ def test_quick_demo_on_cuda_records_the_device_and_tracks_the_cpu_demo(tmp_path)
     summary = json.loads((tmp_path / "cuda" / "summary.json").read_text())
     assert summary["config"]["device"] == "cuda" and summary["environment"]["device"] == "cuda"
     assert (tmp_path / "cuda" / "demo.png").stat().st_size > 0
-    cpu, gpu = np.load(tmp_path / "cpu" / "trajectories.npz"), np.load(tmp_path / "cuda" / "trajectories.npz")
+    cpu, gpu = (
+        np.load(tmp_path / "cpu" / "trajectories.npz"),
+        np.load(tmp_path / "cuda" / "trajectories.npz"),
+    )
     for key in ("fedalt/running_average", "fedsim/running_average"):
         np.testing.assert_allclose(gpu[key], cpu[key], rtol=1e-9, err_msg=key)

@@ -13,8 +13,8 @@ import torch
 
 from altsim import figures
 from altsim.rates import ExperimentConfig, FedAvg, LocalState, State, register_algorithm, run
-from altsim.synthetic import Certified, Family, Problem, make_problem, register
 from altsim.sweep import SweepSpec, run_sweep
+from altsim.synthetic import Certified, Family, Problem, make_problem, register
 from altsim.testing.contracts import check_algorithm, check_family
 
 
@@ -69,7 +69,9 @@ class Separable(Problem):
         self.e = torch.randn(cfg.n, cfg.d, generator=g, dtype=torch.float64).to(device, dtype)
 
     def loss(self, u, v, clients):
-        return 0.5 * self.cfg.L_u * (u - self.b[clients]).pow(2).sum(-1) + 0.5 * self.cfg.L_v * (v - self.e[clients]).pow(2).sum(-1)
+        return 0.5 * self.cfg.L_u * (u - self.b[clients]).pow(2).sum(-1) + 0.5 * self.cfg.L_v * (
+            v - self.e[clients]
+        ).pow(2).sum(-1)
 
     def grad_u(self, u, v, clients):
         return self.cfg.L_u * (u - self.b[clients])
@@ -78,17 +80,34 @@ class Separable(Problem):
         return self.cfg.L_v * (v - self.e[clients])
 
     def initial_point(self):
-        return torch.zeros(self.d_u, dtype=self.dtype, device=self.device), torch.zeros(self.n, self.d_v, dtype=self.dtype, device=self.device)
+        return torch.zeros(self.d_u, dtype=self.dtype, device=self.device), torch.zeros(
+            self.n, self.d_v, dtype=self.dtype, device=self.device
+        )
 
     def certified_constants(self):
         spread = (self.b - self.b.mean(0)).pow(2).sum(-1).mean().item()
         u0, V0 = self.initial_point()
-        return Certified(L_u=self.cfg.L_u, L_v=self.cfg.L_v, L_uv=0.0, sigma_u=self.sigma_u, sigma_v=self.sigma_v,
-                         delta=self.cfg.L_u * math.sqrt(spread), delta_F0=float(self.objective(u0, V0)), F_lower=0.0)
+        return Certified(
+            L_u=self.cfg.L_u,
+            L_v=self.cfg.L_v,
+            L_uv=0.0,
+            sigma_u=self.sigma_u,
+            sigma_v=self.sigma_v,
+            delta=self.cfg.L_u * math.sqrt(spread),
+            delta_F0=float(self.objective(u0, V0)),
+            F_lower=0.0,
+        )
 
 
-register(Family("separable_test", SeparableConfig, Separable, "separable quadratics (defined in a test file)",
-                dict(n=5, d=2)))
+register(
+    Family(
+        "separable_test",
+        SeparableConfig,
+        Separable,
+        "separable quadratics (defined in a test file)",
+        dict(n=5, d=2),
+    )
+)
 
 
 def test_the_new_algorithm_and_family_pass_the_contract_checks():
@@ -99,18 +118,40 @@ def test_the_new_algorithm_and_family_pass_the_contract_checks():
 
 def test_server_momentum_is_real_state_the_engine_carries():
     p = make_problem("coupled_quadratic", dict(n=6, sigma_u=0.0, sigma_v=0.0), seed=0)
-    config = ExperimentConfig(problem=dict(n=6), algorithms=("fedavg", "fedavg_momentum_test"), rounds=20, eta=0.2,
-                              seeds=(0,), algorithm_options={"fedavg_momentum_test": {"beta": 0.0}})
+    config = ExperimentConfig(
+        problem=dict(n=6),
+        algorithms=("fedavg", "fedavg_momentum_test"),
+        rounds=20,
+        eta=0.2,
+        seeds=(0,),
+        algorithm_options={"fedavg_momentum_test": {"beta": 0.0}},
+    )
     plain = run(config)
-    assert np.array_equal(plain.trajectories["fedavg"].grad_u_sq, plain.trajectories["fedavg_momentum_test"].grad_u_sq)
-    heavy = run(ExperimentConfig(**{**config.__dict__, "algorithm_options": {"fedavg_momentum_test": {"beta": 0.8}}}))
-    assert not np.array_equal(heavy.trajectories["fedavg"].grad_u_sq, heavy.trajectories["fedavg_momentum_test"].grad_u_sq)
+    assert np.array_equal(
+        plain.trajectories["fedavg"].grad_u_sq, plain.trajectories["fedavg_momentum_test"].grad_u_sq
+    )
+    heavy = run(
+        ExperimentConfig(
+            **{**config.__dict__, "algorithm_options": {"fedavg_momentum_test": {"beta": 0.8}}}
+        )
+    )
+    assert not np.array_equal(
+        heavy.trajectories["fedavg"].grad_u_sq, heavy.trajectories["fedavg_momentum_test"].grad_u_sq
+    )
     assert heavy.settings["fedavg_momentum_test"]["beta"] == 0.8 and p.n == 6
 
 
 def test_run_sweep_comparison_and_figures_without_touching_the_package(tmp_path):
-    base = dict(family="separable_test", problem=dict(n=6, d=2), algorithms=["fedsim", "fedavg_momentum_test"],
-                rounds=30, eta=0.2, m=3, seeds=[0, 1, 2], algorithm_options={"fedavg_momentum_test": {"beta": 0.5}})
+    base = dict(
+        family="separable_test",
+        problem=dict(n=6, d=2),
+        algorithms=["fedsim", "fedavg_momentum_test"],
+        rounds=30,
+        eta=0.2,
+        m=3,
+        seeds=[0, 1, 2],
+        algorithm_options={"fedavg_momentum_test": {"beta": 0.5}},
+    )
     result = run(ExperimentConfig.from_dict(base))
     comparisons = result.compare()
     # FedSim on the new family: a [D] bound covers it and holds; the new algorithm has no bound and says so
@@ -125,21 +166,38 @@ def test_run_sweep_comparison_and_figures_without_touching_the_package(tmp_path)
     point = summary["points"][0]["summary"]["algorithms"]
     assert set(point) == {"fedsim", "fedavg_momentum_test"}
     assert point["fedavg_momentum_test"]["verdict"] == "no covering bound"
-    figures.save(figures.sweep_plot(json.loads((tmp_path / "sweep" / "summary.json").read_text())), tmp_path / "sweep_plot")
-    assert (tmp_path / "rate.png").stat().st_size > 0 and (tmp_path / "sweep_plot.png").stat().st_size > 0
+    figures.save(
+        figures.sweep_plot(json.loads((tmp_path / "sweep" / "summary.json").read_text())),
+        tmp_path / "sweep_plot",
+    )
+    assert (tmp_path / "rate.png").stat().st_size > 0 and (
+        tmp_path / "sweep_plot.png"
+    ).stat().st_size > 0
     # a subclass is another algorithm: figures name it by its own name, not its parent's label
     from altsim.figures import style
 
-    assert style.label("fedavg_momentum_test") == "fedavg_momentum_test" and style.label("fedavg") == "FedAvg"
+    assert (
+        style.label("fedavg_momentum_test") == "fedavg_momentum_test"
+        and style.label("fedavg") == "FedAvg"
+    )
     assert style.color("fedavg_momentum_test") != style.color("fedavg")
 
 
 def test_the_rate_plot_draws_an_algorithm_that_no_bound_covers():
-    result = run(ExperimentConfig(problem=dict(n=6), algorithms=("fedsim", "fedavg_momentum_test"), rounds=20, eta=0.2,
-                                  seeds=(0, 1)))
+    result = run(
+        ExperimentConfig(
+            problem=dict(n=6),
+            algorithms=("fedsim", "fedavg_momentum_test"),
+            rounds=20,
+            eta=0.2,
+            seeds=(0, 1),
+        )
+    )
     fig = figures.rate_plot(result.compare())
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
-    assert any(t.startswith("fedavg_momentum_test measured (no covering bound)") for t in labels), labels
+    assert any(t.startswith("fedavg_momentum_test measured (no covering bound)") for t in labels), (
+        labels
+    )
 
 
 def test_registration_refuses_a_taken_name_and_options_that_belong_to_the_config():
@@ -152,14 +210,25 @@ def test_registration_refuses_a_taken_name_and_options_that_belong_to_the_config
     with pytest.raises(ValueError, match="registered already"):
         register_algorithm(Impostor)
     with pytest.raises(ValueError, match=r"algorithm_options.fedalt.gamma_u: set through eta"):
-        ExperimentConfig(algorithms=("fedalt",), eta=0.1, official=True, algorithm_options={"fedalt": {"gamma_u": 0.9}})
-    with pytest.raises(ValueError, match=r"algorithm_options.fedavg_momentum_test.gamma: unknown; options of "
-                                         r"fedavg_momentum_test: beta"):
-        ExperimentConfig(algorithms=("fedavg_momentum_test",), eta=0.1,
-                         algorithm_options={"fedavg_momentum_test": {"gamma": 0.9}})
+        ExperimentConfig(
+            algorithms=("fedalt",),
+            eta=0.1,
+            official=True,
+            algorithm_options={"fedalt": {"gamma_u": 0.9}},
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"algorithm_options.fedavg_momentum_test.gamma: unknown; options of "
+        r"fedavg_momentum_test: beta",
+    ):
+        ExperimentConfig(
+            algorithms=("fedavg_momentum_test",),
+            eta=0.1,
+            algorithm_options={"fedavg_momentum_test": {"gamma": 0.9}},
+        )
 
 
-PLUGIN = '''
+PLUGIN = """
 from dataclasses import dataclass
 from altsim.rates import FedSim, register_algorithm
 
@@ -171,7 +240,7 @@ class HalfStepFedSim(FedSim):
     @classmethod
     def from_experiment(cls, config, eta, L_u, L_v, **options):
         return super().from_experiment(config, eta / 2, L_u, L_v, **options)
-'''
+"""
 
 
 def test_plugins_reach_worker_processes(tmp_path, monkeypatch):
@@ -180,13 +249,28 @@ def test_plugins_reach_worker_processes(tmp_path, monkeypatch):
 
     (tmp_path / "my_altsim_plugin.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
-    base = dict(problem=dict(n=4), algorithms=["halfstep_plugin_test"], rounds=5, eta=0.2, seeds=[0],
-                plugins=["my_altsim_plugin"])
-    summary = run_sweep(SweepSpec(base, {"m": [2, 4]}), tmp_path / "out", executor="processes", workers=1,
-                        stream=open(os.devnull, "w"))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    )
+    base = dict(
+        problem=dict(n=4),
+        algorithms=["halfstep_plugin_test"],
+        rounds=5,
+        eta=0.2,
+        seeds=[0],
+        plugins=["my_altsim_plugin"],
+    )
+    summary = run_sweep(
+        SweepSpec(base, {"m": [2, 4]}),
+        tmp_path / "out",
+        executor="processes",
+        workers=1,
+        stream=open(os.devnull, "w"),
+    )
     assert summary["n_done"] == 2
-    assert summary["points"][0]["summary"]["algorithms"]["halfstep_plugin_test"]["gamma_u"] == pytest_approx(0.1)
+    assert summary["points"][0]["summary"]["algorithms"]["halfstep_plugin_test"][
+        "gamma_u"
+    ] == pytest_approx(0.1)
     sys.modules.pop("my_altsim_plugin", None)
 
 

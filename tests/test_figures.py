@@ -26,19 +26,30 @@ def _png_ok(path: Path, min_side: int = 300):
 
 @pytest.fixture(scope="module")
 def result():
-    return run(ExperimentConfig(problem=dict(n=10, sigma_u=0.3, sigma_v=0.3), rounds=80, m=5, seeds=(0, 1, 2, 3)))
+    return run(
+        ExperimentConfig(
+            problem=dict(n=10, sigma_u=0.3, sigma_v=0.3), rounds=80, m=5, seeds=(0, 1, 2, 3)
+        )
+    )
 
 
 def test_rate_and_tightness_plots_from_a_result(result, tmp_path):
     comps = result.compare()
-    for kind, fig in (("rate", figures.rate_plot(comps, bounds=result.step_bounds)), ("tightness", figures.tightness_plot(comps))):
+    for kind, fig in (
+        ("rate", figures.rate_plot(comps, bounds=result.step_bounds)),
+        ("tightness", figures.tightness_plot(comps)),
+    ):
         paths = figures.save(fig, tmp_path / kind)
         assert {p.suffix for p in paths} == {".png", ".pdf"}
         _png_ok(tmp_path / f"{kind}.png")
         labels = [t.get_text() for t in fig.legends[0].get_texts()]
         # each algorithm's bound that chose its step size is drawn and named
-        assert set(result.step_bounds.values()) <= {"fedalt_sgd_local", "fedalt_sgd_partial", "fedsim_sgd_partial",
-                                                    "fedsim_sgd_local"}
+        assert set(result.step_bounds.values()) <= {
+            "fedalt_sgd_local",
+            "fedalt_sgd_partial",
+            "fedsim_sgd_partial",
+            "fedsim_sgd_local",
+        }
         assert all(any(name in t for t in labels) for name in result.step_bounds.values())
 
 
@@ -62,8 +73,10 @@ def test_trajectory_view_shows_stair_steps_for_fedalt_and_diagonals_for_fedsim(t
 def sweeps(tmp_path_factory):
     d = tmp_path_factory.mktemp("sweeps")
     regime = d / "regime.toml"
-    regime.write_text('[experiment]\nrounds = 40\neta = 0.1\nseeds = [0, 1, 2]\n[problem]\nn = 8\nd_u = 3\nd_v = 3\n'
-                      'sigma_u = 0.2\n[sweep]\nm = [1, 8]\n"problem.sigma_v" = [0.1, 2.0]\n[regime]\nenabled = true\n')
+    regime.write_text(
+        "[experiment]\nrounds = 40\neta = 0.1\nseeds = [0, 1, 2]\n[problem]\nn = 8\nd_u = 3\nd_v = 3\n"
+        'sigma_u = 0.2\n[sweep]\nm = [1, 8]\n"problem.sigma_v" = [0.1, 2.0]\n[regime]\nenabled = true\n'
+    )
     assert main(["run", str(regime), "--out", str(d / "rg"), "--quiet"]) == 0
     return d
 
@@ -87,7 +100,7 @@ def test_redrawn_rate_plot_matches_the_run(tmp_path):
     assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0
     import json
 
-    summary, comps = load_comparisons(tmp_path)
+    _summary, comps = load_comparisons(tmp_path)
     saved = json.loads((tmp_path / "summary.json").read_text())["algorithms"]
     for alg, comp in comps.items():
         chk = next(c for c in comp.checks if c.name == saved[alg]["name"])
@@ -103,7 +116,14 @@ def test_plot_errors_are_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("script", sorted((ROOT / "demos").glob("*.py")), ids=lambda p: p.name)
 def test_teaching_demos_run_top_to_bottom(script, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from altsim.rates import ALGORITHMS, FedAlt, FedSim, simulate
-from altsim.rates import fused
+from altsim.rates import ALGORITHMS, FedAlt, FedSim, fused, simulate
 from altsim.rates.experiment import ExperimentConfig
 from altsim.synthetic import make_problem
 from altsim.testing.contracts import check_compiled
@@ -28,7 +27,9 @@ def test_inductor_round_agrees_with_eager_to_1e12_in_float64(name):
 
 
 def _problem(n=10):
-    return make_problem("coupled_quadratic", dict(n=n, d_u=4, d_v=3, chi=0.4, delta=1.0, sigma_u=0.2, sigma_v=0.2))
+    return make_problem(
+        "coupled_quadratic", dict(n=n, d_u=4, d_v=3, chi=0.4, delta=1.0, sigma_u=0.2, sigma_v=0.2)
+    )
 
 
 def test_auto_compiles_only_past_the_break_even_work_or_rounds_of_each_device():
@@ -39,10 +40,14 @@ def test_auto_compiles_only_past_the_break_even_work_or_rounds_of_each_device():
     rounds_past = int(fused.AUTO_COMPILE_WORK / (4 * 5 * 7)) + 1
     assert fused.should_compile("auto", p, rounds_past, 4, 5)
     assert not fused.should_compile("auto", p, rounds_past - 2, 4, 5)
-    assert fused.should_compile("on", p, 1, 1, 1) and not fused.should_compile("off", p, rounds_past, 4, 5)
+    assert fused.should_compile("on", p, 1, 1, 1) and not fused.should_compile(
+        "off", p, rounds_past, 4, 5
+    )
     gpu_like = type("P", (), {"device": torch.device("cuda"), "d_u": 4, "d_v": 3})()
     # on a GPU an eager round costs kernel launches whatever its size: the rule counts rounds
-    assert not fused.should_compile("auto", gpu_like, fused.AUTO_COMPILE_ROUNDS_CUDA - 1, 10**4, 10**4)
+    assert not fused.should_compile(
+        "auto", gpu_like, fused.AUTO_COMPILE_ROUNDS_CUDA - 1, 10**4, 10**4
+    )
     assert fused.should_compile("auto", gpu_like, fused.AUTO_COMPILE_ROUNDS_CUDA, 1, 1)
     meta_like = type("P", (), {"device": torch.device("meta"), "d_u": 4, "d_v": 3})()
     assert not fused.should_compile("auto", meta_like, 10**9, 4, 5)
@@ -50,55 +55,95 @@ def test_auto_compiles_only_past_the_break_even_work_or_rounds_of_each_device():
 
 def test_a_bad_compile_choice_is_refused_naming_it():
     with pytest.raises(ValueError, match=r"compile='sometimes'.*auto, on, off"):
-        simulate(_problem(), FedSim(gamma_u=0.1, gamma_v=0.1), rounds=2, m=2, seeds=[0], compile="sometimes")
+        simulate(
+            _problem(),
+            FedSim(gamma_u=0.1, gamma_v=0.1),
+            rounds=2,
+            m=2,
+            seeds=[0],
+            compile="sometimes",
+        )
     with pytest.raises(ValueError, match=r"compile='yes'.*auto, on, off"):
         ExperimentConfig(compile="yes")
     with pytest.raises(ValueError, match=r"compile_backend=5: must be a callable or one of"):
-        simulate(_problem(), FedSim(gamma_u=0.1, gamma_v=0.1), rounds=2, m=2, seeds=[0], compile="on", compile_backend=5)
+        simulate(
+            _problem(),
+            FedSim(gamma_u=0.1, gamma_v=0.1),
+            rounds=2,
+            m=2,
+            seeds=[0],
+            compile="on",
+            compile_backend=5,
+        )
     with pytest.raises(ValueError, match=r"compile_backend='inductr'.*inductor"):
-        simulate(_problem(), FedSim(gamma_u=0.1, gamma_v=0.1), rounds=2, m=2, seeds=[0], compile="on",
-                 compile_backend="inductr")
+        simulate(
+            _problem(),
+            FedSim(gamma_u=0.1, gamma_v=0.1),
+            rounds=2,
+            m=2,
+            seeds=[0],
+            compile="on",
+            compile_backend="inductr",
+        )
 
 
 def test_no_compiler_means_one_notice_and_the_eager_numbers(monkeypatch, capsys):
     monkeypatch.setattr(fused, "_NOTICES_SHOWN", set())
-    monkeypatch.setattr(fused, "compile_unavailable", lambda device: "no C++ compiler (g++) on PATH")
+    monkeypatch.setattr(
+        fused, "compile_unavailable", lambda device: "no C++ compiler (g++) on PATH"
+    )
     p, alg = _problem(), FedAlt(gamma_u=0.2, gamma_v=0.2, tau_u=2, tau_v=2)
     tr = simulate(p, alg, rounds=5, m=3, seeds=[0, 1], compile="on")
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["altsim: compilation unavailable (no C++ compiler (g++) on PATH); running eagerly"]
+    assert err == [
+        "altsim: compilation unavailable (no C++ compiler (g++) on PATH); running eagerly"
+    ]
     assert tr.setting["round_path"] == "eager"
-    assert np.array_equal(tr.grad_u_sq, simulate(p, alg, rounds=5, m=3, seeds=[0, 1], compile="off").grad_u_sq)
-    simulate(p, alg, rounds=2, m=3, seeds=[0], compile="on")  # a second run (a sweep's next point): no repeat
+    assert np.array_equal(
+        tr.grad_u_sq, simulate(p, alg, rounds=5, m=3, seeds=[0, 1], compile="off").grad_u_sq
+    )
+    simulate(
+        p, alg, rounds=2, m=3, seeds=[0], compile="on"
+    )  # a second run (a sweep's next point): no repeat
     assert capsys.readouterr().err == ""
 
 
 def test_a_compiler_failure_falls_back_once_and_keeps_every_round(monkeypatch, capsys):
     monkeypatch.setattr(fused, "_NOTICES_SHOWN", set())
+
     def broken_backend(graph_module, example_inputs):
         raise RuntimeError("the C++ compiler crashed")
 
     p, alg = _problem(), FedSim(gamma_u=0.2, gamma_v=0.2)
     tr = simulate(p, alg, rounds=6, m=3, seeds=[2], compile="on", compile_backend=broken_backend)
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("altsim: compiling fedsim failed (") and err[0].endswith("running eagerly")
+    assert (
+        len(err) == 1
+        and err[0].startswith("altsim: compiling fedsim failed (")
+        and err[0].endswith("running eagerly")
+    )
     assert "the C++ compiler crashed" in err[0]
     assert tr.setting["round_path"] == "eager"
     eager = simulate(p, alg, rounds=6, m=3, seeds=[2], compile="off")
-    assert np.array_equal(tr.grad_u_sq, eager.grad_u_sq) and np.array_equal(tr.objective_gap, eager.objective_gap)
+    assert np.array_equal(tr.grad_u_sq, eager.grad_u_sq) and np.array_equal(
+        tr.objective_gap, eager.objective_gap
+    )
 
 
 def _counting_backend(graphs: list):
     def backend(graph_module, example_inputs):
         graphs.append(graph_module)
         return graph_module.forward
+
     return backend
 
 
 def test_a_run_compiles_its_round_and_measurement_once():
     graphs: list = []
     p, alg = _problem(), FedAlt(gamma_u=0.2, gamma_v=0.2, tau_u=2, tau_v=1)
-    tr = simulate(p, alg, rounds=6, m=3, seeds=[0, 1], compile="on", compile_backend=_counting_backend(graphs))
+    tr = simulate(
+        p, alg, rounds=6, m=3, seeds=[0, 1], compile="on", compile_backend=_counting_backend(graphs)
+    )
     assert tr.setting["round_path"] == "compiled" and len(graphs) == 2  # not again at round 1
 
 
@@ -107,8 +152,15 @@ def test_many_runs_never_fall_silently_past_the_recompile_cap(capsys):
     p = _problem()
     for i in range(10):
         graphs: list = []
-        tr = simulate(p, FedAlt(gamma_u=0.1 + 0.01 * i, gamma_v=0.1), rounds=3, m=3, seeds=[0], compile="on",
-                      compile_backend=_counting_backend(graphs))
+        tr = simulate(
+            p,
+            FedAlt(gamma_u=0.1 + 0.01 * i, gamma_v=0.1),
+            rounds=3,
+            m=3,
+            seeds=[0],
+            compile="on",
+            compile_backend=_counting_backend(graphs),
+        )
         assert tr.setting["round_path"] == "compiled" and len(graphs) == 2, (i, len(graphs))
 
 

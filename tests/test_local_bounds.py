@@ -28,9 +28,19 @@ pos = st.floats(0.3, 3.0)
 def setting(draw, full=False):
     n = draw(st.integers(2, 60))
     m = n if full else draw(st.integers(1, n))
-    return dict(Delta_F0=draw(st.floats(0.01, 10.0)), T=float(draw(st.integers(1, 5000))), chi=draw(st.floats(0.0, 2.0)),
-                L_u=draw(pos), L_v=draw(pos), delta=draw(consts), sigma_u=draw(consts), sigma_v=draw(consts),
-                n=n, m=m, **RUN)
+    return dict(
+        Delta_F0=draw(st.floats(0.01, 10.0)),
+        T=float(draw(st.integers(1, 5000))),
+        chi=draw(st.floats(0.0, 2.0)),
+        L_u=draw(pos),
+        L_v=draw(pos),
+        delta=draw(consts),
+        sigma_u=draw(consts),
+        sigma_v=draw(consts),
+        n=n,
+        m=m,
+        **RUN,
+    )
 
 
 def _at_fraction(bound, values, frac):
@@ -39,6 +49,7 @@ def _at_fraction(bound, values, frac):
 
 
 # -- reductions ---------------------------------------------------------------------------------
+
 
 @settings(max_examples=25, deadline=None)
 @given(v=setting(), frac=st.floats(0.02, 0.98))
@@ -73,7 +84,9 @@ def test_fedalt_local_at_one_step_and_full_participation_equals_or_beats_fedalt_
     old = theory.get_bound("fedalt_sgd_full")
     v = {**v, "tau_u": 1, "tau_v": 1, "eta": frac * 2}
     new_value, old_value = float(ALT_LOCAL.evaluate(v)), float(old.evaluate(v))
-    if math.isinf(new_value):  # the search did not find the admissible weights, which exist: a failure
+    if math.isinf(
+        new_value
+    ):  # the search did not find the admissible weights, which exist: a failure
         pytest.fail(f"no weights found where fedalt_sgd_full = {old_value}")
     # equal at lambda -> 0 (DERIVATION); a larger beta than fedalt_sgd_full's alpha* can do slightly better
     assert new_value <= old_value * (1 + 1e-6), (new_value, old_value)
@@ -89,13 +102,29 @@ def test_fedalt_sgd_partial_is_fedalt_local_at_one_step_and_beats_its_capped_for
     value, general = float(partial.evaluate(v)), float(ALT_LOCAL.evaluate(v))
     assert math.isclose(value, general, rel_tol=1e-6), (value, general)
     eta, chi, p = v["eta"], v["chi"], v["m"] / v["n"]
-    if eta < 1 and eta * chi**2 * (1 + 2 * eta * (1 - eta)) <= p:  # where the earlier form's sampling cap holds
+    if (
+        eta < 1 and eta * chi**2 * (1 + 2 * eta * (1 - eta)) <= p
+    ):  # where the earlier form's sampling cap holds
         assert value <= _closed(fedalt_partial.CAPPED_FORM, v) * (1 + 1e-9)
 
 
 def test_fedalt_sgd_partial_covers_what_the_earlier_sampling_cap_refused():
-    v = dict(Delta_F0=1.0, T=100, chi=1.5, L_u=1.0, L_v=1.0, delta=0.5, sigma_u=0.3, sigma_v=0.3, n=40, m=4,
-             tau_u=1, tau_v=1, eta=0.2, **RUN)
+    v = dict(
+        Delta_F0=1.0,
+        T=100,
+        chi=1.5,
+        L_u=1.0,
+        L_v=1.0,
+        delta=0.5,
+        sigma_u=0.3,
+        sigma_v=0.3,
+        n=40,
+        m=4,
+        tau_u=1,
+        tau_v=1,
+        eta=0.2,
+        **RUN,
+    )
     assert 0.2 * 1.5**2 * (1 + 2 * 0.2 * 0.8) > 4 / 40  # the earlier form's cap fails here
     partial = theory.get_bound("fedalt_sgd_partial")
     assert partial.covers({**v, "algorithm": "fedalt"}).ok
@@ -117,18 +146,40 @@ def test_fedalt_local_without_coupling_at_one_step_equals_or_beats_fedsim_sgd_pa
 
 # -- the weight search ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bound", [SIM_LOCAL, ALT_LOCAL], ids=lambda b: b.name)
 def test_the_weight_search_beats_a_dense_random_search(bound):
     """Every value returned is the bound at some admissible weights, and no random weights do better."""
     rng = np.random.default_rng(0)
-    v = dict(Delta_F0=1.0, T=1000, chi=0.5, L_u=1.0, L_v=2.0, delta=0.5, sigma_u=0.3, sigma_v=0.2, n=40, m=10,
-             tau=5, tau_u=5, tau_v=5, eta=0.2)
+    v = dict(
+        Delta_F0=1.0,
+        T=1000,
+        chi=0.5,
+        L_u=1.0,
+        L_v=2.0,
+        delta=0.5,
+        sigma_u=0.3,
+        sigma_v=0.2,
+        n=40,
+        m=10,
+        tau=5,
+        tau_u=5,
+        tau_v=5,
+        eta=0.2,
+    )
     value, weights = bound.evaluate_with_weights(v)
     assert math.isclose(float(bound.evaluate_at(v, weights)), float(value), rel_tol=1e-12)
     draws = {w: np.exp(rng.uniform(math.log(1e-4), math.log(1e4), 100_000)) for w in bound.weights}
     values = bound.evaluate_at(v, draws)
-    descent = sp.lambdify(sorted(bound.descent.free_symbols, key=lambda s: s.name), bound.descent, "numpy")
-    c = descent(*({**v, "eta_v": v["eta"], **draws}[s.name] for s in sorted(bound.descent.free_symbols, key=lambda s: s.name)))
+    descent = sp.lambdify(
+        sorted(bound.descent.free_symbols, key=lambda s: s.name), bound.descent, "numpy"
+    )
+    c = descent(
+        *(
+            {**v, "eta_v": v["eta"], **draws}[s.name]
+            for s in sorted(bound.descent.free_symbols, key=lambda s: s.name)
+        )
+    )
     admissible = values[(c > 0) & np.isfinite(values) & (values > 0)]
     assert admissible.size > 0 and float(value) <= admissible.min() * (1 + 1e-6)
 
@@ -142,15 +193,22 @@ def test_weight_search_finds_a_known_minimum_at_the_edges_and_inside():
 
 
 def test_a_condition_with_weights_holds_for_some_weights():
-    c = theory.Condition(sp.StrictGreaterThan(1 - (sp.Symbol("theta", positive=True) - 2) ** 2 - theory.bound.SYMBOLS["eta"], 0),
-                         "example", "descent", weights=("theta",))
-    assert c.check({"eta": 0.5}) is None            # theta = 2 gives 0.5 > 0
-    assert c.check({"eta": 1.5}) is not None        # no theta helps
+    c = theory.Condition(
+        sp.StrictGreaterThan(
+            1 - (sp.Symbol("theta", positive=True) - 2) ** 2 - theory.bound.SYMBOLS["eta"], 0
+        ),
+        "example",
+        "descent",
+        weights=("theta",),
+    )
+    assert c.check({"eta": 0.5}) is None  # theta = 2 gives 0.5 > 0
+    assert c.check({"eta": 1.5}) is not None  # no theta helps
     with pytest.raises(ValueError, match="weights"):
         theory.Condition(sp.Eq(theory.bound.SYMBOLS["eta"], 1), "x", "descent", weights=("theta",))
 
 
 # -- Monte Carlo checks of the lemmas on random quadratic instances ------------------------------
+
 
 def _symmetric(rng, d, top):
     """A random symmetric d x d matrix with spectral norm exactly `top` and eigenvalues of both signs."""
@@ -175,18 +233,39 @@ class Quadratics:
         self.chi = L_uv / math.sqrt(L_u * L_v)
 
     def value(self, u, V):  # u (..., d_u) or (..., n, d_u); V (..., n, d_v); mean over clients
-        u = np.broadcast_to(u[..., None, :] if u.ndim == V.ndim - 1 else u, V.shape[:-1] + u.shape[-1:])
-        quad = (np.einsum("...i,...ij,...j->...", u, self.A, u) + 2 * np.einsum("...i,...ij,...j->...", u, self.C, V)
-                + np.einsum("...i,...ij,...j->...", V, self.B, V))
-        return (0.5 * quad + np.einsum("...i,...i->...", u, self.a) + np.einsum("...i,...i->...", V, self.b)).mean(-1)
+        u = np.broadcast_to(
+            u[..., None, :] if u.ndim == V.ndim - 1 else u, V.shape[:-1] + u.shape[-1:]
+        )
+        quad = (
+            np.einsum("...i,...ij,...j->...", u, self.A, u)
+            + 2 * np.einsum("...i,...ij,...j->...", u, self.C, V)
+            + np.einsum("...i,...ij,...j->...", V, self.B, V)
+        )
+        return (
+            0.5 * quad
+            + np.einsum("...i,...i->...", u, self.a)
+            + np.einsum("...i,...i->...", V, self.b)
+        ).mean(-1)
 
     def grad_u(self, u, V):  # per client (..., n, d_u)
-        u = np.broadcast_to(u[..., None, :] if u.ndim == V.ndim - 1 else u, V.shape[:-1] + u.shape[-1:])
-        return np.einsum("...ij,...j->...i", self.A, u) + np.einsum("...ij,...j->...i", self.C, V) + self.a
+        u = np.broadcast_to(
+            u[..., None, :] if u.ndim == V.ndim - 1 else u, V.shape[:-1] + u.shape[-1:]
+        )
+        return (
+            np.einsum("...ij,...j->...i", self.A, u)
+            + np.einsum("...ij,...j->...i", self.C, V)
+            + self.a
+        )
 
     def grad_v(self, u, V):
-        u = np.broadcast_to(u[..., None, :] if u.ndim == V.ndim - 1 else u, V.shape[:-1] + u.shape[-1:])
-        return np.einsum("...ji,...j->...i", self.C, u) + np.einsum("...ij,...j->...i", self.B, V) + self.b
+        u = np.broadcast_to(
+            u[..., None, :] if u.ndim == V.ndim - 1 else u, V.shape[:-1] + u.shape[-1:]
+        )
+        return (
+            np.einsum("...ji,...j->...i", self.C, u)
+            + np.einsum("...ij,...j->...i", self.B, V)
+            + self.b
+        )
 
     def measure(self, u, V, p):
         gu = self.grad_u(u, V).mean(-2)
@@ -216,7 +295,13 @@ def _mask(S, n):
 def test_drift_lemma_with_noise_holds_on_random_quadratics(seed):
     """||E||_{L2} <= eps (||g|| + s): the drift of tau noisy steps on an L-smooth quadratic (fedsim_local step 1)."""
     rng = np.random.default_rng(seed)
-    d, L, tau, eta, s = 4, rng.uniform(0.5, 2), int(rng.integers(2, 7)), rng.uniform(0.1, 0.9), rng.uniform(0, 2)
+    d, L, tau, eta, s = (
+        4,
+        rng.uniform(0.5, 2),
+        int(rng.integers(2, 7)),
+        rng.uniform(0.1, 0.9),
+        rng.uniform(0, 2),
+    )
     H = _symmetric(rng, d, L)
     z0, b = rng.normal(size=d), rng.normal(size=d)
     g0 = H @ z0 + b
@@ -263,18 +348,42 @@ def test_fedsim_local_one_round_inequality_holds_by_monte_carlo(seed):
         return M[rows]
 
     for _ in range(tau):
-        gu = np.einsum("rkij,rkj->rki", per_client(None, prob.A), u) + np.einsum("rkij,rkj->rki", per_client(None, prob.C), v) + prob.a[rows]
-        gv = np.einsum("rkji,rkj->rki", per_client(None, prob.C), u) + np.einsum("rkij,rkj->rki", per_client(None, prob.B), v) + prob.b[rows]
-        u, v = (u - gu_step * (gu + _noise(rng, gu.shape, su)), v - gv_step * (gv + _noise(rng, gv.shape, sv)))
+        gu = (
+            np.einsum("rkij,rkj->rki", per_client(None, prob.A), u)
+            + np.einsum("rkij,rkj->rki", per_client(None, prob.C), v)
+            + prob.a[rows]
+        )
+        gv = (
+            np.einsum("rkji,rkj->rki", per_client(None, prob.C), u)
+            + np.einsum("rkij,rkj->rki", per_client(None, prob.B), v)
+            + prob.b[rows]
+        )
+        u, v = (
+            u - gu_step * (gu + _noise(rng, gu.shape, su)),
+            v - gv_step * (gv + _noise(rng, gv.shape, sv)),
+        )
     u_new = u.mean(1)
     V_new = np.broadcast_to(V0, (R, n, d_v)).copy()
     np.put_along_axis(V_new, S[..., None], v, axis=1)
     gain = prob.value(u_new, V_new) - prob.value(u0, V0)
     mean, err = gain.mean(), gain.std() / math.sqrt(R)
     p = m / n
-    values = dict(eta=eta, tau=tau, chi=prob.chi, m=m, n=n, L_u=L_u, L_v=L_v, sigma_u=su, sigma_v=sv,
-                  delta=math.sqrt(float(prob.diversity(u0, V0))), **_weights(rng, ("theta", "omega")))
-    rhs = -_expr(fedsim_local.c_sgd, values) * prob.measure(u0, V0, p) + _expr(fedsim_local.N_sgd, values)
+    values = dict(
+        eta=eta,
+        tau=tau,
+        chi=prob.chi,
+        m=m,
+        n=n,
+        L_u=L_u,
+        L_v=L_v,
+        sigma_u=su,
+        sigma_v=sv,
+        delta=math.sqrt(float(prob.diversity(u0, V0))),
+        **_weights(rng, ("theta", "omega")),
+    )
+    rhs = -_expr(fedsim_local.c_sgd, values) * prob.measure(u0, V0, p) + _expr(
+        fedsim_local.N_sgd, values
+    )
     assert mean <= rhs + 4 * err, (mean, err, rhs)
 
 
@@ -307,43 +416,104 @@ def test_fedalt_local_one_round_inequality_holds_by_monte_carlo(seed):
     gain = prob.value(u_new, V_new) - prob.value(u0, V0)
     mean, err = gain.mean(), gain.std() / math.sqrt(R)
     delta2 = max(float(prob.diversity(u0, V0)), float(prob.diversity(u0, v).max()))
-    values = dict(eta=eta_u, eta_v=eta_v, tau_u=tau_u, tau_v=tau_v, chi=prob.chi, m=m, n=n, L_u=L_u, L_v=L_v,
-                  sigma_u=su, sigma_v=sv, delta=math.sqrt(delta2), **_weights(rng, ("theta", "omega", "phi", "beta")))
-    for theta in (None, 0.05, 0.1, 0.2, 0.5, 1.0):  # step 4 multiplies by c_u: the proof needs it positive
+    values = dict(
+        eta=eta_u,
+        eta_v=eta_v,
+        tau_u=tau_u,
+        tau_v=tau_v,
+        chi=prob.chi,
+        m=m,
+        n=n,
+        L_u=L_u,
+        L_v=L_v,
+        sigma_u=su,
+        sigma_v=sv,
+        delta=math.sqrt(delta2),
+        **_weights(rng, ("theta", "omega", "phi", "beta")),
+    )
+    for theta in (
+        None,
+        0.05,
+        0.1,
+        0.2,
+        0.5,
+        1.0,
+    ):  # step 4 multiplies by c_u: the proof needs it positive
         if theta is not None:
             values.update(theta=theta, omega=0.5, phi=0.1)
         if _expr(fedalt_local.c_u, values) > 0:
             break
-    assert _expr(fedalt_local.c_u, values) > 0, "no weights with c_u > 0 at this step size: pick smaller steps"
+    assert _expr(fedalt_local.c_u, values) > 0, (
+        "no weights with c_u > 0 at this step size: pick smaller steps"
+    )
     gu = prob.grad_u(u0, V0).mean(0)
     x2 = float(gu @ gu) / L_u
     y2 = float((prob.grad_v(u0, V0) ** 2).sum(-1).mean()) / L_v
-    noise = fedalt_local.p * fedalt_local.N_v + fedalt_local.N_u + fedalt_local.Q * fedalt_local.mu_s
-    rhs = -_expr(fedalt_local.c_x, values) * x2 - _expr(fedalt_local.c_Y, values) * y2 + _expr(noise, values)
+    noise = (
+        fedalt_local.p * fedalt_local.N_v + fedalt_local.N_u + fedalt_local.Q * fedalt_local.mu_s
+    )
+    rhs = (
+        -_expr(fedalt_local.c_x, values) * x2
+        - _expr(fedalt_local.c_Y, values) * y2
+        + _expr(noise, values)
+    )
     assert mean <= rhs + 4 * err, (mean, err, rhs)
 
 
 def test_fedalt_local_refuses_a_reused_sample_and_stateless_clients():
-    base = dict(Delta_F0=1.0, T=10, chi=0.3, L_u=1.0, L_v=1.0, delta=0.1, sigma_u=0.1, sigma_v=0.1, n=10, m=5,
-                tau_u=2, tau_v=3, eta=0.2, eta_v=0.1, algorithm="fedalt", gamma_u=0.1, gamma_v=1 / 30)
+    base = dict(
+        Delta_F0=1.0,
+        T=10,
+        chi=0.3,
+        L_u=1.0,
+        L_v=1.0,
+        delta=0.1,
+        sigma_u=0.1,
+        sigma_v=0.1,
+        n=10,
+        m=5,
+        tau_u=2,
+        tau_v=3,
+        eta=0.2,
+        eta_v=0.1,
+        algorithm="fedalt",
+        gamma_u=0.1,
+        gamma_v=1 / 30,
+    )
     assert ALT_LOCAL.covers({**base, "stateless": 0, "reuse_sample": 0}).ok
     cov = ALT_LOCAL.covers({**base, "stateless": 0, "reuse_sample": 1})
     assert cov.failed_kinds == {"sample_independence"}
-    assert ALT_LOCAL.covers({**base, "stateless": 1, "reuse_sample": 0}).failed_kinds == {"client_state"}
+    assert ALT_LOCAL.covers({**base, "stateless": 1, "reuse_sample": 0}).failed_kinds == {
+        "client_state"
+    }
 
 
 def test_a_separate_personal_step_size_reaches_the_algorithm_the_bounds_and_the_results():
     from altsim.rates import ExperimentConfig, run
 
-    cfg = ExperimentConfig(problem=dict(n=6, sigma_u=0.2, sigma_v=0.2), rounds=10, m=3, tau_u=2, tau_v=3, eta=0.2,
-                           eta_v=0.05, seeds=(0, 1), algorithms=("fedalt",), bounds=("fedalt_sgd_local",))
+    cfg = ExperimentConfig(
+        problem=dict(n=6, sigma_u=0.2, sigma_v=0.2),
+        rounds=10,
+        m=3,
+        tau_u=2,
+        tau_v=3,
+        eta=0.2,
+        eta_v=0.05,
+        seeds=(0, 1),
+        algorithms=("fedalt",),
+        bounds=("fedalt_sgd_local",),
+    )
     res = run(cfg)
     setting = res.settings["fedalt"]
-    assert setting["eta_v"] == pytest.approx(0.05) and setting["gamma_v"] * setting["scale_L_v"] * 3 == pytest.approx(0.05)
+    assert setting["eta_v"] == pytest.approx(0.05) and setting["gamma_v"] * setting[
+        "scale_L_v"
+    ] * 3 == pytest.approx(0.05)
     check = next(c for c in res.compare()["fedalt"].checks if c.name == "fedalt_sgd_local")
     at_eta_v = float(ALT_LOCAL.evaluate({**setting, "T": 10.0}))
     at_eta = float(ALT_LOCAL.evaluate({**setting, "eta_v": 0.2, "T": 10.0}))
-    assert check.bound == pytest.approx(at_eta_v) and at_eta_v != pytest.approx(at_eta)  # the run's own eta_v
+    assert check.bound == pytest.approx(at_eta_v) and at_eta_v != pytest.approx(
+        at_eta
+    )  # the run's own eta_v
     with pytest.raises(ValueError, match="eta_v=-1"):
         ExperimentConfig(eta_v=-1)
     with pytest.raises(ValueError, match="official"):

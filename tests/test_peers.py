@@ -28,7 +28,7 @@ def test_bench_peers_without_flower_is_a_usage_error_naming_the_extra(capsys):
     assert "--peers" in err and 'pip install "altsim[peers]"' in err
 
 
-@pytest.mark.skipif(not HAS_FLOWER, reason="needs flwr: pip install \"altsim[peers]\"")
+@pytest.mark.skipif(not HAS_FLOWER, reason='needs flwr: pip install "altsim[peers]"')
 @pytest.mark.parametrize("algorithm", ["fedalt", "fedsim"])
 def test_flower_trajectory_equals_altsims_on_the_same_clients_and_noise(algorithm):
     from altsim.peers.flower import PeerSpec, compare_trajectories
@@ -38,11 +38,13 @@ def test_flower_trajectory_equals_altsims_on_the_same_clients_and_noise(algorith
     assert len(check["flower"]["grad_u_sq"]) == 3
 
 
-@pytest.mark.skipif(not HAS_FLOWER, reason="needs flwr: pip install \"altsim[peers]\"")
+@pytest.mark.skipif(not HAS_FLOWER, reason='needs flwr: pip install "altsim[peers]"')
 def test_bench_peers_adds_the_flower_keys(tmp_path):
     import json
 
     out = tmp_path / "bench.json"
     assert main(["bench", "--quick", "--peers", "--out", str(out)]) == 0
     rep = json.loads(out.read_text())
-    assert rep["flower_speedup_n100"] > 0 and rep["flower_trajectory_max_relative_difference"] <= 1e-12
+    assert (
+        rep["flower_speedup_n100"] > 0 and rep["flower_trajectory_max_relative_difference"] <= 1e-12
+    )

@@ -60,7 +60,10 @@ def test_wilson_bounds_solve_the_score_equation_and_contain_the_estimate(n, data
     lo, hi = wilson_interval(k, n)
     z, p = norm.ppf(0.975), k / n
     assert 0 <= lo <= p <= hi <= 1
-    for b in (lo, hi):  # each end is a root of (p - b)^2 = z^2 b (1 - b) / n (clipping only at 0 and 1)
+    for b in (
+        lo,
+        hi,
+    ):  # each end is a root of (p - b)^2 = z^2 b (1 - b) / n (clipping only at 0 and 1)
         if 0 < b < 1:
             assert (p - b) ** 2 == pytest.approx(z * z * b * (1 - b) / n, rel=1e-9, abs=1e-15)
 
@@ -82,8 +85,15 @@ def test_wilson_refuses_impossible_counts():
 
 
 # --- margins ------------------------------------------------------------------------------------
-@given(st.floats(0, 3), st.floats(0, 3), st.floats(0, 3), st.floats(0.1, 5), st.floats(0.1, 5),
-       st.integers(2, 50), st.data())
+@given(
+    st.floats(0, 3),
+    st.floats(0, 3),
+    st.floats(0, 3),
+    st.floats(0.1, 5),
+    st.floats(0.1, 5),
+    st.integers(2, 50),
+    st.data(),
+)
 @settings(max_examples=200, deadline=None)
 def test_the_papers_margin_has_the_sign_of_its_verdict(su, sv, d, Lu, Lv, n, data):
     m = data.draw(st.integers(1, n))
@@ -99,14 +109,17 @@ def test_the_papers_margin_has_the_sign_of_its_verdict(su, sv, d, Lu, Lv, n, dat
 
 
 # --- refusals -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(eta_grid=[]), "regime.eta_grid"),
-    (dict(eta_grid=[0.1, -0.2]), "regime.eta_grid[]=-0.2"),
-    (dict(eta_grid=[0.1, 0.1]), "repeated"),
-    (dict(margin=1.0), "regime.margin=1.0"),
-    (dict(fedalt_local_steps=[[1, 0]]), "(tau_v)=0"),
-    (dict(fedalt_local_steps=[[1, 2, 3]]), "[tau_u, tau_v] pairs"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(eta_grid=[]), "regime.eta_grid"),
+        (dict(eta_grid=[0.1, -0.2]), "regime.eta_grid[]=-0.2"),
+        (dict(eta_grid=[0.1, 0.1]), "repeated"),
+        (dict(margin=1.0), "regime.margin=1.0"),
+        (dict(fedalt_local_steps=[[1, 0]]), "(tau_v)=0"),
+        (dict(fedalt_local_steps=[[1, 2, 3]]), "[tau_u, tau_v] pairs"),
+    ],
+)
 def test_a_bad_study_is_refused_naming_the_field(kwargs, message):
     base = dict(eta_grid=[0.1], tune_seeds=[0, 1])
     with pytest.raises(ValueError) as e:
@@ -130,12 +143,16 @@ def quadratic_study(tmp_path_factory):
     return f, tmp
 
 
-def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scoring_seeds(quadratic_study):
-    f, tmp = quadratic_study
+def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scoring_seeds(
+    quadratic_study,
+):
+    _f, tmp = quadratic_study
     summary = json.loads((tmp / "a" / "summary.json").read_text())
     rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
     assert len(rows) == 2 * 2  # 2 points x 2 FedAlt variants
-    assert not (tmp / "a" / "rounds.csv").exists()  # a study keeps scores, not every round of every variant
+    assert not (
+        tmp / "a" / "rounds.csv"
+    ).exists()  # a study keeps scores, not every round of every variant
     with open(tmp / "a" / "scores.csv") as fh:
         table = list(csv.DictReader(fh))
     assert len(table) == 2 * 3 * 6  # points x variants (FedSim and two FedAlt) x scoring seeds
@@ -144,7 +161,9 @@ def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scorin
         for r in table:
             if r["point"] == p["point"]:
                 final[(r["variant"], int(r["seed"]))] = float(r["final_running_average"])
-                assert float(r["weight"]) == pytest.approx(p["summary"]["regime_study"][0]["m"] / 6)  # w = m/n
+                assert float(r["weight"]) == pytest.approx(
+                    p["summary"]["regime_study"][0]["m"] / 6
+                )  # w = m/n
         assert {s for _, s in final} == {100, 101, 102, 103, 104, 105}  # the scoring seeds only
         for row in p["summary"]["regime_study"]:
             for alg in ("fedalt", "fedsim"):
@@ -153,14 +172,26 @@ def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scorin
                 edge = row["eta_at_grid_edge"][alg]
                 assert (edge == "largest") == (row["eta_tuned"][alg] == 0.5)
                 assert (edge == "smallest") == (row["eta_tuned"][alg] == 0.05)
-            diff = [final[(row["fedalt_variant"], s)] - final[(row["fedsim_variant"], s)] for s in range(100, 106)]
+            diff = [
+                final[(row["fedalt_variant"], s)] - final[(row["fedsim_variant"], s)]
+                for s in range(100, 106)
+            ]
             assert row["diff_mean"] == pytest.approx(np.mean(diff), rel=1e-9)
             lo, hi = row["diff_ci"]
             assert row["empirical"] == ("fedalt" if hi < 0 else "fedsim" if lo > 0 else "tie")
             assert (row["tau_u"], row["tau_v"], row["tau"]) in ((1, 1, 2), (2, 2, 2))
-            assert row["paper"]["winner"] == regime_winner(row["sigma_u"], row["sigma_v"], row["delta"], row["L_u"],
-                                                           row["L_v"], row["n"], row["m"])
-            assert row["derived"]["bounds"]["fedsim"] == "fedsim_sgd_local"  # the local-step bounds are used
+            assert row["paper"]["winner"] == regime_winner(
+                row["sigma_u"],
+                row["sigma_v"],
+                row["delta"],
+                row["L_u"],
+                row["L_v"],
+                row["n"],
+                row["m"],
+            )
+            assert (
+                row["derived"]["bounds"]["fedsim"] == "fedsim_sgd_local"
+            )  # the local-step bounds are used
             assert row["constants"] == "certified"
 
 
@@ -172,8 +203,12 @@ def test_the_study_resumes_and_reproduces_its_numbers(quadratic_study, capsys):
     assert json.loads((tmp / "a" / "summary.json").read_text()) == first
     assert main(["run", str(f), "--out", str(tmp / "b"), "--quiet"]) == 0  # a fresh run, same seeds
     again = json.loads((tmp / "b" / "summary.json").read_text())
-    assert [p["summary"]["regime_study"] for p in again["points"]] == [p["summary"]["regime_study"] for p in first["points"]]
-    assert (tmp / "a" / "regime_table.md").read_text() == (tmp / "b" / "regime_table.md").read_text()
+    assert [p["summary"]["regime_study"] for p in again["points"]] == [
+        p["summary"]["regime_study"] for p in first["points"]
+    ]
+    assert (tmp / "a" / "regime_table.md").read_text() == (
+        tmp / "b" / "regime_table.md"
+    ).read_text()
 
 
 def test_the_summary_counts_agreement_outside_the_band_only(quadratic_study):
@@ -181,10 +216,17 @@ def test_the_summary_counts_agreement_outside_the_band_only(quadratic_study):
     summary = json.loads((tmp / "a" / "summary.json").read_text())
     rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
     for p in ("paper", "derived"):
-        out = [r for r in rows if not r[p]["in_band"] and r["empirical"] in ("fedalt", "fedsim")
-               and r[p]["winner"] in ("fedalt", "fedsim")]
+        out = [
+            r
+            for r in rows
+            if not r[p]["in_band"]
+            and r["empirical"] in ("fedalt", "fedsim")
+            and r[p]["winner"] in ("fedalt", "fedsim")
+        ]
         assert summary["regime_study"][p]["outside"]["of"] == len(out)
-        assert summary["regime_study"][p]["outside"]["agree"] == sum(r[p]["winner"] == r["empirical"] for r in out)
+        assert summary["regime_study"][p]["outside"]["agree"] == sum(
+            r[p]["winner"] == r["empirical"] for r in out
+        )
         assert all(abs(r[p]["margin"]) >= 0.1 for r in out)
     # moving every row into the band empties the headline count
     banded = [dict(r, paper=dict(r["paper"], in_band=True)) for r in rows]
@@ -198,14 +240,21 @@ def test_the_study_figure_is_drawn_from_the_folder(quadratic_study, capsys):
 
 
 def test_without_certified_constants_the_predictions_say_measured():
-    cfg = ExperimentConfig(family="small_network", problem=dict(n=4, noise="gaussian"), rounds=5, seeds=(0, 1))
+    cfg = ExperimentConfig(
+        family="small_network", problem=dict(n=4, noise="gaussian"), rounds=5, seeds=(0, 1)
+    )
     values, source = prediction_constants(cfg)
     assert source == "measured"
-    assert all(math.isfinite(values[k]) and values[k] >= 0 for k in ("L_u", "L_v", "L_uv", "delta", "Delta_F0"))
+    assert all(
+        math.isfinite(values[k]) and values[k] >= 0
+        for k in ("L_u", "L_v", "L_uv", "delta", "Delta_F0")
+    )
     cfg = ExperimentConfig(problem=dict(n=4, chi=0.3), rounds=5, seeds=(0, 1))
     values, source = prediction_constants(cfg)
     assert source == "certified" and values["chi"] == pytest.approx(0.3)
-    measured, source = prediction_constants(cfg, "measured")  # asked for: measured even where certified
+    measured, source = prediction_constants(
+        cfg, "measured"
+    )  # asked for: measured even where certified
     assert source == "measured"
     for k in ("L_u", "L_v", "L_uv", "delta"):  # estimates of what the certificates bound
         assert 0 < measured[k] <= values[k] * (1 + 1e-9), k
@@ -223,26 +272,55 @@ def test_the_shipped_study_configs_are_valid():
 def test_a_study_point_on_a_family_without_certificates_labels_its_predictions_measured():
     from altsim.rates.regime_study import study_point
 
-    cfg = ExperimentConfig(family="small_network", problem=dict(n=4, features=2, hidden=3, samples=5, sigma_u=0.1,
-                                                                 sigma_v=0.1), rounds=8, m=2, tau=2,
-                           seeds=(10, 11, 12), compile="off")
+    cfg = ExperimentConfig(
+        family="small_network",
+        problem=dict(n=4, features=2, hidden=3, samples=5, sigma_u=0.1, sigma_v=0.1),
+        rounds=8,
+        m=2,
+        tau=2,
+        seeds=(10, 11, 12),
+        compile="off",
+    )
     rows, trajectories = study_point(cfg, RegimeStudy(eta_grid=(0.2, 0.4), tune_seeds=(0, 1)))
     (row,) = rows
-    assert row["constants"] == row["paper"]["constants"] == row["derived"]["constants"] == "measured"
+    assert (
+        row["constants"] == row["paper"]["constants"] == row["derived"]["constants"] == "measured"
+    )
     assert set(trajectories) == {"fedsim[tau=2]", "fedalt[tau_u=1,tau_v=1]"}
-    assert row["derived"]["winner"] in ("fedalt", "fedsim", "tie")  # measured constants feed the [D] bounds too
+    assert row["derived"]["winner"] in (
+        "fedalt",
+        "fedsim",
+        "tie",
+    )  # measured constants feed the [D] bounds too
     assert all(math.isfinite(row[k]) for k in ("L_u", "L_v", "L_uv", "delta", "Delta_F0"))
 
 
 # --- found by review: refusals before work, and rows that must not crash or count twice ---------
-@pytest.mark.parametrize("old, new, message", [
-    ("m = [2, 6]", "m = [2, 6]\neta = [0.1, 0.2]", "sweep.eta: a regime study sets eta itself"),
-    ("tune_seeds = [0, 1, 2]", "tune_seeds = [0, 0]", "regime.tune_seeds=[0, 0]: a seed is repeated"),
-    ("tune_seeds = [0, 1, 2]", "tune_seeds = [0, 2147483648]", "regime.tune_seeds[]=2147483648"),
-    ("rounds = 30", "rounds = 30\neta = 0.1", "experiment.eta=0.1: a regime study tunes the step size"),
-    ("rounds = 30", "rounds = 30\nmeasure_every = 2", "experiment.measure_every=2"),
-])
-def test_a_study_config_that_would_mislead_is_refused_before_any_work(tmp_path, capsys, old, new, message):
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("m = [2, 6]", "m = [2, 6]\neta = [0.1, 0.2]", "sweep.eta: a regime study sets eta itself"),
+        (
+            "tune_seeds = [0, 1, 2]",
+            "tune_seeds = [0, 0]",
+            "regime.tune_seeds=[0, 0]: a seed is repeated",
+        ),
+        (
+            "tune_seeds = [0, 1, 2]",
+            "tune_seeds = [0, 2147483648]",
+            "regime.tune_seeds[]=2147483648",
+        ),
+        (
+            "rounds = 30",
+            "rounds = 30\neta = 0.1",
+            "experiment.eta=0.1: a regime study tunes the step size",
+        ),
+        ("rounds = 30", "rounds = 30\nmeasure_every = 2", "experiment.measure_every=2"),
+    ],
+)
+def test_a_study_config_that_would_mislead_is_refused_before_any_work(
+    tmp_path, capsys, old, new, message
+):
     f = _study(tmp_path, **{old: new})
     assert main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
@@ -250,7 +328,11 @@ def test_a_study_config_that_would_mislead_is_refused_before_any_work(tmp_path, 
 
 
 def test_a_study_whose_noise_level_is_unknown_is_refused_before_any_work(tmp_path, capsys):
-    f = _study(tmp_path, family="small_network", problem="n = 6\nnoise = \"minibatch\"\nbatch_size = 2\nsamples = 4")
+    f = _study(
+        tmp_path,
+        family="small_network",
+        problem='n = 6\nnoise = "minibatch"\nbatch_size = 2\nsamples = 4',
+    )
     assert main(["run", str(f), "--out", str(tmp_path / "o")]) == 2
     assert "small_network certifies no sigma_u" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
@@ -262,7 +344,9 @@ def test_rows_with_no_margin_or_a_diverged_seed_are_reported_not_counted(quadrat
     _, tmp = quadratic_study
     summary = json.loads((tmp / "a" / "summary.json").read_text())
     rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
-    no_margin = [dict(r, paper=dict(r["paper"], margin=None, winner="tie")) for r in rows]  # as strict JSON writes nan
+    no_margin = [
+        dict(r, paper=dict(r["paper"], margin=None, winner="tie")) for r in rows
+    ]  # as strict JSON writes nan
     assert "tie (-)" in markdown_table(no_margin, aggregate(no_margin))
     diverged = [dict(rows[0], empirical="diverged"), *rows[1:]]
     a, b = aggregate(rows), aggregate(diverged)
@@ -270,10 +354,11 @@ def test_rows_with_no_margin_or_a_diverged_seed_are_reported_not_counted(quadrat
     for p in ("paper", "derived"):
         for key in ("outside_all", "in_band_all"):
             assert b[p][key]["of"] <= a[p][key]["of"]
-        assert sum(b[p][k]["of"] for k in ("outside_all", "in_band_all")) == \
-            sum(a[p][k]["of"] for k in ("outside_all", "in_band_all")) - (rows[0][p]["winner"] in ("fedalt", "fedsim"))
+        assert sum(b[p][k]["of"] for k in ("outside_all", "in_band_all")) == sum(
+            a[p][k]["of"] for k in ("outside_all", "in_band_all")
+        ) - (rows[0][p]["winner"] in ("fedalt", "fedsim"))
 
 
 def test_the_papers_verdict_refuses_an_impossible_participation():
-    with pytest.raises(ValueError, match="m=7.0: must lie in"):
+    with pytest.raises(ValueError, match=r"m=7\.0: must lie in"):
         regime_winner(0.1, 0.1, 1.0, 1.0, 1.0, 6, 7)

@@ -41,7 +41,9 @@ def _write(tmp_path, rounds=40, name="sweep.toml"):
 
 def _summaries(out: Path) -> dict:
     """Every point's whole summary.json: config, constants, environment, every number (nothing may differ)."""
-    return {p.name: json.loads((p / "summary.json").read_text()) for p in (out / "points").iterdir()}
+    return {
+        p.name: json.loads((p / "summary.json").read_text()) for p in (out / "points").iterdir()
+    }
 
 
 def test_sweep_writes_every_point_and_a_tidy_csv(tmp_path):
@@ -60,7 +62,9 @@ def test_rerun_skips_finished_points_and_gives_identical_numbers(tmp_path):
     first = _summaries(out)
     mtimes = {p.name: (p / "summary.json").stat().st_mtime_ns for p in (out / "points").iterdir()}
     run_sweep(spec, out, stream=open(os.devnull, "w"))
-    assert {p.name: (p / "summary.json").stat().st_mtime_ns for p in (out / "points").iterdir()} == mtimes
+    assert {
+        p.name: (p / "summary.json").stat().st_mtime_ns for p in (out / "points").iterdir()
+    } == mtimes
     assert _summaries(out) == first
 
 
@@ -68,11 +72,16 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     cfg = _write(tmp_path, rounds=200)
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     run_sweep(load_spec(cfg), clean, stream=open(os.devnull, "w"))
-    proc = subprocess.Popen([sys.executable, "-m", "altsim", "run", str(cfg), "--out", str(killed), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "altsim", "run", str(cfg), "--out", str(killed), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:  # kill once some, not all, points are done
-        done = list((killed / "points").glob("*/summary.json")) if (killed / "points").exists() else []
+        done = (
+            list((killed / "points").glob("*/summary.json")) if (killed / "points").exists() else []
+        )
         if len(done) >= 2:
             break
         time.sleep(0.05)
@@ -94,11 +103,22 @@ def test_processes_and_dask_executors_equal_local(tmp_path):
 
     spec = load_spec(_write(tmp_path, rounds=15))
     run_sweep(spec, tmp_path / "local", stream=open(os.devnull, "w"))
-    run_sweep(spec, tmp_path / "proc", executor="processes", workers=2, stream=open(os.devnull, "w"))
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        run_sweep(spec, tmp_path / "dask", executor="dask", dask_address=client.scheduler.address,
-                  stream=open(os.devnull, "w"))
+    run_sweep(
+        spec, tmp_path / "proc", executor="processes", workers=2, stream=open(os.devnull, "w")
+    )
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        run_sweep(
+            spec,
+            tmp_path / "dask",
+            executor="dask",
+            dask_address=client.scheduler.address,
+            stream=open(os.devnull, "w"),
+        )
     ref = _summaries(tmp_path / "local")
     assert _summaries(tmp_path / "proc") == ref
     assert _summaries(tmp_path / "dask") == ref
@@ -108,7 +128,11 @@ def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "out"
     run_sweep(load_spec(_write(tmp_path, rounds=5)), out, stream=open(os.devnull, "w"))
     with pytest.raises(ValueError, match="holds the results of a different config"):
-        run_sweep(load_spec(_write(tmp_path, rounds=6, name="other.toml")), out, stream=open(os.devnull, "w"))
+        run_sweep(
+            load_spec(_write(tmp_path, rounds=6, name="other.toml")),
+            out,
+            stream=open(os.devnull, "w"),
+        )
 
 
 MALFORMED = [
@@ -158,15 +182,36 @@ def test_random_invalid_values_never_crash(tmp_path, capsys):
 
     rng = random.Random(0)
     junk = [-1, 0, 1e308, float("nan"), "x", [], {}, True, 2**40, -0.0, 0.5, "cuda", [1, "a"]]
-    fields = [("experiment", k) for k in ("rounds", "m", "seeds", "eta", "tau", "tau_u", "measure_every", "algorithms",
-                                          "problem_seed", "dtype", "device")] + \
-             [("problem", k) for k in ("n", "d_u", "chi", "delta", "sigma_u", "L_v", "nonconvexity", "frequency")]
+    fields = [
+        ("experiment", k)
+        for k in (
+            "rounds",
+            "m",
+            "seeds",
+            "eta",
+            "tau",
+            "tau_u",
+            "measure_every",
+            "algorithms",
+            "problem_seed",
+            "dtype",
+            "device",
+        )
+    ] + [
+        ("problem", k)
+        for k in ("n", "d_u", "chi", "delta", "sigma_u", "L_v", "nonconvexity", "frequency")
+    ]
     for trial in range(40):
         sec, key = rng.choice(fields)
         tables = {"experiment": {"rounds": "2", "seeds": "[0]"}, "problem": {"n": "4"}}
         tables[sec][key] = _toml_literal(rng.choice(junk))
         f = tmp_path / f"f{trial}.toml"
-        f.write_text("".join(f"[{t}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items()) for t, kv in tables.items()))
+        f.write_text(
+            "".join(
+                f"[{t}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
+                for t, kv in tables.items()
+            )
+        )
         code = main(["run", str(f), "--out", str(tmp_path / f"o{trial}"), "--quiet"])
         err = capsys.readouterr().err
         assert code in (0, 2), (sec, key, f.read_text(), err)
@@ -177,16 +222,24 @@ def test_random_invalid_values_never_crash(tmp_path, capsys):
 
 def test_requested_bound_outside_its_conditions_is_refused_before_work(tmp_path, capsys):
     f = tmp_path / "b.toml"
-    f.write_text('[experiment]\nrounds = 5\nm = 4\neta = 1.5\nbounds = ["fedsim_sgd_partial"]\n[problem]\nn = 8\n')
+    f.write_text(
+        '[experiment]\nrounds = 5\nm = 4\neta = 1.5\nbounds = ["fedsim_sgd_partial"]\n[problem]\nn = 8\n'
+    )
     assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "fedsim_sgd_partial" in err and "step size range eta < 2/(1+chi sqrt(m/n))" in err and err.count("\n") == 1
+    assert (
+        "fedsim_sgd_partial" in err
+        and "step size range eta < 2/(1+chi sqrt(m/n))" in err
+        and err.count("\n") == 1
+    )
     assert not (tmp_path / "o").exists()
 
 
 def test_step_size_outside_every_bound_warns_naming_the_condition(tmp_path, capsys):
     f = tmp_path / "w.toml"
-    f.write_text('[experiment]\nrounds = 5\nm = 4\neta = 1.5\nalgorithms = ["fedalt"]\n[problem]\nn = 8\n')
+    f.write_text(
+        '[experiment]\nrounds = 5\nm = 4\neta = 1.5\nalgorithms = ["fedalt"]\n[problem]\nn = 8\n'
+    )
     assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 0
     err = capsys.readouterr().err
     warned = [line for line in err.splitlines() if line.startswith("altsim: warning:")]
@@ -198,12 +251,16 @@ def test_step_size_outside_every_bound_warns_naming_the_condition(tmp_path, caps
 
 def test_a_diverging_point_is_reported_with_its_round_and_kept(tmp_path, capsys):
     f = tmp_path / "d.toml"
-    f.write_text('[experiment]\nrounds = 30\neta = 40.0\nalgorithms = ["fedsim"]\n[problem]\nn = 6\n')
+    f.write_text(
+        '[experiment]\nrounds = 30\neta = 40.0\nalgorithms = ["fedsim"]\n[problem]\nn = 6\n'
+    )
     assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 0
     s = json.loads((tmp_path / "o" / "summary.json").read_text())["algorithms"]["fedsim"]
     assert s["diverged_seeds"] and all(int(r) >= 0 for r in s["diverged_seeds"].values())
     rows = (tmp_path / "o" / "rounds.csv").read_text().splitlines()
-    assert len(rows) == 1 + 4 * 30  # partial results kept: every seed's rows, NaN after its divergence
+    assert (
+        len(rows) == 1 + 4 * 30
+    )  # partial results kept: every seed's rows, NaN after its divergence
 
 
 def test_shipped_example_configs_are_valid_and_the_demo_config_matches_the_demo():
@@ -212,6 +269,6 @@ def test_shipped_example_configs_are_valid_and_the_demo_config_matches_the_demo(
     root = Path(__file__).resolve().parents[1] / "examples"
     specs = {f.stem: load_spec(f) for f in root.glob("*.toml")}
     assert {"demo", "participation_sweep", "heterogeneity_sweep", "regime_study"} <= set(specs)
-    (_, cfg, _), = specs["demo"].points()
+    ((_, cfg, _),) = specs["demo"].points()
     assert cfg == demo_config(quick=False, seed=0, device="cpu")
     assert specs["regime_study"].regime

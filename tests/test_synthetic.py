@@ -3,13 +3,17 @@
 import math
 
 import numpy as np
-
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from altsim.synthetic import CoupledQuadraticConfig, make_problem, measured_constants, resolve_device
+from altsim.synthetic import (
+    CoupledQuadraticConfig,
+    make_problem,
+    measured_constants,
+    resolve_device,
+)
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -26,8 +30,13 @@ def configs(draw):
     nu = draw(st.floats(0.0, 0.9))
     chi = draw(st.floats(0.0, 0.95 * (1 - nu)))
     return dict(
-        n=draw(st.integers(2, 12)), d_u=draw(st.integers(1, 6)), d_v=draw(st.integers(1, 6)),
-        L_u=draw(st.floats(0.1, 10)), L_v=draw(st.floats(0.1, 10)), chi=chi, nonconvexity=nu,
+        n=draw(st.integers(2, 12)),
+        d_u=draw(st.integers(1, 6)),
+        d_v=draw(st.integers(1, 6)),
+        L_u=draw(st.floats(0.1, 10)),
+        L_v=draw(st.floats(0.1, 10)),
+        chi=chi,
+        nonconvexity=nu,
         delta=draw(st.floats(0.01, 5)) if chi > 0 else draw(st.floats(0.0, 5)),
         frequency=draw(st.floats(0.5, 4)),
     )
@@ -52,7 +61,11 @@ def test_certified_constants_are_never_exceeded(cfg, seed):
     meas = measured_constants(p, points=6, radius=4.0, iters=40, seed=seed)
     tol = 1e-9
     for k in ("L_u", "L_v", "L_uv", "delta"):
-        assert meas[k]["value"] <= getattr(cert, k) * (1 + tol) + tol, (k, meas[k], getattr(cert, k))
+        assert meas[k]["value"] <= getattr(cert, k) * (1 + tol) + tol, (
+            k,
+            meas[k],
+            getattr(cert, k),
+        )
     assert meas["F_lower"]["value"] >= cert.F_lower - tol
     # F never dips below the certified lower bound, at points far and near
     u, v, c = _points(p, R=64, scale=10.0, seed=seed)
@@ -61,9 +74,13 @@ def test_certified_constants_are_never_exceeded(cfg, seed):
 
 def test_certificates_are_tight_where_the_construction_says():
     """The targets are met: certified constants equal what was asked, and the measure reaches them."""
-    p = make_problem("coupled_quadratic", dict(n=30, d_u=4, d_v=4, L_u=2.0, L_v=3.0, chi=0.4, delta=1.5))
+    p = make_problem(
+        "coupled_quadratic", dict(n=30, d_u=4, d_v=4, L_u=2.0, L_v=3.0, chi=0.4, delta=1.5)
+    )
     cert = p.certified_constants()
-    assert math.isclose(cert.L_u, 2.0) and math.isclose(cert.L_v, 3.0) and math.isclose(cert.chi, 0.4)
+    assert (
+        math.isclose(cert.L_u, 2.0) and math.isclose(cert.L_v, 3.0) and math.isclose(cert.chi, 0.4)
+    )
     assert math.isclose(cert.delta, 1.5)
     meas = measured_constants(p, points=64, radius=5.0)
     assert meas["L_u"]["value"] > 0.8 * cert.L_u and meas["L_uv"]["value"] > 0.8 * cert.L_uv
@@ -86,15 +103,17 @@ def test_delta_zero_gives_identical_u_gradients():
 
 
 def test_batched_oracles_equal_per_client_oracles():
-    p = make_problem("coupled_quadratic", dict(n=6, d_u=3, d_v=5, chi=0.6, nonconvexity=0.2, delta=2.0))
+    p = make_problem(
+        "coupled_quadratic", dict(n=6, d_u=3, d_v=5, chi=0.6, nonconvexity=0.2, delta=2.0)
+    )
     u, v, c = _points(p, R=2)
     G, H, F = p.grad_u(u, v, c), p.grad_v(u, v, c), p.loss(u, v, c)
     for r in range(2):
         for i in range(p.n):
             one = torch.tensor([i])
-            assert torch.equal(p.grad_u(u[r, i:i + 1], v[r, i:i + 1], one)[0], G[r, i])
-            assert torch.equal(p.grad_v(u[r, i:i + 1], v[r, i:i + 1], one)[0], H[r, i])
-            assert torch.equal(p.loss(u[r, i:i + 1], v[r, i:i + 1], one)[0], F[r, i])
+            assert torch.equal(p.grad_u(u[r, i : i + 1], v[r, i : i + 1], one)[0], G[r, i])
+            assert torch.equal(p.grad_v(u[r, i : i + 1], v[r, i : i + 1], one)[0], H[r, i])
+            assert torch.equal(p.loss(u[r, i : i + 1], v[r, i : i + 1], one)[0], F[r, i])
 
 
 def test_instance_is_a_pure_function_of_config_and_seed():
@@ -111,14 +130,17 @@ def test_float32_path_keeps_dtype_and_values():
     assert torch.allclose(p32.b.double(), p64.b, rtol=1e-6)
 
 
-@pytest.mark.parametrize("params, match", [
-    (dict(L_u=-1.0), r"L_u=-1\.0: must be a number in \(0, inf\)"),
-    (dict(chi=0.8, nonconvexity=0.3), r"chi=0\.8: must be a number in \[0, 0\.7\)"),
-    (dict(d_u=0), r"d_u=0: must be an integer in \[1, inf\)"),
-    (dict(n=2.5), r"n=2\.5: must be an integer"),
-    (dict(delta=0.0, chi=0.3), r"delta=0 with chi=0\.3: unreachable"),
-    (dict(bogus=1), r"unknown key\(s\) 'bogus'"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(L_u=-1.0), r"L_u=-1\.0: must be a number in \(0, inf\)"),
+        (dict(chi=0.8, nonconvexity=0.3), r"chi=0\.8: must be a number in \[0, 0\.7\)"),
+        (dict(d_u=0), r"d_u=0: must be an integer in \[1, inf\)"),
+        (dict(n=2.5), r"n=2\.5: must be an integer"),
+        (dict(delta=0.0, chi=0.3), r"delta=0 with chi=0\.3: unreachable"),
+        (dict(bogus=1), r"unknown key\(s\) 'bogus'"),
+    ],
+)
 def test_bad_knobs_get_clear_errors(params, match):
     with pytest.raises(ValueError, match=match):
         make_problem("coupled_quadratic", params)
@@ -140,7 +162,7 @@ def test_config_dataclass_documents_every_field():
 
     src = inspect.getsource(CoupledQuadraticConfig)
     for f in dataclasses.fields(CoupledQuadraticConfig):
-        assert f'{f.name}:' in src and '"""' in src.split(f"{f.name}:")[1].split("\n")[1], f.name
+        assert f"{f.name}:" in src and '"""' in src.split(f"{f.name}:")[1].split("\n")[1], f.name
 
 
 @cuda
@@ -148,13 +170,18 @@ def test_cuda_problem_equals_cpu_problem():
     pc = make_problem("coupled_quadratic", dict(n=8), seed=2)
     pg = make_problem("coupled_quadratic", dict(n=8), seed=2, device="cuda")
     u, v, c = _points(pc)
-    assert torch.allclose(pg.grad_u(u.cuda(), v.cuda(), c.cuda()).cpu(), pc.grad_u(u, v, c), rtol=1e-12)
+    assert torch.allclose(
+        pg.grad_u(u.cuda(), v.cuda(), c.cuda()).cpu(), pc.grad_u(u, v, c), rtol=1e-12
+    )
 
 
 # --- the finite-sum families ------------------------------------------------------------------
 FINITE_SUM = [
     ("shared_representation", dict(n=4, features=3, rank=2, samples=6)),
-    ("shared_representation", dict(n=4, features=3, rank=2, samples=6, noise="minibatch", batch_size=2)),
+    (
+        "shared_representation",
+        dict(n=4, features=3, rank=2, samples=6, noise="minibatch", batch_size=2),
+    ),
     ("small_network", dict(n=4, features=3, hidden=5, samples=6)),
     ("small_network", dict(n=4, features=3, hidden=5, samples=6, noise="minibatch", batch_size=3)),
 ]
@@ -178,7 +205,12 @@ def test_finite_sum_batched_equals_per_client(family, params):
     G = p.grad_u(u, v, c)
     for r in range(2):
         for i in range(p.n):
-            assert torch.allclose(p.grad_u(u[r, i:i + 1], v[r, i:i + 1], torch.tensor([i]))[0], G[r, i], rtol=1e-13, atol=1e-15)
+            assert torch.allclose(
+                p.grad_u(u[r, i : i + 1], v[r, i : i + 1], torch.tensor([i]))[0],
+                G[r, i],
+                rtol=1e-13,
+                atol=1e-15,
+            )
 
 
 @pytest.mark.parametrize("family, params", FINITE_SUM[:2])
@@ -196,10 +228,16 @@ def test_shared_representation_certificates_hold_on_the_region(family, params):
 def test_minibatch_gradient_is_unbiased_with_the_measured_variance():
     from altsim.synthetic.finite_sum import minibatch_weights
 
-    p = make_problem("shared_representation", dict(n=3, features=3, rank=2, samples=8, noise="minibatch", batch_size=3), seed=0)
+    p = make_problem(
+        "shared_representation",
+        dict(n=3, features=3, rank=2, samples=8, noise="minibatch", batch_size=3),
+        seed=0,
+    )
     u, v, c = _points(p, R=1, scale=0.5)
     exact = p.grad_u(u, v, c)
-    z = torch.randn(20000, p.n, p.samples, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    z = torch.randn(
+        20000, p.n, p.samples, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
     w = minibatch_weights(z, 3)
     assert torch.equal((w > 0).sum(-1), torch.full((20000, p.n), 3))
     draws = p._grads(u.expand(20000, -1, -1), v.expand(20000, -1, -1), c.expand(20000, -1), w)[0]
@@ -220,7 +258,7 @@ def test_toml_tables_build_configs_and_bad_toml_is_named(tmp_path):
     from altsim.synthetic import load_toml_table
 
     good = tmp_path / "p.toml"
-    good.write_text('[problem]\nn = 6\nchi = 0.2\n')
+    good.write_text("[problem]\nn = 6\nchi = 0.2\n")
     p = make_problem("coupled_quadratic", load_toml_table(good, "problem"))
     assert p.n == 6 and math.isclose(p.certified_constants().chi, 0.2)
     bad = tmp_path / "bad.toml"
@@ -229,14 +267,32 @@ def test_toml_tables_build_configs_and_bad_toml_is_named(tmp_path):
         load_toml_table(bad, "problem")
 
 
-@given(n=st.integers(2, 6), features=st.integers(1, 4), rank=st.integers(1, 3), samples=st.integers(2, 8),
-       spread=st.floats(0, 2), ridge=st.floats(0, 0.5), radius=st.floats(0.5, 4), minibatch=st.booleans(),
-       seed=st.integers(0, 1000))
-def test_shared_representation_certificates_are_never_exceeded(n, features, rank, samples, spread, ridge, radius,
-                                                               minibatch, seed):
-    params = dict(n=n, features=features, rank=rank, samples=samples, head_spread=spread, ridge=ridge,
-                  radius_u=radius, radius_v=radius, noise="minibatch" if minibatch else "gaussian",
-                  batch_size=max(1, samples // 2))
+@given(
+    n=st.integers(2, 6),
+    features=st.integers(1, 4),
+    rank=st.integers(1, 3),
+    samples=st.integers(2, 8),
+    spread=st.floats(0, 2),
+    ridge=st.floats(0, 0.5),
+    radius=st.floats(0.5, 4),
+    minibatch=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_shared_representation_certificates_are_never_exceeded(
+    n, features, rank, samples, spread, ridge, radius, minibatch, seed
+):
+    params = dict(
+        n=n,
+        features=features,
+        rank=rank,
+        samples=samples,
+        head_spread=spread,
+        ridge=ridge,
+        radius_u=radius,
+        radius_v=radius,
+        noise="minibatch" if minibatch else "gaussian",
+        batch_size=max(1, samples // 2),
+    )
     p = make_problem("shared_representation", params, seed=seed)
     cert = p.certified_constants()
     meas = measured_constants(p, points=4, radius=2 * radius, iters=30, seed=seed)
@@ -251,9 +307,19 @@ def test_kinked_quadratic_certificates_are_exact(seed):
     """delta and F* of the adversarial family equal a brute-force search over a fine grid of u (one coordinate)."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 6))
-    p = make_problem("kinked_quadratic", dict(n=n, d_u=1, d_v=1, kinked=int(rng.integers(0, n + 1)),
-                                              radius=float(rng.uniform(0.2, 2)), spread=float(rng.uniform(0, 3)),
-                                              L_u=float(rng.uniform(0.5, 2))), seed=seed)
+    p = make_problem(
+        "kinked_quadratic",
+        dict(
+            n=n,
+            d_u=1,
+            d_v=1,
+            kinked=int(rng.integers(0, n + 1)),
+            radius=float(rng.uniform(0.2, 2)),
+            spread=float(rng.uniform(0, 3)),
+            L_u=float(rng.uniform(0.5, 2)),
+        ),
+        seed=seed,
+    )
     c = p.certified_constants()
     xs = torch.linspace(-30, 30, 600_001, dtype=torch.float64)[:, None]
     V = p.e.expand(xs.shape[0], n, 1)
@@ -266,8 +332,11 @@ def test_kinked_quadratic_certificates_are_exact(seed):
         i = n - 1
         x0 = float(p.c[i, 0])
         for t, sign in ((0.3 * p.cfg.radius, -1), (1.5 * p.cfg.radius, 1)):
-            u1, u2 = torch.tensor([[x0 + t]], dtype=torch.float64), torch.tensor([[x0 + t + 1e-4]], dtype=torch.float64)
-            v = p.e[i:i + 1]
+            u1, u2 = (
+                torch.tensor([[x0 + t]], dtype=torch.float64),
+                torch.tensor([[x0 + t + 1e-4]], dtype=torch.float64),
+            )
+            v = p.e[i : i + 1]
             slope = (p.grad_u(u2, v, torch.tensor([i])) - p.grad_u(u1, v, torch.tensor([i]))) / 1e-4
             assert float(slope) == pytest.approx(sign * p.cfg.L_u, rel=1e-6)
 
@@ -278,11 +347,23 @@ def test_bilinear_quadratic_certificates_are_exact(seed):
     and the descent lemma of the joint step is an equality along its top eigenvector."""
     rng = np.random.default_rng(seed)
     n, d_u, d_v = int(rng.integers(1, 5)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
-    p = make_problem("bilinear_quadratic", dict(n=n, d_u=d_u, d_v=d_v, chi=float(rng.uniform(0, 0.95)),
-                                                spread=float(rng.uniform(0, 3)), L_u=float(rng.uniform(0.3, 3)),
-                                                L_v=float(rng.uniform(0.3, 3))), seed=seed)
+    p = make_problem(
+        "bilinear_quadratic",
+        dict(
+            n=n,
+            d_u=d_u,
+            d_v=d_v,
+            chi=float(rng.uniform(0, 0.95)),
+            spread=float(rng.uniform(0, 3)),
+            L_u=float(rng.uniform(0.3, 3)),
+            L_v=float(rng.uniform(0.3, 3)),
+        ),
+        seed=seed,
+    )
     c = p.certified_constants()
-    assert math.isinf(c.delta) and c.L_uv == pytest.approx(p.cfg.chi * math.sqrt(p.cfg.L_u * p.cfg.L_v), rel=1e-15)
+    assert math.isinf(c.delta) and c.L_uv == pytest.approx(
+        p.cfg.chi * math.sqrt(p.cfg.L_u * p.cfg.L_v), rel=1e-15
+    )
     # F is a convex quadratic in z = (u, v_1..v_n): its minimum solves H z = -g0, with H, g0 by autograd
     dim = d_u + n * d_v
 
@@ -298,7 +379,7 @@ def test_bilinear_quadratic_certificates_are_exact(seed):
     # the cross block of one client's Hessian has operator norm L_uv (times 1/n inside F's average)
     r = min(d_u, d_v)
     if r:
-        cross = H[:d_u, d_u:d_u + d_v] * n
+        cross = H[:d_u, d_u : d_u + d_v] * n
         assert float(torch.linalg.matrix_norm(cross, ord=2)) == pytest.approx(c.L_uv, rel=1e-12)
 
 

@@ -25,7 +25,9 @@ def test_a_false_identity_is_caught():
     assert not Identity("wrong", (x + 1) ** 2, x**2 + 1).holds()
 
 
-@pytest.mark.parametrize("module", theory._DERIVED_MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+@pytest.mark.parametrize(
+    "module", theory._DERIVED_MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1]
+)
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
@@ -35,7 +37,8 @@ def test_regime_function_is_section_6_condition_exactly():
     s = SYMBOLS
     expected = sp.StrictLessThan(
         (s["sigma_v"] ** 2 / s["L_v"]) * (1 - 2 * s["m"] / s["n"]),
-        s["sigma_u"] ** 2 / (s["m"] * s["L_u"]) + s["delta"] ** 2 * (1 - s["m"] / s["n"]) / (s["m"] * s["L_u"]),
+        s["sigma_u"] ** 2 / (s["m"] * s["L_u"])
+        + s["delta"] ** 2 * (1 - s["m"] / s["n"]) / (s["m"] * s["L_u"]),
     )
     got = theory.regime_condition()
     assert sp.simplify(got.lhs - expected.lhs) == 0 and sp.simplify(got.rhs - expected.rhs) == 0
@@ -46,7 +49,9 @@ consts = st.floats(0.0, 3.0, allow_nan=False)
 pos = st.floats(0.05, 5.0, allow_nan=False)
 
 
-@given(su=consts, sv=consts, d=consts, Lu=pos, Lv=pos, n=st.integers(2, 200), frac=st.floats(0.01, 1.0))
+@given(
+    su=consts, sv=consts, d=consts, Lu=pos, Lv=pos, n=st.integers(2, 200), frac=st.floats(0.01, 1.0)
+)
 def test_regime_numeric_agrees_with_symbolic(su, sv, d, Lu, Lv, n, frac):
     m = max(1, min(n, int(round(frac * n))))
     vals = dict(sigma_u=su, sigma_v=sv, delta=d, L_u=Lu, L_v=Lv, n=n, m=m)
@@ -73,7 +78,13 @@ def test_chi_zero_makes_the_paper_level_bounds_equal(hyp):
     s = paper.paper_level("fedsim", hyp).expression.subs(SYMBOLS["chi"], 0)
     assert sp.simplify(a - s) == 0
     # and with chi > 0 they differ, so the check above is not vacuous
-    assert sp.simplify(paper.paper_level("fedalt", hyp).expression - paper.paper_level("fedsim", hyp).expression) != 0
+    assert (
+        sp.simplify(
+            paper.paper_level("fedalt", hyp).expression
+            - paper.paper_level("fedsim", hyp).expression
+        )
+        != 0
+    )
 
 
 def test_no_paper_object_holds_an_unconfirmed_number():
@@ -99,10 +110,20 @@ def settings_for(draw, bound):
     n = draw(st.integers(2, 100))
     m = draw(st.integers(1, n))
     vals = dict(
-        chi=chi, n=n, m=m,
-        L_u=draw(pos), L_v=draw(pos), sigma_u=draw(consts), sigma_v=draw(consts), delta=draw(consts),
-        Delta_F0=draw(st.floats(0.0, 50.0)), T=draw(st.integers(1, 10_000)), tau=draw(st.integers(1, 6)),
-        tau_u=draw(st.integers(1, 6)), tau_v=draw(st.integers(1, 6)), eta_v=draw(st.floats(0.01, 0.99)) * 2,
+        chi=chi,
+        n=n,
+        m=m,
+        L_u=draw(pos),
+        L_v=draw(pos),
+        sigma_u=draw(consts),
+        sigma_v=draw(consts),
+        delta=draw(consts),
+        Delta_F0=draw(st.floats(0.0, 50.0)),
+        T=draw(st.integers(1, 10_000)),
+        tau=draw(st.integers(1, 6)),
+        tau_u=draw(st.integers(1, 6)),
+        tau_v=draw(st.integers(1, 6)),
+        eta_v=draw(st.floats(0.01, 0.99)) * 2,
     )
     # a fraction of the largest step size the bound's step conditions allow here: drawn from eta_max
     # alone, most local-step settings broke the descent condition and hypothesis filtered them out
@@ -151,7 +172,9 @@ def test_numpy_torch_and_symbolic_evaluation_agree(bound, data):
 def test_bounds_are_monotone_in_the_theorys_directions(bound, data):
     vals = _values(data.draw(settings_for(bound)), bound)
     base = float(bound.evaluate(vals))
-    assume(base > 0 and math.isfinite(base))  # outside a bound's step-size condition its expression means nothing
+    assume(
+        base > 0 and math.isfinite(base)
+    )  # outside a bound's step-size condition its expression means nothing
     # a bound with free weights is the infimum the weight search finds: monotone up to the search's precision
     tol = 1e-4 if bound.weights else 1e-12
     assert float(bound.evaluate({**vals, "T": vals["T"] * 2})) <= base * (1 + tol)
@@ -163,8 +186,19 @@ def test_bounds_are_monotone_in_the_theorys_directions(bound, data):
 def test_evaluation_vectorises_over_a_grid():
     b = theory.get_bound("fedsim_sgd_partial")
     rng = np.random.default_rng(0)
-    grid = dict(Delta_F0=rng.uniform(0, 5, 1000), chi=rng.uniform(0, 1, 1000)[:, None], sigma_u=0.1, sigma_v=0.2,
-                L_u=1.0, L_v=2.0, n=10, m=5, T=100, eta=0.3, delta=1.0)
+    grid = dict(
+        Delta_F0=rng.uniform(0, 5, 1000),
+        chi=rng.uniform(0, 1, 1000)[:, None],
+        sigma_u=0.1,
+        sigma_v=0.2,
+        L_u=1.0,
+        L_v=2.0,
+        n=10,
+        m=5,
+        T=100,
+        eta=0.3,
+        delta=1.0,
+    )
     out = b.evaluate(grid)
     assert out.shape == (1000, 1000)
     i, j = 17, 503
@@ -179,8 +213,13 @@ def test_missing_symbols_are_named():
         theory.get_bound("fedsim_gd_full").evaluate(T=10, eta=0.5, chi=1.0)
 
 
-@given(a=st.floats(0.01, 100), b=st.floats(0.0, 10), c=st.floats(0.0, 10), T=st.integers(1, 10**6),
-       eta_max=st.floats(0.05, 5))
+@given(
+    a=st.floats(0.01, 100),
+    b=st.floats(0.0, 10),
+    c=st.floats(0.0, 10),
+    T=st.integers(1, 10**6),
+    eta_max=st.floats(0.05, 5),
+)
 def test_minimize_rate_closed_form_beats_a_fine_grid(a, b, c, T, eta_max):
     eta, val = theory.minimize_rate(a, b, c, T, eta_max)
     assert 0 < eta <= eta_max
@@ -192,14 +231,18 @@ def test_minimize_rate_closed_form_beats_a_fine_grid(a, b, c, T, eta_max):
 @pytest.mark.parametrize("name", ["fedsim_gd_full", "fedalt_sgd_full", "fedsim_sgd_partial"])
 def test_optimal_eta_minimises_the_bound(name):
     b = theory.get_bound(name)
-    vals = dict(Delta_F0=3.0, chi=0.7, sigma_u=0.3, sigma_v=0.4, L_u=1.0, L_v=2.0, n=10, m=4, delta=1.0)
+    vals = dict(
+        Delta_F0=3.0, chi=0.7, sigma_u=0.3, sigma_v=0.4, L_u=1.0, L_v=2.0, n=10, m=4, delta=1.0
+    )
     eta, val = theory.optimal_eta(b, vals, T=500)
     eta_max = b.eta_max_at({**vals, "chi": 0.7})
     grid = np.linspace(eta_max * 1e-4, eta_max * (1 - 1e-6), 100001)
     brute = b.evaluate({**vals, "T": 500, "eta": grid})
     assert val <= brute.min() * (1 + 1e-9)
     if name == "fedsim_gd_full":  # closed form: eta* = 1/(1+chi), value 2(1+chi)DF0/T
-        assert math.isclose(eta, 1 / 1.7, rel_tol=1e-5) and math.isclose(val, 2 * 1.7 * 3.0 / 500, rel_tol=1e-9)
+        assert math.isclose(eta, 1 / 1.7, rel_tol=1e-5) and math.isclose(
+            val, 2 * 1.7 * 3.0 / 500, rel_tol=1e-9
+        )
 
 
 def test_fedalt_tightening_beats_the_crude_form_where_that_applies():
@@ -213,14 +256,30 @@ def test_fedalt_tightening_beats_the_crude_form_where_that_applies():
 
 def test_covers_checks_every_condition_and_names_failures():
     b = theory.get_bound("fedalt_sgd_full")
-    ok = dict(algorithm="fedalt", tau_u=1, tau_v=1, gamma_u=0.5, gamma_v=0.25, L_u=1.0, L_v=2.0, n=10, m=10, chi=0.5)
+    ok = dict(
+        algorithm="fedalt",
+        tau_u=1,
+        tau_v=1,
+        gamma_u=0.5,
+        gamma_v=0.25,
+        L_u=1.0,
+        L_v=2.0,
+        n=10,
+        m=10,
+        chi=0.5,
+    )
     assert b.covers(ok) and not b.covers(ok).failed
-    for change, kind, symbol in (({"m": 5}, "participation", "m"), ({"tau_u": 2}, "local_steps", "tau_u"),
-                                 ({"gamma_v": 0.3}, "step_rule", "gamma_v"),
-                                 ({"gamma_u": 2.5, "gamma_v": 1.25}, "step_range", "eta"),
-                                 ({"stateless": True}, "client_state", "stateless")):
+    for change, kind, symbol in (
+        ({"m": 5}, "participation", "m"),
+        ({"tau_u": 2}, "local_steps", "tau_u"),
+        ({"gamma_v": 0.3}, "step_rule", "gamma_v"),
+        ({"gamma_u": 2.5, "gamma_v": 1.25}, "step_range", "eta"),
+        ({"stateless": True}, "client_state", "stateless"),
+    ):
         cov = b.covers({**ok, **change})
-        assert not cov and cov.failed_kinds == {kind} and all(symbol in c.symbols for c in cov.failed), change
+        assert (
+            not cov and cov.failed_kinds == {kind} and all(symbol in c.symbols for c in cov.failed)
+        ), change
         assert len(cov.reasons) == len(cov.failed)  # and every failure is explained in words
     assert b.covers({**ok, "gamma_u": 2.5, "gamma_v": 1.25}).only_step_size()
     assert not b.covers({**ok, "m": 5}).only_step_size()
@@ -251,9 +310,18 @@ def test_calibration_gives_the_tightest_cover():
 
 
 # --- fedsim_sgd_partial: the coupling paid on the sampled share (1 + chi sqrt(m/n)) ---------------------
-@given(seed=st.integers(0, 10**6), n=st.integers(2, 12), frac=st.floats(0.05, 1.0), chi=st.floats(0.0, 0.99),
-       Lu=pos, Lv=pos, aligned=st.booleans())
-def test_one_round_smoothness_lemma_with_the_sampled_share_holds_and_is_tight(seed, n, frac, chi, Lu, Lv, aligned):
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(2, 12),
+    frac=st.floats(0.05, 1.0),
+    chi=st.floats(0.0, 0.99),
+    Lu=pos,
+    Lv=pos,
+    aligned=st.booleans(),
+)
+def test_one_round_smoothness_lemma_with_the_sampled_share_holds_and_is_tight(
+    seed, n, frac, chi, Lu, Lv, aligned
+):
     """Steps 1-2 of the fedsim_sgd_partial proof, for every realisation, with b_i = 0 off the sample:
     F(u + a, V + B) - F - <grad_u F, a> - (1/n) sum <grad_v F_i, b_i> <= kappa/2 (L_u |a|^2 + L_v (1/n) sum |b_i|^2),
     kappa = 1 + chi sqrt(m/n). On F_i = L_u/2 |u|^2 + L_v/2 |v_i|^2 + L_uv <u, v_i> (exactly L_u, L_v, L_uv-smooth)
@@ -278,18 +346,41 @@ def test_one_round_smoothness_lemma_with_the_sampled_share_holds_and_is_tight(se
         assert math.isclose(second_order, bound, rel_tol=1e-9)
 
 
-@given(n=st.integers(2, 200), frac=st.floats(0.01, 1.0), chi=st.floats(0.0, 3.0), eta_frac=st.floats(0.001, 0.999),
-       sigma_u=consts, sigma_v=consts, delta=consts, Lu=pos, Lv=pos, T=st.integers(1, 10**5), DF0=st.floats(0.01, 50.0))
-def test_the_sampled_share_bound_never_loosens_the_previous_one(n, frac, chi, eta_frac, sigma_u, sigma_v, delta, Lu, Lv,
-                                                                T, DF0):
+@given(
+    n=st.integers(2, 200),
+    frac=st.floats(0.01, 1.0),
+    chi=st.floats(0.0, 3.0),
+    eta_frac=st.floats(0.001, 0.999),
+    sigma_u=consts,
+    sigma_v=consts,
+    delta=consts,
+    Lu=pos,
+    Lv=pos,
+    T=st.integers(1, 10**5),
+    DF0=st.floats(0.01, 50.0),
+)
+def test_the_sampled_share_bound_never_loosens_the_previous_one(
+    n, frac, chi, eta_frac, sigma_u, sigma_v, delta, Lu, Lv, T, DF0
+):
     """The tightened fedsim_sgd_partial is at most the earlier (1 + chi) form wherever that form applies, and
     equals it at m = n (symbolically: the `full participation` identity; here numerically on a grid)."""
     m = max(1, min(n, round(frac * n)))
     new = theory.get_bound("fedsim_sgd_partial")
     old = fedsim_sgd._bound_expr(fedsim_sgd.noise_partial, fedsim_sgd.kappa_full)
     eta = eta_frac * 2 / (1 + chi)  # inside the old range, hence inside the new one
-    vals = dict(n=n, m=m, chi=chi, eta=eta, sigma_u=sigma_u, sigma_v=sigma_v, delta=delta, L_u=Lu, L_v=Lv, T=T,
-                Delta_F0=DF0)
+    vals = dict(
+        n=n,
+        m=m,
+        chi=chi,
+        eta=eta,
+        sigma_u=sigma_u,
+        sigma_v=sigma_v,
+        delta=delta,
+        L_u=Lu,
+        L_v=Lv,
+        T=T,
+        Delta_F0=DF0,
+    )
     old_value = float(old.subs({SYMBOLS[k]: v for k, v in vals.items()}))
     new_value = float(new.evaluate(vals))
     assert 0 < new_value <= old_value * (1 + 1e-12)
@@ -299,12 +390,24 @@ def test_the_sampled_share_bound_never_loosens_the_previous_one(n, frac, chi, et
 
 # --- the regime from altsim's own [D] bounds --------------------------------------------------------------
 @settings(max_examples=10)
-@given(su=consts, sv=consts, d=consts, Lu=pos, Lv=pos, n=st.integers(2, 50), frac=st.floats(0.05, 1.0),
-       chi=st.floats(0.0, 1.5), T=st.integers(1, 10**4))
-def test_derived_regime_compares_each_algorithms_best_bound_at_its_own_best_allowed_step(su, sv, d, Lu, Lv, n, frac,
-                                                                                         chi, T):
+@given(
+    su=consts,
+    sv=consts,
+    d=consts,
+    Lu=pos,
+    Lv=pos,
+    n=st.integers(2, 50),
+    frac=st.floats(0.05, 1.0),
+    chi=st.floats(0.0, 1.5),
+    T=st.integers(1, 10**4),
+)
+def test_derived_regime_compares_each_algorithms_best_bound_at_its_own_best_allowed_step(
+    su, sv, d, Lu, Lv, n, frac, chi, T
+):
     m = max(1, min(n, round(frac * n)))
-    vals = dict(sigma_u=su, sigma_v=sv, delta=d, L_u=Lu, L_v=Lv, n=n, m=m, chi=chi, T=T, Delta_F0=3.0)
+    vals = dict(
+        sigma_u=su, sigma_v=sv, delta=d, L_u=Lu, L_v=Lv, n=n, m=m, chi=chi, T=T, Delta_F0=3.0
+    )
     rep = theory.regime_winner_derived(vals)
     for alg in ("fedalt", "fedsim"):
         best = rep[alg]
@@ -312,11 +415,16 @@ def test_derived_regime_compares_each_algorithms_best_bound_at_its_own_best_allo
             continue
         b = theory.get_bound(best["bound"])
         full = {**vals, "tau": 1, "tau_u": 1, "tau_v": 1, "eta": best["eta"]}
-        assert all(c.check(full) is None for c in b.conditions if c.kind != "step_rule"), best  # inside every condition
+        assert all(c.check(full) is None for c in b.conditions if c.kind != "step_rule"), (
+            best
+        )  # inside every condition
         # no allowed step size of any applicable bound of this algorithm does better (a fine grid)
         for other in theory.bounds_for(alg, "D"):
-            if any(c.check({**full, "eta": 1e-9}) is not None for c in other.conditions
-                   if c.kind not in theory.STEP_SIZE_KINDS | {"step_rule"}):
+            if any(
+                c.check({**full, "eta": 1e-9}) is not None
+                for c in other.conditions
+                if c.kind not in theory.STEP_SIZE_KINDS | {"step_rule"}
+            ):
                 continue
             cap = theory.allowed_eta(other, full)
             # bounds with free weights: a coarser grid, and their best eta is found to the search's precision
@@ -332,17 +440,51 @@ def test_derived_regime_compares_each_algorithms_best_bound_at_its_own_best_allo
 @given(su=consts, sv=consts, Lu=pos, Lv=pos, n=st.integers(2, 50), T=st.integers(1, 10**4))
 def test_without_coupling_at_full_participation_the_derived_regime_is_a_tie(su, sv, Lu, Lv, n, T):
     """chi = 0, m = n: FedAlt's [D] bounds equal FedSim's (docs/theory.md section 6)."""
-    rep = theory.regime_winner_derived(dict(sigma_u=su, sigma_v=sv, delta=1.0, L_u=Lu, L_v=Lv, n=n, m=n, chi=0.0, T=T,
-                                            Delta_F0=2.0))
+    rep = theory.regime_winner_derived(
+        dict(
+            sigma_u=su, sigma_v=sv, delta=1.0, L_u=Lu, L_v=Lv, n=n, m=n, chi=0.0, T=T, Delta_F0=2.0
+        )
+    )
     assert rep["winner"] == "tie", rep
 
 
 def test_derived_regime_says_where_no_bound_applies():
-    rep = theory.regime_winner_derived(dict(sigma_u=0.1, sigma_v=0.1, delta=1.0, L_u=1.0, L_v=1.0, n=10, m=5, chi=0.3,
-                                            T=100, Delta_F0=1.0, tau_u=3, tau_v=3, tau=3, stateless=1))
+    rep = theory.regime_winner_derived(
+        dict(
+            sigma_u=0.1,
+            sigma_v=0.1,
+            delta=1.0,
+            L_u=1.0,
+            L_v=1.0,
+            n=10,
+            m=5,
+            chi=0.3,
+            T=100,
+            Delta_F0=1.0,
+            tau_u=3,
+            tau_v=3,
+            tau=3,
+            stateless=1,
+        )
+    )
     assert rep["winner"] is None and "fedalt and fedsim" in rep["reason"]
     assert "one local step" in rep["fedalt"]["reasons"]["fedalt_sgd_partial"]
     assert "keep v_i" in rep["fedalt"]["reasons"]["fedalt_sgd_local"]
     # with clients that keep their state, the local-step bounds give a verdict at tau = 3
-    assert theory.regime_winner_derived(dict(sigma_u=0.1, sigma_v=0.1, delta=1.0, L_u=1.0, L_v=1.0, n=10, m=5, chi=0.3,
-                                             T=100, Delta_F0=1.0, tau_u=3, tau_v=3, tau=3))["winner"] in ("fedalt", "fedsim")
+    assert theory.regime_winner_derived(
+        dict(
+            sigma_u=0.1,
+            sigma_v=0.1,
+            delta=1.0,
+            L_u=1.0,
+            L_v=1.0,
+            n=10,
+            m=5,
+            chi=0.3,
+            T=100,
+            Delta_F0=1.0,
+            tau_u=3,
+            tau_v=3,
+            tau=3,
+        )
+    )["winner"] in ("fedalt", "fedsim")

@@ -31,8 +31,15 @@ from altsim.testing.falsify import CONFIRM_SEEDS, attempt_from_result
 from altsim.theory import get_bound
 
 FALSIFY = Path(__file__).resolve().parents[1] / "benchmarks" / "falsify"
-TIGHT = {"fedsim_gd_full", "fedalt_gd_full", "fedsim_sgd_full", "fedsim_sgd_partial", "fedalt_sgd_full",
-         "fedalt_sgd_partial", "fedsim_gd_local"}
+TIGHT = {
+    "fedsim_gd_full",
+    "fedalt_gd_full",
+    "fedsim_sgd_full",
+    "fedsim_sgd_partial",
+    "fedalt_sgd_full",
+    "fedalt_sgd_partial",
+    "fedsim_gd_local",
+}
 NEAR = {"fedsim_sgd_local", "fedalt_sgd_local"}
 """Stochastic bounds whose worst case found comes near the bound (0.96 and 0.99 on fresh seeds) without being
 attained on a pure quadratic: the fresh-seed ratio of the worst instance is held as a floor."""
@@ -40,7 +47,9 @@ attained on a pure quadratic: the fresh-seed ratio of the worst instance is held
 
 def _worst(name):
     report = json.loads((FALSIFY / f"{name}.json").read_text())
-    with warnings.catch_warnings():  # the worst eta of one bound may lie outside another's range: expected
+    with (
+        warnings.catch_warnings()
+    ):  # the worst eta of one bound may lie outside another's range: expected
         warnings.simplefilter("ignore")
         config = load_spec(FALSIFY / f"{name}.worst.toml").points()[0][1]
         return report, config, get_bound(name), run(config)
@@ -50,7 +59,9 @@ def test_every_explicit_bound_has_a_committed_worst_instance():
     from altsim.theory import BOUNDS
 
     explicit = {b.name for b in BOUNDS.values() if b.provenance == "D"}
-    assert explicit == TIGHT | NEAR, "a new [D] bound needs a falsify run and a tightness class here"
+    assert explicit == TIGHT | NEAR, (
+        "a new [D] bound needs a falsify run and a tightness class here"
+    )
     assert all((FALSIFY / f"{name}.worst.toml").exists() for name in explicit)
 
 
@@ -60,14 +71,18 @@ def test_the_worst_instance_reproduces_its_recorded_ratio(name):
     attempt = attempt_from_result(bound, result)
     assert attempt.T == report["worst_T"]
     # a bound with free weights is the infimum its weight search finds: reproduced to the search's precision
-    assert attempt.ratio == pytest.approx(report["worst_ratio"], rel=1e-4 if bound.weights else 1e-12)
+    assert attempt.ratio == pytest.approx(
+        report["worst_ratio"], rel=1e-4 if bound.weights else 1e-12
+    )
 
 
 @pytest.mark.parametrize("name", sorted(TIGHT))
 def test_tight_bounds_are_attained(name):
-    report, config, bound, result = _worst(name)
+    _report, config, bound, result = _worst(name)
     attempt = attempt_from_result(bound, result)
-    if attempt.exact:  # a bound with free weights: to the weight search's precision (a weight at 1e-9 costs ~1e-9)
+    if (
+        attempt.exact
+    ):  # a bound with free weights: to the weight search's precision (a weight at 1e-9 costs ~1e-9)
         assert abs(attempt.ratio - 1) <= (1e-6 if bound.weights else 1e-9), attempt.ratio
         return
     with warnings.catch_warnings():
@@ -76,11 +91,17 @@ def test_tight_bounds_are_attained(name):
     tr, setting = fresh.trajectories[bound.algorithm], fresh.settings[bound.algorithm]
     weight = bound.weight_at(setting)
     curve = bound.evaluate({**setting, "T": tr.horizons.astype(float)})
-    mean, low, high = mean_interval(tr.running_average(weight), exact=False, level=1 - 0.05 / len(curve))
-    assert not (low > curve * (1 + 1e-9)).any(), "a horizon's interval lies above the bound: a violation"
+    mean, low, high = mean_interval(
+        tr.running_average(weight), exact=False, level=1 - 0.05 / len(curve)
+    )
+    assert not (low > curve * (1 + 1e-9)).any(), (
+        "a horizon's interval lies above the bound: a violation"
+    )
     k = int(np.argmax(mean / curve))
-    assert high[k] / curve[k] >= 0.995, f"worst horizon T = {tr.horizons[k]}: interval [{low[k] / curve[k]:.4f}, " \
-                                        f"{high[k] / curve[k]:.4f}] of the ratio no longer reaches the bound"
+    assert high[k] / curve[k] >= 0.995, (
+        f"worst horizon T = {tr.horizons[k]}: interval [{low[k] / curve[k]:.4f}, "
+        f"{high[k] / curve[k]:.4f}] of the ratio no longer reaches the bound"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(NEAR))
@@ -91,7 +112,9 @@ def test_near_bounds_keep_their_fresh_seed_ratio_and_hold(name):
         fresh = run(dataclasses.replace(config, seeds=CONFIRM_SEEDS))
     attempt = attempt_from_result(bound, fresh, bonferroni=True)
     assert not attempt.violated, "a horizon's interval lies above the bound: a violation"
-    assert attempt.ratio >= report["worst_ratio_fresh_seeds"] * (1 - 1e-4)  # the weight search's precision
+    assert attempt.ratio >= report["worst_ratio_fresh_seeds"] * (
+        1 - 1e-4
+    )  # the weight search's precision
 
 
 @pytest.mark.parametrize("chi", [0.3, 0.9])
@@ -103,15 +126,25 @@ def test_fedsim_gd_full_is_attained_with_coupling_on_a_bilinear_quadratic(chi):
     from altsim.testing.falsify import evaluate
 
     bound = get_bound("fedsim_gd_full")
-    cfg = ExperimentConfig(family="bilinear_quadratic", problem=dict(n=1, d_u=1, d_v=1, chi=chi, spread=0.0, init_scale=2.0),
-                           problem_seed=13, algorithms=("fedsim",), rounds=60, eta=0.3 * 2 / (1 + chi), seeds=(0,),
-                           bounds=("fedsim_gd_full",))
+    cfg = ExperimentConfig(
+        family="bilinear_quadratic",
+        problem=dict(n=1, d_u=1, d_v=1, chi=chi, spread=0.0, init_scale=2.0),
+        problem_seed=13,
+        algorithms=("fedsim",),
+        rounds=60,
+        eta=0.3 * 2 / (1 + chi),
+        seeds=(0,),
+        bounds=("fedsim_gd_full",),
+    )
     attempt = evaluate(bound, cfg)
     assert attempt.exact and 0.9999 <= attempt.ratio <= 1 + 1e-9, attempt.ratio
 
 
-RECORDS = sorted(p.name[: -len(".json")] for p in FALSIFY.glob("*.*.json")
-                 if not p.name.startswith(tuple(f"{n}.closed_form" for n in TIGHT | NEAR)))
+RECORDS = sorted(
+    p.name[: -len(".json")]
+    for p in FALSIFY.glob("*.*.json")
+    if not p.name.startswith(tuple(f"{n}.closed_form" for n in TIGHT | NEAR))
+)
 """The other searches FALSIFY.md reports (NAME.VARIANT.json beside NAME.VARIANT.worst.toml), the earlier closed
 forms' excepted (their bounds were replaced)."""
 
@@ -126,17 +159,26 @@ def test_every_recorded_search_reruns_to_its_worst_ratio(record):
         config = load_spec(FALSIFY / f"{record}.worst.toml").points()[0][1]
         if report.get("target") == "drift_lemma":
             ratio, t, share = drift_lemma_ratio(dataclasses.replace(config, bounds=()))
-            assert (ratio, t) == (pytest.approx(report["worst_ratio"], rel=1e-12), report["worst_T"])
+            assert (ratio, t) == (
+                pytest.approx(report["worst_ratio"], rel=1e-12),
+                report["worst_T"],
+            )
             assert share == pytest.approx(report["worst_drift_share"], rel=1e-12)
             return
         bound = get_bound(report["bound"])
         attempt = attempt_from_result(bound, run(config))
     assert attempt.T == report["worst_T"]
-    assert attempt.ratio == pytest.approx(report["worst_ratio"], rel=1e-4 if bound.weights else 1e-12)
+    assert attempt.ratio == pytest.approx(
+        report["worst_ratio"], rel=1e-4 if bound.weights else 1e-12
+    )
 
 
 def test_the_drift_lemma_of_fedsim_gd_local_is_nearly_attained_where_diversity_dominates():
     """#14's target: a drift-term instance at >= 0.9 of the lemma, found by `altsim falsify --target drift_lemma
     --min-drift-share 0.5` (two clients, both concave on the region their local runs cover)."""
     report = json.loads((FALSIFY / "fedsim_gd_local.drift_lemma.json").read_text())
-    assert report["worst_ratio"] >= 0.9 and report["worst_drift_share"] >= 0.5 and not report["violation"]
+    assert (
+        report["worst_ratio"] >= 0.9
+        and report["worst_drift_share"] >= 0.5
+        and not report["violation"]
+    )

@@ -24,16 +24,20 @@ from .assumptions import ASSUMPTIONS, Constants, require
 from .bound import CONDITION_KINDS, STEP_SIZE_KINDS, Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants
 from .paper import regime_condition, regime_margin, regime_winner, stationarity
-from .stepsize import allowed_eta, block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
 from .regime import regime_winner_derived
+from .stepsize import allowed_eta, block_step_sizes, horizon_free_eta, minimize_rate, optimal_eta
 
 _DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial, fedalt_local)
 """Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
 
-BOUNDS: dict[str, Bound] = {b.name: b for b in (f() for f in (*(f for mod in _DERIVED_MODULES for f in mod.BOUNDS),
-                                                           *paper.BOUNDS))}
+BOUNDS: dict[str, Bound] = {
+    b.name: b
+    for b in (f() for f in (*(f for mod in _DERIVED_MODULES for f in mod.BOUNDS), *paper.BOUNDS))
+}
 
-DERIVATIONS: dict[str, tuple] = {f().name: mod.DERIVATION for mod in _DERIVED_MODULES for f in mod.BOUNDS}
+DERIVATIONS: dict[str, tuple] = {
+    f().name: mod.DERIVATION for mod in _DERIVED_MODULES for f in mod.BOUNDS
+}
 """[D] bound name -> the `Identity` steps of its derivation (a module's bounds share its derivation)."""
 
 
@@ -41,15 +45,45 @@ def get_bound(name: str) -> Bound:
     try:
         return BOUNDS[name]
     except KeyError:
-        raise ValueError(f"bound={name!r}: unknown; choose one of {', '.join(sorted(BOUNDS))}") from None
+        raise ValueError(
+            f"bound={name!r}: unknown; choose one of {', '.join(sorted(BOUNDS))}"
+        ) from None
 
 
 def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
-    return [b for b in BOUNDS.values() if b.algorithm == algorithm and (provenance is None or b.provenance == provenance)]
+    return [
+        b
+        for b in BOUNDS.values()
+        if b.algorithm == algorithm and (provenance is None or b.provenance == provenance)
+    ]
 
 
 __all__ = [
-    "ASSUMPTIONS", "BOUNDS", "rate", "CONDITION_KINDS", "DERIVATIONS", "STEP_SIZE_KINDS", "Bound", "Condition", "Constants", "Coverage", "block_step_sizes", "bounds_for",
-    "calibrate", "fit_constants", "get_bound", "horizon_free_eta", "minimize_rate", "normalised_eta", "optimal_eta", "paper",
-    "regime_condition", "regime_margin", "regime_winner", "regime_winner_derived", "require", "stationarity", "allowed_eta",
+    "ASSUMPTIONS",
+    "BOUNDS",
+    "CONDITION_KINDS",
+    "DERIVATIONS",
+    "STEP_SIZE_KINDS",
+    "Bound",
+    "Condition",
+    "Constants",
+    "Coverage",
+    "allowed_eta",
+    "block_step_sizes",
+    "bounds_for",
+    "calibrate",
+    "fit_constants",
+    "get_bound",
+    "horizon_free_eta",
+    "minimize_rate",
+    "normalised_eta",
+    "optimal_eta",
+    "paper",
+    "rate",
+    "regime_condition",
+    "regime_margin",
+    "regime_winner",
+    "regime_winner_derived",
+    "require",
+    "stationarity",
 ]

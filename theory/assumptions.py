@@ -68,11 +68,20 @@ def shown(value, limit: int = 60) -> str:
         text = repr(value)
     except ValueError:  # an int too long for Python to print
         return f"<an integer of {abs(int(value)).bit_length()} bits>"
-    return text if len(text) <= limit else f"{text[:limit - 25]}...<{len(text)} characters>"
+    return text if len(text) <= limit else f"{text[: limit - 25]}...<{len(text)} characters>"
 
 
-def require(name: str, value, *, low: float | None = None, high: float | None = None,
-            low_open: bool = False, high_open: bool = False, integer: bool = False, allow_inf: bool = False) -> None:
+def require(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    allow_inf: bool = False,
+) -> None:
     """Raise ValueError naming `name`, `value` (and its type, when that is what is wrong) and the valid
     range unless value lies in it.
 
@@ -85,19 +94,29 @@ def require(name: str, value, *, low: float | None = None, high: float | None = 
     kind = "an integer" if integer else "a number"
     wanted = numbers.Integral if integer else numbers.Real
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, wanted):
-        raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng}, not {type(value).__name__}")
+        raise ValueError(
+            f"{name}={shown(value)}: must be {kind} in {rng}, not {type(value).__name__}"
+        )
     if integer:
         x = int(value)
         if abs(x) > MAX_INTEGER:
-            raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng} (at most {MAX_INTEGER} in magnitude)")
+            raise ValueError(
+                f"{name}={shown(value)}: must be {kind} in {rng} (at most {MAX_INTEGER} in magnitude)"
+            )
     else:
         try:
             x = float(value)
         except OverflowError:
             x = math.inf
-        if math.isnan(x) or (math.isinf(x) and not (allow_inf and x > 0)) or (math.isfinite(x) and abs(x) > MAX_MAGNITUDE):
-            raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng}, finite and at most {MAX_MAGNITUDE:g} "
-                             "in magnitude")
+        if (
+            math.isnan(x)
+            or (math.isinf(x) and not (allow_inf and x > 0))
+            or (math.isfinite(x) and abs(x) > MAX_MAGNITUDE)
+        ):
+            raise ValueError(
+                f"{name}={shown(value)}: must be {kind} in {rng}, finite and at most {MAX_MAGNITUDE:g} "
+                "in magnitude"
+            )
     if (low is not None and (x < low or (low_open and x == low))) or (
         high is not None and (x > high or (high_open and x == high))
     ):
@@ -107,7 +126,9 @@ def require(name: str, value, *, low: float | None = None, high: float | None = 
 def require_bool(name: str, value) -> None:
     """Raise ValueError unless value is True or False (not 1, not "yes")."""
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}={shown(value)}: must be true or false, not {type(value).__name__}")
+        raise ValueError(
+            f"{name}={shown(value)}: must be true or false, not {type(value).__name__}"
+        )
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,3 @@ class Constants:
         d = self.as_dict()
         d["Delta_F0"] = d.pop("delta_F0")
         return d
-
-
-

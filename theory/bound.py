@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import sympy as sp
@@ -68,8 +68,12 @@ class Condition:
     def __post_init__(self) -> None:
         if self.kind not in CONDITION_KINDS:
             raise ValueError(f"kind={self.kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
-        if self.weights and not isinstance(self.relation, (sp.StrictGreaterThan, sp.StrictLessThan)):
-            raise ValueError(f"weights={self.weights!r}: only a strict inequality can hold for some weights")
+        if self.weights and not isinstance(
+            self.relation, (sp.StrictGreaterThan, sp.StrictLessThan)
+        ):
+            raise ValueError(
+                f"weights={self.weights!r}: only a strict inequality can hold for some weights"
+            )
 
     @property
     def symbols(self) -> frozenset[str]:
@@ -80,7 +84,11 @@ class Condition:
     def _margin_fn(self):
         """margin(symbols..., weights...) = rhs - lhs (or lhs - rhs for >): positive where the relation holds."""
         rel = self.relation
-        margin = rel.rhs - rel.lhs if isinstance(rel, (sp.StrictLessThan, sp.LessThan)) else rel.lhs - rel.rhs
+        margin = (
+            rel.rhs - rel.lhs
+            if isinstance(rel, (sp.StrictLessThan, sp.LessThan))
+            else rel.lhs - rel.rhs
+        )
         syms = sorted(margin.free_symbols, key=lambda s: s.name)
         return [s.name for s in syms], sp.lambdify(syms, margin, modules="numpy", cse=True)
 
@@ -92,8 +100,12 @@ class Condition:
         names, fn = self._margin_fn
         values = with_default_eta_v(names, values)
         args = {k: np.asarray(values[k], dtype=float) for k in names if k not in self.weights}
-        neg, _ = minimise_over_weights(lambda **kw: fn(*(kw[k] for k in names)), args, self.weights,
-                                       transform=lambda g: np.where(np.isfinite(g), -g, np.inf))
+        neg, _ = minimise_over_weights(
+            lambda **kw: fn(*(kw[k] for k in names)),
+            args,
+            self.weights,
+            transform=lambda g: np.where(np.isfinite(g), -g, np.inf),
+        )
         return -neg
 
     def holds_on(self, values: Mapping[str, object]) -> np.ndarray:
@@ -106,16 +118,19 @@ class Condition:
         names, fn = self._margin_fn
         values = with_default_eta_v(names, {**DEFAULTS, **values})
         with np.errstate(all="ignore"):
-            margin = np.asarray(fn(*(np.asarray(values[k], dtype=float) for k in names)), dtype=float)
+            margin = np.asarray(
+                fn(*(np.asarray(values[k], dtype=float) for k in names)), dtype=float
+            )
         if isinstance(self.relation, (sp.StrictLessThan, sp.StrictGreaterThan)):
             return margin > 0
         return margin >= 0
 
-
     def check(self, values: Mapping[str, float]) -> str | None:
         """Return None if the condition holds at `values`, otherwise the reason it does not."""
         needed = sorted(self.symbols)
-        values = with_default_eta_v(needed, {**{k: v for k, v in DEFAULTS.items() if k in needed}, **values})
+        values = with_default_eta_v(
+            needed, {**{k: v for k, v in DEFAULTS.items() if k in needed}, **values}
+        )
         missing = [k for k in needed if k not in values]
         if missing:
             return f"{self.description}: needs {', '.join(missing)}"
@@ -123,7 +138,10 @@ class Condition:
             best = float(self.best_margin({k: float(values[k]) for k in needed}))
             if best > 0:
                 return None
-            return f"{self.description}: fails for every weight {', '.join(self.weights)} tried (best margin {best:.6g})"
+            return (
+                f"{self.description}: fails for every weight {', '.join(self.weights)} tried "
+                f"(best margin {best:.6g})"
+            )
         if not isinstance(self.relation, sp.Equality) and self.holds_on(values):
             return None  # the fast path: one lambdified evaluation; the sympy path below explains a failure
         subs = {SYMBOLS[k]: float(values[k]) for k in needed}
@@ -201,14 +219,20 @@ class Bound:
         if self.provenance not in PROVENANCES:
             raise ValueError(f"provenance={self.provenance!r}: must be one of {PROVENANCES}")
         if not isinstance(self.algorithm, str) or not self.algorithm.isidentifier():
-            raise ValueError(f"algorithm={self.algorithm!r}: must be an algorithm's registered name")
+            raise ValueError(
+                f"algorithm={self.algorithm!r}: must be an algorithm's registered name"
+            )
         for c in self.conditions:
             if not isinstance(c, Condition):
                 raise TypeError(f"conditions: {c!r} is not a Condition")
 
     def weight_at(self, values: Mapping[str, object]) -> float:
         """The personal weight w of the measure at `values` (1, or m/n for the partial-participation bounds)."""
-        return float(self.personal_weight.subs({s: values[s.name] for s in self.personal_weight.free_symbols}))
+        return float(
+            self.personal_weight.subs(
+                {s: values[s.name] for s in self.personal_weight.free_symbols}
+            )
+        )
 
     def eta_max_at(self, values: Mapping[str, object]) -> float:
         """The upper end of the allowed eta at `values` (which must hold eta_max's symbols)."""
@@ -220,7 +244,9 @@ class Bound:
     @functools.cached_property
     def parameters(self) -> tuple[str, ...]:
         """Names of the symbols the expression needs, sorted (free weights excluded: the bound picks them)."""
-        return tuple(sorted(s.name for s in self.expression.free_symbols if s.name not in self.weights))
+        return tuple(
+            sorted(s.name for s in self.expression.free_symbols if s.name not in self.weights)
+        )
 
     def missing(self, values: Mapping[str, object]) -> list[str]:
         return [p for p in self.parameters if p not in values]
@@ -256,7 +282,9 @@ class Bound:
         if self.weights:
             return self.evaluate_with_weights(vals)[0]
         args = [np.asarray(a, dtype=float) for a in self._args(vals)]
-        with np.errstate(all="ignore"):  # extreme constants give inf or nan, which callers check; no warnings
+        with np.errstate(
+            all="ignore"
+        ):  # extreme constants give inf or nan, which callers check; no warnings
             out = np.asarray(self._numpy_fn(*args), dtype=float)
         return out + np.zeros(np.broadcast_shapes(*[a.shape for a in args]))
 
@@ -270,19 +298,27 @@ class Bound:
         if self.descent is not None:
             syms, fn = self._descent_fn
             descent = lambda **kw: fn(*(kw[s.name] for s in syms))  # noqa: E731
-        return minimise_over_weights(lambda **kw: self._numpy_fn(*(kw[k] for k in names)), fixed, self.weights,
-                                     descent=descent)
+        return minimise_over_weights(
+            lambda **kw: self._numpy_fn(*(kw[k] for k in names)),
+            fixed,
+            self.weights,
+            descent=descent,
+        )
 
     @functools.cached_property
     def _descent_fn(self):
         syms = sorted(self.descent.free_symbols, key=lambda s: s.name)
         return syms, sp.lambdify(syms, self.descent, modules="numpy", cse=True)
 
-    def evaluate_at(self, values: Mapping[str, object], weights: Mapping[str, object]) -> np.ndarray:
+    def evaluate_at(
+        self, values: Mapping[str, object], weights: Mapping[str, object]
+    ) -> np.ndarray:
         """The expression at given free weights (each a valid bound when the descent coefficient is positive)."""
         vals = {**with_default_eta_v(self.parameters, values), **weights}
         with np.errstate(all="ignore"):
-            return np.asarray(self._numpy_fn(*(np.asarray(vals[s.name], dtype=float) for s in self._arguments)))
+            return np.asarray(
+                self._numpy_fn(*(np.asarray(vals[s.name], dtype=float) for s in self._arguments))
+            )
 
     def evaluate_torch(self, values: Mapping[str, object] | None = None, **kw):
         """Evaluate with torch tensors (any device); broadcasting as in torch. A bound with free weights
@@ -292,9 +328,15 @@ class Bound:
         vals = {**(values or {}), **kw}
         if self.weights:
             device = next((v.device for v in vals.values() if isinstance(v, torch.Tensor)), "cpu")
-            plain = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in vals.items()}
+            plain = {
+                k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v)
+                for k, v in vals.items()
+            }
             return torch.as_tensor(self.evaluate(plain), dtype=torch.float64, device=device)
-        args = [torch.as_tensor(a, dtype=torch.float64) if not isinstance(a, torch.Tensor) else a for a in self._args(vals)]
+        args = [
+            torch.as_tensor(a, dtype=torch.float64) if not isinstance(a, torch.Tensor) else a
+            for a in self._args(vals)
+        ]
         return self._torch_fn(*args)
 
     # -- presentation -------------------------------------------------------------------
@@ -306,8 +348,15 @@ class Bound:
 
     def conditions_data(self) -> list[dict]:
         """The conditions as plain data: description, relation, kind and symbols."""
-        return [{"description": c.description, "relation": sp.sstr(c.relation), "kind": c.kind,
-                 "symbols": sorted(c.symbols)} for c in self.conditions]
+        return [
+            {
+                "description": c.description,
+                "relation": sp.sstr(c.relation),
+                "kind": c.kind,
+                "symbols": sorted(c.symbols),
+            }
+            for c in self.conditions
+        ]
 
     def describe(self) -> dict:
         """Plain-data description (JSON-ready)."""

@@ -10,7 +10,7 @@ it was not fitted on.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -18,8 +18,12 @@ import sympy as sp
 from .bound import Bound
 
 
-def calibrate(bound: Bound, settings: Sequence[Mapping[str, float]], measured: Sequence[float],
-              constants: Sequence[str] | None = None) -> Bound:
+def calibrate(
+    bound: Bound,
+    settings: Sequence[Mapping[str, float]],
+    measured: Sequence[float],
+    constants: Sequence[str] | None = None,
+) -> Bound:
     """Return `bound` with its linear unknown constants fitted (see the module docstring)."""
     fitted = fit_constants(bound, settings, measured, constants)
     syms = {s.name: s for s in bound.expression.free_symbols}
@@ -35,8 +39,12 @@ def calibrate(bound: Bound, settings: Sequence[Mapping[str, float]], measured: S
     )
 
 
-def fit_constants(bound: Bound, settings: Sequence[Mapping[str, float]], measured: Sequence[float],
-                  constants: Sequence[str] | None = None) -> dict[str, float]:
+def fit_constants(
+    bound: Bound,
+    settings: Sequence[Mapping[str, float]],
+    measured: Sequence[float],
+    constants: Sequence[str] | None = None,
+) -> dict[str, float]:
     """The constants of `calibrate`, as {name: value}."""
     from scipy.optimize import linprog
 
@@ -45,10 +53,14 @@ def fit_constants(bound: Bound, settings: Sequence[Mapping[str, float]], measure
     syms = [next((f for f in bound.expression.free_symbols if f.name == s.name), s) for s in syms]
     for s in syms:
         if sp.diff(bound.expression, s, 2) != 0:
-            raise ValueError(f"constant {s.name!r} does not enter {bound.name!r} linearly; give its value instead")
+            raise ValueError(
+                f"constant {s.name!r} does not enter {bound.name!r} linearly; give its value instead"
+            )
     y = np.asarray(measured, dtype=float)
     if len(settings) != len(y) or len(y) == 0:
-        raise ValueError(f"settings and measured must be non-empty and of equal length (got {len(settings)}, {len(y)})")
+        raise ValueError(
+            f"settings and measured must be non-empty and of equal length (got {len(settings)}, {len(y)})"
+        )
     base = bound.expression.subs({s: 0 for s in syms})
     columns = [bound.expression.diff(s) for s in syms]
 
@@ -58,7 +70,15 @@ def fit_constants(bound: Bound, settings: Sequence[Mapping[str, float]], measure
 
     phi = np.column_stack([ev(c) for c in columns])
     offset = ev(base)
-    res = linprog(c=phi.sum(axis=0), A_ub=-phi, b_ub=offset - y, bounds=[(0, None)] * len(syms), method="highs")
+    res = linprog(
+        c=phi.sum(axis=0),
+        A_ub=-phi,
+        b_ub=offset - y,
+        bounds=[(0, None)] * len(syms),
+        method="highs",
+    )
     if not res.success:
-        raise ValueError(f"no nonnegative constants make {bound.name!r} cover every measurement: {res.message}")
+        raise ValueError(
+            f"no nonnegative constants make {bound.name!r} cover every measurement: {res.message}"
+        )
     return {s.name: float(v) for s, v in zip(syms, res.x)}

@@ -99,7 +99,7 @@ from .bound import Bound, Condition
 from .conditions import FRESH_U_SAMPLE, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS
 from .derivation import Identity
 from .scaled import d2, nu_m, p, s_u2, s_v2
-from .symbols import (Delta_F0, T, beta, chi, eta, eta_v, lam, m, n, omega, phi, tau_u, tau_v, theta)
+from .symbols import Delta_F0, T, beta, chi, eta, eta_v, lam, m, n, omega, phi, tau_u, tau_v, theta
 
 REFERENCE = "altsim [D], theory/fedalt_local.py; algorithm of Pillutla et al., ICML 2022"
 
@@ -116,9 +116,15 @@ K_v = 1 / (2 * theta * eta_v) + (1 + 1 / theta) / 2
 c_v = eta_v - theta * eta_v / 2 - (1 + theta) * eta_v**2 / 2 - K_v * (1 + omega) * eps_v**2
 N_v = (1 + theta) * eta_v**2 * s_v2 / (2 * tau_v) + K_v * (1 + 1 / omega) * eps_v**2 * s_v2
 K_u = 1 / (2 * theta * eta_u) + (1 + phi) * (1 + 1 / theta) / 2
-c_u = eta_u - theta * eta_u / 2 - (1 + phi) * (1 + theta) * eta_u**2 / 2 - K_u * (1 + omega) * eps_u**2
-N_u = ((1 + phi) * (1 + theta) * eta_u**2 / 2 * (nu_m * d2 + s_u2 / (tau_u * m))
-       + K_u * eps_u**2 * ((1 + omega) * d2 + (1 + 1 / omega) * s_u2))
+c_u = (
+    eta_u
+    - theta * eta_u / 2
+    - (1 + phi) * (1 + theta) * eta_u**2 / 2
+    - K_u * (1 + omega) * eps_u**2
+)
+N_u = (1 + phi) * (1 + theta) * eta_u**2 / 2 * (nu_m * d2 + s_u2 / (tau_u * m)) + K_u * eps_u**2 * (
+    (1 + omega) * d2 + (1 + 1 / omega) * s_u2
+)
 mu_H = (1 + theta) * eta_v**2 + (1 + 1 / theta) * (1 + omega) * eps_v**2
 """E D_i^2 <= mu_H ||H_i||^2 + mu_s: how far a client's v moves in the v-phase."""
 mu_s = ((1 + theta) * eta_v**2 / tau_v + (1 + 1 / theta) * (1 + 1 / omega) * eps_v**2) * s_v2
@@ -158,13 +164,18 @@ def fedalt_sgd_local() -> Bound:
             *FRESH_U_SAMPLE,
             Condition(sp.StrictLessThan(eta, 2), "u step size range eta < 2", "step_range"),
             Condition(sp.StrictLessThan(eta_v, 2), "v step size range eta_v < 2", "step_range"),
-            Condition(sp.StrictGreaterThan(descent_alt, 0), "descent: c_u > 0 and c_v - chi^2 mu_H (1-p)^2/(2 phi p) > 0 "
-                      "for some Young weights theta, omega, phi", "descent", weights=("theta", "omega", "phi")),
+            Condition(
+                sp.StrictGreaterThan(descent_alt, 0),
+                "descent: c_u > 0 and c_v - chi^2 mu_H (1-p)^2/(2 phi p) > 0 "
+                "for some Young weights theta, omega, phi",
+                "descent",
+                weights=("theta", "omega", "phi"),
+            ),
         ),
         provenance="D",
         reference=REFERENCE,
         summary="FedAlt, stochastic, m of n sampled without replacement, any tau_u, tau_v >= 1, separate step sizes "
-                "eta (u) and eta_v (v); measure weight m/n; infimum over four Young weights",
+        "eta (u) and eta_v (v); measure weight m/n; infimum over four Young weights",
         personal_weight=p,
         eta_max=sp.Integer(2),
         rate="T^-1/2 with noise (eta ~ T^-1/2); T^-2/3 from the drift when only delta > 0",
@@ -188,60 +199,134 @@ def _derivation() -> tuple[Identity, ...]:
     # v-phase per client: linear -eta_v H2 + Young (theta eta_v/2) H2 + W_v/(2 theta eta_v),
     # quadratic (1/2)[(1+theta) eta_v^2 (H2 + s_v^2/tau_v) + (1+1/theta) W_v], W_v at its bound
     Wv_bound = eps_v**2 * ((1 + omega) * H2 + (1 + 1 / omega) * s_v2)
-    v_phase = (-eta_v * H2 + theta * eta_v / 2 * H2 + Wv / (2 * theta * eta_v)
-               + sp.Rational(1, 2) * ((1 + theta) * eta_v**2 * (H2 + s_v2 / tau_v) + (1 + 1 / theta) * Wv))
+    v_phase = (
+        -eta_v * H2
+        + theta * eta_v / 2 * H2
+        + Wv / (2 * theta * eta_v)
+        + sp.Rational(1, 2) * ((1 + theta) * eta_v**2 * (H2 + s_v2 / tau_v) + (1 + 1 / theta) * Wv)
+    )
     Wu_bound = eps_u**2 * ((1 + omega) * (A2 + d2) + (1 + 1 / omega) * s_u2)
-    u_phase = (-eta_u * A2 + theta * eta_u / 2 * A2 + Wu / (2 * theta * eta_u)
-               + (1 + phi) / 2 * ((1 + theta) * eta_u**2 * (A2 + nu_m * d2 + s_u2 / (tau_u * m)) + (1 + 1 / theta) * Wu))
+    u_phase = (
+        -eta_u * A2
+        + theta * eta_u / 2 * A2
+        + Wu / (2 * theta * eta_u)
+        + (1 + phi)
+        / 2
+        * ((1 + theta) * eta_u**2 * (A2 + nu_m * d2 + s_u2 / (tau_u * m)) + (1 + 1 / theta) * Wu)
+    )
     full_alt = fedalt_sgd_full().expression
     sim_partial = fedsim_sgd_partial().expression
     one_step = {tau_u: 1, tau_v: 1}
     return (
-        Identity("drift on a 1-smooth block: alpha sum_{k<tau} ((1 + alpha)^k - 1) = (1 + alpha)^tau - 1 - alpha tau",
-                 sp.simplify((eta / tau_u) * sp.summation((1 + eta / tau_u) ** k_int - 1, (k_int, 0, tau_u - 1))),
-                 eps_u),
-        Identity("v-phase per client: linear + Young + quadratic = -c_v ||H||^2 + N_v at the bound on the drift",
-                 v_phase.subs(Wv, Wv_bound), -c_v * H2 + N_v),
-        Identity("the v-move: (1+theta) eta_v^2 (H^2 + s_v^2/tau_v) + (1+1/theta) W_v = mu_H H^2 + mu_s",
-                 ((1 + theta) * eta_v**2 * (H2 + s_v2 / tau_v) + (1 + 1 / theta) * Wv).subs(Wv, Wv_bound),
-                 mu_H * H2 + mu_s),
-        Identity("u-phase: linear + Young + (1+phi)/2 quadratic = -c_u ||A^||^2 + N_u at the bound on the drift",
-                 u_phase.subs(Wu, Wu_bound), -c_u * A2 + N_u),
-        Identity("Young with weight phi: (phi/2) A^2 + B^2/(2 phi) - A B = (sqrt(phi) A - B/sqrt(phi))^2/2",
-                 phi / 2 * A**2 + B**2 / (2 * phi) - A * B, (sp.sqrt(phi) * A - B / sp.sqrt(phi)) ** 2 / 2),
-        Identity("back to the start: (1+beta) A^2 + (1+1/beta) Z^2 - (A+Z)^2 = (sqrt(beta) A - Z/sqrt(beta))^2",
-                 (1 + beta) * A**2 + (1 + 1 / beta) * Z**2 - (A + Z) ** 2, (sp.sqrt(beta) * A - Z / sp.sqrt(beta)) ** 2),
-        Identity("(1 + 1/beta)/(1 + beta) = 1/beta: multiplying step 4 by c_u/(1+beta)",
-                 (1 + 1 / beta) / (1 + beta), 1 / beta),
-        Identity("one round: p(-c_v Y^2 + N_v) - c_u X^2/(1+beta) + Q (mu_H Y^2 + mu_s) + N_u "
-                 "= -c_x X^2 - c_Y Y^2 + N",
-                 p * (-c_v * H2 + N_v) - c_u * X2 / (1 + beta) + Q * (mu_H * H2 + mu_s) + N_u,
-                 -c_x * X2 - c_Y * H2 + p * N_v + N_u + Q * mu_s),
-        Identity("beta_balanced is a root of b_0 beta^2 + (b_0 - k_0 - c_u) beta - k_0 (checked on plain symbols)",
-                 (Bq * Rq**2 + (Bq - Kq - Cq) * Rq - Kq).subs(Rq, _root(Bq, Kq, Cq)), sp.Integer(0)),
-        Identity("beta_balanced is that root at b_0, k_0, c_u", beta_balanced, _root(b_0, k_0, c_u)),
-        Identity("(c_Y/p - c_x) beta (1+beta) is that quadratic: c_x = c_Y/p at its positive root, and c_Y/p >= c_x "
-                 "for every beta above it",
-                 (c_Y / p - c_x) * beta * (1 + beta), b_0 * beta**2 + (b_0 - k_0 - c_u) * beta - k_0),
-        Identity("unsampled residual: chi^2 (1-p)^2 Dsum/(2 phi) + (c_u/beta) chi^2 Dsum = Q Dsum",
-                 chi**2 * (1 - p) ** 2 * Dsum / (2 * phi) + c_u / beta * chi**2 * Dsum, Q * Dsum),
-        Identity("the bound is (Delta_F0/T + N)/c with N, c at beta = beta_balanced + lambda", bound,
-                 (Delta_F0 / T + N_alt) / c_alt),
-        Identity("telescoping: T c (Delta_F0/T + N)/c = Delta_F0 + T N (plain symbols)",
-                 T * Cq * (Delta_F0 / T + Kq) / Cq, Delta_F0 + T * Kq),
-        Identity("one step each, m = n, theta, phi -> 0: b_0 = c_u",
-                 (b_0 - c_u).subs(one_step).subs({m: n, eta_v: eta}).subs({theta: 0, phi: 0}), sp.Integer(0)),
-        Identity("... and k_0 = (eta chi)^2 c_u",
-                 (k_0 - (eta * chi) ** 2 * c_u).subs(one_step).subs({m: n, eta_v: eta}).subs({theta: 0, phi: 0}),
-                 sp.Integer(0)),
-        Identity("... so beta_balanced = root(c, s^2 c, c) = alpha*(s), fedalt_sgd_full's weight (plain symbols)",
-                 _root(Cq, Rq**2 * Cq, Cq), _alpha_of(Rq)),
-        Identity("... and with lambda -> 0 the bound is fedalt_sgd_full",
-                 ((Delta_F0 / T + p * N_v + N_u + Q * mu_s) / c_x).subs(one_step).subs({m: n, eta_v: eta}).subs(
-                     {theta: 0, phi: 0}).subs(beta, alpha_star), full_alt),
-        Identity("one step each, chi = 0, theta, phi, lambda -> 0: the bound is fedsim_sgd_partial at chi = 0",
-                 ((Delta_F0 / T + p * N_v + N_u + Q * mu_s) / c_x).subs(one_step).subs({chi: 0, eta_v: eta}).subs(
-                     {theta: 0, phi: 0, beta: 0}), sim_partial.subs(chi, 0)),
+        Identity(
+            "drift on a 1-smooth block: alpha sum_{k<tau} ((1 + alpha)^k - 1) = (1 + alpha)^tau - 1 - alpha tau",
+            sp.simplify(
+                (eta / tau_u) * sp.summation((1 + eta / tau_u) ** k_int - 1, (k_int, 0, tau_u - 1))
+            ),
+            eps_u,
+        ),
+        Identity(
+            "v-phase per client: linear + Young + quadratic = -c_v ||H||^2 + N_v at the bound on the drift",
+            v_phase.subs(Wv, Wv_bound),
+            -c_v * H2 + N_v,
+        ),
+        Identity(
+            "the v-move: (1+theta) eta_v^2 (H^2 + s_v^2/tau_v) + (1+1/theta) W_v = mu_H H^2 + mu_s",
+            ((1 + theta) * eta_v**2 * (H2 + s_v2 / tau_v) + (1 + 1 / theta) * Wv).subs(
+                Wv, Wv_bound
+            ),
+            mu_H * H2 + mu_s,
+        ),
+        Identity(
+            "u-phase: linear + Young + (1+phi)/2 quadratic = -c_u ||A^||^2 + N_u at the bound on the drift",
+            u_phase.subs(Wu, Wu_bound),
+            -c_u * A2 + N_u,
+        ),
+        Identity(
+            "Young with weight phi: (phi/2) A^2 + B^2/(2 phi) - A B = (sqrt(phi) A - B/sqrt(phi))^2/2",
+            phi / 2 * A**2 + B**2 / (2 * phi) - A * B,
+            (sp.sqrt(phi) * A - B / sp.sqrt(phi)) ** 2 / 2,
+        ),
+        Identity(
+            "back to the start: (1+beta) A^2 + (1+1/beta) Z^2 - (A+Z)^2 = (sqrt(beta) A - Z/sqrt(beta))^2",
+            (1 + beta) * A**2 + (1 + 1 / beta) * Z**2 - (A + Z) ** 2,
+            (sp.sqrt(beta) * A - Z / sp.sqrt(beta)) ** 2,
+        ),
+        Identity(
+            "(1 + 1/beta)/(1 + beta) = 1/beta: multiplying step 4 by c_u/(1+beta)",
+            (1 + 1 / beta) / (1 + beta),
+            1 / beta,
+        ),
+        Identity(
+            "one round: p(-c_v Y^2 + N_v) - c_u X^2/(1+beta) + Q (mu_H Y^2 + mu_s) + N_u "
+            "= -c_x X^2 - c_Y Y^2 + N",
+            p * (-c_v * H2 + N_v) - c_u * X2 / (1 + beta) + Q * (mu_H * H2 + mu_s) + N_u,
+            -c_x * X2 - c_Y * H2 + p * N_v + N_u + Q * mu_s,
+        ),
+        Identity(
+            "beta_balanced is a root of b_0 beta^2 + (b_0 - k_0 - c_u) beta - k_0 (checked on plain symbols)",
+            (Bq * Rq**2 + (Bq - Kq - Cq) * Rq - Kq).subs(Rq, _root(Bq, Kq, Cq)),
+            sp.Integer(0),
+        ),
+        Identity(
+            "beta_balanced is that root at b_0, k_0, c_u", beta_balanced, _root(b_0, k_0, c_u)
+        ),
+        Identity(
+            "(c_Y/p - c_x) beta (1+beta) is that quadratic: c_x = c_Y/p at its positive root, and c_Y/p >= c_x "
+            "for every beta above it",
+            (c_Y / p - c_x) * beta * (1 + beta),
+            b_0 * beta**2 + (b_0 - k_0 - c_u) * beta - k_0,
+        ),
+        Identity(
+            "unsampled residual: chi^2 (1-p)^2 Dsum/(2 phi) + (c_u/beta) chi^2 Dsum = Q Dsum",
+            chi**2 * (1 - p) ** 2 * Dsum / (2 * phi) + c_u / beta * chi**2 * Dsum,
+            Q * Dsum,
+        ),
+        Identity(
+            "the bound is (Delta_F0/T + N)/c with N, c at beta = beta_balanced + lambda",
+            bound,
+            (Delta_F0 / T + N_alt) / c_alt,
+        ),
+        Identity(
+            "telescoping: T c (Delta_F0/T + N)/c = Delta_F0 + T N (plain symbols)",
+            T * Cq * (Delta_F0 / T + Kq) / Cq,
+            Delta_F0 + T * Kq,
+        ),
+        Identity(
+            "one step each, m = n, theta, phi -> 0: b_0 = c_u",
+            (b_0 - c_u).subs(one_step).subs({m: n, eta_v: eta}).subs({theta: 0, phi: 0}),
+            sp.Integer(0),
+        ),
+        Identity(
+            "... and k_0 = (eta chi)^2 c_u",
+            (k_0 - (eta * chi) ** 2 * c_u)
+            .subs(one_step)
+            .subs({m: n, eta_v: eta})
+            .subs({theta: 0, phi: 0}),
+            sp.Integer(0),
+        ),
+        Identity(
+            "... so beta_balanced = root(c, s^2 c, c) = alpha*(s), fedalt_sgd_full's weight (plain symbols)",
+            _root(Cq, Rq**2 * Cq, Cq),
+            _alpha_of(Rq),
+        ),
+        Identity(
+            "... and with lambda -> 0 the bound is fedalt_sgd_full",
+            ((Delta_F0 / T + p * N_v + N_u + Q * mu_s) / c_x)
+            .subs(one_step)
+            .subs({m: n, eta_v: eta})
+            .subs({theta: 0, phi: 0})
+            .subs(beta, alpha_star),
+            full_alt,
+        ),
+        Identity(
+            "one step each, chi = 0, theta, phi, lambda -> 0: the bound is fedsim_sgd_partial at chi = 0",
+            ((Delta_F0 / T + p * N_v + N_u + Q * mu_s) / c_x)
+            .subs(one_step)
+            .subs({chi: 0, eta_v: eta})
+            .subs({theta: 0, phi: 0, beta: 0}),
+            sim_partial.subs(chi, 0),
+        ),
     )
 
 

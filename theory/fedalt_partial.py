@@ -77,11 +77,34 @@ import sympy as sp
 
 from . import fedalt_local as _local
 from .bound import Bound, Condition
-from .conditions import FRESH_U_SAMPLE, ONE_STEP_EACH, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
+from .conditions import (
+    FRESH_U_SAMPLE,
+    ONE_STEP_EACH,
+    PARTIAL_PARTICIPATION,
+    STATEFUL_CLIENTS,
+    STEP_RULE,
+)
 from .derivation import Identity
 from .scaled import nu_m, p
-from .symbols import (Delta_F0, L_u, L_v, T, beta, chi, delta, eta, eta_v, m, n, phi, sigma_u, sigma_v, tau_u,
-                      tau_v, theta)
+from .symbols import (
+    Delta_F0,
+    L_u,
+    L_v,
+    T,
+    beta,
+    chi,
+    delta,
+    eta,
+    eta_v,
+    m,
+    n,
+    phi,
+    sigma_u,
+    sigma_v,
+    tau_u,
+    tau_v,
+    theta,
+)
 
 REFERENCE = "altsim [D], theory/fedalt_partial.py; algorithm of Pillutla et al., ICML 2022"
 
@@ -105,8 +128,12 @@ descent_margin = sp.sqrt(p) * (2 - eta) - eta * chi * (1 - p)
 
 s = eta * chi
 k_x = eta * (1 - eta) / 2
-CAPPED_FORM = (Delta_F0 / T + p * eta**2 * sigma_v**2 / (2 * L_v) + (eta * (1 - eta) + sp.Rational(1, 2)) * s**2 * sigma_v**2 / L_v
-               + eta**2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u) / k_x
+CAPPED_FORM = (
+    Delta_F0 / T
+    + p * eta**2 * sigma_v**2 / (2 * L_v)
+    + (eta * (1 - eta) + sp.Rational(1, 2)) * s**2 * sigma_v**2 / L_v
+    + eta**2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u
+) / k_x
 """The earlier form of this bound (Young weights eta and 1, valid for eta < 1 under the sampling cap
 eta chi^2 (1 + 2 eta (1 - eta)) <= m/n). Its worst case found was 0.48 of it; kept to show the current
 form never exceeds it (`DERIVATION`, tests/test_local_bounds.py)."""
@@ -121,8 +148,11 @@ def fedalt_sgd_partial() -> Bound:
             *ONE_STEP_EACH,
             STEP_RULE,
             Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2", "step_range"),
-            Condition(sp.StrictGreaterThan(descent_margin, 0),
-                      "descent: eta chi (1 - m/n) < sqrt(m/n) (2 - eta) (some Young weights descend)", "descent"),
+            Condition(
+                sp.StrictGreaterThan(descent_margin, 0),
+                "descent: eta chi (1 - m/n) < sqrt(m/n) (2 - eta) (some Young weights descend)",
+                "descent",
+            ),
             *PARTIAL_PARTICIPATION,
             STATEFUL_CLIENTS,
             *FRESH_U_SAMPLE,
@@ -130,7 +160,7 @@ def fedalt_sgd_partial() -> Bound:
         provenance="D",
         reference=REFERENCE,
         summary="FedAlt, stochastic, m of n sampled without replacement, tau_u=tau_v=1; measure weight m/n; "
-                "infimum over two Young weights",
+        "infimum over two Young weights",
         personal_weight=p,
         eta_max=sp.Integer(2),
         rate="T^-1/2 (eta ~ T^-1/2)",
@@ -149,47 +179,84 @@ def _derivation() -> tuple[Identity, ...]:
     local = _local.fedalt_sgd_local().expression
     bound = fedalt_sgd_partial().expression
     X, Y = sp.symbols("X Y", nonnegative=True)
-    cu, bq = sp.symbols("c_u beta", positive=True)
+    cu, _bq = sp.symbols("c_u beta", positive=True)
     old_weights = {phi: 1, beta: 1}
     capped_noise = k_x * CAPPED_FORM - Delta_F0 / T
     return (
-        Identity("the bound is fedalt_sgd_local at tau_u = tau_v = 1, eta_v = eta, theta -> 0",
-                 _one_step(local), bound),
-        Identity("no drift at one step: eps_u^2 + eps_v^2 = 0",
-                 (_local.eps_u**2 + _local.eps_v**2).subs(ONE_STEP_EACH_VALUES), sp.Integer(0)),
+        Identity(
+            "the bound is fedalt_sgd_local at tau_u = tau_v = 1, eta_v = eta, theta -> 0",
+            _one_step(local),
+            bound,
+        ),
+        Identity(
+            "no drift at one step: eps_u^2 + eps_v^2 = 0",
+            (_local.eps_u**2 + _local.eps_v**2).subs(ONE_STEP_EACH_VALUES),
+            sp.Integer(0),
+        ),
         Identity("c_u = eta - (1 + phi) eta^2/2", c_u, eta - (1 + phi) * eta**2 / 2),
-        Identity("the v-step's coefficient is c = eta(1 - eta/2)", _one_step(_local.c_v), eta * (1 - eta / 2)),
-        Identity("Q = chi^2 (c_u/beta + (1-p)^2/(2 phi)): going back to the start and the unsampled residual",
-                 Q, chi**2 * (c_u / beta + (1 - p) ** 2 / (2 * phi))),
-        Identity("one round: p(-c Y^2 + eta^2 s_v^2/2) - c_u X^2/(1+beta) + Q eta^2 (Y^2 + s_v^2) + u-noise "
-                 "= -c_x X^2 - c_Y Y^2 + N",
-                 p * (-eta * (1 - eta / 2) * Y**2 + eta**2 * sigma_v**2 / (2 * L_v)) - c_u * X**2 / (1 + beta)
-                 + Q * eta**2 * (Y**2 + sigma_v**2 / L_v) + (1 + phi) * eta**2 / 2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u,
-                 -c_x * X**2 - c_Y * Y**2 + noise),
-        Identity("some weights descend iff eta chi (1-p) < sqrt(p)(2 - eta): c_Y > 0 needs phi > phi_0 = "
-                 "chi^2 eta (1-p)^2 / (p (2 - eta)) (beta -> oo), c_u > 0 needs phi < 2/eta - 1, and "
-                 "(2/eta - 1 - phi_0) eta p (2 - eta) = margin (margin + 2 eta chi (1-p))",
-                 (2 / eta - 1 - chi**2 * eta * (1 - p) ** 2 / (p * (2 - eta))) * eta * p * (2 - eta),
-                 descent_margin * (descent_margin + 2 * eta * chi * (1 - p))),
-        Identity("m = n, phi -> 0, beta = alpha*: the bound is fedalt_sgd_full",
-                 ((Delta_F0 / T + noise) / c_x).subs(m, n).subs(phi, 0).subs(beta, alpha_star),
-                 fedalt_sgd_full().expression),
-        Identity("chi = 0, phi, beta -> 0: the bound is fedsim_sgd_partial at chi = 0",
-                 ((Delta_F0 / T + noise) / c_x).subs(chi, 0).subs({phi: 0, beta: 0}),
-                 fedsim_sgd_partial().expression.subs(chi, 0)),
-        Identity("at the earlier form's weights (phi = beta = 1) the x^2 coefficient is its eta(1-eta)/2",
-                 c_x.subs(old_weights), k_x),
-        Identity("... its Y^2 coefficient exceeds the earlier form's by the unsampled share: "
-                 "c_Y - (p c - eta(1-eta) s^2 - s^2/2) = s^2 (1 - (1-p)^2)/2 >= 0",
-                 c_Y.subs(old_weights) - (p * eta * (1 - eta / 2) - eta * (1 - eta) * s**2 - s**2 / 2),
-                 s**2 * (1 - (1 - p) ** 2) / 2),
-        Identity("... and its noise is the earlier form's less (1 - (1-p)^2) s^2 sigma_v^2/(2 L_v) >= 0",
-                 capped_noise - noise.subs(old_weights), (1 - (1 - p) ** 2) * s**2 * sigma_v**2 / (2 * L_v)),
-        Identity("so where the cap holds (c_Y/p >= eta(1-eta)/2 at those weights, rho = c_x), the bound at "
-                 "them is at most CAPPED_FORM: (Delta_F0/T + N) / k with the same k and a smaller N (plain symbols)",
-                 (Delta_F0 / T + X) / cu - (Delta_F0 / T + X + Y) / cu, -Y / cu),
-        Identity("telescoping: T c_x (Delta_F0/T + N)/c_x = Delta_F0 + T N (plain symbols)",
-                 T * cu * (Delta_F0 / T + X) / cu, Delta_F0 + T * X),
+        Identity(
+            "the v-step's coefficient is c = eta(1 - eta/2)",
+            _one_step(_local.c_v),
+            eta * (1 - eta / 2),
+        ),
+        Identity(
+            "Q = chi^2 (c_u/beta + (1-p)^2/(2 phi)): going back to the start and the unsampled residual",
+            Q,
+            chi**2 * (c_u / beta + (1 - p) ** 2 / (2 * phi)),
+        ),
+        Identity(
+            "one round: p(-c Y^2 + eta^2 s_v^2/2) - c_u X^2/(1+beta) + Q eta^2 (Y^2 + s_v^2) + u-noise "
+            "= -c_x X^2 - c_Y Y^2 + N",
+            p * (-eta * (1 - eta / 2) * Y**2 + eta**2 * sigma_v**2 / (2 * L_v))
+            - c_u * X**2 / (1 + beta)
+            + Q * eta**2 * (Y**2 + sigma_v**2 / L_v)
+            + (1 + phi) * eta**2 / 2 * (nu_m * delta**2 + sigma_u**2 / m) / L_u,
+            -c_x * X**2 - c_Y * Y**2 + noise,
+        ),
+        Identity(
+            "some weights descend iff eta chi (1-p) < sqrt(p)(2 - eta): c_Y > 0 needs phi > phi_0 = "
+            "chi^2 eta (1-p)^2 / (p (2 - eta)) (beta -> oo), c_u > 0 needs phi < 2/eta - 1, and "
+            "(2/eta - 1 - phi_0) eta p (2 - eta) = margin (margin + 2 eta chi (1-p))",
+            (2 / eta - 1 - chi**2 * eta * (1 - p) ** 2 / (p * (2 - eta))) * eta * p * (2 - eta),
+            descent_margin * (descent_margin + 2 * eta * chi * (1 - p)),
+        ),
+        Identity(
+            "m = n, phi -> 0, beta = alpha*: the bound is fedalt_sgd_full",
+            ((Delta_F0 / T + noise) / c_x).subs(m, n).subs(phi, 0).subs(beta, alpha_star),
+            fedalt_sgd_full().expression,
+        ),
+        Identity(
+            "chi = 0, phi, beta -> 0: the bound is fedsim_sgd_partial at chi = 0",
+            ((Delta_F0 / T + noise) / c_x).subs(chi, 0).subs({phi: 0, beta: 0}),
+            fedsim_sgd_partial().expression.subs(chi, 0),
+        ),
+        Identity(
+            "at the earlier form's weights (phi = beta = 1) the x^2 coefficient is its eta(1-eta)/2",
+            c_x.subs(old_weights),
+            k_x,
+        ),
+        Identity(
+            "... its Y^2 coefficient exceeds the earlier form's by the unsampled share: "
+            "c_Y - (p c - eta(1-eta) s^2 - s^2/2) = s^2 (1 - (1-p)^2)/2 >= 0",
+            c_Y.subs(old_weights) - (p * eta * (1 - eta / 2) - eta * (1 - eta) * s**2 - s**2 / 2),
+            s**2 * (1 - (1 - p) ** 2) / 2,
+        ),
+        Identity(
+            "... and its noise is the earlier form's less (1 - (1-p)^2) s^2 sigma_v^2/(2 L_v) >= 0",
+            capped_noise - noise.subs(old_weights),
+            (1 - (1 - p) ** 2) * s**2 * sigma_v**2 / (2 * L_v),
+        ),
+        Identity(
+            "so where the cap holds (c_Y/p >= eta(1-eta)/2 at those weights, rho = c_x), the bound at "
+            "them is at most CAPPED_FORM: (Delta_F0/T + N) / k with the same k and a smaller N (plain symbols)",
+            (Delta_F0 / T + X) / cu - (Delta_F0 / T + X + Y) / cu,
+            -Y / cu,
+        ),
+        Identity(
+            "telescoping: T c_x (Delta_F0/T + N)/c_x = Delta_F0 + T N (plain symbols)",
+            T * cu * (Delta_F0 / T + X) / cu,
+            Delta_F0 + T * X,
+        ),
     )
 
 

@@ -62,7 +62,14 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FRESH_U_SAMPLE, FULL_PARTICIPATION, ONE_STEP_EACH, STATEFUL_CLIENTS, STEP_RULE
+from .conditions import (
+    DETERMINISTIC,
+    FRESH_U_SAMPLE,
+    FULL_PARTICIPATION,
+    ONE_STEP_EACH,
+    STATEFUL_CLIENTS,
+    STEP_RULE,
+)
 from .derivation import Identity
 from .symbols import Delta_F0, L_u, L_v, T, chi, eta, n, sigma_u, sigma_v
 
@@ -90,8 +97,13 @@ def _stochastic_expr() -> sp.Expr:
     )
 
 
-_CONDITIONS = (*ONE_STEP_EACH, STEP_RULE, Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2", "step_range"),
-               FULL_PARTICIPATION, STATEFUL_CLIENTS)
+_CONDITIONS = (
+    *ONE_STEP_EACH,
+    STEP_RULE,
+    Condition(sp.StrictLessThan(eta, 2), "step size range eta < 2", "step_range"),
+    FULL_PARTICIPATION,
+    STATEFUL_CLIENTS,
+)
 _STOCHASTIC_CONDITIONS = _CONDITIONS + FRESH_U_SAMPLE
 
 
@@ -153,14 +165,26 @@ def _derivation() -> tuple[Identity, ...]:
             1 - k**2 / _alpha_of(k),
         ),
         Identity(
-            "telescoping: T c(eta)/r * bound = Delta_F0 + T [c (1 - 1/r) sigma_v^2/L_v + eta^2/2 (sigma_v^2/L_v + sigma_u^2/(n L_u))]",
+            "telescoping: T c(eta)/r * bound = Delta_F0 + T [c (1 - 1/r) sigma_v^2/L_v "
+            "+ eta^2/2 (sigma_v^2/L_v + sigma_u^2/(n L_u))]",
             T * c_eta * rho_ * _stochastic_expr(),
-            Delta_F0 + T * (c_eta * (1 - rho_) * sigma_v**2 / L_v + eta**2 / 2 * (sigma_v**2 / L_v + sigma_u**2 / (n * L_u))),
+            Delta_F0
+            + T
+            * (
+                c_eta * (1 - rho_) * sigma_v**2 / L_v
+                + eta**2 / 2 * (sigma_v**2 / L_v + sigma_u**2 / (n * L_u))
+            ),
         ),
-        Identity("chi = 0: the FedAlt and FedSim full-participation bounds coincide",
-                 _stochastic_expr().subs(chi, 0), fedsim_sgd_full().expression.subs(chi, 0)),
-        Identity("deterministic: the stochastic bound at sigma = 0", _stochastic_expr().subs({sigma_u: 0, sigma_v: 0}),
-                 r_eta * Delta_F0 / (c_eta * T)),
+        Identity(
+            "chi = 0: the FedAlt and FedSim full-participation bounds coincide",
+            _stochastic_expr().subs(chi, 0),
+            fedsim_sgd_full().expression.subs(chi, 0),
+        ),
+        Identity(
+            "deterministic: the stochastic bound at sigma = 0",
+            _stochastic_expr().subs({sigma_u: 0, sigma_v: 0}),
+            r_eta * Delta_F0 / (c_eta * T),
+        ),
     )
 
 

@@ -118,7 +118,13 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FULL_PARTICIPATION, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
+from .conditions import (
+    DETERMINISTIC,
+    FULL_PARTICIPATION,
+    PARTIAL_PARTICIPATION,
+    STATEFUL_CLIENTS,
+    STEP_RULE,
+)
 from .derivation import Identity
 from .fedsim_sgd import kappa_partial
 from .scaled import d2, nu_m, p, s_u2, s_v2
@@ -145,7 +151,9 @@ S_tau = nu_m * d2 + s_u2 / (tau * m) + p * s_v2 / tau
 K_W = 1 / (2 * theta * eta) + kappa / 2 * (1 + 1 / theta)
 """What the drift's second moment W costs: the Young weight of the linear term, then the quadratic term's."""
 c_sgd = eta - theta * eta / 2 - kappa / 2 * (1 + theta) * eta**2 - K_W * (1 + omega) * eps**2 / p
-N_sgd = kappa / 2 * (1 + theta) * eta**2 * S_tau + K_W * eps**2 * ((1 + omega) * d2 + (1 + 1 / omega) * s2)
+N_sgd = kappa / 2 * (1 + theta) * eta**2 * S_tau + K_W * eps**2 * (
+    (1 + omega) * d2 + (1 + 1 / omega) * s2
+)
 c_sup = eta - kappa * eta**2 / 2 - kappa * eps**2 / (2 * p) - eps * (1 + kappa * eta) / sp.sqrt(p)
 """The supremum of c over the weights (omega -> 0, theta = eps/(eta sqrt p)): some weights descend iff it is > 0."""
 
@@ -155,15 +163,26 @@ def fedsim_sgd_local() -> Bound:
         name="fedsim_sgd_local",
         algorithm="fedsim",
         expression=(Delta_F0 / T + N_sgd) / c_sgd,
-        conditions=(STEP_RULE, *PARTIAL_PARTICIPATION, STATEFUL_CLIENTS,
-                    Condition(sp.StrictLessThan(eta, 2 / kappa), "step size range eta < 2/(1+chi sqrt(m/n))",
-                              "step_range"),
-                    Condition(sp.StrictGreaterThan(c_sup, 0), "descent: eta - kappa eta^2/2 - kappa eps^2/(2p) "
-                              "- eps (1 + kappa eta)/sqrt(p) > 0 (some Young weights descend)", "descent")),
+        conditions=(
+            STEP_RULE,
+            *PARTIAL_PARTICIPATION,
+            STATEFUL_CLIENTS,
+            Condition(
+                sp.StrictLessThan(eta, 2 / kappa),
+                "step size range eta < 2/(1+chi sqrt(m/n))",
+                "step_range",
+            ),
+            Condition(
+                sp.StrictGreaterThan(c_sup, 0),
+                "descent: eta - kappa eta^2/2 - kappa eps^2/(2p) "
+                "- eps (1 + kappa eta)/sqrt(p) > 0 (some Young weights descend)",
+                "descent",
+            ),
+        ),
         provenance="D",
         reference="altsim [D], theory/fedsim_local.py; algorithm of Pillutla et al., ICML 2022",
         summary="FedSim, stochastic, m of n sampled without replacement, any tau >= 1 (drift through delta and "
-                "the noise); measure weight m/n; infimum over two Young weights",
+        "the noise); measure weight m/n; infimum over two Young weights",
         personal_weight=p,
         eta_max=2 / kappa,
         rate="T^-1/2 with noise (eta ~ T^-1/2); T^-2/3 from the drift when only delta > 0 and tau > 1",
@@ -186,14 +205,25 @@ def fedsim_gd_local() -> Bound:
         name="fedsim_gd_local",
         algorithm="fedsim",
         expression=(Delta_F0 / T + K_theta * eps**2 * delta**2 / L_u) / c_gd,
-        conditions=(STEP_RULE, FULL_PARTICIPATION, *DETERMINISTIC, STATEFUL_CLIENTS,
-                    Condition(sp.StrictLessThan(eta, 2 / L_joint), "step size range eta < 2/(1+chi)", "step_range"),
-                    Condition(sp.StrictGreaterThan(c_sup_gd, 0), "descent: eta - L eta^2/2 - L eps^2/2 - eps (1 + L eta) "
-                              "> 0, L = 1 + chi (some Young weight descends)", "descent")),
+        conditions=(
+            STEP_RULE,
+            FULL_PARTICIPATION,
+            *DETERMINISTIC,
+            STATEFUL_CLIENTS,
+            Condition(
+                sp.StrictLessThan(eta, 2 / L_joint), "step size range eta < 2/(1+chi)", "step_range"
+            ),
+            Condition(
+                sp.StrictGreaterThan(c_sup_gd, 0),
+                "descent: eta - L eta^2/2 - L eps^2/2 - eps (1 + L eta) "
+                "> 0, L = 1 + chi (some Young weight descends)",
+                "descent",
+            ),
+        ),
         provenance="D",
         reference="altsim [D], theory/fedsim_local.py; algorithm of Pillutla et al., ICML 2022",
         summary="FedSim, deterministic, full participation, any tau >= 1 (client drift through delta); infimum "
-                "over one Young weight",
+        "over one Young weight",
         eta_max=2 / L_joint,
         rate="T^-2/3 with delta > 0 and tau > 1 (eta ~ T^-1/3), else T^-1",
         weights=("theta",),
@@ -209,21 +239,37 @@ def _derivation() -> tuple[Identity, ...]:
     A, B, D, E, P, Q = sp.symbols("A B Delta E P Q", nonnegative=True)
     t_int = sp.Symbol("tau_int", integer=True, positive=True)
     return (
-        Identity("drift: alpha sum_{k<tau} ((1 + alpha L)^k - 1) = ((1 + alpha L)^tau - 1)/L - alpha tau",
-                 sp.simplify(a * sp.summation((1 + a * Lj) ** k - 1, (k, 0, t_int - 1))),
-                 ((1 + a * Lj) ** t_int - 1) / Lj - a * t_int),
-        Identity("eps is that sum at alpha = eta/tau", eps,
-                 (((1 + a * Lj) ** t_ - 1) / Lj - a * t_).subs({a: eta / tau, Lj: L_joint, t_: tau})),
-        Identity("Young: (eta/2) A^2 + B^2/(2 eta) - A B = (sqrt(eta) A - B/sqrt(eta))^2 / 2",
-                 eta / 2 * A**2 + B**2 / (2 * eta) - A * B, (sp.sqrt(eta) * A - B / sp.sqrt(eta)) ** 2 / 2),
-        Identity("||p + q||^2 <= 2||p||^2 + 2||q||^2: the gap is ||p - q||^2",
-                 2 * P**2 + 2 * Q**2 - (P + Q) ** 2, (P - Q) ** 2),
-        Identity("one round: -eta D + (eta/2) D + E/(2 eta) + L(eta^2 D + E) = -eta(1/2 - L eta) D + E (1/(2 eta) + L)",
-                 -eta * D + eta / 2 * D + E / (2 * eta) + L_joint * (eta**2 * D + E),
-                 -eta * (sp.Rational(1, 2) - L_joint * eta) * D + E * (1 / (2 * eta) + L_joint)),
+        Identity(
+            "drift: alpha sum_{k<tau} ((1 + alpha L)^k - 1) = ((1 + alpha L)^tau - 1)/L - alpha tau",
+            sp.simplify(a * sp.summation((1 + a * Lj) ** k - 1, (k, 0, t_int - 1))),
+            ((1 + a * Lj) ** t_int - 1) / Lj - a * t_int,
+        ),
+        Identity(
+            "eps is that sum at alpha = eta/tau",
+            eps,
+            (((1 + a * Lj) ** t_ - 1) / Lj - a * t_).subs({a: eta / tau, Lj: L_joint, t_: tau}),
+        ),
+        Identity(
+            "Young: (eta/2) A^2 + B^2/(2 eta) - A B = (sqrt(eta) A - B/sqrt(eta))^2 / 2",
+            eta / 2 * A**2 + B**2 / (2 * eta) - A * B,
+            (sp.sqrt(eta) * A - B / sp.sqrt(eta)) ** 2 / 2,
+        ),
+        Identity(
+            "||p + q||^2 <= 2||p||^2 + 2||q||^2: the gap is ||p - q||^2",
+            2 * P**2 + 2 * Q**2 - (P + Q) ** 2,
+            (P - Q) ** 2,
+        ),
+        Identity(
+            "one round: -eta D + (eta/2) D + E/(2 eta) + L(eta^2 D + E) = -eta(1/2 - L eta) D + E (1/(2 eta) + L)",
+            -eta * D + eta / 2 * D + E / (2 * eta) + L_joint * (eta**2 * D + E),
+            -eta * (sp.Rational(1, 2) - L_joint * eta) * D + E * (1 / (2 * eta) + L_joint),
+        ),
         Identity("tau = 1: no drift, eps = 0", eps.subs(tau, 1), sp.Integer(0)),
-        Identity("telescoping (the closed form, theta = 1): T c * bound = Delta_F0 + T K delta^2 / L_u",
-                 T * c_local * CLOSED_FORM_GD, Delta_F0 + T * K * delta**2 / L_u),
+        Identity(
+            "telescoping (the closed form, theta = 1): T c * bound = Delta_F0 + T K delta^2 / L_u",
+            T * c_local * CLOSED_FORM_GD,
+            Delta_F0 + T * K * delta**2 / L_u,
+        ),
         *_sgd_derivation(),
     )
 
@@ -231,49 +277,90 @@ def _derivation() -> tuple[Identity, ...]:
 def _sgd_derivation() -> tuple[Identity, ...]:
     from .fedsim_sgd import fedsim_gd_full, fedsim_sgd_partial
 
-    A, B, X, Sg, Dp, Wd, Gm, a_ = sp.symbols("A B X s D_p W Gamma alpha", nonnegative=True)
+    A, B, X, Sg, Dp, _Wd, _Gm, a_ = sp.symbols("A B X s D_p W Gamma alpha", nonnegative=True)
     k_int = sp.Symbol("k", integer=True, nonnegative=True)
     bound = fedsim_sgd_local().expression
     W_bound = eps**2 * ((1 + omega) * (Dp / p + d2) + (1 + 1 / omega) * s2)
-    e_ = sp.Symbol("epsilon", nonnegative=True)  # eps >= 0 (a sum of nonnegative terms), which sympy cannot see
+    e_ = sp.Symbol(
+        "epsilon", nonnegative=True
+    )  # eps >= 0 (a sum of nonnegative terms), which sympy cannot see
     B_c, C_c = eta * (1 + kappa * eta) / 2, e_**2 * (1 + kappa * eta) / (2 * eta * p)
     return (
-        Identity("noise over a round: alpha^2 sum_{k<tau} s^2 = eta^2 s^2 / tau at alpha = eta/tau",
-                 sp.summation((eta / tau) ** 2 * Sg**2, (k_int, 0, tau - 1)), eta**2 * Sg**2 / tau),
-        Identity("drift with noise: the majorant r_{k+1} = (1 + alpha L) r_k + alpha (G + s), r_0 = 0, is "
-                 "(G + s)((1 + alpha L)^k - 1)/L",
-                 ((1 + a_ * L_joint) * (A + Sg) * ((1 + a_ * L_joint) ** k_int - 1) / L_joint + a_ * (A + Sg)),
-                 (A + Sg) * ((1 + a_ * L_joint) ** (k_int + 1) - 1) / L_joint),
-        Identity("(sqrt X + s)^2 <= (1+omega) X + (1 + 1/omega) s^2: the gap is (sqrt(omega X) - s/sqrt(omega))^2",
-                 (1 + omega) * X + (1 + 1 / omega) * Sg**2 - (sp.sqrt(X) + Sg) ** 2,
-                 (sp.sqrt(omega * X) - Sg / sp.sqrt(omega)) ** 2),
-        Identity("Young with weight theta eta: (theta eta/2) A^2 + B^2/(2 theta eta) - A B = "
-                 "(sqrt(theta eta) A - B/sqrt(theta eta))^2 / 2",
-                 theta * eta / 2 * A**2 + B**2 / (2 * theta * eta) - A * B,
-                 (sp.sqrt(theta * eta) * A - B / sp.sqrt(theta * eta)) ** 2 / 2),
-        Identity("weighted Young: (1+theta)A^2 + (1+1/theta)B^2 - (A+B)^2 = (sqrt(theta) A - B/sqrt(theta))^2",
-                 (1 + theta) * A**2 + (1 + 1 / theta) * B**2 - (A + B) ** 2,
-                 (sp.sqrt(theta) * A - B / sp.sqrt(theta)) ** 2),
-        Identity("one round: -eta D_p + (theta eta/2) D_p + (kappa/2)(1+theta) eta^2 (D_p + S_tau) + K_W W "
-                 "= -c D_p + N at the bound on W",
-                 -eta * Dp + theta * eta / 2 * Dp + kappa / 2 * (1 + theta) * eta**2 * (Dp + S_tau) + K_W * W_bound,
-                 -c_sgd * Dp + N_sgd),
-        Identity("telescoping: T c * bound = Delta_F0 + T N", T * c_sgd * bound, Delta_F0 + T * N_sgd),
-        Identity("c at omega = 0 is A - B theta - C/theta with A - c_sup = 2 sqrt(B C), so "
-                 "c_sup - c(theta) = (sqrt(B theta) - sqrt(C/theta))^2 >= 0",
-                 (c_sup - c_sgd.subs(omega, 0)).subs(eps, e_), (sp.sqrt(B_c * theta) - sp.sqrt(C_c / theta)) ** 2),
-        Identity("tau = 1 (no drift) and theta -> 0: the bound is fedsim_sgd_partial",
-                 bound.subs(tau, 1).subs(theta, 0), fedsim_sgd_partial().expression),
-        Identity("no noise, m = n, omega -> 0: the bound is fedsim_gd_local",
-                 bound.subs(DETERMINISTIC_FULL).subs(omega, 0), fedsim_gd_local().expression),
-        Identity("... and at theta = 1 it is the earlier closed form, which it therefore never exceeds",
-                 fedsim_gd_local().expression.subs(theta, 1), CLOSED_FORM_GD),
-        Identity("without noise, omega enters only as (1 + omega) K eps^2: in the numerator's drift term and "
-                 "subtracted from c, so the bound grows with omega and omega -> 0 is its infimum",
-                 bound.subs(DETERMINISTIC_FULL),
-                 (Delta_F0 / T + (1 + omega) * K_theta * eps**2 * d2) / (c_gd + K_theta * eps**2 - (1 + omega) * K_theta * eps**2)),
-        Identity("tau = 1 (no drift), theta -> 0: the bound is fedsim_gd_full",
-                 fedsim_gd_local().expression.subs(tau, 1).subs(theta, 0), fedsim_gd_full().expression),
+        Identity(
+            "noise over a round: alpha^2 sum_{k<tau} s^2 = eta^2 s^2 / tau at alpha = eta/tau",
+            sp.summation((eta / tau) ** 2 * Sg**2, (k_int, 0, tau - 1)),
+            eta**2 * Sg**2 / tau,
+        ),
+        Identity(
+            "drift with noise: the majorant r_{k+1} = (1 + alpha L) r_k + alpha (G + s), r_0 = 0, is "
+            "(G + s)((1 + alpha L)^k - 1)/L",
+            (
+                (1 + a_ * L_joint) * (A + Sg) * ((1 + a_ * L_joint) ** k_int - 1) / L_joint
+                + a_ * (A + Sg)
+            ),
+            (A + Sg) * ((1 + a_ * L_joint) ** (k_int + 1) - 1) / L_joint,
+        ),
+        Identity(
+            "(sqrt X + s)^2 <= (1+omega) X + (1 + 1/omega) s^2: the gap is (sqrt(omega X) - s/sqrt(omega))^2",
+            (1 + omega) * X + (1 + 1 / omega) * Sg**2 - (sp.sqrt(X) + Sg) ** 2,
+            (sp.sqrt(omega * X) - Sg / sp.sqrt(omega)) ** 2,
+        ),
+        Identity(
+            "Young with weight theta eta: (theta eta/2) A^2 + B^2/(2 theta eta) - A B = "
+            "(sqrt(theta eta) A - B/sqrt(theta eta))^2 / 2",
+            theta * eta / 2 * A**2 + B**2 / (2 * theta * eta) - A * B,
+            (sp.sqrt(theta * eta) * A - B / sp.sqrt(theta * eta)) ** 2 / 2,
+        ),
+        Identity(
+            "weighted Young: (1+theta)A^2 + (1+1/theta)B^2 - (A+B)^2 = (sqrt(theta) A - B/sqrt(theta))^2",
+            (1 + theta) * A**2 + (1 + 1 / theta) * B**2 - (A + B) ** 2,
+            (sp.sqrt(theta) * A - B / sp.sqrt(theta)) ** 2,
+        ),
+        Identity(
+            "one round: -eta D_p + (theta eta/2) D_p + (kappa/2)(1+theta) eta^2 (D_p + S_tau) + K_W W "
+            "= -c D_p + N at the bound on W",
+            -eta * Dp
+            + theta * eta / 2 * Dp
+            + kappa / 2 * (1 + theta) * eta**2 * (Dp + S_tau)
+            + K_W * W_bound,
+            -c_sgd * Dp + N_sgd,
+        ),
+        Identity(
+            "telescoping: T c * bound = Delta_F0 + T N", T * c_sgd * bound, Delta_F0 + T * N_sgd
+        ),
+        Identity(
+            "c at omega = 0 is A - B theta - C/theta with A - c_sup = 2 sqrt(B C), so "
+            "c_sup - c(theta) = (sqrt(B theta) - sqrt(C/theta))^2 >= 0",
+            (c_sup - c_sgd.subs(omega, 0)).subs(eps, e_),
+            (sp.sqrt(B_c * theta) - sp.sqrt(C_c / theta)) ** 2,
+        ),
+        Identity(
+            "tau = 1 (no drift) and theta -> 0: the bound is fedsim_sgd_partial",
+            bound.subs(tau, 1).subs(theta, 0),
+            fedsim_sgd_partial().expression,
+        ),
+        Identity(
+            "no noise, m = n, omega -> 0: the bound is fedsim_gd_local",
+            bound.subs(DETERMINISTIC_FULL).subs(omega, 0),
+            fedsim_gd_local().expression,
+        ),
+        Identity(
+            "... and at theta = 1 it is the earlier closed form, which it therefore never exceeds",
+            fedsim_gd_local().expression.subs(theta, 1),
+            CLOSED_FORM_GD,
+        ),
+        Identity(
+            "without noise, omega enters only as (1 + omega) K eps^2: in the numerator's drift term and "
+            "subtracted from c, so the bound grows with omega and omega -> 0 is its infimum",
+            bound.subs(DETERMINISTIC_FULL),
+            (Delta_F0 / T + (1 + omega) * K_theta * eps**2 * d2)
+            / (c_gd + K_theta * eps**2 - (1 + omega) * K_theta * eps**2),
+        ),
+        Identity(
+            "tau = 1 (no drift), theta -> 0: the bound is fedsim_gd_full",
+            fedsim_gd_local().expression.subs(tau, 1).subs(theta, 0),
+            fedsim_gd_full().expression,
+        ),
     )
 
 

@@ -74,7 +74,14 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import DETERMINISTIC, FULL_PARTICIPATION, ONE_STEP, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS, STEP_RULE
+from .conditions import (
+    DETERMINISTIC,
+    FULL_PARTICIPATION,
+    ONE_STEP,
+    PARTIAL_PARTICIPATION,
+    STATEFUL_CLIENTS,
+    STEP_RULE,
+)
 from .derivation import Identity
 from .scaled import nu_m, p
 from .symbols import Delta_F0, L_u, L_v, T, chi, delta, eta, m, n, sigma_u, sigma_v
@@ -98,7 +105,9 @@ c_eta = descent_coefficient(kappa_full)
 sampling_variance_factor = nu_m
 """E||mean of m draws without replacement - population mean||^2 / population variance."""
 
-noise_partial = sigma_u**2 / (m * L_u) + sampling_variance_factor * delta**2 / L_u + (m / n) * sigma_v**2 / L_v
+noise_partial = (
+    sigma_u**2 / (m * L_u) + sampling_variance_factor * delta**2 / L_u + (m / n) * sigma_v**2 / L_v
+)
 noise_full = sigma_u**2 / (n * L_u) + sigma_v**2 / L_v
 
 
@@ -106,9 +115,14 @@ def _bound_expr(noise: sp.Expr, kappa: sp.Expr = kappa_full) -> sp.Expr:
     return (Delta_F0 / T + eta**2 * kappa * noise / 2) / descent_coefficient(kappa)
 
 
-_ETA_RANGE = Condition(sp.StrictLessThan(eta, 2 / (1 + chi)), "step size range eta < 2/(1+chi)", "step_range")
-_ETA_RANGE_PARTIAL = Condition(sp.StrictLessThan(eta, 2 / kappa_partial),
-                               "step size range eta < 2/(1+chi sqrt(m/n))", "step_range")
+_ETA_RANGE = Condition(
+    sp.StrictLessThan(eta, 2 / (1 + chi)), "step size range eta < 2/(1+chi)", "step_range"
+)
+_ETA_RANGE_PARTIAL = Condition(
+    sp.StrictLessThan(eta, 2 / kappa_partial),
+    "step size range eta < 2/(1+chi sqrt(m/n))",
+    "step_range",
+)
 
 
 def fedsim_sgd_partial() -> Bound:
@@ -116,11 +130,17 @@ def fedsim_sgd_partial() -> Bound:
         name="fedsim_sgd_partial",
         algorithm="fedsim",
         expression=_bound_expr(noise_partial, kappa_partial),
-        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE_PARTIAL, *PARTIAL_PARTICIPATION, STATEFUL_CLIENTS),
+        conditions=(
+            ONE_STEP,
+            STEP_RULE,
+            _ETA_RANGE_PARTIAL,
+            *PARTIAL_PARTICIPATION,
+            STATEFUL_CLIENTS,
+        ),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, stochastic, m of n sampled without replacement, tau=1; coupling paid on the sampled share "
-                "(1 + chi sqrt(m/n)); measure weight m/n",
+        "(1 + chi sqrt(m/n)); measure weight m/n",
         personal_weight=m / n,
         eta_max=2 / kappa_partial,
         rate="T^-1/2 (eta ~ T^-1/2)",
@@ -146,7 +166,14 @@ def fedsim_gd_full() -> Bound:
         name="fedsim_gd_full",
         algorithm="fedsim",
         expression=Delta_F0 / (T * c_eta),
-        conditions=(ONE_STEP, STEP_RULE, _ETA_RANGE, FULL_PARTICIPATION, *DETERMINISTIC, STATEFUL_CLIENTS),
+        conditions=(
+            ONE_STEP,
+            STEP_RULE,
+            _ETA_RANGE,
+            FULL_PARTICIPATION,
+            *DETERMINISTIC,
+            STATEFUL_CLIENTS,
+        ),
         provenance="D",
         reference=REFERENCE,
         summary="FedSim, deterministic, full participation, tau=1; 2(1+chi)DeltaF0/T at eta=1/(1+chi)",
@@ -159,7 +186,9 @@ BOUNDS = (fedsim_sgd_full, fedsim_gd_full, fedsim_sgd_partial)
 
 
 def _derivation() -> tuple[Identity, ...]:
-    A, B, G, H, S_, K = sp.symbols("A B G H S kappa", nonnegative=True)  # ||a||, B, ||grad||, ||h||, noise, kappa
+    A, B, G, H, S_, K = sp.symbols(
+        "A B G H S kappa", nonnegative=True
+    )  # ||a||, B, ||grad||, ||h||, noise, kappa
     p = m / n
     return (
         Identity(
@@ -178,12 +207,16 @@ def _derivation() -> tuple[Identity, ...]:
             "one round: linear terms plus kappa/2 E(L_u|a|^2 + L_v B^2) = -c(eta)(x^2 + pY^2) + eta^2 kappa S/2",
             -eta * G**2 / L_u
             - p * eta * H**2 / L_v
-            + kappa_partial / 2
+            + kappa_partial
+            / 2
             * (
-                L_u * (eta / L_u) ** 2 * (G**2 + sampling_variance_factor * delta**2 + sigma_u**2 / m)
+                L_u
+                * (eta / L_u) ** 2
+                * (G**2 + sampling_variance_factor * delta**2 + sigma_u**2 / m)
                 + L_v * p * (eta / L_v) ** 2 * (H**2 + sigma_v**2)
             ),
-            -descent_coefficient(kappa_partial) * (G**2 / L_u + p * H**2 / L_v) + eta**2 * kappa_partial * noise_partial / 2,
+            -descent_coefficient(kappa_partial) * (G**2 / L_u + p * H**2 / L_v)
+            + eta**2 * kappa_partial * noise_partial / 2,
         ),
         Identity(
             "telescoping: T c(eta) * bound = Delta_F0 + T eta^2 kappa S / 2",
@@ -191,19 +224,33 @@ def _derivation() -> tuple[Identity, ...]:
             Delta_F0 + T * eta**2 * kappa_partial * S_ / 2,
         ),
         Identity(
-            "the bound grows with kappa: d/dkappa(bound) c^2 = eta^2 S c/2 + eta^2 (Delta_F0/T + eta^2 kappa S/2)/2 >= 0, "
+            "the bound grows with kappa: d/dkappa(bound) c^2 = eta^2 S c/2 "
+            "+ eta^2 (Delta_F0/T + eta^2 kappa S/2)/2 >= 0, "
             "so kappa = 1 + chi sqrt(m/n) <= 1 + chi never loosens it",
             sp.diff(_bound_expr(S_, K), K) * descent_coefficient(K) ** 2,
-            eta**2 * S_ * descent_coefficient(K) / 2 + eta**2 * (Delta_F0 / T + eta**2 * K * S_ / 2) / 2,
+            eta**2 * S_ * descent_coefficient(K) / 2
+            + eta**2 * (Delta_F0 / T + eta**2 * K * S_ / 2) / 2,
         ),
-        Identity("full participation: the partial bound at m = n is the full bound",
-                 _bound_expr(noise_partial, kappa_partial).subs(m, n), _bound_expr(noise_full)),
-        Identity("deterministic: the full bound at sigma = 0 is Delta_F0 / (T c(eta))",
-                 _bound_expr(noise_full).subs({sigma_u: 0, sigma_v: 0}), Delta_F0 / (T * c_eta)),
-        Identity("docs/theory.md section 7.1: at eta = 1/(1+chi) the deterministic bound is 2(1+chi)Delta_F0/T",
-                 (Delta_F0 / (T * c_eta)).subs(eta, 1 / (1 + chi)), 2 * (1 + chi) * Delta_F0 / T),
-        Identity("eta = 1/(1+chi) maximises c(eta): dc/deta vanishes there",
-                 sp.diff(c_eta, eta).subs(eta, 1 / (1 + chi)), sp.Integer(0)),
+        Identity(
+            "full participation: the partial bound at m = n is the full bound",
+            _bound_expr(noise_partial, kappa_partial).subs(m, n),
+            _bound_expr(noise_full),
+        ),
+        Identity(
+            "deterministic: the full bound at sigma = 0 is Delta_F0 / (T c(eta))",
+            _bound_expr(noise_full).subs({sigma_u: 0, sigma_v: 0}),
+            Delta_F0 / (T * c_eta),
+        ),
+        Identity(
+            "docs/theory.md section 7.1: at eta = 1/(1+chi) the deterministic bound is 2(1+chi)Delta_F0/T",
+            (Delta_F0 / (T * c_eta)).subs(eta, 1 / (1 + chi)),
+            2 * (1 + chi) * Delta_F0 / T,
+        ),
+        Identity(
+            "eta = 1/(1+chi) maximises c(eta): dc/deta vanishes there",
+            sp.diff(c_eta, eta).subs(eta, 1 / (1 + chi)),
+            sp.Integer(0),
+        ),
     )
 
 

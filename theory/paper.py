@@ -44,7 +44,8 @@ def template(algorithm: str) -> Bound:
         expression=expr,
         conditions=(),
         provenance="P",
-        reference=REFERENCE + ", Theorem (shape only; the slides hide Delta_F0 and all absolute constants)",
+        reference=REFERENCE
+        + ", Theorem (shape only; the slides hide Delta_F0 and all absolute constants)",
         summary=f"{algorithm}: the paper's rate shape, with unknown constants C1, C2, C3",
         rate="T^-1/2",
         unknowns=("C1", "C2", "C3"),
@@ -105,7 +106,9 @@ def regime_condition() -> sp.Rel:
 
 def _regime_sides(sigma_u, sigma_v, delta, L_u, L_v, n, m):
     """The two sides of the section-6 condition lhs < rhs (FedAlt's bound is the smaller)."""
-    sigma_u, sigma_v, delta, L_u, L_v, n, m = (np.asarray(x, dtype=float) for x in (sigma_u, sigma_v, delta, L_u, L_v, n, m))
+    sigma_u, sigma_v, delta, L_u, L_v, n, m = (
+        np.asarray(x, dtype=float) for x in (sigma_u, sigma_v, delta, L_u, L_v, n, m)
+    )
     if np.any(m < 1) or np.any(m > n):
         raise ValueError(f"m={m.tolist()}: must lie in [1, n] (n={n.tolist()})")
     lhs = (sigma_v**2 / L_v) * (1 - 2 * m / n)

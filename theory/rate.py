@@ -75,8 +75,8 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -96,7 +96,8 @@ def drift_slope(steps: sp.Expr) -> sp.Expr:
 
 @dataclass(frozen=True)
 class PaperLevel:
-    """The paper's rate shape with explicit constants [D]: A/(eta T) + B eta + C eta^2 bounds `source` for eta <= eta_bar."""
+    """The paper's rate shape with explicit constants [D]: A/(eta T) + B eta + C eta^2 bounds
+    `source` for eta <= eta_bar."""
 
     name: str
     algorithm: str
@@ -121,7 +122,11 @@ class PaperLevel:
     @property
     def expression(self) -> sp.Expr:
         """2 sqrt(A B/T) + 2 (A^2 C/T^2)^(1/3) + A/(eta_bar T): the bound at `eta`'s step size."""
-        return 2 * sp.sqrt(self.A * self.B / T) + 2 * sp.cbrt(self.A**2 * self.C / T**2) + self.A / (self.eta_bar * T)
+        return (
+            2 * sp.sqrt(self.A * self.B / T)
+            + 2 * sp.cbrt(self.A**2 * self.C / T**2)
+            + self.A / (self.eta_bar * T)
+        )
 
     def _num(self, e: sp.Expr, values: Mapping[str, float]) -> float:
         syms = sorted(e.free_symbols, key=lambda s: s.name)
@@ -131,21 +136,33 @@ class PaperLevel:
     def eta(self, values: Mapping[str, float]) -> float:
         """min(eta_bar, sqrt(A/(B T)), (A/(C T))^(1/3)): the step size the bound is stated at."""
         a, b, c, t = (self._num(e, values) for e in (self.A, self.B, self.C, T))
-        return min(self._num(self.eta_bar, values), math.sqrt(a / (b * t)) if b > 0 else math.inf,
-                   (a / (c * t)) ** (1 / 3) if c > 0 else math.inf)
+        return min(
+            self._num(self.eta_bar, values),
+            math.sqrt(a / (b * t)) if b > 0 else math.inf,
+            (a / (c * t)) ** (1 / 3) if c > 0 else math.inf,
+        )
 
     def value(self, values: Mapping[str, float]) -> float:
         return self._num(self.expression, values)
 
     def phi(self, values: Mapping[str, float], eta_value: float) -> float:
         """A/(eta T) + B eta + C eta^2 at a given eta <= eta_bar: the bound before choosing eta."""
-        return self._num(self.A / (eta * T) + self.B * eta + self.C * eta**2, {**values, "eta": eta_value})
+        return self._num(
+            self.A / (eta * T) + self.B * eta + self.C * eta**2, {**values, "eta": eta_value}
+        )
 
     def describe(self) -> dict:
-        return {"name": self.name, "algorithm": self.algorithm, "provenance": self.provenance, "source": self.source,
-                "expression": sp.sstr(self.expression), "sigma2": sp.sstr(self.sigma2),
-                "sigma_tilde2": sp.sstr(self.sigma_tilde2), "eta_bar": sp.sstr(self.eta_bar),
-                "template": "16 sqrt(Delta_F0 sigma2/T) + 8 (Delta_F0^2 sigma_tilde2/T^2)^(1/3) + 8 Delta_F0/(eta_bar T)"}
+        return {
+            "name": self.name,
+            "algorithm": self.algorithm,
+            "provenance": self.provenance,
+            "source": self.source,
+            "expression": sp.sstr(self.expression),
+            "sigma2": sp.sstr(self.sigma2),
+            "sigma_tilde2": sp.sstr(self.sigma_tilde2),
+            "eta_bar": sp.sstr(self.eta_bar),
+            "template": "16 sqrt(Delta_F0 sigma2/T) + 8 (Delta_F0^2 sigma_tilde2/T^2)^(1/3) + 8 Delta_F0/(eta_bar T)",
+        }
 
 
 _kappa, _L = fedsim_local.kappa, fedsim_local.L_joint
@@ -155,7 +172,9 @@ S_tau = fedsim_local.S_tau
 
 def fedsim_paper_level() -> PaperLevel:
     return PaperLevel(
-        name="fedsim_paper_level", algorithm="fedsim", source="fedsim_sgd_local",
+        name="fedsim_paper_level",
+        algorithm="fedsim",
+        source="fedsim_sgd_local",
         B=8 * _kappa * S_tau,
         C=12 * _a_sim**2 * (d2 + s_u2 + s_v2),
         eta_bar=sp.Min(1 / _L, 1 / (4 * _kappa), sp.sqrt(p / 12) / _a_sim),
@@ -167,7 +186,9 @@ _a_u, _a_v = drift_slope(tau_u), drift_slope(tau_v)
 
 def fedalt_paper_level() -> PaperLevel:
     return PaperLevel(
-        name="fedalt_paper_level", algorithm="fedalt", source="fedalt_sgd_local",
+        name="fedalt_paper_level",
+        algorithm="fedalt",
+        source="fedalt_sgd_local",
         B=8 * (p * s_v2 / tau_v + 2 * nu_m * d2 + 2 * s_u2 / (tau_u * m))
         + (sp.Rational(864, 100) / tau_v + sp.Rational(108, 100)) * chi**2 * s_v2,
         C=9 * p * _a_v**2 * s_v2 + 10 * _a_u**2 * (d2 + s_u2),
@@ -203,27 +224,54 @@ def _derivation() -> tuple[Identity, ...]:
     x, k = sp.symbols("x k", positive=True)
     j = sp.Symbol("j", integer=True, positive=True)
     return (
-        Identity("at eta_1 = sqrt(A/(B T)): A/(eta_1 T) = B eta_1 = sqrt(A B/T)",
-                 A_ / (e1 * T_) - B_ * e1, sp.Integer(0)),
+        Identity(
+            "at eta_1 = sqrt(A/(B T)): A/(eta_1 T) = B eta_1 = sqrt(A B/T)",
+            A_ / (e1 * T_) - B_ * e1,
+            sp.Integer(0),
+        ),
         Identity("... and B eta_1 = sqrt(A B/T)", (B_ * e1) ** 2, A_ * B_ / T_),
-        Identity("at eta_2 = (A/(C T))^(1/3): A/(eta_2 T) = C eta_2^2 = (A^2 C/T^2)^(1/3)",
-                 A_ / (e2 * T_) - C_ * e2**2, sp.Integer(0)),
+        Identity(
+            "at eta_2 = (A/(C T))^(1/3): A/(eta_2 T) = C eta_2^2 = (A^2 C/T^2)^(1/3)",
+            A_ / (e2 * T_) - C_ * e2**2,
+            sp.Integer(0),
+        ),
         Identity("... cubed: (C eta_2^2)^3 = A^2 C/T^2", (C_ * e2**2) ** 3, A_**2 * C_ / T_**2),
-        Identity("the middle term: 2 (A^2 C/T^2)^(1/3) = 8 (Delta_F0^2 C/T^2)^(1/3) at A = 8 Delta_F0",
-                 (2 * sp.cbrt(A_**2 * C_ / T_**2)).subs(A_, 8 * Delta_F0) ** 3,
-                 (8 * sp.cbrt(Delta_F0**2 * C_ / T_**2)) ** 3),
-        Identity("the first term: 2 sqrt(A B/T) = 16 sqrt(Delta_F0 (B/8)/T) at A = 8 Delta_F0",
-                 (2 * sp.sqrt(A_ * B_ / T_)).subs(A_, 8 * Delta_F0), 16 * sp.sqrt(Delta_F0 * (B_ / 8) / T_)),
-        Identity("binomial tail: C(tau, 2)/tau^2 = (1 - 1/tau)/2, the j = 2 case of C(tau, j)/tau^j <= (1-1/tau)/j!",
-                 sp.binomial(k, 2) / k**2, (1 - 1 / k) / 2),
-        Identity("(e^x - 1 - x)/x^2 at x = 1 is e - 2", ((sp.exp(x) - 1 - x) / x**2).subs(x, 1), E_MINUS_2),
-        Identity("FedSim, theta = omega = 1: K_W = 1/(2 eta) + kappa, so 2 K_W = (1 + 2 kappa eta)/eta",
-                 2 * (1 / (2 * eta) + _kappa), (1 + 2 * _kappa * eta) / eta),
-        Identity("FedSim: N/(eta/8) = 8 kappa eta S_tau + 12 a^2 eta^2 (d^2+s^2) at the drift term's bound",
-                 (_kappa * eta**2 * S_tau + sp.Rational(3, 2) * _a_sim**2 * eta**3 * (d2 + s_u2 + s_v2)) / (eta / 8),
-                 fedsim_paper_level().B * eta + fedsim_paper_level().C * eta**2),
-        Identity("a sum over j >= 2 of x^j/j! is e^x - 1 - x",
-                 sp.summation(x**j / sp.factorial(j), (j, 2, sp.oo)).rewrite(sp.exp), sp.exp(x) - 1 - x),
+        Identity(
+            "the middle term: 2 (A^2 C/T^2)^(1/3) = 8 (Delta_F0^2 C/T^2)^(1/3) at A = 8 Delta_F0",
+            (2 * sp.cbrt(A_**2 * C_ / T_**2)).subs(A_, 8 * Delta_F0) ** 3,
+            (8 * sp.cbrt(Delta_F0**2 * C_ / T_**2)) ** 3,
+        ),
+        Identity(
+            "the first term: 2 sqrt(A B/T) = 16 sqrt(Delta_F0 (B/8)/T) at A = 8 Delta_F0",
+            (2 * sp.sqrt(A_ * B_ / T_)).subs(A_, 8 * Delta_F0),
+            16 * sp.sqrt(Delta_F0 * (B_ / 8) / T_),
+        ),
+        Identity(
+            "binomial tail: C(tau, 2)/tau^2 = (1 - 1/tau)/2, the j = 2 case of C(tau, j)/tau^j <= (1-1/tau)/j!",
+            sp.binomial(k, 2) / k**2,
+            (1 - 1 / k) / 2,
+        ),
+        Identity(
+            "(e^x - 1 - x)/x^2 at x = 1 is e - 2",
+            ((sp.exp(x) - 1 - x) / x**2).subs(x, 1),
+            E_MINUS_2,
+        ),
+        Identity(
+            "FedSim, theta = omega = 1: K_W = 1/(2 eta) + kappa, so 2 K_W = (1 + 2 kappa eta)/eta",
+            2 * (1 / (2 * eta) + _kappa),
+            (1 + 2 * _kappa * eta) / eta,
+        ),
+        Identity(
+            "FedSim: N/(eta/8) = 8 kappa eta S_tau + 12 a^2 eta^2 (d^2+s^2) at the drift term's bound",
+            (_kappa * eta**2 * S_tau + sp.Rational(3, 2) * _a_sim**2 * eta**3 * (d2 + s_u2 + s_v2))
+            / (eta / 8),
+            fedsim_paper_level().B * eta + fedsim_paper_level().C * eta**2,
+        ),
+        Identity(
+            "a sum over j >= 2 of x^j/j! is e^x - 1 - x",
+            sp.summation(x**j / sp.factorial(j), (j, 2, sp.oo)).rewrite(sp.exp),
+            sp.exp(x) - 1 - x,
+        ),
     )
 
 

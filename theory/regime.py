@@ -11,14 +11,16 @@ the answer says why: the derived regime speaks only where altsim has proofs.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from .bound import STEP_SIZE_KINDS, Bound
 from .stepsize import allowed_eta, optimal_eta
 from .symbols import DEFAULTS
 
 REGIME_ALGORITHMS = ("fedalt", "fedsim")
-_CHOSEN_BY_ETA = STEP_SIZE_KINDS | {"step_rule"}  # the bound picks eta itself, and both blocks follow it
+_CHOSEN_BY_ETA = STEP_SIZE_KINDS | {
+    "step_rule"
+}  # the bound picks eta itself, and both blocks follow it
 RUN_DEFAULTS = {**DEFAULTS, "tau": 1, "tau_u": 1, "tau_v": 1}
 """What a setting that does not say otherwise runs with: one local step per block, stateful clients, fresh samples."""
 
@@ -26,11 +28,18 @@ RUN_DEFAULTS = {**DEFAULTS, "tau": 1, "tau_u": 1, "tau_v": 1}
 def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
     """{'value', 'eta'} of `bound` at its best allowed step size, or {'reason'} when it does not apply."""
     vals = {**RUN_DEFAULTS, **values}
-    missing = sorted(p for p in set(bound.parameters) - {"eta", "eta_v"} if p not in vals)  # eta_v follows eta
+    missing = sorted(
+        p for p in set(bound.parameters) - {"eta", "eta_v"} if p not in vals
+    )  # eta_v follows eta
     if missing:
         return {"reason": f"needs {', '.join(missing)}"}
-    failing = [why for c in bound.conditions if c.kind not in _CHOSEN_BY_ETA
-               for why in [c.check(vals)] if why is not None]
+    failing = [
+        why
+        for c in bound.conditions
+        if c.kind not in _CHOSEN_BY_ETA
+        for why in [c.check(vals)]
+        if why is not None
+    ]
     if failing:
         return {"reason": "; ".join(failing)}
     if "eta" not in bound.parameters:
@@ -44,8 +53,9 @@ def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
     return {"value": float(value), "eta": float(eta)}
 
 
-def regime_winner_derived(values: Mapping[str, float], bounds: Mapping[str, Bound] | None = None,
-                          rtol: float = 1e-12) -> dict:
+def regime_winner_derived(
+    values: Mapping[str, float], bounds: Mapping[str, Bound] | None = None, rtol: float = 1e-12
+) -> dict:
     """Which of FedAlt and FedSim has the smaller best [D] bound at `values` (which must hold T).
 
     Returns {'winner': 'fedalt' | 'fedsim' | 'tie' | None, 'fedalt': {...}, 'fedsim': {...}, 'reason'}:
@@ -70,6 +80,8 @@ def regime_winner_derived(values: Mapping[str, float], bounds: Mapping[str, Boun
     elif abs(a - s) <= rtol * max(abs(a), abs(s)):
         out.update(winner="tie", reason="the best [D] bounds are equal")
     else:
-        out.update(winner="fedalt" if a < s else "fedsim",
-                   reason=f"best [D] bounds {out['fedalt']['bound']} = {a:.6g} and {out['fedsim']['bound']} = {s:.6g}")
+        out.update(
+            winner="fedalt" if a < s else "fedsim",
+            reason=f"best [D] bounds {out['fedalt']['bound']} = {a:.6g} and {out['fedsim']['bound']} = {s:.6g}",
+        )
     return out

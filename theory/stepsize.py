@@ -6,14 +6,16 @@ Block rule (docs/theory.md section 2, [R]): gamma_u = eta / (L_u tau_u), gamma_v
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from .bound import Bound
 
 
-def block_step_sizes(eta: float, L_u: float, L_v: float, tau_u: int = 1, tau_v: int = 1) -> tuple[float, float]:
+def block_step_sizes(
+    eta: float, L_u: float, L_v: float, tau_u: int = 1, tau_v: int = 1
+) -> tuple[float, float]:
     """(gamma_u, gamma_v) from the normalised step size eta."""
     if not eta > 0:
         raise ValueError(f"eta={eta!r}: must be > 0")
@@ -27,7 +29,9 @@ def official_step_size(eta: float, L_u: float, L_v: float, tau: int = 1) -> floa
     return eta / (max(L_u, L_v) * tau)
 
 
-def minimize_rate(a: float, b: float, c: float, T: float, eta_max: float = math.inf) -> tuple[float, float]:
+def minimize_rate(
+    a: float, b: float, c: float, T: float, eta_max: float = math.inf
+) -> tuple[float, float]:
     """Minimise phi(eta) = a/(eta T) + b eta + c eta^2 over 0 < eta <= eta_max.
 
     phi' = 0 reads 2c eta^3 + b eta^2 - a/T = 0. Closed forms: eta = sqrt(a/(bT)) when c = 0 and
@@ -93,8 +97,13 @@ def allowed_eta(bound: Bound, values: Mapping[str, float], points: int = 200) ->
     return lo
 
 
-def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int = 2001,
-                eta_cap: float | None = None) -> tuple[float, float]:
+def optimal_eta(
+    bound: Bound,
+    values: Mapping[str, float],
+    T: float,
+    grid: int = 2001,
+    eta_cap: float | None = None,
+) -> tuple[float, float]:
     """The eta in (0, min(eta_max, eta_cap)) minimising `bound` at horizon T (numeric; every other symbol given).
 
     A log-spaced grid brackets the minimum, then a bounded Brent search refines it. The
@@ -110,7 +119,9 @@ def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int =
     if eta_cap is not None:
         eta_max = min(eta_max, eta_cap)
     hi = eta_max * (1 - 1e-9)
-    if bound.weights:  # each evaluation searches the weights: a coarser grid, then a fine one instead of Brent
+    if (
+        bound.weights
+    ):  # each evaluation searches the weights: a coarser grid, then a fine one instead of Brent
         grid = min(grid, 161)
     etas = np.geomspace(hi * 1e-8, hi, grid)
     vals = {**vals, "T": T}
@@ -124,9 +135,15 @@ def optimal_eta(bound: Bound, values: Mapping[str, float], T: float, grid: int =
         g = np.where(np.isfinite(g) & (g > 0), g, np.inf)
         j = int(np.argmin(g))
         return (float(fine[j]), float(g[j])) if g[j] <= f[k] else (float(etas[k]), float(f[k]))
-    res = minimize_scalar(lambda e: float(bound.evaluate({**vals, "eta": e})), bounds=(lo_b, hi_b), method="bounded",
-                          options={"xatol": 1e-12 * hi})
-    best_eta, best = (float(res.x), float(res.fun)) if res.fun <= f[k] else (float(etas[k]), float(f[k]))
+    res = minimize_scalar(
+        lambda e: float(bound.evaluate({**vals, "eta": e})),
+        bounds=(lo_b, hi_b),
+        method="bounded",
+        options={"xatol": 1e-12 * hi},
+    )
+    best_eta, best = (
+        (float(res.x), float(res.fun)) if res.fun <= f[k] else (float(etas[k]), float(f[k]))
+    )
     return best_eta, best
 
 

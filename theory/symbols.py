@@ -35,8 +35,29 @@ noise_correlation = sp.Symbol("noise_correlation", real=True)
 SYMBOLS: dict[str, sp.Symbol] = {
     s.name: s
     for s in (
-        L_u, L_v, L_uv, chi, sigma_u, sigma_v, delta, rho, n, m,
-        tau, tau_u, tau_v, T, eta, eta_v, gamma_u, gamma_v, Delta_F0, w, stateless, reuse_sample, noise_correlation,
+        L_u,
+        L_v,
+        L_uv,
+        chi,
+        sigma_u,
+        sigma_v,
+        delta,
+        rho,
+        n,
+        m,
+        tau,
+        tau_u,
+        tau_v,
+        T,
+        eta,
+        eta_v,
+        gamma_u,
+        gamma_v,
+        Delta_F0,
+        w,
+        stateless,
+        reuse_sample,
+        noise_correlation,
     )
 }
 
@@ -64,7 +85,7 @@ DESCRIPTIONS: dict[str, str] = {
     "stateless": "1 if sampled clients restart from v_i^0 every round, 0 if they keep v_i (the default)",
     "reuse_sample": "1 if FedAlt's u-step reuses the v-step's sample, 0 if it draws a fresh one (the default)",
     "noise_correlation": "correlation, per coordinate, of the u-gradient's noise with the v-gradient's noise of the "
-                         "same local step, in [-1, 1] (0, independent, by default)",
+    "same local step, in [-1, 1] (0, independent, by default)",
 }
 
 # Free weights of the proofs (Young's inequality's parameters; `altsim.theory.weights`): never set by a user.
@@ -77,7 +98,10 @@ DEFAULTS: dict[str, float] = {"stateless": 0, "reuse_sample": 0, "noise_correlat
 
 DOMAINS: dict[str, tuple[float, bool, bool]] = {
     **{k: (0.0, True, False) for k in ("L_u", "L_v", "eta", "eta_v", "gamma_u", "gamma_v")},
-    **{k: (0.0, False, False) for k in ("L_uv", "chi", "sigma_u", "sigma_v", "delta", "rho", "Delta_F0", "w")},
+    **{
+        k: (0.0, False, False)
+        for k in ("L_uv", "chi", "sigma_u", "sigma_v", "delta", "rho", "Delta_F0", "w")
+    },
     **{k: (1, False, True) for k in ("n", "m", "tau", "tau_u", "tau_v", "T")},
     "stateless": (0, False, True),
     "reuse_sample": (0, False, True),

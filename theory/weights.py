@@ -12,7 +12,7 @@ Points where no weight makes expr a positive finite number return +inf (the boun
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -35,10 +35,17 @@ _INFEASIBLE = 1e200
 closer the coefficient is to positive, so that the search walks into the admissible weights."""
 
 
-def minimise_over_weights(fn: Callable[..., np.ndarray], args: Mapping[str, np.ndarray], weights: Sequence[str],
-                          sweeps: int = 4, grid: int = 49, golden: int = 24, joint_points: int = 700,
-                          transform: Callable[[np.ndarray], np.ndarray] = _admissible,
-                          descent: Callable[..., np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
+def minimise_over_weights(
+    fn: Callable[..., np.ndarray],
+    args: Mapping[str, np.ndarray],
+    weights: Sequence[str],
+    sweeps: int = 4,
+    grid: int = 49,
+    golden: int = 24,
+    joint_points: int = 700,
+    transform: Callable[[np.ndarray], np.ndarray] = _admissible,
+    descent: Callable[..., np.ndarray] | None = None,
+) -> tuple[np.ndarray, dict]:
     """(min over the weights of transform(fn(**args, **weights)), the weights attaining it), elementwise.
 
     `fn` takes keyword arrays that broadcast together; `args` are the fixed ones. Returns the best
@@ -96,8 +103,12 @@ def minimise_over_weights(fn: Callable[..., np.ndarray], args: Mapping[str, np.n
                 # serves both, since f is elementwise
                 fresh = np.where(left, b - _GOLDEN * (b - a), a + _GOLDEN * (b - a))
                 f_fresh = f({**z, w: fresh})
-                c, d, fc, fd = (np.where(left, fresh, d), np.where(left, c, fresh),
-                                np.where(left, f_fresh, fd), np.where(left, fc, f_fresh))
+                c, d, fc, fd = (
+                    np.where(left, fresh, d),
+                    np.where(left, c, fresh),
+                    np.where(left, f_fresh, fd),
+                    np.where(left, fc, f_fresh),
+                )
             z_gold = np.where(fc <= fd, c, d)
             f_gold = np.minimum(fc, fd)
             cand_z = np.where(f_gold <= at_grid, z_gold, centre)

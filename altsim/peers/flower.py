@@ -40,8 +40,9 @@ local steps; `bench_against_altsim` reports altsim's speedup at n = 100 and n = 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +57,9 @@ def require_flower():
         import flwr  # noqa: F401
         from flwr.simulation import run_simulation  # noqa: F401
     except ImportError as e:
-        raise ImportError(f"the Flower peer needs flwr with its simulation engine: pip install \"altsim[peers]\" ({e})") from None
+        raise ImportError(
+            f'the Flower peer needs flwr with its simulation engine: pip install "altsim[peers]" ({e})'
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,9 @@ class PeerSpec:
         from altsim.theory import require
 
         if self.algorithm not in ("fedalt", "fedsim"):
-            raise ValueError(f"algorithm={self.algorithm!r}: the Flower peer implements 'fedalt' and 'fedsim'")
+            raise ValueError(
+                f"algorithm={self.algorithm!r}: the Flower peer implements 'fedalt' and 'fedsim'"
+            )
         require("n", self.n, low=1, integer=True)
         require("m", self.m, low=1, high=self.n, integer=True)
         require("rounds", self.rounds, low=1, integer=True)
@@ -104,7 +109,9 @@ def _problem(spec: PeerSpec):
 
     key = (spec.n, tuple(sorted(spec.problem.items())))
     if key not in _PROBLEMS:
-        _PROBLEMS[key] = make_problem("coupled_quadratic", dict(spec.problem, n=spec.n), seed=0, dtype="float64")
+        _PROBLEMS[key] = make_problem(
+            "coupled_quadratic", dict(spec.problem, n=spec.n), seed=0, dtype="float64"
+        )
     return _PROBLEMS[key]
 
 
@@ -115,7 +122,9 @@ def _noise(spec: PeerSpec):
 
 
 # -- the client's work, per client, from the paper's pseudo-code --------------------------------------
-def client_local_steps(spec: PeerSpec, i: int, t: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def client_local_steps(
+    spec: PeerSpec, i: int, t: int, u: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """One client's local steps in round t from (u^t, v_i): FedAlt (v first, then u at the new v) or FedSim."""
     from altsim.rates.noise import stochastic_grad_u, stochastic_grad_v
 
@@ -136,14 +145,19 @@ def client_local_steps(spec: PeerSpec, i: int, t: int, u: np.ndarray, v: np.ndar
     return uu.reshape(-1).numpy(), vv.reshape(-1).numpy()
 
 
-def client_measure(spec: PeerSpec, i: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float, float]:
+def client_measure(
+    spec: PeerSpec, i: int, u: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, float, float]:
     """(grad_u F_i, ||grad_v F_i||^2, F_i) at (u, v_i): what the server needs for Delta_t."""
     p = _problem(spec)
     c = torch.tensor([[i]])
     uu = torch.as_tensor(u, dtype=torch.float64).view(1, 1, -1)
     vv = torch.as_tensor(v, dtype=torch.float64).view(1, 1, -1)
-    return (p.grad_u(uu, vv, c).reshape(-1).numpy(), float(p.grad_v(uu, vv, c).pow(2).sum()),
-            float(p.loss(uu, vv, c).reshape(-1)[0]))
+    return (
+        p.grad_u(uu, vv, c).reshape(-1).numpy(),
+        float(p.grad_v(uu, vv, c).pow(2).sum()),
+        float(p.loss(uu, vv, c).reshape(-1)[0]),
+    )
 
 
 # -- the Flower apps -------------------------------------------------------------------------------------
@@ -171,15 +185,23 @@ def build_apps(spec: PeerSpec, record: dict):
         u = msg.content["arrays"]["u"].numpy()
         u_new, v_new = client_local_steps(spec, i, t, u, _my_v(context, i))
         context.state["v"] = arrays(v=v_new)
-        content = RecordDict({"arrays": arrays(u=u_new), "metrics": MetricRecord({"num-examples": 1})})
+        content = RecordDict(
+            {"arrays": arrays(u=u_new), "metrics": MetricRecord({"num-examples": 1})}
+        )
         return Message(content=content, reply_to=msg)
 
     @client_app.evaluate()
     def evaluate(msg: Message, context: Context) -> Message:
         i = int(context.node_config["partition-id"])
         gu, gv2, F = client_measure(spec, i, msg.content["arrays"]["u"].numpy(), _my_v(context, i))
-        content = RecordDict({"arrays": arrays(grad_u=gu),
-                              "metrics": MetricRecord({"grad_v_sq": gv2, "loss": F, "client": i, "num-examples": 1})})
+        content = RecordDict(
+            {
+                "arrays": arrays(grad_u=gu),
+                "metrics": MetricRecord(
+                    {"grad_v_sq": gv2, "loss": F, "client": i, "num-examples": 1}
+                ),
+            }
+        )
         return Message(content=content, reply_to=msg)
 
     class SharedSampling(FedAvg):
@@ -194,7 +216,9 @@ def build_apps(spec: PeerSpec, record: dict):
             clients = _noise(spec).sample_clients(t, spec.n, spec.m)[0].tolist()
             config["t"] = t
             record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
-            return self._construct_messages(record, [self.node_of_client[c] for c in clients], "train")
+            return self._construct_messages(
+                record, [self.node_of_client[c] for c in clients], "train"
+            )
 
         def aggregate_train(self, server_round, replies):
             arrays, metrics = super().aggregate_train(server_round, replies)
@@ -206,10 +230,14 @@ def build_apps(spec: PeerSpec, record: dict):
                 return None
             replies = [r for r in replies if r.has_content()]
             if len(replies) != spec.n:
-                raise RuntimeError(f"round {server_round}: {len(replies)} of {spec.n} clients answered the evaluation")
+                raise RuntimeError(
+                    f"round {server_round}: {len(replies)} of {spec.n} clients answered the evaluation"
+                )
             gu = np.mean([r.content["arrays"]["grad_u"].numpy() for r in replies], axis=0)
             record["grad_u_sq"].append(float(np.sum(gu**2)))
-            record["grad_v_sq_mean"].append(float(np.mean([r.content["metrics"]["grad_v_sq"] for r in replies])))
+            record["grad_v_sq_mean"].append(
+                float(np.mean([r.content["metrics"]["grad_v_sq"] for r in replies]))
+            )
             record["loss"].append(float(np.mean([r.content["metrics"]["loss"] for r in replies])))
             return None
 
@@ -221,26 +249,46 @@ def build_apps(spec: PeerSpec, record: dict):
         deadline = time.monotonic() + 300
         while len(nodes := list(grid.get_node_ids())) < spec.n:  # supernodes register as they start
             if time.monotonic() > deadline:
-                raise RuntimeError(f"only {len(nodes)} of {spec.n} Flower nodes came up within 300 s")
+                raise RuntimeError(
+                    f"only {len(nodes)} of {spec.n} Flower nodes came up within 300 s"
+                )
             time.sleep(0.05)
-        asks = [Message(content=RecordDict({"arrays": arrays(u=np.zeros(1))}), dst_node_id=nd,
-                        message_type="query") for nd in nodes]
+        asks = [
+            Message(
+                content=RecordDict({"arrays": arrays(u=np.zeros(1))}),
+                dst_node_id=nd,
+                message_type="query",
+            )
+            for nd in nodes
+        ]
         node_of_client = {}
         for reply in grid.send_and_receive(asks):
             if reply.has_error():
-                raise RuntimeError(f"node {reply.metadata.src_node_id} failed the client query: {reply.error.reason}")
+                raise RuntimeError(
+                    f"node {reply.metadata.src_node_id} failed the client query: {reply.error.reason}"
+                )
             node_of_client[int(reply.content["metrics"]["client"])] = reply.metadata.src_node_id
-        strategy = SharedSampling(node_of_client, fraction_train=spec.m / spec.n,
-                                  fraction_evaluate=1.0 if spec.evaluate else 0.0)
+        strategy = SharedSampling(
+            node_of_client,
+            fraction_train=spec.m / spec.n,
+            fraction_evaluate=1.0 if spec.evaluate else 0.0,
+        )
         record["start"] = time.perf_counter()
-        strategy.start(grid=grid, initial_arrays=arrays(u=_problem(spec).initial_point()[0].numpy()),
-                       num_rounds=spec.rounds)
+        strategy.start(
+            grid=grid,
+            initial_arrays=arrays(u=_problem(spec).initial_point()[0].numpy()),
+            num_rounds=spec.rounds,
+        )
         record["end"] = time.perf_counter()
 
     @client_app.query()
     def query(msg: Message, context: Context) -> Message:
-        return Message(content=RecordDict({"metrics": MetricRecord({"client": int(context.node_config["partition-id"])})}),
-                       reply_to=msg)
+        return Message(
+            content=RecordDict(
+                {"metrics": MetricRecord({"client": int(context.node_config["partition-id"])})}
+            ),
+            reply_to=msg,
+        )
 
     return server_app, client_app
 
@@ -256,8 +304,13 @@ def run_flower(spec: PeerSpec, backend_config: dict | None = None) -> dict:
     record: dict[str, Any] = {"u": [], "grad_u_sq": [], "grad_v_sq_mean": [], "loss": []}
     server_app, client_app = build_apps(spec, record)
     logging.getLogger("flwr").setLevel(logging.WARNING)
-    run_simulation(server_app=server_app, client_app=client_app, num_supernodes=spec.n, backend_name="ray",
-                   backend_config=backend_config or {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}})
+    run_simulation(
+        server_app=server_app,
+        client_app=client_app,
+        num_supernodes=spec.n,
+        backend_name="ray",
+        backend_config=backend_config or {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}},
+    )
     if "end" not in record:
         raise RuntimeError(f"the Flower run of {spec.algorithm} stopped before its last round")
     record["seconds"] = record["end"] - record["start"]
@@ -281,13 +334,29 @@ def compare_trajectories(spec: PeerSpec, flower_record: dict | None = None) -> d
     from altsim.rates import simulate
 
     rec = flower_record or run_flower(spec)
-    tr = simulate(_problem(spec), altsim_algorithm(spec), rounds=spec.rounds + 1, m=spec.m, seeds=[spec.seed],
-                  compile="off")
-    ours = {"grad_u_sq": tr.grad_u_sq[0, 1:], "grad_v_sq_mean": tr.grad_v_sq_mean[0, 1:],
-            "loss": tr.objective_gap[0, 1:] + _problem(spec).certified_constants().F_lower}
-    diffs = {k: float(np.max(np.abs(np.asarray(rec[k]) - v) / np.maximum(np.abs(v), 1e-300))) for k, v in ours.items()}
-    return {"max_relative_difference": max(diffs.values()), "per_quantity": diffs,
-            "altsim": {k: v.tolist() for k, v in ours.items()}, "flower": {k: list(rec[k]) for k in ours}}
+    tr = simulate(
+        _problem(spec),
+        altsim_algorithm(spec),
+        rounds=spec.rounds + 1,
+        m=spec.m,
+        seeds=[spec.seed],
+        compile="off",
+    )
+    ours = {
+        "grad_u_sq": tr.grad_u_sq[0, 1:],
+        "grad_v_sq_mean": tr.grad_v_sq_mean[0, 1:],
+        "loss": tr.objective_gap[0, 1:] + _problem(spec).certified_constants().F_lower,
+    }
+    diffs = {
+        k: float(np.max(np.abs(np.asarray(rec[k]) - v) / np.maximum(np.abs(v), 1e-300)))
+        for k, v in ours.items()
+    }
+    return {
+        "max_relative_difference": max(diffs.values()),
+        "per_quantity": diffs,
+        "altsim": {k: v.tolist() for k, v in ours.items()},
+        "flower": {k: list(rec[k]) for k in ours},
+    }
 
 
 def time_rounds(spec: PeerSpec) -> dict:
@@ -305,7 +374,11 @@ def time_rounds(spec: PeerSpec) -> dict:
     rounds(repeats)
     ours = (time.perf_counter() - t0) / repeats
     flower = run_flower(spec)["seconds"] / spec.rounds
-    return {"flower_seconds_per_round": flower, "altsim_seconds_per_round": ours, "speedup": flower / ours}
+    return {
+        "flower_seconds_per_round": flower,
+        "altsim_seconds_per_round": ours,
+        "speedup": flower / ours,
+    }
 
 
 def bench_against_altsim(quick: bool = False, say: Callable[[str], None] = print) -> dict:
@@ -315,16 +388,21 @@ def bench_against_altsim(quick: bool = False, say: Callable[[str], None] = print
     out: dict = {}
     check = compare_trajectories(PeerSpec("fedalt", n=10, m=3, rounds=4))
     check_sim = compare_trajectories(PeerSpec("fedsim", n=10, m=3, rounds=4))
-    out["flower_trajectory_max_relative_difference"] = max(check["max_relative_difference"],
-                                                           check_sim["max_relative_difference"])
-    say(f"Flower vs altsim trajectories (n=10, m=3, 4 rounds, FedAlt and FedSim): max relative difference "
-        f"{out['flower_trajectory_max_relative_difference']:.2g}")
-    for n in ((100,) if quick else (100, 1000)):
+    out["flower_trajectory_max_relative_difference"] = max(
+        check["max_relative_difference"], check_sim["max_relative_difference"]
+    )
+    say(
+        f"Flower vs altsim trajectories (n=10, m=3, 4 rounds, FedAlt and FedSim): max relative difference "
+        f"{out['flower_trajectory_max_relative_difference']:.2g}"
+    )
+    for n in (100,) if quick else (100, 1000):
         rounds = 3 if quick else (10 if n <= 100 else 5)
         timing = time_rounds(PeerSpec("fedalt", n=n, m=max(1, n // 10), rounds=rounds))
         out[f"flower_speedup_n{n}"] = timing["speedup"]
         out[f"flower_timing_n{n}"] = timing
-        say(f"n={n}: Flower {timing['flower_seconds_per_round'] * 1e3:.1f} ms/round, altsim "
-            f"{timing['altsim_seconds_per_round'] * 1e3:.2f} ms/round: {timing['speedup']:.0f}x")
+        say(
+            f"n={n}: Flower {timing['flower_seconds_per_round'] * 1e3:.1f} ms/round, altsim "
+            f"{timing['altsim_seconds_per_round'] * 1e3:.2f} ms/round: {timing['speedup']:.0f}x"
+        )
     out["flower_version"] = __import__("flwr").__version__
     return out

@@ -30,11 +30,18 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from altsim.rates.experiment import ExperimentConfig, Result
-from altsim.testing.falsify import SPACE, Attempt, _decode, attempt_from_result, evaluate, instance
 from altsim.synthetic import make_problem
+from altsim.testing.falsify import SPACE, Attempt, _decode, attempt_from_result, evaluate, instance
 from altsim.theory import Bound
 
-__all__ = ["assert_bound_holds", "constants", "experiment_configs", "problem_params", "problems", "seeds"]
+__all__ = [
+    "assert_bound_holds",
+    "constants",
+    "experiment_configs",
+    "problem_params",
+    "problems",
+    "seeds",
+]
 
 
 def seeds() -> st.SearchStrategy[int]:
@@ -45,38 +52,79 @@ def constants(stochastic: bool = True) -> st.SearchStrategy[dict]:
     """Assumption constants keyed like `Bound` parameters: L_u, L_v, chi, sigma_u, sigma_v, delta, Delta_F0."""
     pos = st.floats(0.05, 20.0, allow_nan=False)
     noise = st.floats(0.0, 5.0) if stochastic else st.just(0.0)
-    return st.fixed_dictionaries({"L_u": pos, "L_v": pos, "chi": st.floats(0.0, 3.0), "sigma_u": noise,
-                                  "sigma_v": noise, "delta": st.floats(0.0, 5.0), "Delta_F0": st.floats(0.0, 100.0)})
+    return st.fixed_dictionaries(
+        {
+            "L_u": pos,
+            "L_v": pos,
+            "chi": st.floats(0.0, 3.0),
+            "sigma_u": noise,
+            "sigma_v": noise,
+            "delta": st.floats(0.0, 5.0),
+            "Delta_F0": st.floats(0.0, 100.0),
+        }
+    )
 
 
 @st.composite
-def problem_params(draw, family: str = "coupled_quadratic", max_n: int = 12, max_dim: int = 5,
-                   stochastic: bool = True) -> dict:
+def problem_params(
+    draw,
+    family: str = "coupled_quadratic",
+    max_n: int = 12,
+    max_dim: int = 5,
+    stochastic: bool = True,
+) -> dict:
     """Parameters of a problem family, always inside the family's valid ranges."""
     n = draw(st.integers(2, max_n))
     if family == "coupled_quadratic":
         nu = draw(st.floats(0.0, 0.9))
         chi = draw(st.floats(0.0, 0.95 * (1 - nu)))
-        return dict(n=n, d_u=draw(st.integers(1, max_dim)), d_v=draw(st.integers(1, max_dim)),
-                    L_u=draw(st.floats(0.2, 5.0)), L_v=draw(st.floats(0.2, 5.0)), nonconvexity=nu, chi=chi,
-                    delta=draw(st.floats(0.05, 3.0)), sigma_u=draw(st.floats(0, 1)) if stochastic else 0.0,
-                    sigma_v=draw(st.floats(0, 1)) if stochastic else 0.0, init_scale=draw(st.floats(0.1, 5.0)))
+        return dict(
+            n=n,
+            d_u=draw(st.integers(1, max_dim)),
+            d_v=draw(st.integers(1, max_dim)),
+            L_u=draw(st.floats(0.2, 5.0)),
+            L_v=draw(st.floats(0.2, 5.0)),
+            nonconvexity=nu,
+            chi=chi,
+            delta=draw(st.floats(0.05, 3.0)),
+            sigma_u=draw(st.floats(0, 1)) if stochastic else 0.0,
+            sigma_v=draw(st.floats(0, 1)) if stochastic else 0.0,
+            init_scale=draw(st.floats(0.1, 5.0)),
+        )
     if family == "shared_representation":
-        return dict(n=n, features=draw(st.integers(1, max_dim)), rank=draw(st.integers(1, 3)),
-                    samples=draw(st.integers(2, 10)), head_spread=draw(st.floats(0, 2)), ridge=draw(st.floats(0, 0.5)))
+        return dict(
+            n=n,
+            features=draw(st.integers(1, max_dim)),
+            rank=draw(st.integers(1, 3)),
+            samples=draw(st.integers(2, 10)),
+            head_spread=draw(st.floats(0, 2)),
+            ridge=draw(st.floats(0, 0.5)),
+        )
     if family == "small_network":
-        return dict(n=n, features=draw(st.integers(1, max_dim)), hidden=draw(st.integers(1, 8)),
-                    samples=draw(st.integers(2, 10)))
-    raise ValueError(f"family={family!r}: no strategy; choose coupled_quadratic, shared_representation or small_network")
+        return dict(
+            n=n,
+            features=draw(st.integers(1, max_dim)),
+            hidden=draw(st.integers(1, 8)),
+            samples=draw(st.integers(2, 10)),
+        )
+    raise ValueError(
+        f"family={family!r}: no strategy; choose coupled_quadratic, shared_representation or small_network"
+    )
 
 
 def problems(family: str = "coupled_quadratic", **kw) -> st.SearchStrategy:
     """Problem instances of a family, with their certified constants (`problem.certified_constants()`)."""
-    return st.builds(lambda p, s: make_problem(family, p, seed=s), problem_params(family, **kw), st.integers(0, 10_000))
+    return st.builds(
+        lambda p, s: make_problem(family, p, seed=s),
+        problem_params(family, **kw),
+        st.integers(0, 10_000),
+    )
 
 
 @st.composite
-def experiment_configs(draw, bound: Bound, rounds: int | None = None, n_seeds: int = 6) -> ExperimentConfig:
+def experiment_configs(
+    draw, bound: Bound, rounds: int | None = None, n_seeds: int = 6
+) -> ExperimentConfig:
     """An ExperimentConfig on the closed-form family that satisfies every condition of `bound`."""
     z = draw(st.lists(st.floats(0.0, 1.0), min_size=len(SPACE), max_size=len(SPACE)))
     import numpy as np
@@ -90,7 +138,9 @@ def experiment_configs(draw, bound: Bound, rounds: int | None = None, n_seeds: i
     return cfg
 
 
-def assert_bound_holds(bound: Bound, run_or_config: ExperimentConfig | Result, *, scale: float = 1.0) -> Attempt:
+def assert_bound_holds(
+    bound: Bound, run_or_config: ExperimentConfig | Result, *, scale: float = 1.0
+) -> Attempt:
     """Run (or take) an experiment and fail if it violates scale * bound significantly at some T.
 
     The interval at each horizon is widened for the number of horizons (Bonferroni), so a passing
@@ -103,5 +153,6 @@ def assert_bound_holds(bound: Bound, run_or_config: ExperimentConfig | Result, *
     if att.violated:
         raise AssertionError(
             f"{bound.name} violated: measured {att.measured:.6g} > bound {att.bound:.6g} (ratio {att.ratio:.4g}) at "
-            f"T = {att.T}, significant at 95%; rerun with ExperimentConfig.from_dict({att.config.to_dict()!r})")
+            f"T = {att.T}, significant at 95%; rerun with ExperimentConfig.from_dict({att.config.to_dict()!r})"
+        )
     return att

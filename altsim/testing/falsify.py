@@ -2,8 +2,9 @@
 
 The search maximises measured / bound over problem parameters (the closed-form family's
 knobs, its seed and initial scale; the adversarial families' knobs, `family="all"` choosing the family
-too; a correlation between the u- and v-noise where the bound allows one), participation, local steps (tau for FedSim, tau_u and tau_v for
-FedAlt) and step size (and a separate personal step size eta_v where the bound allows one), always
+too; a correlation between the u- and v-noise where the bound allows one), participation, local steps (tau for
+FedSim, tau_u and tau_v for FedAlt) and step size (and a separate personal step size eta_v where the
+bound allows one), always
 inside the bound's conditions. It runs in two phases within the time budget:
 
 1. random search: instances drawn uniformly from the ranges below;
@@ -31,15 +32,14 @@ import math
 import sys
 import time
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from altsim.theory import STEP_SIZE_KINDS, Bound, get_bound
-from altsim.theory.stepsize import allowed_eta
-
 from altsim.rates.compare import is_exact, mean_interval
 from altsim.rates.experiment import ExperimentConfig, run
+from altsim.theory import STEP_SIZE_KINDS, Bound, get_bound
+from altsim.theory.stepsize import allowed_eta
 
 # Normalised search coordinates, each in [0, 1]: name -> (low, high, kind)
 SPACE = {
@@ -89,7 +89,9 @@ def family_at(family: str, p: dict) -> str:
     """The family of search point p: `family` itself, or the one its family_choice coordinate picks (all)."""
     if family != ALL_FAMILIES:
         return family
-    return SEARCH_FAMILIES[min(int(p["family_choice"] * len(SEARCH_FAMILIES)), len(SEARCH_FAMILIES) - 1)]
+    return SEARCH_FAMILIES[
+        min(int(p["family_choice"] * len(SEARCH_FAMILIES)), len(SEARCH_FAMILIES) - 1)
+    ]
 
 
 def _family_problem(family: str, p: dict, sig_u: float, sig_v: float, rho: float = 0.0) -> dict:
@@ -98,16 +100,44 @@ def _family_problem(family: str, p: dict, sig_u: float, sig_v: float, rho: float
     n = p["n"]
     noise = dict(sigma_u=sig_u, sigma_v=sig_v, **({"noise_correlation": rho} if rho else {}))
     if family == "kinked_quadratic":
-        return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"],
-                    kinked=int(round(p["kinked_frac"] * n)), radius=p["radius"], spread=p["spread"],
-                    **noise, init_scale=p["init_scale"])
+        return dict(
+            n=n,
+            d_u=p["d_u"],
+            d_v=p["d_v"],
+            L_u=p["L_u"],
+            L_v=p["L_v"],
+            kinked=int(round(p["kinked_frac"] * n)),
+            radius=p["radius"],
+            spread=p["spread"],
+            **noise,
+            init_scale=p["init_scale"],
+        )
     if family == "bilinear_quadratic":
-        return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], chi=p["chi_frac"],
-                    spread=p["spread"], **noise, init_scale=p["init_scale"])
+        return dict(
+            n=n,
+            d_u=p["d_u"],
+            d_v=p["d_v"],
+            L_u=p["L_u"],
+            L_v=p["L_v"],
+            chi=p["chi_frac"],
+            spread=p["spread"],
+            **noise,
+            init_scale=p["init_scale"],
+        )
     nu = p["nonconvexity"]
-    return dict(n=n, d_u=p["d_u"], d_v=p["d_v"], L_u=p["L_u"], L_v=p["L_v"], nonconvexity=nu,
-                chi=p["chi_frac"] * (1 - nu), delta=p["delta"], **noise,
-                frequency=p["frequency"], init_scale=p["init_scale"])
+    return dict(
+        n=n,
+        d_u=p["d_u"],
+        d_v=p["d_v"],
+        L_u=p["L_u"],
+        L_v=p["L_v"],
+        nonconvexity=nu,
+        chi=p["chi_frac"] * (1 - nu),
+        delta=p["delta"],
+        **noise,
+        frequency=p["frequency"],
+        init_scale=p["init_scale"],
+    )
 
 
 def _decode(z: np.ndarray) -> dict:
@@ -172,7 +202,9 @@ def _fails(bound: Bound, kind: str, values: dict) -> bool:
     return any(c.check(values) is not None for c in bound.conditions_of(kind))
 
 
-def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_quadratic") -> ExperimentConfig | None:
+def instance(
+    bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_quadratic"
+) -> ExperimentConfig | None:
     """The ExperimentConfig of a search point, moved inside the bound's conditions by their kinds.
 
     Participation, noise and local steps are set to what the bound's conditions of those kinds
@@ -182,8 +214,14 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_qua
     if family in WITHOUT_DELTA and "delta" in bound.parameters:
         return None  # delta is infinite on this family: the bound is too
     target = _family_problem(family, p, 0.0, 0.0)
-    values = {"n": n, "chi": target.get("chi", 0.0), "L_u": p["L_u"], "L_v": p["L_v"], "stateless": 0,
-              **{k: target[k] for k in ("delta",) if k in target}}  # kinked_quadratic's delta is computed, not a knob
+    values = {
+        "n": n,
+        "chi": target.get("chi", 0.0),
+        "L_u": p["L_u"],
+        "L_v": p["L_v"],
+        "stateless": 0,
+        **{k: target[k] for k in ("delta",) if k in target},
+    }  # kinked_quadratic's delta is computed, not a knob
     m = max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
     if _fails(bound, "participation", {**values, "m": m}):
         m = n
@@ -191,11 +229,14 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_qua
     if _fails(bound, "noise", {**values, "sigma_u": sig_u, "sigma_v": sig_v}):
         sig_u, sig_v = 0.0, 0.0
     tau = p["tau"]
-    if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}) or not _has_field(bound.algorithm, "tau"):
+    if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}) or not _has_field(
+        bound.algorithm, "tau"
+    ):
         tau = 1  # one step where the bound needs it, and where the algorithm has no joint local steps at all
     tau_u, tau_v = p["tau_u"], p["tau_v"]
-    if (_fails(bound, "local_steps", {"tau": 1, "tau_u": tau_u, "tau_v": tau_v})
-            or not _has_field(bound.algorithm, "tau_u")):
+    if _fails(bound, "local_steps", {"tau": 1, "tau_u": tau_u, "tau_v": tau_v}) or not _has_field(
+        bound.algorithm, "tau_u"
+    ):
         tau_u = tau_v = 1
     # correlated u- and v-noise where the bound allows it (FedSim's do; FedAlt's need independent draws)
     rho = p["noise_correlation"] if sig_u > 0 and sig_v > 0 else 0.0
@@ -207,15 +248,30 @@ def instance(bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_qua
     if not eta > 0:
         return None
     eta_v = None
-    if _separate_steps(bound):  # a bound that allows eta_v != eta: search that too, inside its step conditions
+    if _separate_steps(
+        bound
+    ):  # a bound that allows eta_v != eta: search that too, inside its step conditions
         eta_v = float(eta * p["eta_v_ratio"])
-        if any(_fails(bound, kind, {**values, "eta": eta, "eta_v": eta_v}) for kind in STEP_SIZE_KINDS):
+        if any(
+            _fails(bound, kind, {**values, "eta": eta, "eta_v": eta_v}) for kind in STEP_SIZE_KINDS
+        ):
             eta_v = None
     exact = is_exact(values)
-    return ExperimentConfig(family=family, problem=problem, problem_seed=p["problem_seed"], algorithms=(bound.algorithm,),
-                            rounds=p["rounds"], m=m, eta=eta, eta_v=eta_v,
-                            seeds=(0,) if exact else tuple(range(n_seeds)),
-                            tau=tau, tau_u=tau_u, tau_v=tau_v, bounds=(bound.name,))
+    return ExperimentConfig(
+        family=family,
+        problem=problem,
+        problem_seed=p["problem_seed"],
+        algorithms=(bound.algorithm,),
+        rounds=p["rounds"],
+        m=m,
+        eta=eta,
+        eta_v=eta_v,
+        seeds=(0,) if exact else tuple(range(n_seeds)),
+        tau=tau,
+        tau_u=tau_u,
+        tau_v=tau_v,
+        bounds=(bound.name,),
+    )
 
 
 def _separate_steps(bound: Bound) -> bool:
@@ -223,7 +279,9 @@ def _separate_steps(bound: Bound) -> bool:
     return "eta_v" in bound.parameters and not bound.conditions_of("step_rule")
 
 
-def evaluate(bound: Bound, config: ExperimentConfig, scale: float = 1.0, bonferroni: bool = False) -> Attempt:
+def evaluate(
+    bound: Bound, config: ExperimentConfig, scale: float = 1.0, bonferroni: bool = False
+) -> Attempt:
     """Run `config` and hold it against scale * bound at every horizon."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -231,7 +289,9 @@ def evaluate(bound: Bound, config: ExperimentConfig, scale: float = 1.0, bonferr
     return attempt_from_result(bound, res, scale, bonferroni=bonferroni)
 
 
-def attempt_from_result(bound: Bound, res, scale: float = 1.0, level: float = 0.95, bonferroni: bool = False) -> Attempt:
+def attempt_from_result(
+    bound: Bound, res, scale: float = 1.0, level: float = 0.95, bonferroni: bool = False
+) -> Attempt:
     """Hold a finished run against scale * bound at every horizon (see the module docstring).
 
     With `bonferroni`, the interval at each horizon has level 1 - (1 - level)/K for K horizons, so the
@@ -250,9 +310,11 @@ def attempt_from_result(bound: Bound, res, scale: float = 1.0, level: float = 0.
     exact = is_exact(setting)
     if bonferroni:
         level = 1 - (1 - level) / len(curve)
-    mean, lo, hi = mean_interval(per_seed, exact, level=level)
+    mean, lo, _hi = mean_interval(per_seed, exact, level=level)
     if (tr.diverged_at >= 0).any():
-        return Attempt(math.inf, True, config, int(tr.horizons[0]), math.inf, float(curve[0]), exact)
+        return Attempt(
+            math.inf, True, config, int(tr.horizons[0]), math.inf, float(curve[0]), exact
+        )
     ratios = mean / curve
     k = int(np.nanargmax(ratios))
     above = lo > curve * (1 + 1e-9)
@@ -260,8 +322,16 @@ def attempt_from_result(bound: Bound, res, scale: float = 1.0, level: float = 0.
     if violated and not above[k]:
         k = int(np.flatnonzero(above)[0])
     share = drift_share(bound, {**setting, "T": float(tr.horizons[k])})
-    return Attempt(float(ratios[k]), violated, config, int(tr.horizons[k]), float(mean[k]), float(curve[k]), exact,
-                   share)
+    return Attempt(
+        float(ratios[k]),
+        violated,
+        config,
+        int(tr.horizons[k]),
+        float(mean[k]),
+        float(curve[k]),
+        exact,
+        share,
+    )
 
 
 TARGETS = ("bound", "drift_lemma")
@@ -288,9 +358,17 @@ def drift_lemma_ratio(config: ExperimentConfig) -> tuple[float, int, float]:
     from altsim.theory.fedsim_local import eps as eps_expr
     from altsim.theory.symbols import SYMBOLS
 
-    if config.algorithms != ("fedsim",) or config.tau < 2 or (config.m or 0) not in (0, config.problem.get("n")):
-        raise ValueError("drift_lemma_ratio: needs a FedSim-only config with tau >= 2 and full participation")
-    with warnings.catch_warnings():  # the lemma needs no step-size condition: a step outside a bound's is fine here
+    if (
+        config.algorithms != ("fedsim",)
+        or config.tau < 2
+        or (config.m or 0) not in (0, config.problem.get("n"))
+    ):
+        raise ValueError(
+            "drift_lemma_ratio: needs a FedSim-only config with tau >= 2 and full participation"
+        )
+    with (
+        warnings.catch_warnings()
+    ):  # the lemma needs no step-size condition: a step outside a bound's is fine here
         warnings.simplefilter("ignore")
         problem, cert, steps, scales = preflight(config)
     if problem.noisy_u or problem.noisy_v:
@@ -299,19 +377,29 @@ def drift_lemma_ratio(config: ExperimentConfig) -> tuple[float, int, float]:
     L_u, L_v = scales[0], scales[1]
     alg = make_algorithm("fedsim", config, eta, (L_u, L_v))
     chi = cert.chi
-    eps = float(eps_expr.subs({SYMBOLS["eta"]: eta, SYMBOLS["chi"]: chi, SYMBOLS["tau"]: config.tau}))
+    eps = float(
+        eps_expr.subs({SYMBOLS["eta"]: eta, SYMBOLS["chi"]: chi, SYMBOLS["tau"]: config.tau})
+    )
     states = []
     u0, V0 = problem.initial_point()
     states.append((u0.unsqueeze(0), V0.unsqueeze(0)))
-    simulate(problem, alg, rounds=config.rounds, m=problem.n, seeds=[config.seeds[0]],
-             on_state=lambda t, st: states.append((st.u.clone(), st.V.clone())))
+    simulate(
+        problem,
+        alg,
+        rounds=config.rounds,
+        m=problem.n,
+        seeds=[config.seeds[0]],
+        on_state=lambda t, st: states.append((st.u.clone(), st.V.clone())),
+    )
     clients = problem.all_clients.expand(1, problem.n)
     worst, worst_t, worst_share = 0.0, 0, 0.0
     for t in range(len(states) - 1):
         (u, V), (u1, V1) = states[t], states[t + 1]
         U = u.unsqueeze(1).expand(1, problem.n, problem.d_u)
         gu = problem.grad_u(U, V, clients).mean(1)  # grad_u F
-        gv = problem.grad_v(U, V, clients)          # each client's grad_v F_i (its block of the joint gradient)
+        gv = problem.grad_v(
+            U, V, clients
+        )  # each client's grad_v F_i (its block of the joint gradient)
         e_u = math.sqrt(L_u) * (u1 - u) + eta * gu / math.sqrt(L_u)
         e_v = math.sqrt(L_v) * (V1 - V) + eta * gv / math.sqrt(L_v)
         moved = float(L_u * ((u1 - u) ** 2).sum() + L_v * ((V1 - V) ** 2).sum(-1).mean())
@@ -322,7 +410,11 @@ def drift_lemma_ratio(config: ExperimentConfig) -> tuple[float, int, float]:
         Delta = float((gu**2).sum() / L_u + (gv**2).sum(-1).mean() / L_v)
         allowed = eps**2 * (Delta + cert.delta**2 / L_u)
         if allowed > 0 and drift2 / allowed > worst:
-            worst, worst_t, worst_share = drift2 / allowed, t, eps**2 * cert.delta**2 / L_u / allowed
+            worst, worst_t, worst_share = (
+                drift2 / allowed,
+                t,
+                eps**2 * cert.delta**2 / L_u / allowed,
+            )
     return worst, worst_t, worst_share
 
 
@@ -350,14 +442,22 @@ def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt
             if prob[key] > floor:
                 q = {**prob, key: prob[key] - 1}
                 m = cfg.m
-                if key == "n":  # full participation stays full; otherwise m may not exceed the new n
+                if (
+                    key == "n"
+                ):  # full participation stays full; otherwise m may not exceed the new n
                     m = q["n"] if cfg.m == prob["n"] else min(cfg.m, q["n"])
                 candidates.append(dataclasses.replace(cfg, problem=q, m=m))
         if cfg.rounds > 2:
             candidates.append(dataclasses.replace(cfg, rounds=max(2, cfg.rounds // 2)))
         if len(cfg.seeds) > 2:
-            candidates.append(dataclasses.replace(cfg, seeds=cfg.seeds[: max(2, len(cfg.seeds) // 2)]))
-        for key in (k for k in ("delta", "init_scale", "frequency", "L_u", "L_v", "radius", "spread") if k in prob):
+            candidates.append(
+                dataclasses.replace(cfg, seeds=cfg.seeds[: max(2, len(cfg.seeds) // 2)])
+            )
+        for key in (
+            k
+            for k in ("delta", "init_scale", "frequency", "L_u", "L_v", "radius", "spread")
+            if k in prob
+        ):
             r = round(prob[key], 1)
             if r > 0 and r != prob[key]:
                 candidates.append(dataclasses.replace(cfg, problem={**prob, key: r}))
@@ -376,10 +476,20 @@ def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt
     return best
 
 
-def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0, n_seeds: int = 8,
-            random_fraction: float = 0.5, progress: Callable[[str], None] | None = None,
-            family: str = "coupled_quadratic", min_drift_share: float = 0.0, max_rounds: int | None = None,
-            target: str = "bound") -> dict:
+def falsify(
+    bound_name: str,
+    budget: float,
+    *,
+    scale: float = 1.0,
+    seed: int = 0,
+    n_seeds: int = 8,
+    random_fraction: float = 0.5,
+    progress: Callable[[str], None] | None = None,
+    family: str = "coupled_quadratic",
+    min_drift_share: float = 0.0,
+    max_rounds: int | None = None,
+    target: str = "bound",
+) -> dict:
     """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report.
 
     `min_drift_share` > 0 searches for the worst *drift-term* instance: an attempt whose `drift_share`
@@ -393,9 +503,13 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     worst case of that one step, which the whole bound's ratio cannot show when other terms dominate."""
     bound = get_bound(bound_name)
     if family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
-        raise ValueError(f"family={family!r}: must be one of {', '.join((*SEARCH_FAMILIES, ALL_FAMILIES))}")
+        raise ValueError(
+            f"family={family!r}: must be one of {', '.join((*SEARCH_FAMILIES, ALL_FAMILIES))}"
+        )
     if bound.provenance != "D" or bound.eta_max is None:
-        raise ValueError(f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]")
+        raise ValueError(
+            f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]"
+        )
     from altsim.rates import get_algorithm
 
     get_algorithm(bound.algorithm)  # a bound for an algorithm nobody registered cannot be run
@@ -404,12 +518,16 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
     if target not in TARGETS:
         raise ValueError(f"target={target!r}: must be one of {', '.join(TARGETS)}")
     if target == "drift_lemma" and bound_name not in DRIFT_LEMMA_BOUNDS:
-        raise ValueError(f"target='drift_lemma': measures the drift step of {', '.join(DRIFT_LEMMA_BOUNDS)}, "
-                         f"not of bound={bound_name!r}")
+        raise ValueError(
+            f"target='drift_lemma': measures the drift step of {', '.join(DRIFT_LEMMA_BOUNDS)}, "
+            f"not of bound={bound_name!r}"
+        )
     if not 0 <= min_drift_share < 1:
         raise ValueError(f"min_drift_share={min_drift_share!r}: must be in [0, 1)")
     lo_rounds = SPACE["rounds"][0]
-    if max_rounds is not None and not (isinstance(max_rounds, int) and lo_rounds < max_rounds <= 100_000):
+    if max_rounds is not None and not (
+        isinstance(max_rounds, int) and lo_rounds < max_rounds <= 100_000
+    ):
         raise ValueError(f"max_rounds={max_rounds!r}: must be an integer in ({lo_rounds}, 100000]")
     rng = np.random.default_rng(seed)
     start = time.time()
@@ -429,7 +547,9 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         if target == "drift_lemma":
             p["tau"] = max(2, p["tau"])  # no drift at one local step
         if max_rounds is not None:
-            p["rounds"] = int(round(lo_rounds + float(np.clip(z[_ROUNDS], 0, 1)) * (max_rounds - lo_rounds)))
+            p["rounds"] = int(
+                round(lo_rounds + float(np.clip(z[_ROUNDS], 0, 1)) * (max_rounds - lo_rounds))
+            )
         cfg = instance(bound, p, n_seeds, family_at(family, p))
         if cfg is None:  # no step size satisfies the bound's conditions at this point
             errors += 1
@@ -437,15 +557,21 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         try:
             if target == "drift_lemma":
                 r, t, share = drift_lemma_ratio(dataclasses.replace(cfg, bounds=()))
-                a = Attempt(r, r > 1 + 1e-6, cfg, t, r, 1.0, exact=True, drift_share=share)  # 1e-6: rounding in e
+                a = Attempt(
+                    r, r > 1 + 1e-6, cfg, t, r, 1.0, exact=True, drift_share=share
+                )  # 1e-6: rounding in e
             else:
                 a = evaluate(bound, cfg, scale)
                 if a.violated:  # a candidate: confirm on fresh seeds before believing it
                     c = confirm(bound, a, scale)
                     if not c.violated:
-                        unconfirmed.append({"search_ratio": a.ratio, "confirmed_ratio": c.ratio, "T": a.T})
-                        say(f"{time.time() - start:6.1f}s  candidate at ratio {a.ratio:.4f} not confirmed on "
-                            f"{len(CONFIRM_SEEDS)} fresh seeds (ratio {c.ratio:.4f})")
+                        unconfirmed.append(
+                            {"search_ratio": a.ratio, "confirmed_ratio": c.ratio, "T": a.T}
+                        )
+                        say(
+                            f"{time.time() - start:6.1f}s  candidate at ratio {a.ratio:.4f} not confirmed on "
+                            f"{len(CONFIRM_SEEDS)} fresh seeds (ratio {c.ratio:.4f})"
+                        )
                     a = dataclasses.replace(c, config=a.config) if not c.violated else c
         except ValueError:
             errors += 1
@@ -453,10 +579,16 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         evals += 1
         if best is None or objective(a) > objective(best):
             best, best_z = a, z.copy()
-            worst = (f"worst drift-lemma ratio {a.ratio:.4f} at round {a.T} (diversity share {a.drift_share:.2f})"
-                     if target == "drift_lemma" else f"worst ratio {a.ratio:.4f} at T={a.T}"
-                     + (f" (drift share {a.drift_share:.2f})" if min_drift_share else ""))
-            say(f"{time.time() - start:6.1f}s  eval {evals}: {worst}" + ("  VIOLATION" if a.violated else ""))
+            worst = (
+                f"worst drift-lemma ratio {a.ratio:.4f} at round {a.T} (diversity share {a.drift_share:.2f})"
+                if target == "drift_lemma"
+                else f"worst ratio {a.ratio:.4f} at T={a.T}"
+                + (f" (drift share {a.drift_share:.2f})" if min_drift_share else "")
+            )
+            say(
+                f"{time.time() - start:6.1f}s  eval {evals}: {worst}"
+                + ("  VIOLATION" if a.violated else "")
+            )
         return a
 
     # phase 1: random search
@@ -469,19 +601,30 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         before = objective(best)
         consider(z)
         step = min(0.5, step * 1.5) if objective(best) > before else max(0.01, step * 0.9)
-    shrunk = (shrink(bound, best, scale, deadline + 0.25 * budget)
-              if best is not None and best.violated and target == "bound" else None)
+    shrunk = (
+        shrink(bound, best, scale, deadline + 0.25 * budget)
+        if best is not None and best.violated and target == "bound"
+        else None
+    )
     # The search's worst ratio is the max of many noisy estimates, so it is biased upwards; rerun the
     # worst instance on fresh seeds for an unbiased estimate (runs without randomness are exact already).
     fresh = None
     if best is not None and not best.violated and not best.exact and math.isfinite(best.ratio):
         fresh = confirm(bound, best, scale)
     return {
-        "bound": bound_name, "algorithm": bound.algorithm, "provenance": bound.provenance, "scale": scale,
+        "bound": bound_name,
+        "algorithm": bound.algorithm,
+        "provenance": bound.provenance,
+        "scale": scale,
         "family": family,
-        "budget_seconds": budget, "elapsed_seconds": time.time() - start, "evaluations": evals, "refused": errors,
-        "worst_ratio": best.ratio if best else None, "worst_T": best.T if best else None,
-        "worst_measured": best.measured if best else None, "worst_bound": best.bound if best else None,
+        "budget_seconds": budget,
+        "elapsed_seconds": time.time() - start,
+        "evaluations": evals,
+        "refused": errors,
+        "worst_ratio": best.ratio if best else None,
+        "worst_T": best.T if best else None,
+        "worst_measured": best.measured if best else None,
+        "worst_bound": best.bound if best else None,
         "violation": bool(best and best.violated),
         "worst_config": best.config.to_dict() if best else None,
         "counterexample": shrunk.config.to_dict() if shrunk else None,
@@ -490,7 +633,9 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
         "worst_T_fresh_seeds": (fresh.T if fresh else best.T if best else None),
         "worst_is_exact": bool(best and best.exact),
         "worst_drift_share": best.drift_share if best else None,
-        "min_drift_share": min_drift_share, "target": target, "max_rounds": max_rounds if max_rounds is not None else SPACE["rounds"][1],
+        "min_drift_share": min_drift_share,
+        "target": target,
+        "max_rounds": max_rounds if max_rounds is not None else SPACE["rounds"][1],
         "unconfirmed_candidates": unconfirmed,
         "confirmation": f"{len(CONFIRM_SEEDS)} fresh seeds, Bonferroni over the horizons, level 95%",
     }
@@ -498,6 +643,7 @@ def falsify(bound_name: str, budget: float, *, scale: float = 1.0, seed: int = 0
 
 def config_toml(config: dict, comment: str) -> str:
     """A TOML file that `altsim run` reruns."""
+
     def lit(v):
         if isinstance(v, np.generic):
             v = v.item()

@@ -29,11 +29,21 @@ def reference_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list
         whole = algorithm.gather(problem, state, sampled)
         parts = []
         for j in range(m):  # one client at a time
-            one = LocalState(whole.clients[:, j:j + 1], whole.u[:, j:j + 1].clone(), whole.v[:, j:j + 1].clone(),
-                             {k: x[:, j:j + 1].clone() for k, x in whole.client.items()}, whole.server)
+            one = LocalState(
+                whole.clients[:, j : j + 1],
+                whole.u[:, j : j + 1].clone(),
+                whole.v[:, j : j + 1].clone(),
+                {k: x[:, j : j + 1].clone() for k, x in whole.client.items()},
+                whole.server,
+            )
             parts.append(algorithm.local_update(problem, one, noise, t))
-        done = LocalState(sampled, torch.cat([p.u for p in parts], 1), torch.cat([p.v for p in parts], 1),
-                          {k: torch.cat([p.client[k] for p in parts], 1) for k in whole.client}, whole.server)
+        done = LocalState(
+            sampled,
+            torch.cat([p.u for p in parts], 1),
+            torch.cat([p.v for p in parts], 1),
+            {k: torch.cat([p.client[k] for p in parts], 1) for k in whole.client},
+            whole.server,
+        )
         state = algorithm.server_update(problem, state, done)
         states.append(state)
     return states
@@ -43,11 +53,15 @@ def _one(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(1, 1, -1)
 
 
-def literal_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def literal_run(
+    problem, algorithm, *, rounds: int, m: int, seed: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """States [(u^t, V^t) for t = 0..rounds] of one seed of FedAlt or FedSim, from the pseudo-code alone."""
     if algorithm.name not in ("fedalt", "fedsim"):
-        raise ValueError(f"algorithm {algorithm.name!r}: the literal reference covers fedalt and fedsim; "
-                         "use reference_run for the others")
+        raise ValueError(
+            f"algorithm {algorithm.name!r}: the literal reference covers fedalt and fedsim; "
+            "use reference_run for the others"
+        )
     noise = NoiseStream(torch.tensor([seed]), problem.device, problem.dtype)
     u, V = problem.initial_point()
     states = [(u.clone(), V.clone())]
@@ -61,10 +75,23 @@ def literal_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list[t
             u_i, v_i = _one(u.clone()), _one(v_start.clone())
             if algorithm.name == "fedalt":
                 for k in range(algorithm.tau_v):  # personal first, u held at u^t
-                    v_i = v_i - algorithm.gamma_v * stochastic_grad_v(problem, noise, t, k, u_i, v_i, client)
+                    v_i = v_i - algorithm.gamma_v * stochastic_grad_v(
+                        problem, noise, t, k, u_i, v_i, client
+                    )
                 for k in range(algorithm.tau_u):  # then shared, at the new v_i
-                    if algorithm.reuse_sample:  # the sample of v-step min(k, tau_v - 1), not a fresh one
-                        g = stochastic_grad_u(problem, noise, t, min(k, algorithm.tau_v - 1), u_i, v_i, client, BLOCK_V)
+                    if (
+                        algorithm.reuse_sample
+                    ):  # the sample of v-step min(k, tau_v - 1), not a fresh one
+                        g = stochastic_grad_u(
+                            problem,
+                            noise,
+                            t,
+                            min(k, algorithm.tau_v - 1),
+                            u_i,
+                            v_i,
+                            client,
+                            BLOCK_V,
+                        )
                     else:
                         g = stochastic_grad_u(problem, noise, t, k, u_i, v_i, client)
                     u_i = u_i - algorithm.gamma_u * g
@@ -75,7 +102,9 @@ def literal_run(problem, algorithm, *, rounds: int, m: int, seed: int) -> list[t
                     u_i, v_i = u_i - algorithm.gamma_u * g, v_i - algorithm.gamma_v * h
             new_us.append(u_i.reshape(-1))
             V_next[i] = v_i.reshape(-1)
-        u = torch.stack(new_us).sum(0) / len(new_us)  # server: plain average of the sampled clients' u
+        u = torch.stack(new_us).sum(0) / len(
+            new_us
+        )  # server: plain average of the sampled clients' u
         V = V_next
         states.append((u.clone(), V.clone()))
     return states

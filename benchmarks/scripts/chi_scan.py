@@ -18,10 +18,16 @@ for name in ("fedsim_gd_full", "fedalt_gd_full"):
         best = (0.0, None)
         for seed in range(40):
             for eta_frac in (0.3, 0.6, 0.9):
-                cfg = ExperimentConfig(family="bilinear_quadratic",
-                                       problem=dict(n=1, d_u=1, d_v=1, chi=chi, spread=0.0, init_scale=2.0),
-                                       problem_seed=seed, algorithms=(bound.algorithm,), rounds=60,
-                                       eta=eta_frac * float(bound.eta_max_at({"chi": chi})), seeds=(0,), bounds=(name,))
+                cfg = ExperimentConfig(
+                    family="bilinear_quadratic",
+                    problem=dict(n=1, d_u=1, d_v=1, chi=chi, spread=0.0, init_scale=2.0),
+                    problem_seed=seed,
+                    algorithms=(bound.algorithm,),
+                    rounds=60,
+                    eta=eta_frac * float(bound.eta_max_at({"chi": chi})),
+                    seeds=(0,),
+                    bounds=(name,),
+                )
                 a = evaluate(bound, cfg)
                 if a.ratio > best[0]:
                     best = (a.ratio, dict(problem_seed=seed, eta_frac=eta_frac, T=a.T))
