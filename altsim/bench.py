@@ -46,8 +46,8 @@ import numpy as np
 import torch
 
 from altsim.rates import FedAlt
-from altsim.rates.fused import RoundRunner, compile_unavailable, run_work
-from altsim.rates.noise import NoiseStream
+from altsim.rates.fused import compile_unavailable, run_work
+from altsim.rates.timing import Rounds, sync
 from altsim.synthetic import make_problem
 
 
@@ -70,7 +70,7 @@ def _warm_device(device: str, seconds: float = 2.0) -> None:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         a @ a
-        _sync(device)
+        sync(device)
 
 
 def _problem(n: int, d: int, device: str, dtype: str = "float32", d_v: int | None = None):
@@ -81,30 +81,6 @@ def _problem(n: int, d: int, device: str, dtype: str = "float32", d_v: int | Non
         device=device,
         dtype=dtype,
     )
-
-
-def _sync(device: str) -> None:
-    if str(device).startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-class Rounds:
-    """The engine's rounds alone (no measurement), as `simulate` runs them, eager or compiled.
-
-    The state is built once; each call runs `rounds` more rounds from where the last one stopped,
-    so a timing holds rounds only, not the initial copy of V."""
-
-    def __init__(self, problem, alg, m: int, seeds, compiled: bool = False):
-        self.problem, self.alg, self.m, self.seeds = problem, alg, m, list(seeds)
-        noise = NoiseStream(torch.as_tensor(self.seeds), problem.device, problem.dtype)
-        self.runner = RoundRunner(problem, alg, m, noise, compiled=compiled)
-        self.state, self.t = alg.init(problem, len(self.seeds)), 0
-
-    def __call__(self, rounds: int) -> None:
-        for _ in range(rounds):
-            self.state = self.runner.step(self.state, self.t)
-            self.t += 1
-        _sync(self.problem.device)
 
 
 def engine_rounds(problem, alg, rounds: int, m: int, seeds, device: str = "cpu") -> None:
@@ -130,7 +106,7 @@ def triad_bandwidth(
 
     def triad():
         torch.add(b, c, alpha=0.5, out=a)
-        _sync(device)
+        sync(device)
 
     return 3 * size * b.element_size() / _median(triad, repeats)
 
@@ -154,7 +130,7 @@ def op_mix_seconds(n_elements: int, device: str, dtype=torch.float32, repeats: i
 
     def run():
         fn(n_elements, dtype, device)
-        _sync(device)
+        sync(device)
 
     return _median(run, repeats)
 
@@ -181,7 +157,7 @@ def matmul_gflops(device: str, size: int = 2048, repeats: int = 5, dtype=torch.f
 
     def mm():
         a @ b
-        _sync(device)
+        sync(device)
 
     return 2 * size**3 / _median(mm, repeats) / 1e9
 

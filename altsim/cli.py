@@ -233,7 +233,7 @@ def _bound_report(args) -> dict:
         raise UsageError(
             f"--set: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(theory.symbols.SYMBOLS)}"
         )
-    theory.symbols.validate_values(values)
+    theory.checks.validate_values(values)
     if "eta" in values and ({"gamma_u", "gamma_v"} & set(values)):
         implied = {"gamma_u": ("L_u", "tau_u"), "gamma_v": ("L_v", "tau_v")}
         for g, (L, steps) in implied.items():
@@ -247,43 +247,36 @@ def _bound_report(args) -> dict:
     if "chi" not in values and {"L_uv", "L_u", "L_v"} <= set(values):
         values["chi"] = values["L_uv"] / math.sqrt(values["L_u"] * values["L_v"])
 
+    # What a setting that does not say otherwise runs with (one local step per block, stateful
+    # clients, fresh samples): the same completion `theory.best_value` makes.
+    assumed = {k: v for k, v in theory.regime.RUN_DEFAULTS.items() if k not in values}
+    full = {**assumed, **values}
+
     def condition_status(c: Condition) -> str:
-        if any(k not in values and k not in theory.symbols.DEFAULTS for k in c.symbols):
+        if any(k not in full for k in c.symbols):
             return "unchecked"
-        return "holds" if c.check(values) is None else "fails"
+        return "holds" if c.check(full) is None else "fails"
 
     # Conditions on the step size are the ones the optimal eta below must meet, not the user's values.
     step_kinds = theory.STEP_SIZE_KINDS | {"step_rule"}
 
-    def value_at_best(b) -> tuple[float | None, float | None, list[str], list[str]]:
-        """(value, eta_opt, missing symbols, failed conditions): no value where a condition fails."""
-        missing = [
-            p for p in b.parameters if p not in values and p not in ("eta", "eta_v")
-        ]  # eta_v follows eta
-        if missing:
+    def value_at(b) -> tuple[float | None, float | None, list[str], list[str]]:
+        """(value, eta_opt, missing symbols, failed conditions): no value where a condition fails.
+
+        At the user's eta where one is given; otherwise at the bound's best allowed step size, by
+        `theory.best_value`, the one implementation the regime verdict and the study share."""
+        missing = [p for p in b.parameters if p not in full and p not in ("eta", "eta_v")]
+        if missing:  # eta_v follows eta
             return None, None, missing, []
-        failed = [c.check(values) for c in b.conditions if condition_status(c) == "fails"]
-        if failed:
-            return None, None, [], failed
         if "eta" in values or "eta" not in b.parameters:
-            return float(b.evaluate(values)), None, [], []
-        eta, val = theory.optimal_eta(b, values, values["T"])
-        at_eta = {**values, "eta": eta}
-        failed = [
-            c.check(at_eta)
-            for c in b.conditions
-            if "eta" in c.symbols
-            and all(k in at_eta or k in theory.symbols.DEFAULTS for k in c.symbols)
-            and c.check(at_eta) is not None
-        ]
-        if failed:
-            return (
-                None,
-                None,
-                [],
-                [f"at the bound's best step size eta = {eta:.6g}: {why}" for why in failed],
-            )
-        return val, eta, [], []
+            failed = [c.check(full) for c in b.conditions if condition_status(c) == "fails"]
+            if failed:
+                return None, None, [], failed
+            return float(b.evaluate(full)), None, [], []
+        best = theory.best_value(b, values)
+        if "reason" in best:
+            return None, None, [], [best["reason"]]
+        return best["value"], best["eta"], [], []
 
     if args.name:
         bound = theory.get_bound(args.name)
@@ -292,22 +285,24 @@ def _bound_report(args) -> dict:
                 f"--name {args.name}: is a bound for {bound.algorithm}, not --alg {args.alg}"
             )
     else:
-        candidates = []
-        for b in theory.bounds_for(args.alg, "D"):
-            fails = [
-                c
-                for c in b.conditions
-                if c.kind not in step_kinds and condition_status(c) == "fails"
-            ]
-            if not fails:
-                val = value_at_best(b)[0]
-                candidates.append((val if val is not None else math.inf, b.name, b))
-        if not candidates:
+        applicable = [
+            b
+            for b in theory.bounds_for(args.alg, "D")
+            if not any(
+                c.kind not in step_kinds and condition_status(c) == "fails" for c in b.conditions
+            )
+        ]
+        if not applicable:
             raise UsageError(
                 f"--alg {args.alg}: no [D] bound's conditions hold for these values; see 'altsim bound --list'"
             )
-        bound = min(candidates)[2]
-    value, eta_opt, missing, failed = value_at_best(bound)
+        if "eta" in values:  # the smallest at the user's step size
+            valued = [(v, i) for i, b in enumerate(applicable) for v in [value_at(b)[0]]]
+            bound = applicable[min((v if v is not None else math.inf, i) for v, i in valued)[1]]
+        else:  # the smallest at its own best step size; a bound that needs more values otherwise
+            tightest = theory.tightest_bound(args.alg, values)["bound"]
+            bound = theory.get_bound(tightest) if tightest is not None else applicable[0]
+    value, eta_opt, missing, failed = value_at(bound)
     regime_keys = ("sigma_u", "sigma_v", "delta", "L_u", "L_v", "n", "m")
     regime = (
         theory.regime_winner(*(values[k] for k in regime_keys))
@@ -336,6 +331,11 @@ def _bound_report(args) -> dict:
             for t, c in zip(bound.conditions_text(), bound.conditions)
         ],
         "values": values,
+        "assumed": {
+            k: v
+            for k, v in assumed.items()
+            if k in bound.parameters or any(k in c.symbols for c in bound.conditions)
+        },
         "value": value,
         "eta_opt": eta_opt,
         "missing": missing,
@@ -369,6 +369,9 @@ def cmd_bound(args, out) -> int:
     for c in rep["conditions"]:
         print(f"  condition [{c['status']}] ({c['kind']}): {c['condition']}", file=out)
     if rep["values"]:
+        if rep["assumed"]:
+            shown = ", ".join(f"{k}={v}" for k, v in rep["assumed"].items())
+            print(f"  assumed (not given): {shown}", file=out)
         if rep["missing"]:
             print(f"  value: needs {', '.join(rep['missing'])}", file=out)
         elif rep["failed_conditions"]:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from altsim import __version__
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -239,8 +241,6 @@ class OutputFolder:
 
 
 def _version() -> str:
-    from altsim import __version__
-
     return __version__
 
 

@@ -68,7 +68,7 @@ from altsim.rates.experiment import ExperimentConfig, environment, work_started
 from altsim.rates.regime_study import RegimeStudy
 from altsim.results import ROUND_COLUMNS
 from altsim.theory import require
-from altsim.theory.assumptions import shown
+from altsim.theory.checks import shown
 
 EXECUTORS = ("local", "processes", "dask")
 REGIME_ALGORITHMS = ("fedalt", "fedsim")

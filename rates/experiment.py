@@ -24,8 +24,8 @@ import torch
 import altsim
 from altsim.synthetic import Certified, Problem, make_problem
 from altsim.theory import BOUNDS, Bound, optimal_eta, require
-from altsim.theory.assumptions import require_bool, shown
 from altsim.theory.bound import normalised_eta_v
+from altsim.theory.checks import require_bool, shown
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
 from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm

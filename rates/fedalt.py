@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from altsim.theory import block_step_sizes, require
-from altsim.theory.assumptions import require_bool
+from altsim.theory.checks import require_bool
 
 from .algorithm import ClientServerAlgorithm, LocalState, StatelessOption, register_algorithm
 from .noise import BLOCK_U, BLOCK_V, NoiseStream, stochastic_grad_u, stochastic_grad_v

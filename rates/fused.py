@@ -37,6 +37,7 @@ import types
 import torch
 
 from .algorithm import Algorithm, State
+from .measure import measure
 from .noise import NoiseStream
 
 COMPILE_CHOICES = ("auto", "on", "off")
@@ -145,8 +146,6 @@ def _flat_round(runner: RoundRunner, u, V, client, server, t):
 
 
 def _measure(runner: RoundRunner, u, V):
-    from .engine import measure  # (the engine imports this module)
-
     return measure(runner.problem, u, V)
 
 

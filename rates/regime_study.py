@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from altsim.theory import regime_margin, regime_winner, regime_winner_derived, require
-from altsim.theory.assumptions import shown
+from altsim.theory.checks import shown
 
 from .compare import mean_ci
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from altsim.theory import Constants
-from altsim.theory.assumptions import shown
+from altsim.theory.checks import shown
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

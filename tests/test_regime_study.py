@@ -195,6 +195,34 @@ def test_each_row_uses_the_step_size_its_tuning_seeds_chose_and_pairs_the_scorin
             assert row["constants"] == "certified"
 
 
+def test_bound_cli_regime_verdict_and_study_give_one_best_bound(quadratic_study):
+    """One implementation of "the best bound at its best step size" (theory.tightest_bound): the
+    study's [D] values, the regime verdict and `altsim bound --alg A --json` agree exactly."""
+    import io
+
+    from altsim.theory import regime_winner_derived, tightest_bound
+
+    _f, tmp = quadratic_study
+    summary = json.loads((tmp / "a" / "summary.json").read_text())
+    rows = [r for p in summary["points"] for r in p["summary"]["regime_study"]]
+    keys = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "Delta_F0")
+    keys += ("n", "m", "T", "tau", "tau_u", "tau_v")
+    for row in rows:
+        values = {k: row[k] for k in keys} | {"stateless": 0}
+        verdict = regime_winner_derived(values)
+        for alg in ("fedalt", "fedsim"):
+            study = row["derived"]["values"][alg]
+            assert study is not None and verdict[alg]["value"] == study
+            assert tightest_bound(alg, values)["value"] == study
+            out = io.StringIO()
+            sets = [f"{k}={v!r}" for k, v in values.items()]
+            assert main(["bound", "--alg", alg, "--json", "--set", *sets], out=out) == 0
+            rep = json.loads(out.getvalue())
+            assert rep["name"] == row["derived"]["bounds"][alg]
+            assert rep["value"] == study and rep["regime_derived"][alg]["value"] == study
+            assert rep["eta_opt"] == row["eta_bound"][alg]
+
+
 def test_the_study_resumes_and_reproduces_its_numbers(quadratic_study, capsys):
     f, tmp = quadratic_study
     first = json.loads((tmp / "a" / "summary.json").read_text())

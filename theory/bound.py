@@ -28,6 +28,7 @@ import numpy as np
 import sympy as sp
 
 from .symbols import DEFAULTS, SYMBOLS
+from .weights import minimise_over_weights
 
 PROVENANCES = ("P", "R", "D", "calibrated")
 
@@ -95,7 +96,6 @@ class Condition:
     def best_margin(self, values: Mapping[str, object]) -> np.ndarray:
         """With weights: the largest margin (rhs - lhs for <, lhs - rhs for >) the weight search finds,
         elementwise over array values; the condition holds where it is positive."""
-        from .weights import minimise_over_weights
 
         names, fn = self._margin_fn
         values = with_default_eta_v(names, values)
@@ -290,7 +290,6 @@ class Bound:
 
     def evaluate_with_weights(self, values: Mapping[str, object]) -> tuple[np.ndarray, dict]:
         """(value, weights): the bound at the best free weights found, and those weights."""
-        from .weights import minimise_over_weights
 
         fixed = dict(zip(self.parameters, (np.asarray(a, dtype=float) for a in self._args(values))))
         names = [s.name for s in self._arguments]

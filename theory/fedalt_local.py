@@ -98,6 +98,8 @@ import sympy as sp
 from .bound import Bound, Condition
 from .conditions import FRESH_U_SAMPLE, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS
 from .derivation import Identity
+from .fedalt_sgd import _alpha_of, alpha_star, fedalt_sgd_full
+from .fedsim_sgd import fedsim_sgd_partial
 from .scaled import d2, nu_m, p, s_u2, s_v2
 from .symbols import Delta_F0, T, beta, chi, eta, eta_v, lam, m, n, omega, phi, tau_u, tau_v, theta
 
@@ -188,8 +190,6 @@ BOUNDS = (fedalt_sgd_local,)
 
 
 def _derivation() -> tuple[Identity, ...]:
-    from .fedalt_sgd import _alpha_of, alpha_star, fedalt_sgd_full
-    from .fedsim_sgd import fedsim_sgd_partial
 
     H2, A2, X2, Dsum, Wv, Wu = sp.symbols("H2 A2 X2 Dsum W_v W_u", nonnegative=True)
     Bq, Kq, Cq, Rq = sp.symbols("b k c r", positive=True)

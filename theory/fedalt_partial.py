@@ -85,6 +85,8 @@ from .conditions import (
     STEP_RULE,
 )
 from .derivation import Identity
+from .fedalt_sgd import alpha_star, fedalt_sgd_full
+from .fedsim_sgd import fedsim_sgd_partial
 from .scaled import nu_m, p
 from .symbols import (
     Delta_F0,
@@ -173,8 +175,6 @@ BOUNDS = (fedalt_sgd_partial,)
 
 
 def _derivation() -> tuple[Identity, ...]:
-    from .fedalt_sgd import alpha_star, fedalt_sgd_full
-    from .fedsim_sgd import fedsim_sgd_partial
 
     local = _local.fedalt_sgd_local().expression
     bound = fedalt_sgd_partial().expression

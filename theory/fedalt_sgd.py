@@ -71,6 +71,7 @@ from .conditions import (
     STEP_RULE,
 )
 from .derivation import Identity
+from .fedsim_sgd import fedsim_sgd_full
 from .symbols import Delta_F0, L_u, L_v, T, chi, eta, n, sigma_u, sigma_v
 
 REFERENCE = "altsim [D], theory/fedalt_sgd.py; algorithm of Pillutla et al., ICML 2022"
@@ -141,7 +142,6 @@ BOUNDS = (fedalt_sgd_full, fedalt_gd_full)
 def _derivation() -> tuple[Identity, ...]:
     H, X, Z, a, k = sp.symbols("H X Z alpha k", positive=True)
     rho_ = 1 / r_eta
-    from .fedsim_sgd import fedsim_sgd_full
 
     return (
         Identity(

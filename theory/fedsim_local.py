@@ -126,7 +126,7 @@ from .conditions import (
     STEP_RULE,
 )
 from .derivation import Identity
-from .fedsim_sgd import kappa_partial
+from .fedsim_sgd import fedsim_gd_full, fedsim_sgd_partial, kappa_partial
 from .scaled import d2, nu_m, p, s_u2, s_v2
 from .symbols import Delta_F0, L_u, T, chi, delta, eta, m, n, omega, sigma_u, sigma_v, tau, theta
 
@@ -275,7 +275,6 @@ def _derivation() -> tuple[Identity, ...]:
 
 
 def _sgd_derivation() -> tuple[Identity, ...]:
-    from .fedsim_sgd import fedsim_gd_full, fedsim_sgd_partial
 
     A, B, X, Sg, Dp, _Wd, _Gm, a_ = sp.symbols("A B X s D_p W Gamma alpha", nonnegative=True)
     k_int = sp.Symbol("k", integer=True, nonnegative=True)

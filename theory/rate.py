@@ -83,6 +83,7 @@ import sympy as sp
 
 from . import fedsim_local
 from .derivation import Identity
+from .regime import best_value
 from .scaled import d2, nu_m, p, s_u2, s_v2
 from .symbols import Delta_F0, T, chi, eta, m, tau, tau_u, tau_v
 
@@ -201,8 +202,6 @@ PAPER_LEVEL = {f().name: f() for f in (fedsim_paper_level, fedalt_paper_level)}
 
 def bound_at_best_eta(bound, values: Mapping[str, float], horizons: Sequence[float]) -> np.ndarray:
     """The bound at its own best allowed step size, for each horizon T (the rate the theory promises)."""
-    from .regime import best_value
-
     out = []
     for t in horizons:
         r = best_value(bound, {**values, "T": float(t)})

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 
 from .bound import STEP_SIZE_KINDS, Bound
+from .registry import BOUNDS
 from .stepsize import allowed_eta, optimal_eta
 from .symbols import DEFAULTS
 
@@ -26,7 +27,11 @@ RUN_DEFAULTS = {**DEFAULTS, "tau": 1, "tau_u": 1, "tau_v": 1}
 
 
 def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
-    """{'value', 'eta'} of `bound` at its best allowed step size, or {'reason'} when it does not apply."""
+    """{'value', 'eta'} of `bound` at its best allowed step size, or {'reason'} when it does not apply.
+
+    The step size is searched in (0, `allowed_eta`): inside every step-size condition, so the
+    value is one the bound guarantees. A bound without a step size is evaluated as it stands
+    ('eta' is None). Settings are completed with `RUN_DEFAULTS`."""
     vals = {**RUN_DEFAULTS, **values}
     missing = sorted(
         p for p in set(bound.parameters) - {"eta", "eta_v"} if p not in vals
@@ -53,26 +58,45 @@ def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
     return {"value": float(value), "eta": float(eta)}
 
 
+def tightest_bound(
+    algorithm: str,
+    values: Mapping[str, float],
+    *,
+    bounds: Mapping[str, Bound] | None = None,
+    provenance: str | None = "D",
+) -> dict:
+    """The registered bound on `algorithm` that is smallest at its own best step size.
+
+    Every bound of `provenance` (all of them with None) whose conditions hold at `values` apart
+    from the step size is evaluated by `best_value`; the smallest value wins, the earlier
+    registered bound on a tie. The one implementation of "the best bound" that `altsim bound`,
+    the derived regime verdict and the regime study all call.
+
+    Returns {'bound': name, 'value', 'eta'} or, where no bound applies, {'bound': None,
+    'reasons': {name: why}}."""
+    pool = BOUNDS if bounds is None else bounds
+    best: dict | None = None
+    reasons: dict[str, str] = {}
+    for b in pool.values():
+        if b.algorithm != algorithm or (provenance is not None and b.provenance != provenance):
+            continue
+        r = best_value(b, values)
+        if "value" in r:
+            if best is None or r["value"] < best["value"]:
+                best = {"bound": b.name, **r}
+        else:
+            reasons[b.name] = r["reason"]
+    return best if best is not None else {"bound": None, "reasons": reasons}
+
+
 def regime_winner_derived(
     values: Mapping[str, float], bounds: Mapping[str, Bound] | None = None, rtol: float = 1e-12
 ) -> dict:
     """Which of FedAlt and FedSim has the smaller best [D] bound at `values` (which must hold T).
 
     Returns {'winner': 'fedalt' | 'fedsim' | 'tie' | None, 'fedalt': {...}, 'fedsim': {...}, 'reason'}:
-    per algorithm its tightest applicable bound (name, value, eta) or why none applies."""
-    from . import BOUNDS
-
-    pool = BOUNDS if bounds is None else bounds
-    out: dict = {}
-    for alg in REGIME_ALGORITHMS:
-        best, reasons = None, {}
-        for b in (b for b in pool.values() if b.algorithm == alg and b.provenance == "D"):
-            r = best_value(b, values)
-            if "value" in r and (best is None or r["value"] < best["value"]):
-                best = {"bound": b.name, **r}
-            elif "reason" in r:
-                reasons[b.name] = r["reason"]
-        out[alg] = best if best is not None else {"bound": None, "reasons": reasons}
+    per algorithm its `tightest_bound` (name, value, eta) or why none applies."""
+    out: dict = {alg: tightest_bound(alg, values, bounds=bounds) for alg in REGIME_ALGORITHMS}
     a, s = out["fedalt"].get("value"), out["fedsim"].get("value")
     if a is None or s is None:
         lacking = [alg for alg in REGIME_ALGORITHMS if out[alg].get("value") is None]
@@ -82,6 +106,7 @@ def regime_winner_derived(
     else:
         out.update(
             winner="fedalt" if a < s else "fedsim",
-            reason=f"best [D] bounds {out['fedalt']['bound']} = {a:.6g} and {out['fedsim']['bound']} = {s:.6g}",
+            reason=f"best [D] bounds {out['fedalt']['bound']} = {a:.6g} and "
+            f"{out['fedsim']['bound']} = {s:.6g}",
         )
     return out

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .bound import Bound
+from .bound import STEP_SIZE_KINDS, Bound
 
 
 def block_step_sizes(
@@ -68,7 +68,6 @@ def allowed_eta(bound: Bound, values: Mapping[str, float], points: int = 200) ->
 
     The conditions hold for all small enough eta, so the allowed set is an interval from 0 up to
     this value (on the grid's resolution)."""
-    from .bound import STEP_SIZE_KINDS
 
     eta_max = bound.eta_max_at(values)
     step_conditions = [c for c in bound.conditions if c.kind in STEP_SIZE_KINDS]

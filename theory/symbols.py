@@ -108,14 +108,3 @@ DOMAINS: dict[str, tuple[float, bool, bool]] = {
     "noise_correlation": (-1.0, False, False),
 }
 """Symbol name -> (lower end, open at it, integer): the values a symbol may take (all finite)."""
-
-
-def validate_values(values: dict) -> None:
-    """Raise ValueError naming the first value outside its symbol's domain (and m > n, stateless > 1)."""
-    from .assumptions import require
-
-    for k, v in values.items():
-        low, open_, integer = DOMAINS[k]
-        require(k, v, low=low, low_open=open_, integer=integer, high=1 if k in DEFAULTS else None)
-    if "m" in values and "n" in values and values["m"] > values["n"]:
-        require("m", values["m"], low=1, high=values["n"], integer=True)

@@ -47,6 +47,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from altsim.rates import FedAlt, FedSim, simulate
+from altsim.rates.noise import NoiseStream, stochastic_grad_u, stochastic_grad_v
+from altsim.rates.timing import Rounds
+from altsim.synthetic import make_problem
+from altsim.theory import require
+
 PROBLEM = dict(d_u=10, d_v=10, chi=0.5, delta=1.0, sigma_u=0.1, sigma_v=0.1)
 """The coupled_quadratic parameters of the comparison (n is set per run)."""
 
@@ -88,7 +94,6 @@ class PeerSpec:
     """coupled_quadratic parameters besides n."""
 
     def __post_init__(self) -> None:
-        from altsim.theory import require
 
         if self.algorithm not in ("fedalt", "fedsim"):
             raise ValueError(
@@ -105,7 +110,6 @@ _PROBLEMS: dict = {}
 
 def _problem(spec: PeerSpec):
     """The instance, built once per process (a Ray worker builds it on its first message)."""
-    from altsim.synthetic import make_problem
 
     key = (spec.n, tuple(sorted(spec.problem.items())))
     if key not in _PROBLEMS:
@@ -116,7 +120,6 @@ def _problem(spec: PeerSpec):
 
 
 def _noise(spec: PeerSpec):
-    from altsim.rates.noise import NoiseStream
 
     return NoiseStream(torch.tensor([spec.seed]), torch.device("cpu"), torch.float64)
 
@@ -126,7 +129,6 @@ def client_local_steps(
     spec: PeerSpec, i: int, t: int, u: np.ndarray, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """One client's local steps in round t from (u^t, v_i): FedAlt (v first, then u at the new v) or FedSim."""
-    from altsim.rates.noise import stochastic_grad_u, stochastic_grad_v
 
     p, noise = _problem(spec), _noise(spec)
     c = torch.tensor([[i]])
@@ -319,7 +321,6 @@ def run_flower(spec: PeerSpec, backend_config: dict | None = None) -> dict:
 
 # -- altsim's side, and the comparisons -----------------------------------------------------------------
 def altsim_algorithm(spec: PeerSpec):
-    from altsim.rates import FedAlt, FedSim
 
     if spec.algorithm == "fedalt":
         return FedAlt(gamma_u=spec.gamma_u, gamma_v=spec.gamma_v, tau_u=spec.tau, tau_v=spec.tau)
@@ -331,7 +332,6 @@ def compare_trajectories(spec: PeerSpec, flower_record: dict | None = None) -> d
 
     Flower measures after each round t = 1..T, altsim before each round, so altsim runs T + 1 rounds
     and its rounds 1..T are compared. Returns the largest relative differences and both trajectories."""
-    from altsim.rates import simulate
 
     rec = flower_record or run_flower(spec)
     tr = simulate(
@@ -362,8 +362,6 @@ def compare_trajectories(spec: PeerSpec, flower_record: dict | None = None) -> d
 def time_rounds(spec: PeerSpec) -> dict:
     """Seconds per training round, Flower (its strategy's loop) and altsim (the engine's rounds, eager), same spec."""
     import dataclasses
-
-    from altsim.bench import Rounds
 
     spec = dataclasses.replace(spec, evaluate=False)
     # altsim first: Ray's workers from a previous simulation may still be winding down afterwards

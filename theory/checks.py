@@ -1,0 +1,103 @@
+"""Value checks: one-line errors that name the parameter, its value and the valid range.
+
+Every public entry point of altsim (the CLI, configs, problems, bounds) validates its arguments
+with `require` before any work starts, so a bad value is reported the same way wherever it
+enters.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .symbols import DEFAULTS, DOMAINS
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+MAX_MAGNITUDE = 1e100
+"""Largest |value| a real-valued field takes: squares and products of such constants stay finite."""
+MAX_INTEGER = 2**62
+"""Largest integer field (below int64's limit, so that every integer fits a torch tensor)."""
+
+
+def shown(value, limit: int = 60) -> str:
+    """repr(value), truncated for error messages (a 1 MB value is not echoed whole)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for Python to print
+        return f"<an integer of {abs(int(value)).bit_length()} bits>"
+    return text if len(text) <= limit else f"{text[: limit - 25]}...<{len(text)} characters>"
+
+
+def require(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+    allow_inf: bool = False,
+) -> None:
+    """Raise ValueError naming `name`, `value` (and its type, when that is what is wrong) and the valid
+    range unless value lies in it.
+
+    Types are strict: an integer field takes an int (not 20.0, not "20", not True); a real field
+    takes an int or a float, with |value| <= MAX_MAGNITUDE. NaN is always refused; +inf only with
+    `allow_inf` (a constant that is not certified)."""
+    lo = "-inf" if low is None else _fmt(low)
+    hi = "inf" if high is None else _fmt(high)
+    rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+    kind = "an integer" if integer else "a number"
+    wanted = numbers.Integral if integer else numbers.Real
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, wanted):
+        raise ValueError(
+            f"{name}={shown(value)}: must be {kind} in {rng}, not {type(value).__name__}"
+        )
+    if integer:
+        x = int(value)
+        if abs(x) > MAX_INTEGER:
+            raise ValueError(
+                f"{name}={shown(value)}: must be {kind} in {rng} (at most {MAX_INTEGER} in magnitude)"
+            )
+    else:
+        try:
+            x = float(value)
+        except OverflowError:
+            x = math.inf
+        if (
+            math.isnan(x)
+            or (math.isinf(x) and not (allow_inf and x > 0))
+            or (math.isfinite(x) and abs(x) > MAX_MAGNITUDE)
+        ):
+            raise ValueError(
+                f"{name}={shown(value)}: must be {kind} in {rng}, finite and at most {MAX_MAGNITUDE:g} "
+                "in magnitude"
+            )
+    if (low is not None and (x < low or (low_open and x == low))) or (
+        high is not None and (x > high or (high_open and x == high))
+    ):
+        raise ValueError(f"{name}={shown(value)}: must be {kind} in {rng}")
+
+
+def require_bool(name: str, value) -> None:
+    """Raise ValueError unless value is True or False (not 1, not "yes")."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"{name}={shown(value)}: must be true or false, not {type(value).__name__}"
+        )
+
+
+def validate_values(values: dict) -> None:
+    """Raise ValueError naming the first value outside its symbol's domain (and m > n, stateless > 1)."""
+    for k, v in values.items():
+        low, open_, integer = DOMAINS[k]
+        require(k, v, low=low, low_open=open_, integer=integer, high=1 if k in DEFAULTS else None)
+    if "m" in values and "n" in values and values["m"] > values["n"]:
+        require("m", values["m"], low=1, high=values["n"], integer=True)

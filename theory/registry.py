@@ -1,0 +1,72 @@
+"""The bound registry: every bound altsim knows by name, built-in or registered by a user.
+
+`BOUNDS` maps a bound's name to it. The built-in bounds are the explicit [D] bounds of
+docs/theory.md section 7 (`fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_partial`,
+`fedalt_local`) and the paper's statements and reconstructions of section 5 (`paper`).
+`register_bound` adds a user's own, after which it works wherever a built-in one does.
+`DERIVATIONS` maps each [D] bound's name to the sympy identities its proof rests on.
+"""
+
+from __future__ import annotations
+
+from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
+from .bound import Bound
+
+_DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial, fedalt_local)
+"""Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
+
+BOUNDS: dict[str, Bound] = {
+    b.name: b
+    for b in (
+        f()
+        for f in (
+            *(f for mod in _DERIVED_MODULES for f in mod.BOUNDS),
+            *paper.BOUNDS,
+        )
+    )
+}
+"""Bound name -> `Bound`: the built-in bounds, then any a user registered."""
+
+DERIVATIONS: dict[str, tuple] = {
+    f().name: mod.DERIVATION for mod in _DERIVED_MODULES for f in mod.BOUNDS
+}
+"""[D] bound name -> the `Identity` steps of its derivation (a module's bounds share its derivation)."""
+
+
+def get_bound(name: str) -> Bound:
+    """The registered bound called `name`; ValueError naming the known ones otherwise."""
+    try:
+        return BOUNDS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"bound={name!r}: unknown; choose one of {', '.join(sorted(BOUNDS))}"
+        ) from None
+
+
+def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
+    """The registered bounds on `algorithm`, optionally only those of one provenance ("P", "R", "D")."""
+    return [
+        b
+        for b in BOUNDS.values()
+        if b.algorithm == algorithm and (provenance is None or b.provenance == provenance)
+    ]
+
+
+def register_bound(bound: Bound, *, replace: bool = False) -> Bound:
+    """Add `bound` to the registry under its own name, so that every entry point accepts it.
+
+    A name already taken is refused unless `replace` is true; replacing a built-in bound is
+    always refused (the built-ins are what the recorded results and tests refer to)."""
+    if not isinstance(bound, Bound):
+        raise TypeError(
+            f"bound={bound!r}: must be an altsim.theory.Bound, not {type(bound).__name__}"
+        )
+    builtin = bound.name in _BUILTIN
+    if bound.name in BOUNDS and (builtin or not replace):
+        why = "a built-in bound" if builtin else "already registered (pass replace=True)"
+        raise ValueError(f"bound.name={bound.name!r}: taken, {why}")
+    BOUNDS[bound.name] = bound
+    return bound
+
+
+_BUILTIN = frozenset(BOUNDS)
