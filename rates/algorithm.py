@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import torch
 
@@ -63,6 +63,7 @@ class State:
         for x in self.tensors().values():
             f = torch.isfinite(x).reshape(x.shape[0], -1).all(-1)
             ok = f if ok is None else ok & f
+        assert ok is not None, "a state has at least u and V"
         return ok
 
     def where(self, keep: torch.Tensor, other: State) -> State:
@@ -163,7 +164,7 @@ class ClientServerAlgorithm:
 
     def setting(self) -> dict:
         """The hyperparameters as plain data, with the algorithm's name (goes into results)."""
-        return {"algorithm": self.name, **dataclasses.asdict(self)}
+        return {"algorithm": self.name, **dataclasses.asdict(cast(Any, self))}
 
     # -- hooks ----------------------------------------------------------------------------------
     def validate_for(self, problem) -> None:
@@ -219,13 +220,14 @@ class StatelessOption:
     def official_from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
         """The official variant an `ExperimentConfig` with `official = true` asks for."""
         gamma = official_step_size(eta, L_u, L_v, config.tau)
+        algorithm: Any = cls  # the concrete algorithm class, which defines `official`
         return dataclasses.replace(
-            cls.official(gamma, config.tau, stateless=config.stateless), **options
+            algorithm.official(gamma, config.tau, stateless=config.stateless), **options
         )
 
 
 # --- the registry ------------------------------------------------------------------------------
-ALGORITHMS: dict[str, type] = {}
+ALGORITHMS: dict[str, Any] = {}
 """Registered algorithms by name (built-in ones and any a user registers)."""
 
 
@@ -251,10 +253,8 @@ def register_algorithm(cls: type | None = None, *, replace: bool = False):
     for method in ("init", "round", "setting", "from_experiment"):
         if not callable(getattr(cls, method, None)):
             raise ValueError(f"algorithm {name!r}: missing method {method}()")
-    if (
-        getattr(cls.from_experiment, "__func__", None)
-        is ClientServerAlgorithm.from_experiment.__func__
-    ):
+    inherited: Any = ClientServerAlgorithm.from_experiment
+    if getattr(getattr(cls, "from_experiment"), "__func__", None) is inherited.__func__:  # noqa: B009
         raise ValueError(
             f"algorithm {name!r}: define from_experiment(config, eta, L_u, L_v, **options), which builds "
             "it from an ExperimentConfig"
@@ -272,7 +272,7 @@ CONFIG_FIELDS = frozenset({"gamma_u", "gamma_v", "tau", "tau_u", "tau_v", "state
 """Hyperparameters an ExperimentConfig sets (through eta, the tau fields and stateless): not options."""
 
 
-def get_algorithm(name: Any) -> type:
+def get_algorithm(name: Any) -> Any:
     """The registered class called `name`, or a ValueError listing the known ones (never a silent fallback)."""
     if not isinstance(name, str) or name not in ALGORITHMS:
         raise ValueError(f"algorithm={name!r}: unknown; choose one of {', '.join(ALGORITHMS)}")

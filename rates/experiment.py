@@ -514,7 +514,7 @@ def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> R
         eta, _ = steps[name]
         alg = make_algorithm(name, config, eta, (L_u, L_v))
         cb = (lambda t, T, name=name: progress(name, t, T)) if progress else None
-        last = {}
+        last: dict[str, Any] = {}
         keep_last = (
             (lambda t, state: last.__setitem__("state", state))  # noqa: B023 (read in this iteration)
             if held_out is not None

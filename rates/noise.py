@@ -76,10 +76,11 @@ def _as_int32(h: torch.Tensor) -> torch.Tensor:
 
 def hash_words(*keys) -> torch.Tensor:
     """A 32-bit hash (in int64) of broadcastable integer tensors or ints; the first must be a tensor."""
-    h = None
+    h: torch.Tensor | None = None
     for k in keys:
         k = k & _M32 if isinstance(k, int) else k.to(torch.int64) & _M32
-        h = _fmix32((k + _GOLDEN) & _M32) if h is None else _fmix32(((h ^ k) + _GOLDEN) & _M32)
+        h = _fmix32(((k if h is None else h ^ k) + _GOLDEN) & _M32)  # type: ignore[arg-type]
+    assert h is not None, "hash_words needs at least one key"
     return h
 
 

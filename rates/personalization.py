@@ -20,6 +20,7 @@ Measured only: no bound is involved, and none is claimed.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def share_of_gain(
             f"{partial.shape}, {none.shape}, {full.shape}"
         )
     gain_p, gain_f = partial - none, full - none
-    out = {
+    out: dict[str, Any] = {
         "share": math.nan,
         "ci": [math.nan, math.nan],
         "method": f"paired percentile bootstrap, {resamples} resamples",

@@ -261,7 +261,7 @@ def tune_and_score(config, variant: Variant, study: RegimeStudy) -> Variant:
             f"regime study: {variant.label} diverged on some tuning seed at every eta in "
             f"{list(study.eta_grid)}; add smaller step sizes to regime.eta_grid"
         )
-    variant.eta = min(finite, key=finite.get)
+    variant.eta = min(finite, key=lambda e: finite[e])
     variant.trajectory, variant.setting, _ = _run_one(
         config, variant.algorithm, variant.local_steps, variant.eta, config.seeds
     )
@@ -455,7 +455,7 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
     return rows, trajectories
 
 
-def _at_edge(eta: float, grid: Sequence[float]) -> str | None:
+def _at_edge(eta: float | None, grid: Sequence[float]) -> str | None:
     """'largest' or 'smallest' when the tuned eta is an end of the grid (the best may lie beyond it), else None."""
     return (
         "largest"
@@ -494,7 +494,9 @@ def aggregate(rows: list[dict], level: float = 0.95) -> dict:
         "eta_at_grid_edge": sum(any(r.get("eta_at_grid_edge", {}).values()) for r in rows),
     }
     for p in PREDICTIONS:
-        entry = {"no_prediction": sum(r[p]["winner"] not in ("fedalt", "fedsim") for r in rows)}
+        entry: dict[str, Any] = {
+            "no_prediction": sum(r[p]["winner"] not in ("fedalt", "fedsim") for r in rows)
+        }
         for where, in_band in (("outside", False), ("in_band", True)):
             significant, every = _agreement(rows, p, in_band)
             entry[where], entry[where + "_all"] = _rate(*significant, level), _rate(*every, level)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 
@@ -85,7 +86,7 @@ class SharedRepresentation(FiniteSumProblem):
         gaussian = cfg.noise == "gaussian"
         self.sigma_u, self.sigma_v = (cfg.sigma_u, cfg.sigma_v) if gaussian else (0.0, 0.0)
         gen = torch.Generator().manual_seed(self.seed)
-        f64 = dict(generator=gen, dtype=torch.float64)
+        f64: dict[str, Any] = dict(generator=gen, dtype=torch.float64)
         U_star = torch.randn(self.k, self.p, **f64) / math.sqrt(self.p)
         heads = torch.randn(self.k, **f64) + cfg.head_spread * torch.randn(self.n, self.k, **f64)
         X = torch.randn(self.n, self.samples, self.p, **f64)

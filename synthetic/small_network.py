@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 
@@ -68,7 +69,7 @@ class SmallNetwork(FiniteSumProblem):
         gaussian = cfg.noise == "gaussian"
         self.sigma_u, self.sigma_v = (cfg.sigma_u, cfg.sigma_v) if gaussian else (0.0, 0.0)
         gen = torch.Generator().manual_seed(self.seed)
-        f64 = dict(generator=gen, dtype=torch.float64)
+        f64: dict[str, Any] = dict(generator=gen, dtype=torch.float64)
         W_t = torch.randn(self.h, self.p, **f64) / math.sqrt(self.p)
         heads = (
             torch.randn(self.h, **f64) + cfg.head_spread * torch.randn(self.n, self.h, **f64)

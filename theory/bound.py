@@ -23,6 +23,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -93,7 +94,7 @@ class Condition:
         syms = sorted(margin.free_symbols, key=lambda s: s.name)
         return [s.name for s in syms], sp.lambdify(syms, margin, modules="numpy", cse=True)
 
-    def best_margin(self, values: Mapping[str, object]) -> np.ndarray:
+    def best_margin(self, values: Mapping[str, Any]) -> np.ndarray:
         """With weights: the largest margin (rhs - lhs for <, lhs - rhs for >) the weight search finds,
         elementwise over array values; the condition holds where it is positive."""
 
@@ -108,7 +109,7 @@ class Condition:
         )
         return -neg
 
-    def holds_on(self, values: Mapping[str, object]) -> np.ndarray:
+    def holds_on(self, values: Mapping[str, Any]) -> np.ndarray:
         """Elementwise over array values: where an inequality condition holds (one vectorised evaluation,
         or one weight search); the equalities are checked one value at a time by `check`."""
         if isinstance(self.relation, sp.Equality):
@@ -125,7 +126,7 @@ class Condition:
             return margin > 0
         return margin >= 0
 
-    def check(self, values: Mapping[str, float]) -> str | None:
+    def check(self, values: Mapping[str, Any]) -> str | None:
         """Return None if the condition holds at `values`, otherwise the reason it does not."""
         needed = sorted(self.symbols)
         values = with_default_eta_v(
@@ -226,7 +227,7 @@ class Bound:
             if not isinstance(c, Condition):
                 raise TypeError(f"conditions: {c!r} is not a Condition")
 
-    def weight_at(self, values: Mapping[str, object]) -> float:
+    def weight_at(self, values: Mapping[str, Any]) -> float:
         """The personal weight w of the measure at `values` (1, or m/n for the partial-participation bounds)."""
         return float(
             self.personal_weight.subs(
@@ -234,7 +235,7 @@ class Bound:
             )
         )
 
-    def eta_max_at(self, values: Mapping[str, object]) -> float:
+    def eta_max_at(self, values: Mapping[str, Any]) -> float:
         """The upper end of the allowed eta at `values` (which must hold eta_max's symbols)."""
         if self.eta_max is None:
             raise ValueError(f"bound {self.name!r} has no step-size range")
@@ -248,7 +249,7 @@ class Bound:
             sorted(s.name for s in self.expression.free_symbols if s.name not in self.weights)
         )
 
-    def missing(self, values: Mapping[str, object]) -> list[str]:
+    def missing(self, values: Mapping[str, Any]) -> list[str]:
         return [p for p in self.parameters if p not in values]
 
     # -- evaluation ----------------------------------------------------------------------
@@ -266,14 +267,14 @@ class Bound:
     def _torch_fn(self):
         return sp.lambdify(self._arguments, self.expression, modules="torch")
 
-    def _args(self, values: Mapping[str, object]) -> list:
+    def _args(self, values: Mapping[str, Any]) -> list:
         values = with_default_eta_v(self.parameters, values)
         missing = self.missing(values)
         if missing:
             raise ValueError(f"bound {self.name!r} needs values for: {', '.join(missing)}")
         return [values[p] for p in self.parameters]
 
-    def evaluate(self, values: Mapping[str, object] | None = None, **kw) -> np.ndarray:
+    def evaluate(self, values: Mapping[str, Any] | None = None, **kw) -> np.ndarray:
         """Evaluate with numpy; every value may be an array, and they broadcast together.
 
         A bound with free weights returns, per element, the smallest value the weight search finds
@@ -288,7 +289,7 @@ class Bound:
             out = np.asarray(self._numpy_fn(*args), dtype=float)
         return out + np.zeros(np.broadcast_shapes(*[a.shape for a in args]))
 
-    def evaluate_with_weights(self, values: Mapping[str, object]) -> tuple[np.ndarray, dict]:
+    def evaluate_with_weights(self, values: Mapping[str, Any]) -> tuple[np.ndarray, dict]:
         """(value, weights): the bound at the best free weights found, and those weights."""
 
         fixed = dict(zip(self.parameters, (np.asarray(a, dtype=float) for a in self._args(values))))
@@ -309,9 +310,7 @@ class Bound:
         syms = sorted(self.descent.free_symbols, key=lambda s: s.name)
         return syms, sp.lambdify(syms, self.descent, modules="numpy", cse=True)
 
-    def evaluate_at(
-        self, values: Mapping[str, object], weights: Mapping[str, object]
-    ) -> np.ndarray:
+    def evaluate_at(self, values: Mapping[str, Any], weights: Mapping[str, Any]) -> np.ndarray:
         """The expression at given free weights (each a valid bound when the descent coefficient is positive)."""
         vals = {**with_default_eta_v(self.parameters, values), **weights}
         with np.errstate(all="ignore"):
@@ -319,7 +318,7 @@ class Bound:
                 self._numpy_fn(*(np.asarray(vals[s.name], dtype=float) for s in self._arguments))
             )
 
-    def evaluate_torch(self, values: Mapping[str, object] | None = None, **kw):
+    def evaluate_torch(self, values: Mapping[str, Any] | None = None, **kw):
         """Evaluate with torch tensors (any device); broadcasting as in torch. A bound with free weights
         is evaluated by the numpy search and returned on the device of its first tensor argument."""
         import torch
@@ -376,7 +375,7 @@ class Bound:
         }
 
     # -- applicability -------------------------------------------------------------------
-    def covers(self, setting: Mapping[str, object]) -> Coverage:
+    def covers(self, setting: Mapping[str, Any]) -> Coverage:
         """Whether a run with `setting` (config and certified constants) satisfies every condition.
 
         `setting` holds plain numbers keyed by symbol name plus "algorithm". The normalised
@@ -414,7 +413,7 @@ class Bound:
             raise ValueError(f"kind={kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
         return tuple(c for c in self.conditions if c.kind == kind)
 
-    def uncertified(self, values: Mapping[str, object]) -> list[str]:
+    def uncertified(self, values: Mapping[str, Any]) -> list[str]:
         """Parameters (of the expression or a condition) whose given value is infinite: a problem that
         certifies no finite constant."""
         names = sorted(set(self.parameters).union(*(c.symbols for c in self.conditions)))
@@ -428,7 +427,7 @@ class Bound:
         return out
 
 
-def with_default_eta_v(needed, values: Mapping[str, object]) -> Mapping[str, object]:
+def with_default_eta_v(needed, values: Mapping[str, Any]) -> Mapping[str, Any]:
     """`values` with eta_v = eta when a bound needs eta_v and none is given: the block rule
     gamma_v L_v tau_v = gamma_u L_u tau_u, which every algorithm follows unless told otherwise."""
     if "eta_v" in needed and "eta_v" not in values and "eta" in values:
@@ -436,7 +435,7 @@ def with_default_eta_v(needed, values: Mapping[str, object]) -> Mapping[str, obj
     return values
 
 
-def _normalised(setting: Mapping[str, object], block: str) -> float | None:
+def _normalised(setting: Mapping[str, Any], block: str) -> float | None:
     """gamma_b L_b tau_b for block b (tau_b falls back to FedSim's tau, then 1); None if the setting lacks it."""
     try:
         steps = setting.get(f"tau_{block}", setting.get("tau", 1))
@@ -445,11 +444,11 @@ def _normalised(setting: Mapping[str, object], block: str) -> float | None:
         return None
 
 
-def normalised_eta_v(setting: Mapping[str, object]) -> float | None:
+def normalised_eta_v(setting: Mapping[str, Any]) -> float | None:
     """eta_v = gamma_v L_v tau_v, the normalised v step size (None if the setting lacks it)."""
     return _normalised(setting, "v")
 
 
-def normalised_eta(setting: Mapping[str, object]) -> float | None:
+def normalised_eta(setting: Mapping[str, Any]) -> float | None:
     """eta = gamma_u L_u tau_u, the normalised u step size (None if the setting lacks it)."""
     return _normalised(setting, "u")

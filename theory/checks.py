@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any, cast
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def shown(value, limit: int = 60) -> str:
 
 def require(
     name: str,
-    value,
+    value: Any,
     *,
     low: float | None = None,
     high: float | None = None,
@@ -61,7 +62,7 @@ def require(
             f"{name}={shown(value)}: must be {kind} in {rng}, not {type(value).__name__}"
         )
     if integer:
-        x = int(value)
+        x: float = int(cast(Any, value))  # an Integral: numpy and Python integers alike
         if abs(x) > MAX_INTEGER:
             raise ValueError(
                 f"{name}={shown(value)}: must be {kind} in {rng} (at most {MAX_INTEGER} in magnitude)"

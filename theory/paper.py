@@ -9,6 +9,9 @@ reconstructed hypotheses H1 and H2, never as the paper's numbers.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import sympy as sp
 
@@ -143,7 +146,7 @@ def regime_winner(sigma_u, sigma_v, delta, L_u, L_v, n, m, rtol: float = 1e-12):
     return out if out.ndim else str(out)
 
 
-BOUNDS = tuple(
-    [lambda a=a: template(a) for a in ("fedalt", "fedsim")]
-    + [lambda a=a, h=h: paper_level(a, h) for a in ("fedalt", "fedsim") for h in ("H1", "H2")]
+BOUNDS: tuple[Callable[[], Bound], ...] = (
+    *(functools.partial(template, a) for a in ("fedalt", "fedsim")),
+    *(functools.partial(paper_level, a, h) for a in ("fedalt", "fedsim") for h in ("H1", "H2")),
 )

@@ -200,7 +200,9 @@ def fedalt_paper_level() -> PaperLevel:
 PAPER_LEVEL = {f().name: f() for f in (fedsim_paper_level, fedalt_paper_level)}
 
 
-def bound_at_best_eta(bound, values: Mapping[str, float], horizons: Sequence[float]) -> np.ndarray:
+def bound_at_best_eta(
+    bound, values: Mapping[str, float], horizons: Sequence[float] | np.ndarray
+) -> np.ndarray:
     """The bound at its own best allowed step size, for each horizon T (the rate the theory promises)."""
     out = []
     for t in horizons:
