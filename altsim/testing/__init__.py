@@ -15,6 +15,9 @@ Copy this into ``tests/test_my_bound.py`` to check a bound on random certified p
     def test_bound_holds(config):
         testing.assert_bound_holds(bound, config)
 
+`example_pair(bound_name)` runs one small example covered by a bound and returns the pair (measured,
+bound) at its final horizon: the bound constructors' docstring examples show it.
+
 `experiment_configs(bound)` draws runs *inside the bound's conditions* (participation, local
 steps, deterministic or not, step-size range, sampling caps); `assert_bound_holds` runs one and
 fails only on a statistically significant violation (95% interval, Bonferroni over the horizons,
@@ -31,12 +34,14 @@ from hypothesis import strategies as st
 
 from altsim.rates.experiment import ExperimentConfig, Result
 from altsim.synthetic import make_problem
+from altsim.testing.examples import example_pair
 from altsim.testing.falsify import SPACE, Attempt, _decode, attempt_from_result, evaluate, instance
 from altsim.theory import Bound
 
 __all__ = [
     "assert_bound_holds",
     "constants",
+    "example_pair",
     "experiment_configs",
     "problem_params",
     "problems",
