@@ -49,12 +49,12 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from altsim.executors import EXECUTORS, dask_client, run_all
 from altsim.io import (
     OutputFolder,
     atomic_write,
@@ -70,7 +70,6 @@ from altsim.results import ROUND_COLUMNS
 from altsim.theory import require
 from altsim.theory.checks import shown
 
-EXECUTORS = ("local", "processes", "dask")
 REGIME_ALGORITHMS = ("fedalt", "fedsim")
 """The two algorithms whose winner the paper's section-6 condition predicts."""
 _SECTIONS = {"experiment", "problem", "sweep", "regime"}
@@ -405,7 +404,7 @@ def run_sweep(
         )
     )
     client = (
-        _dask_client(dask_address) if executor == "dask" else None
+        dask_client(dask_address) if executor == "dask" else None
     )  # a bad address is refused before any file
     try:
         with OutputFolder(out, "run", _stamp_hash(stamp)) as out:
@@ -421,24 +420,6 @@ def run_sweep(
     finally:
         if client is not None:
             client.close()  # our client only; a cluster at dask_address is the user's
-
-
-def _dask_client(address: str | None):
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ValueError(
-            "executor='dask' needs dask.distributed: pip install 'altsim[dask]'"
-        ) from None
-    if address is None:
-        return Client(processes=False)
-    try:
-        return Client(address, timeout="10s")
-    except Exception as e:
-        raise ValueError(
-            f"--dask-address={address[:80]!r}: cannot connect to a dask scheduler there "
-            f"({type(e).__name__}: {str(e)[:120]}); give HOST:PORT or tcp://HOST:PORT"
-        ) from None
 
 
 def _run_points(spec, points, stamp, out, executor, workers, config_text, stream, client) -> dict:
@@ -460,60 +441,14 @@ def _run_points(spec, points, stamp, out, executor, workers, config_text, stream
             todo.append((pid, cfg))
     study = spec.study.to_dict() if spec.study is not None else None
     args = [(pid, cfg.to_dict(), str(out), spec.regime, study) for pid, cfg in todo]
-    if executor == "local":
-        for a in args:
-            run_point(*a)
-            count += 1
-            show(count, a[0], False)
-    elif executor == "processes":
-        import multiprocessing as mp
 
-        n_workers = workers or max(1, (os.cpu_count() or 1))
-        os.environ.setdefault("ALTSIM_THREADS", "1")
-        with ProcessPoolExecutor(
-            max_workers=n_workers,
-            mp_context=mp.get_context("spawn"),
-            initializer=exit_with_parent,
-            initargs=(os.getpid(),),
-        ) as pool:
-            futures = [pool.submit(run_point, *a) for a in args]
-            for a, f in zip(args, futures):
-                f.result()
-                count += 1
-                show(count, a[0], False)
-    else:
-        futures = client.map(lambda a: run_point(*a), args, pure=False)
-        for a, f in zip(args, futures):
-            f.result()
-            count += 1
-            show(count, a[0], False)
+    def done(a: tuple) -> None:
+        nonlocal count
+        count += 1
+        show(count, a[0], False)
+
+    run_all(executor, run_point, args, workers=workers, client=client, on_done=done)
     return rebuild(out, points, spec)
-
-
-def exit_with_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
-    """Worker initializer: end this worker when the process that started it dies (even by SIGKILL).
-
-    On Linux the kernel sends SIGKILL at the parent's death (PR_SET_PDEATHSIG); everywhere, a daemon
-    thread also polls the parent's pid and exits when the worker has been re-parented."""
-    import signal
-    import threading
-
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:  # the parent died before we got here
-        os._exit(1)
-
-    def watch():
-        while True:
-            time.sleep(poll_seconds)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="altsim-parent-watch").start()
 
 
 def _write_scores(path: Path, per_point: list[dict]) -> None:

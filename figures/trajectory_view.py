@@ -41,10 +41,7 @@ def paths(
     from altsim.synthetic import make_problem
 
     p = make_problem("coupled_quadratic", {**DEFAULT_PROBLEM, **(problem_params or {})}, seed=seed)
-    p._u0 = torch.tensor(
-        [start[0]], dtype=p.dtype, device=p.device
-    )  # the teaching view picks its start point
-    p._V0 = torch.tensor([[start[1]]], dtype=p.dtype, device=p.device)
+    p = p.with_initial_point([start[0]], [[start[1]]])  # the teaching view picks its start point
     cert = p.certified_constants()
     u0, V0 = p.initial_point()
     out = {}

@@ -20,10 +20,11 @@ from .algorithm import (
 )
 from .baselines import FedAvg, FullPersonalization, LocalOnly
 from .compare import BoundCheck, Comparison, compare, is_exact
-from .engine import Trajectory, measure, simulate
+from .engine import simulate
 from .experiment import ExperimentConfig, Result, choose_step, make_algorithm, run
 from .fedalt import FedAlt
 from .fedsim import FedSim, JointSteps
+from .measure import Trajectory, measure
 
 __all__ = [
     "ALGORITHMS",

@@ -25,7 +25,7 @@ import numpy as np
 
 from altsim.theory import Bound, normalised_eta
 
-from .engine import Trajectory
+from .measure import Trajectory
 
 VERDICTS = ("holds", "violated", "inconclusive", "diverged")
 

@@ -25,10 +25,8 @@ from altsim.theory import require, stationarity
 
 from .algorithm import Algorithm, State
 from .fused import RoundRunner, should_compile
-from .measure import Trajectory, measure, scales_of
+from .measure import Trajectory, scales_of
 from .noise import NoiseStream
-
-__all__ = ["Trajectory", "measure", "scales_of", "simulate"]
 
 
 def simulate(

@@ -30,8 +30,9 @@ from altsim.theory.checks import require_bool, shown
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
 from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm
 from .compare import Comparison, compare
-from .engine import Trajectory, scales_of, simulate
+from .engine import simulate
 from .fused import COMPILE_CHOICES
+from .measure import Trajectory, scales_of
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ minibatch (the b smallest of N normals are a uniform subset without replacement)
 from __future__ import annotations
 
 import abc
+import copy
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -129,6 +131,30 @@ class Problem(abc.ABC):
     @abc.abstractmethod
     def initial_point(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(u0 of shape (d_u,), V0 of shape (n, d_v)), a pure function of the config and seed."""
+
+    def with_initial_point(self, u0, V0) -> Problem:
+        """A copy of this problem that starts at (`u0`, `V0`): u0 of shape (d_u,), V0 of (n, d_v).
+
+        Everything else is shared with this problem; the certified initial gap Delta_F0 and the
+        measured constants follow the new start. Refused with a ValueError naming the argument when
+        a shape is wrong or an entry is not finite."""
+        start = []
+        for name, x, shape in (("u0", u0, (self.d_u,)), ("V0", V0, (self.n, self.d_v))):
+            t = torch.as_tensor(x, dtype=self.dtype).to(self.device)
+            if tuple(t.shape) != shape:
+                raise ValueError(f"{name}: must have shape {shape}, not {tuple(t.shape)}")
+            if not bool(torch.isfinite(t).all()):
+                raise ValueError(f"{name}: every entry must be finite")
+            start.append(t.clone())
+        new = copy.copy(self)
+        new.__dict__.pop("_rows_cache", None)
+        fixed = _FixedStart(start[0], start[1])
+        new.initial_point = fixed  # type: ignore[method-assign]
+        if callable(
+            getattr(self, "describe", None)
+        ):  # the measured-constants cache tells them apart
+            new.describe = functools.partial(_describe_with_start, self.describe, fixed)  # type: ignore[attr-defined]
+        return new
 
     # Stochastic oracles: exact gradient plus scaled standard normal z (see module docstring).
     @property
@@ -264,3 +290,17 @@ def make_problem(
     fam = FAMILIES[family]
     config = config_from_mapping(fam.config, params or {})
     return fam.build(config, seed=seed, device=resolve_device(device), dtype=resolve_dtype(dtype))
+
+
+class _FixedStart:
+    """The initial point `Problem.with_initial_point` gave a problem (a class, so it pickles)."""
+
+    def __init__(self, u0: torch.Tensor, V0: torch.Tensor) -> None:
+        self.u0, self.V0 = u0, V0
+
+    def __call__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.u0.clone(), self.V0.clone()
+
+
+def _describe_with_start(describe, start: _FixedStart) -> dict:
+    return {**describe(), "initial_point": [start.u0.tolist(), start.V0.tolist()]}

@@ -26,7 +26,7 @@ def test_a_false_identity_is_caught():
 
 
 @pytest.mark.parametrize(
-    "module", theory._DERIVED_MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1]
+    "module", theory.registry._DERIVED_MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1]
 )
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
