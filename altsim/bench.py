@@ -1,5 +1,5 @@
 """`altsim bench`: the batched engine's speed, measured side by side in one process (the harness
-behind `altsim bench` and benchmarks/bench.py; benchmarks/RESULTS.md records its runs).
+behind `altsim bench`; benchmarks/RESULTS.md records its runs).
 
 Each figure is a median of repeats after a warm-up. Keys of the JSON report:
 
