@@ -17,6 +17,9 @@ from .symbols import L_u, L_uv, L_v, chi, delta, rho, sigma_u, sigma_v
 
 @dataclass(frozen=True)
 class Assumption:
+    """One assumption of the theory (docs/theory.md section 3): its name, its statement in words, its
+    provenance ("P" or "R") and the symbols of `altsim.theory.symbols` it constrains."""
+
     name: str
     statement: str
     provenance: str
@@ -78,11 +81,13 @@ class Constants:
 
     @property
     def chi(self) -> float:
+        """The coupling chi = L_uv / sqrt(L_u L_v) (docs/theory.md section 3); inf where L_uv is not certified."""
         if math.isinf(self.L_uv):
             return math.inf
         return self.L_uv / math.sqrt(self.L_u * self.L_v)
 
     def as_dict(self) -> dict[str, float]:
+        """The constants by field name, with the derived `chi` added."""
         d = asdict(self)
         d["chi"] = self.chi
         return d

@@ -165,6 +165,7 @@ class Condition:
         return f"{self.description}: {sp.sstr(self.relation)} fails ({lhs:.6g} vs {rhs:.6g})"
 
     def latex(self) -> str:
+        """The relation as LaTeX (for reports and figures)."""
         return sp.latex(self.relation)
 
 
@@ -184,6 +185,7 @@ class Coverage:
 
     @property
     def failed_kinds(self) -> frozenset[str]:
+        """The kinds (`CONDITION_KINDS`) of the conditions that fail."""
         return frozenset(c.kind for c in self.failed)
 
     def only_step_size(self) -> bool:
@@ -250,6 +252,7 @@ class Bound:
         )
 
     def missing(self, values: Mapping[str, Any]) -> list[str]:
+        """The parameters of the expression that `values` lacks (free weights excluded: the bound picks them)."""
         return [p for p in self.parameters if p not in values]
 
     # -- evaluation ----------------------------------------------------------------------
@@ -339,9 +342,11 @@ class Bound:
 
     # -- presentation -------------------------------------------------------------------
     def latex(self) -> str:
+        """The bound's expression as LaTeX."""
         return sp.latex(self.expression)
 
     def conditions_text(self) -> list[str]:
+        """One line per condition: its description and its relation as a sympy string."""
         return [f"{c.description}: {sp.sstr(c.relation)}" for c in self.conditions]
 
     def conditions_data(self) -> list[dict]:

@@ -14,11 +14,15 @@ import sympy as sp
 
 @dataclass(frozen=True)
 class Identity:
+    """One algebraic step of a derivation: the claim in words and the two sides sympy must find equal."""
+
     claim: str
     lhs: sp.Expr
     rhs: sp.Expr
 
     def holds(self) -> bool:
+        """Whether lhs - rhs simplifies to 0: `simplify(expand(.))`, then `radsimp(together(.))` for the
+        steps with square roots that the first leaves unsimplified (docs/theory.md section 8)."""
         diff = sp.simplify(sp.expand(self.lhs - self.rhs))
         if diff == 0:
             return True

@@ -156,6 +156,26 @@ descent_alt = sp.Min(c_u, b_0)
 
 
 def fedalt_sgd_local() -> Bound:
+    """The [D] bound on stochastic FedAlt with m of n clients sampled, any tau_u, tau_v >= 1 and separate step sizes.
+
+    Bounds (1/T) sum_{t<T} E[x_t^2 + (m/n) Y_t^2] by (Delta_F0/T + p N_v + N_u + Q mu_s)/c, with eta for
+    the u-block and eta_v (equal to eta unless set) for the v-block, each below 2, and a positive descent
+    coefficient for some weights; it needs the u-step's fresh sample, and has no step rule and no sampling
+    cap. Implements docs/theory.md section 7.10. The proof holds for all Young weights theta, omega,
+    phi, lambda > 0; the bound is the infimum over them, which `altsim.theory.weights.minimise_over_weights`
+    searches when the bound is evaluated (docs/theory.md section 7.8), as `Condition.check` searches
+    theta, omega, phi for the descent condition.
+
+    Example:
+        >>> from altsim.testing import example_pair
+        >>> measured, bound = example_pair("fedalt_sgd_local")   # tau_u = tau_v = 2, 3 of 6 clients
+        >>> bool(measured <= bound), round(measured / bound, 1)
+        (True, 0.4)
+        >>> one = example_pair("fedalt_sgd_local", tau_u=1, tau_v=1, eta=0.4)
+        >>> partial = example_pair("fedalt_sgd_partial", eta=0.4)
+        >>> bool(abs(one[1] / partial[1] - 1) < 1e-6)   # one step each: fedalt_sgd_partial's bound
+        True
+    """
     return Bound(
         name="fedalt_sgd_local",
         algorithm="fedalt",

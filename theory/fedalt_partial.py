@@ -142,6 +142,26 @@ form never exceeds it (`DERIVATION`, tests/test_local_bounds.py)."""
 
 
 def fedalt_sgd_partial() -> Bound:
+    """The [D] bound on stochastic FedAlt with m of n clients sampled without replacement and one local step per block.
+
+    Bounds (1/T) sum_{t<T} E[x_t^2 + (m/n) Y_t^2] by (Delta_F0/T + N)/rho (N and rho in this module's
+    docstring), for eta < 2 and the descent condition eta chi (1 - m/n) < sqrt(m/n) (2 - eta); it needs
+    the u-step's fresh sample. Implements docs/theory.md section 7.7 (the one-step case of
+    `fedalt_sgd_local`). The proof holds for every pair of Young weights phi, lambda > 0 (beta =
+    beta_balanced + lambda); the bound is the infimum over them, which
+    `altsim.theory.weights.minimise_over_weights` searches when the bound is evaluated (docs/theory.md
+    section 7.8).
+
+    Example:
+        >>> from altsim.testing import example_pair
+        >>> measured, bound = example_pair("fedalt_sgd_partial")   # 3 of 6 clients a round, noisy gradients
+        >>> bool(measured <= bound), round(measured / bound, 1)
+        (True, 0.4)
+        >>> partial = example_pair("fedalt_sgd_partial", m=6, eta=0.4)
+        >>> full = example_pair("fedalt_sgd_full", eta=0.4)
+        >>> bool(abs(partial[1] / full[1] - 1) < 1e-6)   # m = n: fedalt_sgd_full's bound (phi -> 0, beta = alpha*)
+        True
+    """
     return Bound(
         name="fedalt_sgd_partial",
         algorithm="fedalt",

@@ -39,7 +39,22 @@ TEMPLATE_TERMS = (sp.sqrt(sigma1_sq / T), (sigma2_sq / T) ** sp.Rational(2, 3), 
 
 
 def template(algorithm: str) -> Bound:
-    """[P] avg E Delta_t <= C1 sqrt(sigma_1^2/T) + C2 (sigma~_1^2/T)^(2/3) + C3/T, constants unknown."""
+    """[P] avg E Delta_t <= C1 sqrt(sigma_1^2/T) + C2 (sigma~_1^2/T)^(2/3) + C3/T, constants unknown.
+
+    The paper's rate for `algorithm` ('fedalt' or 'fedsim') in shape only, docs/theory.md section 5: the
+    slides hide Delta_F0 and every absolute constant, so C1, C2, C3 are named unknowns (`Bound.unknowns`).
+    It has no conditions and no free weights, and cannot be held against a run before
+    `altsim.theory.calibrate` fits its constants; its expression can be evaluated at given ones.
+
+    Example:
+        >>> from altsim.theory import paper
+        >>> b = paper.template("fedalt")
+        >>> b.unknowns   # a run cannot be compared with it before calibration
+        ('C1', 'C2', 'C3')
+        >>> v = dict(C1=1.0, C2=1.0, C3=1.0, sigma1_sq=1.0, sigma2_sq=1.0)
+        >>> round(float(b.evaluate(v, T=8)), 6)   # sqrt(1/8) + (1/8)^(2/3) + 1/8
+        0.728553
+    """
     expr = C1 * TEMPLATE_TERMS[0] + C2 * TEMPLATE_TERMS[1] + C3 * TEMPLATE_TERMS[2]
     return Bound(
         name=f"{algorithm}_paper_template",
@@ -75,7 +90,24 @@ eta_max_sym = sp.Symbol("eta_max", positive=True)
 
 
 def paper_level(algorithm: str, hypothesis: str) -> Bound:
-    """[R] sqrt(DF0 s1/T) + (DF0^2 s2/T^2)^(1/3) + DF0/(eta_max T), s1 by hypothesis H1 or H2, constants unknown."""
+    """[R] sqrt(DF0 s1/T) + (DF0^2 s2/T^2)^(1/3) + DF0/(eta_max T), s1 by hypothesis H1 or H2, constants unknown.
+
+    The paper-level form of docs/theory.md section 5 for `algorithm` ('fedalt' or 'fedsim'), with
+    sigma^2_{alg,1} = s1 the reconstruction `hypothesis` ('H1' or 'H2', `HYPOTHESES`) and each term
+    weighted by an unknown constant C1, C2, C3; sigma^2_{alg,2} (`sigma_alg2_sq`) is unknown too. It has
+    no conditions and no free weights, and cannot be held against a run before calibration; neither
+    hypothesis is the paper's. Under both, FedAlt's form is the smaller exactly where the section-6
+    condition (`regime_winner`) says FedAlt.
+
+    Example:
+        >>> from altsim.theory import paper
+        >>> v = dict(C1=1.0, C2=1.0, C3=1.0, sigma_alg2_sq=1.0, eta_max=1.0, Delta_F0=1.0, T=100,
+        ...          sigma_u=0.5, sigma_v=0.5, delta=2.0, L_u=1.0, L_v=1.0, chi=0.5, n=10, m=2)
+        >>> alt = float(paper.paper_level("fedalt", "H1").evaluate(v))
+        >>> sim = float(paper.paper_level("fedsim", "H1").evaluate(v))
+        >>> round(alt, 4), round(sim, 4), paper.regime_winner(0.5, 0.5, 2.0, 1.0, 1.0, 10, 2)
+        (0.1915, 0.2054, 'fedalt')
+    """
     if hypothesis not in HYPOTHESES:
         raise ValueError(f"hypothesis={hypothesis!r}: must be one of {sorted(HYPOTHESES)}")
     s1 = HYPOTHESES[hypothesis][algorithm]

@@ -144,6 +144,7 @@ class PaperLevel:
         )
 
     def value(self, values: Mapping[str, float]) -> float:
+        """The paper-level bound at `values` (every symbol of `expression` given): its value at the step size `eta`."""
         return self._num(self.expression, values)
 
     def phi(self, values: Mapping[str, float], eta_value: float) -> float:
@@ -153,6 +154,9 @@ class PaperLevel:
         )
 
     def describe(self) -> dict:
+        """A JSON-ready summary: name, algorithm, provenance, source bound, and the expression, sigma^2,
+        sigma~^2 and eta_bar as sympy strings, beside the template they fill in (`altsim bound` shows it
+        under `paper_level_derived`)."""
         return {
             "name": self.name,
             "algorithm": self.algorithm,
@@ -172,6 +176,22 @@ S_tau = fedsim_local.S_tau
 
 
 def fedsim_paper_level() -> PaperLevel:
+    """FedSim's rate in the paper's shape with every constant derived [D], from `fedsim_sgd_local`.
+
+    16 sqrt(Delta_F0 sigma^2/T) + 8 (Delta_F0^2 sigma~^2/T^2)^(1/3) + 8 Delta_F0/(eta_bar T) with
+    sigma^2 = (1 + chi sqrt(m/n)) S_tau, sigma~^2 = 12 a_tau^2 (1 + chi)^2 (d^2 + s_u^2 + s_v^2) and
+    eta_bar = min(1/(1+chi), 1/(4 kappa), sqrt(p/12)/(a_tau (1 + chi))): docs/theory.md section 7.11. The
+    Young weights are fixed (theta = omega = 1), so nothing is searched; the bound holds at the step size
+    `PaperLevel.eta`, where the local-step bound is below it.
+
+    Example:
+        >>> from altsim.theory import get_bound, rate
+        >>> pl = rate.fedsim_paper_level()
+        >>> v = dict(Delta_F0=1.0, T=10_000, chi=0.5, L_u=1.0, L_v=1.0, delta=0.5, sigma_u=0.3, sigma_v=0.3,
+        ...          n=40, m=10, tau=5)
+        >>> bool(float(get_bound("fedsim_sgd_local").evaluate({**v, "eta": pl.eta(v)})) <= pl.value(v))
+        True
+    """
     return PaperLevel(
         name="fedsim_paper_level",
         algorithm="fedsim",
@@ -186,6 +206,22 @@ _a_u, _a_v = drift_slope(tau_u), drift_slope(tau_v)
 
 
 def fedalt_paper_level() -> PaperLevel:
+    """FedAlt's rate in the paper's shape with every constant derived [D], from `fedalt_sgd_local` (eta_v = eta).
+
+    16 sqrt(Delta_F0 sigma^2/T) + 8 (Delta_F0^2 sigma~^2/T^2)^(1/3) + 8 Delta_F0/(eta_bar T) with
+    sigma^2 = 2 nu_m d^2 + 2 s_u^2/(tau_u m) + p s_v^2/tau_v + (1.08/tau_v + 0.135) chi^2 s_v^2,
+    sigma~^2 = 9 p a_{tau_v}^2 s_v^2 + 10 a_{tau_u}^2 (d^2 + s_u^2) and
+    eta_bar = min(1/16, 1/(4 a_{tau_u}), 1/(4 a_{tau_v}), p/(6 chi^2)): docs/theory.md section 7.11. The
+    Young weights are fixed (theta = omega = phi = beta = 1), so nothing is searched.
+
+    Example:
+        >>> from altsim.theory import get_bound, rate
+        >>> pl = rate.fedalt_paper_level()
+        >>> v = dict(Delta_F0=1.0, T=10_000, chi=0.5, L_u=1.0, L_v=1.0, delta=0.5, sigma_u=0.3, sigma_v=0.3,
+        ...          n=40, m=10, tau_u=2, tau_v=2)
+        >>> bool(float(get_bound("fedalt_sgd_local").evaluate({**v, "eta": pl.eta(v)})) <= pl.value(v))
+        True
+    """
     return PaperLevel(
         name="fedalt_paper_level",
         algorithm="fedalt",
