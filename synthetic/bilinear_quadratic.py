@@ -36,6 +36,8 @@ from .problem import Certified, Family, Problem, register
 
 @dataclass(frozen=True)
 class BilinearQuadraticConfig:
+    """Parameters of the bilinear-quadratic family; the curvatures and the coupling are its exact constants."""
+
     n: int = 4
     """Clients; >= 1."""
     d_u: int = 2
@@ -114,6 +116,7 @@ class BilinearQuadratic(Problem):
         return out
 
     def loss(self, u, v, clients):
+        """F_i(u, v) = (L_u/2)||x||^2 + L_uv <x, P y> + (L_v/2)||y||^2 with x = u - a_i, y = v - b_i; shape (..., k)."""
         cfg = self.cfg
         x, y = self._xy(u, v, clients)
         return (
@@ -123,14 +126,17 @@ class BilinearQuadratic(Problem):
         )
 
     def grad_u(self, u, v, clients):
+        """grad_u F_i = L_u x + L_uv P y; shape (..., k, d_u)."""
         x, y = self._xy(u, v, clients)
         return self.cfg.L_u * x + self.L_uv * self._Py(y)
 
     def grad_v(self, u, v, clients):
+        """grad_v F_i = L_v y + L_uv P^T x; shape (..., k, d_v)."""
         x, y = self._xy(u, v, clients)
         return self.cfg.L_v * y + self.L_uv * self._Ptx(x)
 
     def initial_point(self):
+        """(u0, V0): u0 = init_scale * normal, v_i^0 = b_i + init_scale * normal, drawn from the seed."""
         return self._u0.clone(), self._V0.clone()
 
     def exact_minimum(self) -> float:
@@ -142,6 +148,8 @@ class BilinearQuadratic(Problem):
         return float((c / 2 * var).sum())
 
     def certified_constants(self) -> Certified:
+        """L_u, L_v, L_uv and sigma exactly as configured, delta = inf (A3 fails for every finite delta here),
+        F_lower = the exact minimum (`exact_minimum`) and the initial gap above it."""
         F_lower = self.exact_minimum()
         u0, V0 = self.initial_point()
         return Certified(

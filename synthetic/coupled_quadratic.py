@@ -95,6 +95,9 @@ class CoupledQuadraticConfig:
 
 
 class CoupledQuadratic(Problem):
+    """The closed-form family of the module docstring: a coupled quadratic plus bounded periodic terms,
+    every constant certified from the config."""
+
     family = "coupled_quadratic"
 
     def __init__(
@@ -149,6 +152,8 @@ class CoupledQuadratic(Problem):
         return self.theta_u * u[..., : self.r] + self.theta_v * v[..., : self.r]
 
     def loss(self, u, v, clients):
+        """F_i(u, v): the quadratic parts, the periodic terms and the coupling sin(theta_u u_j + theta_v v_j)
+        over the first r coordinates; shape (..., k)."""
         b, e = self.client_rows(clients, self.b, self.e)
         out = (
             0.5 * self.a * u.pow(2).sum(-1)
@@ -165,6 +170,7 @@ class CoupledQuadratic(Problem):
         return out
 
     def grad_u(self, u, v, clients):
+        """grad_u F_i(u, v) in closed form; shape (..., k, d_u)."""
         g = (
             self.a * u
             + self.client_rows(clients, self.b, self.e)[0]
@@ -176,6 +182,7 @@ class CoupledQuadratic(Problem):
         return g
 
     def grad_v(self, u, v, clients):
+        """grad_v F_i(u, v) in closed form; shape (..., k, d_v)."""
         h = self.c * (
             v - self.client_rows(clients, self.b, self.e)[1]
         ) - self.A_v * self.omega * torch.sin(self.omega * v)
@@ -186,6 +193,8 @@ class CoupledQuadratic(Problem):
 
     # -- certificates -------------------------------------------------------------------
     def certified_constants(self) -> Certified:
+        """The certificates of the module docstring: L_u, L_v, L_uv = chi sqrt(L_u L_v), sigma exactly,
+        delta <= delta_c + the spread of the b_i, and F_lower = -(A_u d_u + A_v d_v + s r) with the initial gap."""
         cfg = self.config
         F_lower = -(self.A_u * self.d_u + self.A_v * self.d_v + self.s * self.r)
         delta = self.delta_coupling + self._b_spread if self.n >= 2 else 0.0
@@ -203,9 +212,11 @@ class CoupledQuadratic(Problem):
         )
 
     def initial_point(self):
+        """(u0, V0), drawn from the seed at `init_scale` (a copy each call)."""
         return self._u0.clone(), self._V0.clone()
 
     def describe(self) -> dict:
+        """The family, the seed and every config parameter: what identifies the instance."""
         return {"family": self.family, "seed": self.seed, **asdict(self.config)}
 
 
@@ -216,6 +227,7 @@ def build(
     device=torch.device("cpu"),
     dtype=torch.float64,
 ) -> CoupledQuadratic:
+    """The `CoupledQuadratic` instance of `config` and `seed` (the family's builder in `FAMILIES`)."""
     return CoupledQuadratic(config, seed=seed, device=device, dtype=dtype)
 
 

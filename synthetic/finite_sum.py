@@ -77,37 +77,47 @@ class FiniteSumProblem(Problem):
         return self._grads(u, v, clients, weights)[1]
 
     def grad_u(self, u, v, clients):
+        """grad_u F_i(u, v): the mean of the per-sample gradients over all N samples; shape (..., k, d_u)."""
         return self._grad_u(u, v, clients, None)
 
     def grad_v(self, u, v, clients):
+        """grad_v F_i(u, v): the mean over all N samples; shape (..., k, d_v)."""
         return self._grad_v(u, v, clients, None)
 
     @property
     def noisy_u(self) -> bool:
+        """Whether the u-gradients are stochastic: minibatch noise, or Gaussian noise with sigma_u > 0."""
         return self.noise == "minibatch" or self.sigma_u > 0
 
     @property
     def noisy_v(self) -> bool:
+        """Whether the v-gradients are stochastic: minibatch noise, or Gaussian noise with sigma_v > 0."""
         return self.noise == "minibatch" or self.sigma_v > 0
 
     @property
     def samples_shared_by_blocks(self) -> bool:
+        """True with minibatch noise: one draw picks a batch of data points both blocks' gradients can use."""
         return self.noise == "minibatch"
 
     @property
     def noise_dim_u(self) -> int:
+        """N (one normal per sample, the b smallest mark the minibatch) with minibatch noise, else d_u."""
         return self.samples if self.noise == "minibatch" else self.d_u
 
     @property
     def noise_dim_v(self) -> int:
+        """N with minibatch noise, else d_v."""
         return self.samples if self.noise == "minibatch" else self.d_v
 
     def stochastic_grad_u(self, u, v, clients, z):
+        """The u-gradient averaged over the minibatch the b smallest entries of `z` mark (minibatch noise), or
+        the exact gradient plus Gaussian noise (`Problem.stochastic_grad_u`)."""
         if self.noise == "minibatch" and z is not None:
             return self._grad_u(u, v, clients, minibatch_weights(z, self.batch_size))
         return super().stochastic_grad_u(u, v, clients, z)
 
     def stochastic_grad_v(self, u, v, clients, z):
+        """The v-gradient averaged over the minibatch `z` marks (minibatch noise), or with Gaussian noise."""
         if self.noise == "minibatch" and z is not None:
             return self._grad_v(u, v, clients, minibatch_weights(z, self.batch_size))
         return super().stochastic_grad_v(u, v, clients, z)

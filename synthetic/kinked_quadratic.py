@@ -40,6 +40,8 @@ from .problem import Certified, Family, Problem, register
 
 @dataclass(frozen=True)
 class KinkedQuadraticConfig:
+    """Parameters of the kinked-quadratic family (no coupling: chi = 0); L_u and L_v are its exact constants."""
+
     n: int = 2
     """Clients; >= 1."""
     d_u: int = 1
@@ -134,21 +136,25 @@ class KinkedQuadratic(Problem):
         return u - c
 
     def loss(self, u, v, clients):
+        """F_i(u, v) = sum_k psi_i(u_k - c_ik) + (L_v/2)||v - e_i||^2; shape (..., k)."""
         cfg = self.cfg
         psi = _psi(self._x(u, clients), self.kinked[clients].unsqueeze(-1), cfg.L_u, cfg.radius)
         (e,) = self.client_rows(clients, self.e)
         return psi.sum(-1) + cfg.L_v / 2 * (v - e).pow(2).sum(-1)
 
     def grad_u(self, u, v, clients):
+        """grad_u F_i: psi_i' per coordinate (slope -L_u inside a concave core, +L_u outside); shape (..., k, d_u)."""
         return _psi_grad(
             self._x(u, clients), self.kinked[clients].unsqueeze(-1), self.cfg.L_u, self.cfg.radius
         )
 
     def grad_v(self, u, v, clients):
+        """grad_v F_i = L_v (v - e_i); shape (..., k, d_v)."""
         (e,) = self.client_rows(clients, self.e)
         return self.cfg.L_v * (v - e)
 
     def initial_point(self):
+        """(u0, V0): u0 = init_scale * normal, v_i^0 = e_i + init_scale * normal, drawn from the seed."""
         return self._u0.clone(), self._V0.clone()
 
     def _kinks(self, k: int) -> np.ndarray:
@@ -158,6 +164,8 @@ class KinkedQuadratic(Problem):
         )
 
     def certified_delta(self) -> float:
+        """The exact partial gradient diversity: sqrt of sum over coordinates k of sup_x Var_i psi_i'(x - c_ik),
+        each supremum taken at a kink (the variance is a convex quadratic between kinks)."""
         cfg, total = self.cfg, 0.0
         for k in range(self.d_u):
             x = self._kinks(
@@ -202,6 +210,8 @@ class KinkedQuadratic(Problem):
         return total
 
     def certified_constants(self) -> Certified:
+        """L_u, L_v and sigma as configured, L_uv = 0, delta from `certified_delta`, F_lower the exact minimum
+        (`exact_minimum_u`; the v-part's is 0) and the initial gap above it."""
         F_lower = self.exact_minimum_u()  # the v-part's minimum is 0, at v_i = e_i
         u0, V0 = self.initial_point()
         return Certified(

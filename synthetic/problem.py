@@ -44,6 +44,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """The torch dtype for 'float64' or 'float32' (a torch dtype passes through); ValueError otherwise."""
     table = {
         "float64": torch.float64,
         "float32": torch.float32,
@@ -63,6 +64,7 @@ class Certified(Constants):
     """A number <= inf F, proven from the construction."""
 
     def as_dict(self) -> dict[str, float]:
+        """The constants by field name, with chi and F_lower."""
         d = super().as_dict()
         d["F_lower"] = self.F_lower
         return d
@@ -159,10 +161,12 @@ class Problem(abc.ABC):
     # Stochastic oracles: exact gradient plus scaled standard normal z (see module docstring).
     @property
     def noisy_u(self) -> bool:
+        """Whether the u-gradients are stochastic (sigma_u > 0)."""
         return self.sigma_u > 0
 
     @property
     def noisy_v(self) -> bool:
+        """Whether the v-gradients are stochastic (sigma_v > 0)."""
         return self.sigma_v > 0
 
     _noise_correlation: float = 0.0
@@ -176,17 +180,24 @@ class Problem(abc.ABC):
 
     @property
     def noise_dim_u(self) -> int:
+        """How many standard normals one stochastic u-gradient consumes (d_u for additive Gaussian noise; a
+        finite-sum family draws one per data point to pick its minibatch)."""
         return self.d_u
 
     @property
     def noise_dim_v(self) -> int:
+        """How many standard normals one stochastic v-gradient consumes (d_v for additive Gaussian noise)."""
         return self.d_v
 
     def stochastic_grad_u(self, u, v, clients, z: torch.Tensor | None) -> torch.Tensor:
+        """grad_u F_i(u, v) plus the noise (sigma_u / sqrt(d_u)) z, so that E||noise||^2 = sigma_u^2 exactly;
+        the exact gradient when `z` is None or sigma_u = 0. `z`: standard normals of shape (..., k, noise_dim_u)."""
         g = self.grad_u(u, v, clients)
         return g if z is None or self.sigma_u == 0 else g + (self.sigma_u / math.sqrt(self.d_u)) * z
 
     def stochastic_grad_v(self, u, v, clients, z: torch.Tensor | None) -> torch.Tensor:
+        """grad_v F_i(u, v) plus the noise (sigma_v / sqrt(d_v)) z (E||noise||^2 = sigma_v^2); exact when `z` is
+        None or sigma_v = 0."""
         h = self.grad_v(u, v, clients)
         return h if z is None or self.sigma_v == 0 else h + (self.sigma_v / math.sqrt(self.d_v)) * z
 
@@ -198,6 +209,7 @@ class Problem(abc.ABC):
 
     @property
     def all_clients(self) -> torch.Tensor:
+        """The client indices 0, ..., n-1 on the problem's device (the `clients` argument of a full pass)."""
         return torch.arange(self.n, device=self.device)
 
     def objective(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
@@ -225,6 +237,8 @@ class Family:
     estimates); None reads n, d_u, d_v off the config and assumes (d_u + d_v) n floats of data."""
 
     def dimensions(self, config) -> tuple[int, int, int, int]:
+        """(n, d_u, d_v, floats of instance data) of an instance with `config`, known before anything is
+        allocated (`size` when the family gives one, else read off the config)."""
         if self.size is not None:
             return self.size(config)
         n, d_u, d_v = (int(getattr(config, k, 1)) for k in ("n", "d_u", "d_v"))
@@ -235,6 +249,8 @@ FAMILIES: dict[str, Family] = {}
 
 
 def register(family: Family) -> Family:
+    """Add `family` to `FAMILIES` under its name (replacing one of that name), so that configs and
+    `make_problem` find it; returns it."""
     FAMILIES[family.name] = family
     return family
 

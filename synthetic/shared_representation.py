@@ -63,6 +63,9 @@ class SharedRepresentationConfig(FiniteSumConfig):
 
 
 class SharedRepresentation(FiniteSumProblem):
+    """The shared-representation family of the module docstring: a shared feature map U, personal heads v_i,
+    teacher data; constants certified on the region ||U||_F <= radius_u, ||v_i|| <= radius_v."""
+
     family = "shared_representation"
 
     def __init__(
@@ -108,6 +111,7 @@ class SharedRepresentation(FiniteSumProblem):
         return U, X, UX, r
 
     def loss(self, u, v, clients):
+        """F_i(U, v) = (1/(2N)) sum_j (v^T U x_ij - y_ij)^2 + (mu/2)(||U||_F^2 + ||v||^2); shape (..., k)."""
         _, _, _, r = self._forward(u, v, clients)
         mu = self.config.ridge
         return 0.5 * r.pow(2).mean(-1) + 0.5 * mu * (u.pow(2).sum(-1) + v.pow(2).sum(-1))
@@ -138,6 +142,9 @@ class SharedRepresentation(FiniteSumProblem):
         return u * su, V * sv
 
     def certified_constants(self) -> Certified:
+        """The module docstring's certificates, valid on the region only (`inside_region`): L_u, L_v, L_uv and
+        delta from the data's second moments and the radii, sigma (minibatch: from the per-sample gradient
+        bounds; Gaussian: exact), F_lower = 0."""
         cfg = self.config
         BU, Bv, mu = cfg.radius_u, cfg.radius_v, cfg.ridge
         X, Y = self._X64, self._Y64
@@ -169,9 +176,11 @@ class SharedRepresentation(FiniteSumProblem):
         )
 
     def initial_point(self):
+        """(u0, V0), normals drawn from the seed at `init_scale` (u0 scaled by 1/sqrt(features))."""
         return self._u0.clone(), self._V0.clone()
 
     def describe(self) -> dict:
+        """The family, the seed, every config parameter and the region the certificates hold on."""
         return {
             "family": self.family,
             "seed": self.seed,

@@ -46,6 +46,9 @@ class SmallNetworkConfig(FiniteSumConfig):
 
 
 class SmallNetwork(FiniteSumProblem):
+    """The small-network family of the module docstring: a shared tanh hidden layer and personal output heads
+    on teacher data; measured only."""
+
     family = "small_network"
 
     def __init__(
@@ -91,6 +94,7 @@ class SmallNetwork(FiniteSumProblem):
         return X, H, r
 
     def loss(self, u, v, clients):
+        """F_i(u, v) = (1/(2N)) sum_j (v^T tanh(W x_ij + b) - y_ij)^2 + (mu/2)(||u||^2 + ||v||^2); shape (..., k)."""
         _, _, r = self._forward(u, v, clients)
         return 0.5 * r.pow(2).mean(-1) + 0.5 * self.config.ridge * (
             u.pow(2).sum(-1) + v.pow(2).sum(-1)
@@ -115,6 +119,8 @@ class SmallNetwork(FiniteSumProblem):
         return gu, gv
 
     def certified_constants(self) -> Certified:
+        """Nothing certified: L_u, L_v, L_uv and delta infinite, sigma exact only for Gaussian noise (minibatch
+        noise: infinite), F_lower = 0 and Delta_F0 = F(u0, V0)."""
         inf = math.inf
         u0, V0 = self.initial_point()
         F0 = float(self.objective(u0, V0))
@@ -130,9 +136,11 @@ class SmallNetwork(FiniteSumProblem):
         )
 
     def initial_point(self):
+        """(u0, V0), normals drawn from the seed at `init_scale` (scaled by 1/sqrt(features) and 1/sqrt(hidden))."""
         return self._u0.clone(), self._V0.clone()
 
     def describe(self) -> dict:
+        """The family, the seed, every config parameter, and a note that nothing is certified."""
         return {
             "family": self.family,
             "seed": self.seed,
