@@ -106,13 +106,17 @@ class Algorithm(Protocol):
 
     name: ClassVar[str]
 
-    def init(self, problem, R: int) -> State: ...
+    def init(self, problem, R: int) -> State:
+        """The state before round 0 for R seeds: the problem's initial point, broadcast to every seed."""
 
     def round(
         self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int
-    ) -> State: ...
+    ) -> State:
+        """The state after round `t`, in which the clients (R, m) are sampled; `noise` is the run's random
+        stream (a pure function: same arguments, same state)."""
 
-    def setting(self) -> dict: ...
+    def setting(self) -> dict:
+        """The hyperparameters as plain data, with the algorithm's name: what a bound's conditions read."""
 
 
 def _row_index(x: torch.Tensor, clients: torch.Tensor) -> torch.Tensor:
@@ -148,6 +152,8 @@ class ClientServerAlgorithm:
 
     # -- the contract ------------------------------------------------------------------------
     def init(self, problem, R: int) -> State:
+        """The problem's initial point for R seeds, with the client and server state `init_client_state` and
+        `init_server_state` add."""
         u0, V0 = problem.initial_point()
         return State(
             u0.expand(R, problem.d_u).clone(),
@@ -159,6 +165,7 @@ class ClientServerAlgorithm:
     def round(
         self, problem, state: State, clients: torch.Tensor, noise: NoiseStream, t: int
     ) -> State:
+        """One round: `gather` the sampled clients' rows, `local_update` them, then `server_update`."""
         local = self.gather(problem, state, clients)
         return self.server_update(problem, state, self.local_update(problem, local, noise, t))
 
@@ -171,9 +178,11 @@ class ClientServerAlgorithm:
         """Refuse, before any work, a problem these hyperparameters cannot run on (ValueError naming both)."""
 
     def init_client_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
+        """Named per-client tensors (R, n, ...) the algorithm carries beyond u and V; none by default."""
         return {}
 
     def init_server_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
+        """Named per-seed server tensors (R, ...) the algorithm carries; none by default."""
         return {}
 
     def personal_start(self, problem, state: State) -> torch.Tensor:
@@ -181,6 +190,8 @@ class ClientServerAlgorithm:
         return state.V
 
     def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
+        """The `LocalState` of the sampled clients: u broadcast to each, their rows of V (from
+        `personal_start`) and of the client state, and the server state."""
         u = state.u.unsqueeze(1).expand(*clients.shape, problem.d_u)
         return LocalState(
             clients,
@@ -191,6 +202,8 @@ class ClientServerAlgorithm:
         )
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        """The sampled clients' local work in round `t` (the paper's client pseudo-code): what each client sends
+        back. Every subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define local_update")
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
@@ -214,6 +227,7 @@ class StatelessOption:
     size, one number of local steps). The [D] bounds assume stateful clients. For FedAlt and FedSim."""
 
     def personal_start(self, problem, state):
+        """V^0 with `stateless` set (every sampled client starts from its initial v_i), else the kept V."""
         return problem.initial_point()[1].expand_as(state.V) if self.stateless else state.V
 
     @classmethod

@@ -40,6 +40,8 @@ class FedAvg(JointSteps):
     label, color, marker = "FedAvg", "#009E73", "^"
 
     def gather(self, problem, state: State, clients: torch.Tensor) -> LocalState:
+        """The sampled clients' rows, every v replaced by the shared v (the clients' mean: all rows agree after
+        the first round)."""
         shared_v = state.V.mean(
             1
         )  # all rows are equal after the first round; before it, start from their mean
@@ -47,10 +49,12 @@ class FedAvg(JointSteps):
         return local.with_(v=shared_v.unsqueeze(1).expand(*clients.shape, problem.d_v))
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        """tau joint stochastic gradient steps on (u, v) from the round's start (`JointSteps.joint_steps`)."""
         u, v = self.joint_steps(problem, local, noise, t, local.u, local.v)
         return local.with_(u=u, v=v)
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
+        """Average both blocks over the sampled clients and send the new v to every client."""
         return State(
             local.u.mean(1),
             local.v.mean(1, keepdim=True).expand_as(state.V).clone(),
@@ -80,9 +84,11 @@ class LocalOnly(ClientServerAlgorithm):
 
     @classmethod
     def from_experiment(cls, config, eta, L_u, L_v, **options) -> LocalOnly:
+        """Local-only training at gamma_v = eta / (L_v tau_v), with the config's tau_v."""
         return cls(gamma_v=eta / (L_v * config.tau_v), tau_v=config.tau_v, **options)
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        """tau_v stochastic gradient steps on each sampled client's own v_i, u held at u^0."""
         v = local.v
         for k in range(self.tau_v):
             v = v - self.gamma_v * stochastic_grad_v(
@@ -91,6 +97,7 @@ class LocalOnly(ClientServerAlgorithm):
         return local.with_(v=v)
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
+        """No communication: u stays as it is, the sampled clients' v_i scatter back."""
         return State(
             state.u,
             _put_rows(state.V, local.clients, local.v),
@@ -109,15 +116,19 @@ class FullPersonalization(JointSteps):
     label, color, marker = "full personalization", "#E69F00", "D"
 
     def init_client_state(self, problem, R: int, u0, V0) -> dict[str, torch.Tensor]:
+        """Each client's own copy of u, `client["u"]` (R, n, d_u), all at u^0."""
         return {
             "u": u0.expand(R, problem.n, problem.d_u).clone()
         }  # every client's own copy, at u^0
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        """tau joint steps on each sampled client's own (u_i, v_i), kept in its client state."""
         u, v = self.joint_steps(problem, local, noise, t, local.client["u"], local.v)
         return local.with_(u=u, v=v, client={**local.client, "u": u})
 
     def server_update(self, problem, state: State, local: LocalState) -> State:
+        """Nothing averaged: the clients' copies scatter back, and the state's u is their mean (where Delta_t is
+        measured)."""
         new = super().server_update(problem, state, local)
         return State(
             new.client["u"].mean(1), new.V, new.client, new.server

@@ -66,6 +66,8 @@ def is_exact(setting) -> bool:
 
 
 def verdict(low: float, high: float, bound: float) -> str:
+    """'holds' if the interval [low, high] lies at or below `bound`, 'violated' if above it, 'inconclusive' if
+    it straddles it, 'diverged' if an end is nan (docs/theory.md section 8)."""
     if math.isnan(low) or math.isnan(high):
         return "diverged"
     if high <= bound:
@@ -113,6 +115,7 @@ class BoundCheck:
     high: np.ndarray = field(repr=False)
 
     def summary(self) -> dict:
+        """The check as plain data (the per-horizon arrays left out), with a note when seeds diverged."""
         d = {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray)}
         d["measured_ci"] = list(self.measured_ci)
         if self.n_diverged:
@@ -143,6 +146,8 @@ class Comparison:
     average of Delta_t (weight 1) over the surviving seeds, with n_seeds and n_diverged."""
 
     def to_dict(self) -> dict:
+        """The comparison as plain data for JSON: the setting, each check's summary, the bounds that do not
+        cover the run with their reasons, the diverged seeds and the calibrated template."""
         return {
             "algorithm": self.algorithm,
             "setting": self.setting,

@@ -184,6 +184,8 @@ class ExperimentConfig:
             )
 
     def to_dict(self) -> dict:
+        """The config as plain data (lists, dicts) that `from_dict` reads back; `algorithm_options` and `plugins`
+        are left out when empty, so that configs without them keep their point ids."""
         d = dataclasses.asdict(self)
         d["problem"] = dict(self.problem)
         d["algorithms"], d["seeds"], d["bounds"] = (
@@ -200,6 +202,7 @@ class ExperimentConfig:
 
     @classmethod
     def from_dict(cls, table: Mapping[str, Any]) -> ExperimentConfig:
+        """The config of a dict or TOML table (lists become tuples); unknown keys are refused by name."""
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(table) - fields)
         if unknown:
@@ -328,6 +331,7 @@ class Result:
 
 
 def environment(device: torch.device | str) -> dict:
+    """The versions of altsim, torch, numpy and Python, the device and the platform: recorded with each result."""
     return {
         "altsim": altsim.__version__,
         "torch": torch.__version__,

@@ -56,6 +56,8 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
 
     @classmethod
     def from_experiment(cls, config, eta, L_u, L_v, **options) -> FedAlt:
+        """FedAlt as `config` asks: gamma_u = eta/(L_u tau_u), gamma_v = eta_v/(L_v tau_v) (eta_v = eta unless set),
+        tau_u, tau_v and stateless from the config, or the official variant when `config.official` is set."""
         if config.official:
             return cls.official_from_experiment(config, eta, L_u, L_v, **options)
         gu, gv = block_step_sizes(eta, L_u, L_v, config.tau_u, config.tau_v)
@@ -79,6 +81,7 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
         require_bool("reuse_sample", self.reuse_sample)
 
     def validate_for(self, problem) -> None:
+        """Refuse `reuse_sample` on a problem whose noise is not a minibatch both blocks can share."""
         if self.reuse_sample and not problem.samples_shared_by_blocks:
             raise ValueError(
                 f"reuse_sample=True: needs a family whose noise is a minibatch of data points "
@@ -86,6 +89,8 @@ class FedAlt(StatelessOption, ClientServerAlgorithm):
             )
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        """tau_v steps on v with u held at u^t, then tau_u steps on u at the new v, each u-step with a fresh
+        sample unless `reuse_sample` (then the v-step's, which the FedAlt bounds refuse)."""
         u, v = local.u, local.v
         for k in range(self.tau_v):  # personal first, u held at u^t
             v = v - self.gamma_v * stochastic_grad_v(problem, noise, t, k, u, v, local.clients)

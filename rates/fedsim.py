@@ -50,6 +50,8 @@ class JointSteps(ClientServerAlgorithm):
 
     @classmethod
     def from_experiment(cls, config, eta: float, L_u: float, L_v: float, **options):
+        """The instance at normalised step size eta: gamma_u = eta/(L_u tau), gamma_v = eta/(L_v tau), or
+        eta_v/(L_v tau) when the config sets eta_v (docs/theory.md section 2)."""
         gu, gv = block_step_sizes(eta, L_u, L_v, config.tau, config.tau)
         if getattr(config, "eta_v", None) is not None:
             gv = block_step_sizes(config.eta_v, L_u, L_v, config.tau, config.tau)[1]
@@ -78,10 +80,13 @@ class FedSim(StatelessOption, JointSteps):
 
     @classmethod
     def from_experiment(cls, config, eta, L_u, L_v, **options) -> FedSim:
+        """FedSim as `config` asks: the block step sizes of `JointSteps.from_experiment` and its `stateless`, or
+        the official variant (one step size) when `config.official` is set."""
         if config.official:
             return cls.official_from_experiment(config, eta, L_u, L_v, **options)
         return super().from_experiment(config, eta, L_u, L_v, stateless=config.stateless, **options)
 
     def local_update(self, problem, local: LocalState, noise: NoiseStream, t: int) -> LocalState:
+        """tau steps on both blocks at once from (u^t, v_i), both gradients at the same local point."""
         u, v = self.joint_steps(problem, local, noise, t, local.u, local.v)
         return local.with_(u=u, v=v)

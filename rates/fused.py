@@ -101,6 +101,9 @@ def check_backend(backend) -> None:
 
 
 def should_compile(choice: str, problem, rounds: int, seeds: int, m: int) -> bool:
+    """Whether a run compiles its round: `choice` 'on' or 'off' as said; 'auto' compiles on a GPU past
+    `AUTO_COMPILE_ROUNDS_CUDA` rounds and on a CPU past `AUTO_COMPILE_WORK` (`run_work`), the measured
+    break-even points."""
     if choice not in COMPILE_CHOICES:
         raise ValueError(f"compile={choice!r}: must be one of {', '.join(COMPILE_CHOICES)}")
     if choice == "auto":
@@ -198,6 +201,8 @@ class RoundRunner:
         _notice(f"compiling {self.algorithm.name} failed ({type(err).__name__}: {first})")
 
     def step(self, state: State, t: int) -> State:
+        """The state after round `t` (clients sampled, the algorithm's round), compiled when `compiled`; a
+        compilation failure falls back to the eager round for good, with one notice."""
         if self.compiled:
             try:
                 t_tensor = torch.tensor(t, dtype=torch.int64, device=self.problem.device)
@@ -210,6 +215,8 @@ class RoundRunner:
         return _round(self, state, t)
 
     def measure(self, u: torch.Tensor, V: torch.Tensor):
+        """(||grad_u F||^2, mean_i ||grad_v F_i||^2, F) at (u, V) for every seed (`altsim.rates.measure.measure`),
+        compiled when `compiled`, with the same fallback as `step`."""
         if self.compiled:
             try:
                 with _loud_recompile_limit():

@@ -35,10 +35,12 @@ class Trajectory:
 
     @property
     def n(self) -> int:
+        """The number of clients n of the run."""
         return int(self.setting["n"])
 
     @property
     def m(self) -> int:
+        """The clients m sampled per round."""
         return int(self.setting["m"])
 
     def stationarity(self, weight: float = 1.0) -> np.ndarray:
