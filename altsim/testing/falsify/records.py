@@ -1,0 +1,98 @@
+"""What a search leaves behind: its JSON-ready report (`search_report`) and the TOML config of an
+instance it found (`config_toml`), which `altsim run` reruns.
+
+`altsim falsify` writes the report as `falsify.json` and the worst instance (and a shrunk
+counterexample, if any) through `config_toml`; `tests/test_tightness.py` replays the committed ones
+(tests/data/falsify/) from the report's `worst_ratio`, `worst_T`, `worst_drift_share`, `target` and
+`worst_ratio_fresh_seeds`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import tomli_w
+
+from altsim.testing.falsify.space import SPACE
+from altsim.testing.falsify.targets import CONFIRM_SEEDS, Attempt
+from altsim.theory import Bound
+
+
+def search_report(
+    bound_name: str,
+    bound: Bound,
+    *,
+    scale: float,
+    family: str,
+    budget: float,
+    elapsed: float,
+    evaluations: int,
+    refused: int,
+    best: Attempt | None,
+    shrunk: Attempt | None,
+    fresh: Attempt | None,
+    min_drift_share: float,
+    target: str,
+    max_rounds: int | None,
+    unconfirmed: list[dict],
+) -> dict:
+    """The report of a search: its settings, the worst instance found (`best`), its rerun on fresh seeds
+    (`fresh`; None where it needs none) and the shrunk counterexample (`shrunk`; None without a violation)."""
+    return {
+        "bound": bound_name,
+        "algorithm": bound.algorithm,
+        "provenance": bound.provenance,
+        "scale": scale,
+        "family": family,
+        "budget_seconds": budget,
+        "elapsed_seconds": elapsed,
+        "evaluations": evaluations,
+        "refused": refused,
+        "worst_ratio": best.ratio if best else None,
+        "worst_T": best.T if best else None,
+        "worst_measured": best.measured if best else None,
+        "worst_bound": best.bound if best else None,
+        "violation": bool(best and best.violated),
+        "worst_config": best.config.to_dict() if best else None,
+        "counterexample": shrunk.config.to_dict() if shrunk else None,
+        "counterexample_ratio": shrunk.ratio if shrunk else None,
+        "worst_ratio_fresh_seeds": (fresh.ratio if fresh else best.ratio if best else None),
+        "worst_T_fresh_seeds": (fresh.T if fresh else best.T if best else None),
+        "worst_is_exact": bool(best and best.exact),
+        "worst_drift_share": best.drift_share if best else None,
+        "min_drift_share": min_drift_share,
+        "target": target,
+        "max_rounds": max_rounds if max_rounds is not None else SPACE["rounds"][1],
+        "unconfirmed_candidates": unconfirmed,
+        "confirmation": f"{len(CONFIRM_SEEDS)} fresh seeds, Bonferroni over the horizons, level 95%",
+    }
+
+
+def plain(value):
+    """`value` with numpy scalars and arrays made Python ones and tuples made lists, recursively: what TOML
+    holds, and what `tomllib` reads back."""
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+_COMMENT_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
+"""Characters TOML refuses in a comment (control characters but tab), written as visible escapes."""
+
+
+def config_toml(config: dict, comment: str) -> str:
+    """A TOML file that `altsim run` reruns: `comment` as `#` lines, then the tables [experiment] (every key
+    of `config` but `problem`, those that are None left out: they take their defaults) and [problem].
+
+    Written by tomli-w, so any string, list or number reads back unchanged with `tomllib`; each line of
+    `comment` stays one comment line (its control characters written as `\\xNN`), so it cannot add keys."""
+    header = "".join(f"# {line.translate(_COMMENT_UNSAFE)}\n" for line in comment.splitlines())
+    experiment = {k: v for k, v in config.items() if k != "problem" and v is not None}
+    return header + tomli_w.dumps(plain({"experiment": experiment, "problem": config["problem"]}))

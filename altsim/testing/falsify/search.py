@@ -1,0 +1,247 @@
+"""The search of `altsim falsify`: attack a bound the way a referee would, looking for the run that breaks it.
+
+The search maximises measured / bound (`targets`) over problem parameters (the closed-form family's
+knobs, its seed and initial scale; the adversarial families' knobs, `family="all"` choosing the family
+too; a correlation between the u- and v-noise where the bound allows one), participation, local steps (tau for
+FedSim, tau_u and tau_v for FedAlt) and step size (and a separate personal step size eta_v where the
+bound allows one), always inside the bound's conditions (`space`). It runs in two phases within the
+time budget:
+
+1. random search: instances drawn uniformly from the ranges of `space.SPACE`;
+2. a derivative-free hill climb, a (1+1) evolution strategy with step-size adaptation,
+   from the worst instance found, in the normalised parameter cube.
+
+A candidate violation is confirmed on fresh seeds before it counts (`targets.confirm`). A violation is
+then shrunk greedily (fewer clients, dimensions, rounds and seeds, rounder parameters) while its
+confirmation still holds (`shrink`).
+
+`scale` multiplies the bound (0.5 halves it) to check that the search finds a deliberately
+broken bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from altsim.rates import get_algorithm
+from altsim.testing.falsify.records import search_report
+from altsim.testing.falsify.report import improvement_line, unconfirmed_line
+from altsim.testing.falsify.space import (
+    _ROUNDS,
+    ALL_FAMILIES,
+    SEARCH_FAMILIES,
+    SPACE,
+    _decode,
+    family_at,
+    instance,
+)
+from altsim.testing.falsify.targets import (
+    CONFIRM_SEEDS,
+    DRIFT_LEMMA_BOUNDS,
+    TARGETS,
+    Attempt,
+    confirm,
+    drift_lemma_ratio,
+    evaluate,
+)
+from altsim.theory import Bound, get_bound
+
+
+def search_objective(attempt: Attempt, min_drift_share: float = 0.0) -> float:
+    """What the search maximises: the ratio, times share/min_drift_share for an attempt whose drift share is
+    below the floor (a violation always counts in full)."""
+    if attempt.violated or attempt.drift_share >= min_drift_share:
+        return attempt.ratio
+    return attempt.ratio * attempt.drift_share / min_drift_share
+
+
+def shrink(bound: Bound, att: Attempt, scale: float, deadline: float) -> Attempt:
+    """Greedy shrinking of a violating instance while it still violates (and time remains)."""
+    best = att
+    changed = True
+    while changed and time.time() < deadline:
+        changed = False
+        cfg = best.config
+        prob = dict(cfg.problem)
+        candidates = []
+        for key, floor in (("n", 2), ("d_u", 1), ("d_v", 1)):
+            if prob[key] > floor:
+                q = {**prob, key: prob[key] - 1}
+                m = cfg.m
+                # full participation stays full; otherwise m may not exceed the new n
+                if key == "n":
+                    m = q["n"] if cfg.m == prob["n"] else min(cfg.m, q["n"])
+                candidates.append(dataclasses.replace(cfg, problem=q, m=m))
+        if cfg.rounds > 2:
+            candidates.append(dataclasses.replace(cfg, rounds=max(2, cfg.rounds // 2)))
+        if len(cfg.seeds) > 2:
+            candidates.append(
+                dataclasses.replace(cfg, seeds=cfg.seeds[: max(2, len(cfg.seeds) // 2)])
+            )
+        for key in (
+            k
+            for k in ("delta", "init_scale", "frequency", "L_u", "L_v", "radius", "spread")
+            if k in prob
+        ):
+            r = round(prob[key], 1)
+            if r > 0 and r != prob[key]:
+                candidates.append(dataclasses.replace(cfg, problem={**prob, key: r}))
+        for cand in candidates:
+            if time.time() >= deadline:
+                break
+            try:
+                a = evaluate(bound, cand, scale)
+                if a.violated:
+                    a = confirm(bound, a, scale)
+            except ValueError:
+                continue
+            if a.violated:
+                best, changed = a, True
+                break
+    return best
+
+
+def falsify(
+    bound_name: str,
+    budget: float,
+    *,
+    scale: float = 1.0,
+    seed: int = 0,
+    n_seeds: int = 8,
+    random_fraction: float = 0.5,
+    progress: Callable[[str], None] | None = None,
+    family: str = "coupled_quadratic",
+    min_drift_share: float = 0.0,
+    max_rounds: int | None = None,
+    target: str = "bound",
+) -> dict:
+    """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report (`records.search_report`).
+
+    `min_drift_share` > 0 searches for the worst *drift-term* instance: an attempt whose `drift_share`
+    (the part of the bound that delta makes) is below it counts for its ratio times share/min_drift_share,
+    so the search climbs towards instances where the drift term dominates; a violation counts in full.
+    `max_rounds` raises the longest horizon searched (80 by default), so that a term that does not decay
+    with T can dominate one that does.
+
+    `target="drift_lemma"` (for `DRIFT_LEMMA_BOUNDS`) searches instead for the run whose client drift comes
+    closest to what the drift lemma of the bound's proof allows (`drift_lemma_ratio`, tau >= 2): the
+    worst case of that one step, which the whole bound's ratio cannot show when other terms dominate."""
+    bound = get_bound(bound_name)
+    if family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
+        raise ValueError(
+            f"family={family!r}: must be one of {', '.join((*SEARCH_FAMILIES, ALL_FAMILIES))}"
+        )
+    if bound.provenance != "D" or bound.eta_max is None:
+        raise ValueError(
+            f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]"
+        )
+    get_algorithm(bound.algorithm)  # a bound for an algorithm nobody registered cannot be run
+    if not scale > 0:
+        raise ValueError(f"scale={scale!r}: must be > 0")
+    if target not in TARGETS:
+        raise ValueError(f"target={target!r}: must be one of {', '.join(TARGETS)}")
+    if target == "drift_lemma" and bound_name not in DRIFT_LEMMA_BOUNDS:
+        raise ValueError(
+            f"target='drift_lemma': measures the drift step of {', '.join(DRIFT_LEMMA_BOUNDS)}, "
+            f"not of bound={bound_name!r}"
+        )
+    if not 0 <= min_drift_share < 1:
+        raise ValueError(f"min_drift_share={min_drift_share!r}: must be in [0, 1)")
+    lo_rounds = SPACE["rounds"][0]
+    if max_rounds is not None and not (
+        isinstance(max_rounds, int) and lo_rounds < max_rounds <= 100_000
+    ):
+        raise ValueError(f"max_rounds={max_rounds!r}: must be an integer in ({lo_rounds}, 100000]")
+    rng = np.random.default_rng(seed)
+    start = time.time()
+    deadline = start + budget
+    say = progress or (lambda msg: None)
+    # the bookkeeping: the worst instance so far (by `objective`) and its search point
+    best: Attempt | None = None
+    best_z = None
+    evals = errors = 0
+    unconfirmed: list[dict] = []
+
+    def objective(a: Attempt) -> float:
+        return search_objective(a, min_drift_share)
+
+    def consider(z):
+        """Measure search point z and keep it if it is the worst so far; None where it could not run."""
+        nonlocal best, best_z, evals, errors
+        p = _decode(z)
+        if target == "drift_lemma":
+            p["tau"] = max(2, p["tau"])  # no drift at one local step
+        if max_rounds is not None:
+            p["rounds"] = int(
+                round(lo_rounds + float(np.clip(z[_ROUNDS], 0, 1)) * (max_rounds - lo_rounds))
+            )
+        cfg = instance(bound, p, n_seeds, family_at(family, p))
+        if cfg is None:  # no step size satisfies the bound's conditions at this point
+            errors += 1
+            return None
+        try:
+            if target == "drift_lemma":
+                r, t, share = drift_lemma_ratio(dataclasses.replace(cfg, bounds=()))
+                # 1e-6: rounding in e
+                a = Attempt(r, r > 1 + 1e-6, cfg, t, r, 1.0, exact=True, drift_share=share)
+            else:
+                a = evaluate(bound, cfg, scale)
+                if a.violated:  # a candidate: confirm on fresh seeds before believing it
+                    c = confirm(bound, a, scale)
+                    if not c.violated:
+                        unconfirmed.append(
+                            {"search_ratio": a.ratio, "confirmed_ratio": c.ratio, "T": a.T}
+                        )
+                        say(unconfirmed_line(time.time() - start, a, c, len(CONFIRM_SEEDS)))
+                    a = dataclasses.replace(c, config=a.config) if not c.violated else c
+        except ValueError:
+            errors += 1
+            return None
+        evals += 1
+        if best is None or objective(a) > objective(best):
+            best, best_z = a, z.copy()
+            say(improvement_line(time.time() - start, evals, a, target, min_drift_share))
+        return a
+
+    # phase 1: random search
+    while time.time() < start + random_fraction * budget and not (best and best.violated):
+        consider(rng.uniform(0, 1, len(SPACE)))
+    # phase 2: (1+1)-ES from the worst instance
+    step = 0.2
+    while time.time() < deadline and best is not None and not best.violated:
+        z = np.clip(best_z + step * rng.normal(size=len(SPACE)), 0, 1)
+        before = objective(best)
+        consider(z)
+        step = min(0.5, step * 1.5) if objective(best) > before else max(0.01, step * 0.9)
+    shrunk = (
+        shrink(bound, best, scale, deadline + 0.25 * budget)
+        if best is not None and best.violated and target == "bound"
+        else None
+    )
+    # The search's worst ratio is the max of many noisy estimates, so it is biased upwards; rerun the
+    # worst instance on fresh seeds for an unbiased estimate (runs without randomness are exact already).
+    fresh = None
+    if best is not None and not best.violated and not best.exact and math.isfinite(best.ratio):
+        fresh = confirm(bound, best, scale)
+    return search_report(
+        bound_name,
+        bound,
+        scale=scale,
+        family=family,
+        budget=budget,
+        elapsed=time.time() - start,
+        evaluations=evals,
+        refused=errors,
+        best=best,
+        shrunk=shrunk,
+        fresh=fresh,
+        min_drift_share=min_drift_share,
+        target=target,
+        max_rounds=max_rounds,
+        unconfirmed=unconfirmed,
+    )
