@@ -14,6 +14,9 @@ def _num(x) -> float:
 
 
 def personalization_plot(summary: dict, *, title: str | None = None):
+    """Three panels from a result summary's `personalization` report: held-out accuracy per algorithm (seeds
+    and mean, 95% interval), (a) the share of full personalization's gain each partial algorithm gets, and
+    (b) FedAlt against FedSim, paired over seeds. ValueError when the result has no held-out accuracy."""
     rep = summary.get("personalization")
     if rep is None:
         raise ValueError(

@@ -38,14 +38,17 @@ def _own(alg: str, attribute: str):
 
 
 def color(alg: str) -> str:
+    """The colour of algorithm `alg` in every figure: its class's own `color`, else a spare one fixed by its name."""
     return _own(alg, "color") or _spare(alg, _SPARE_COLORS)
 
 
 def marker(alg: str) -> str:
+    """The marker of algorithm `alg`: its class's own `marker`, else a spare one fixed by its name."""
     return _own(alg, "marker") or _spare(alg, _SPARE_MARKERS)
 
 
 def label(alg: str) -> str:
+    """The legend label of algorithm `alg`: its class's own `label`, else its registered name."""
     return _own(alg, "label") or alg
 
 

@@ -92,6 +92,8 @@ def _contours(ax, p, pts):
 def trajectory_view(
     problem_params: dict | None = None, *, eta: float = 0.6, rounds: int = 10, seed: int = 3
 ):
+    """The teaching view (module docstring): FedAlt's and FedSim's paths from one start over the contours of
+    a one-client, 1 + 1-dimensional coupled quadratic (`DEFAULT_PROBLEM`, updated by `problem_params`)."""
     p, path = paths(problem_params, eta=eta, rounds=rounds, seed=seed)
     fig, ax = style.new_figure(6.4, 5.6)
     _contours(ax, p, np.vstack(list(path.values())))
