@@ -84,6 +84,8 @@ def _problem(n: int, d: int, device: str, dtype: str = "float32", d_v: int | Non
 
 
 def engine_rounds(problem, alg, rounds: int, m: int, seeds, device: str = "cpu") -> None:
+    """Run `rounds` eager rounds of `alg` on `problem` (m clients sampled, one batch over `seeds`), without
+    measuring: the work an engine timing holds."""
     Rounds(problem, alg, m, seeds)(rounds)
 
 
@@ -152,6 +154,8 @@ def shared_representation_round_flops(
 
 
 def matmul_gflops(device: str, size: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:
+    """The device's dense matmul throughput in GFLOP/s: 2 size^3 over the median time of `repeats`
+    size x size products (the compute roof the benchmark's rounds are held against)."""
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
 
@@ -469,6 +473,8 @@ def bench(
 
 
 def machine(device: str) -> dict:
+    """What the benchmark ran on: cores, torch threads, the torch, numpy and Python versions, the platform,
+    the device and, on CUDA, the GPU's name."""
     info = {
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),

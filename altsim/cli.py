@@ -20,7 +20,7 @@ USAGE_ERROR, RUN_FAILED = 2, 1
 
 
 class UsageError(Exception):
-    pass
+    """A command refused before any work (a bad flag or value): exit code 2, one error line."""
 
 
 class UsageErrorWithUsage(UsageError):
@@ -60,6 +60,8 @@ def _parse_sets(items: list[str] | None) -> dict[str, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `altsim` argument parser: the global flags (--version, --debug) and one subparser per command
+    (demo, run, plot, bound, problem, falsify, bench), whose flag errors raise `UsageErrorWithUsage`."""
     from altsim import __version__
 
     p = _Parser(
@@ -349,6 +351,9 @@ def _bound_report(args) -> dict:
 
 
 def cmd_bound(args, out) -> int:
+    """`altsim bound`: list the bounds (--list), or report one (--name, or the tightest for --alg) with its
+    conditions and their status, its value at the given --set values and best step size, the regime
+    verdicts and the paper-level form, as text or --json. Returns the exit code."""
     from altsim import theory
 
     if args.list:
@@ -402,6 +407,8 @@ def cmd_bound(args, out) -> int:
 
 # --- problem ------------------------------------------------------------------------------
 def cmd_problem(args, out) -> int:
+    """`altsim problem`: list the families (--list), or build one instance (--family, --set, --config) and
+    print its certified constants beside measured ones and their ratios, as text or --json."""
     from altsim.synthetic import FAMILIES, make_problem, measured_constants
 
     if args.list:
@@ -457,6 +464,8 @@ def cmd_problem(args, out) -> int:
 
 
 def cmd_run(args, out) -> int:
+    """`altsim run CONFIG --out DIR`: run the config's experiment or sweep (`altsim.sweep.run_sweep`; --executor,
+    --workers, --dask-address), then print the result table, or the regime agreement of a sweep."""
     import io as _io
 
     from altsim.sweep import load_spec, run_sweep
@@ -527,6 +536,9 @@ def cmd_run(args, out) -> int:
 
 
 def cmd_plot(args, out) -> int:
+    """`altsim plot RESULT_DIR`: draw the figures a result folder supports (--kind, auto by default: rate and
+    tightness for one experiment, sweep and regime for a sweep, or the teaching trajectory), all before
+    writing any, into the result folder or --out."""
     from pathlib import Path
 
     from altsim import figures
@@ -614,6 +626,8 @@ def cmd_plot(args, out) -> int:
 
 
 def cmd_falsify(args, out) -> int:
+    """`altsim falsify --bound NAME`: search for a run that breaks an explicit [D] bound within --budget
+    seconds (docs/theory.md section 8), writing falsify.json, worst.toml and any counterexample.toml to --out."""
 
     from altsim.io import OutputFolder
     from altsim.rates.experiment import work_started
@@ -719,6 +733,8 @@ def _write_falsify(args, target, rep: dict, out) -> None:
 
 
 def cmd_bench(args, out) -> int:
+    """`altsim bench`: time the engine on this machine (--quick, --device, --peers for Flower beside it) and
+    print the JSON report, also written to --out after every stage."""
     from altsim.bench import bench
     from altsim.io import write_json
     from altsim.synthetic import resolve_device
@@ -771,6 +787,7 @@ def _check_report_path(path: str) -> None:
 
 
 def cmd_demo(args, out) -> int:
+    """`altsim demo`: the demo runs and figures (`altsim.demo.main`) into --out."""
     from altsim import demo
 
     demo.main(out=args.out, device=args.device, seed=args.seed, quick=args.quick, stream=out)
@@ -808,6 +825,9 @@ def keep_freed_memory() -> bool:
 
 
 def main(argv: list[str] | None = None, out=None) -> int:
+    """The `altsim` command: parse `argv` (default sys.argv[1:]), run the subcommand with its output to `out`
+    (default stdout), and return the exit code: 0 done, 2 refused before any work, 1 a run that failed
+    after starting, 130 interrupted (module docstring)."""
     import warnings
 
     keep_freed_memory()

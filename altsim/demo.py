@@ -37,6 +37,8 @@ QUICK_PROBLEM = {**DEMO_PROBLEM, "n": 20, "d_u": 10, "d_v": 10}
 
 
 def demo_config(*, quick: bool, seed: int, device: str) -> ExperimentConfig:
+    """The demo's first run (examples/demo.toml): FedAlt and FedSim on `DEMO_PROBLEM`, n/2 clients a round,
+    one local step, 3000 rounds and 16 seeds (`quick`: `QUICK_PROBLEM`, 300 rounds, 8 seeds), from `seed`."""
     rounds, n_seeds = (300, 8) if quick else (3000, 16)
     return ExperimentConfig(
         family="coupled_quadratic",
@@ -91,6 +93,9 @@ def main(
     quick: bool = False,
     stream=sys.stdout,
 ) -> dict:
+    """`altsim demo`: run both demo configs, hold them against the [D] bounds, and write summary.json,
+    trajectories.npz, rounds.csv, demo.png/pdf and local_steps.png/pdf into `out` (refused, before any
+    work, unless it is new, empty or a demo's own folder); prints the tables and returns the summary."""
     from altsim.synthetic import resolve_device
 
     resolve_device(device)

@@ -81,10 +81,13 @@ def dumps(obj: Any, **kw) -> str:
 
 
 def write_json(path, obj) -> Path:
+    """Write `obj` as indented strict JSON (`dumps`) to `path`, atomically; returns the path."""
     return write_text(path, dumps(obj, indent=2) + "\n")
 
 
 def write_text(path, text: str) -> Path:
+    """Write `text` to `path`, atomically; returns the path."""
+
     def w(tmp):
         with open(tmp, "w") as f:
             f.write(text)
@@ -93,6 +96,8 @@ def write_text(path, text: str) -> Path:
 
 
 def write_npz(path, **arrays) -> Path:
+    """Write `arrays` as a compressed numpy .npz archive to `path`, atomically; returns the path."""
+
     def w(tmp):
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
@@ -101,6 +106,8 @@ def write_npz(path, **arrays) -> Path:
 
 
 def save_figure(fig, path, **kw) -> Path:
+    """Save the matplotlib figure `fig` to `path` in the format its suffix names (png without one),
+    atomically; `kw` go to `fig.savefig`. Returns the path."""
     fmt = Path(path).suffix.lstrip(".") or "png"
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, **kw), "." + fmt + ".tmp")
 
@@ -245,6 +252,7 @@ def _version() -> str:
 
 
 def sha256_file(path: str | Path) -> str:
+    """The SHA-256 hex digest of the file at `path`, read in 1 MiB blocks."""
     import hashlib
 
     h = hashlib.sha256()

@@ -27,6 +27,11 @@ CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "de
 
 
 def summarize(result: Result, comparisons: dict | None = None) -> dict:
+    """summary.json's content for `result`: its config, environment and certified constants, and per
+    algorithm the step size, every check, the bounds that do not cover the run (with reasons) and the
+    headline check (the bound that chose the step size, else the first), or the measurement alone where
+    no bound covers it; held-out accuracy and the personalization report where the family has held-out
+    data. `comparisons` defaults to `result.compare()`."""
     comparisons = comparisons if comparisons is not None else result.compare()
     consts = result.constants.as_dict()
     out = {
@@ -128,6 +133,8 @@ def _num(x) -> str:
 
 
 def table(summary: dict) -> str:
+    """The printed table of a summary: per algorithm T, the measured average of Delta_w with its 95%
+    interval, the headline bound, its name and provenance, the ratio and the verdict."""
     head = (
         f"{'algorithm':<9} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  "
         f"{'name [prov]':<22} {'ratio':>6}  verdict"
@@ -151,6 +158,9 @@ def table(summary: dict) -> str:
 
 
 def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
+    """trajectories.npz's arrays, keyed ALGORITHM/NAME: rounds, seeds, the measured gradient norms and gap,
+    Delta_t and its running average at weight 1 and m/n, the diverged rounds (and the deprecated
+    `delta` aliases)."""
     arrays = {}
     for alg, tr in result.trajectories.items():
         w = tr.m / tr.n  # both weightings of the personal term (docs/theory.md section 4)
@@ -219,6 +229,7 @@ def rounds_csv(result: Result) -> str:
 
 # --- reading results back -------------------------------------------------------------------
 def load_summary(directory: str | Path) -> dict:
+    """The summary.json of a result folder, or a ValueError when the folder has none or it is not a summary."""
     f = Path(directory) / "summary.json"
     if not f.exists():
         raise ValueError(

@@ -146,11 +146,16 @@ class SweepSpec:
 
 
 def point_id(cfg: ExperimentConfig) -> str:
+    """A point's id: the first 12 hex digits of the SHA-1 of its config as sorted JSON, so the same config
+    always lands in the same folder (and a rerun finds it done)."""
     blob = json.dumps(cfg.to_dict(), sort_keys=True).encode()
     return hashlib.sha1(blob).hexdigest()[:12]
 
 
 def parse_spec(table: dict) -> SweepSpec:
+    """The `SweepSpec` of a config's tables ([experiment], [problem], [sweep], [regime]), refusing unknown
+    tables and keys, repeated grid values and a regime study whose grid overrides what it sets itself;
+    every point is validated (`SweepSpec.preflight`) before it returns."""
     unknown = sorted(set(table) - _SECTIONS)
     if unknown:
         raise ValueError(
@@ -208,6 +213,7 @@ def parse_spec(table: dict) -> SweepSpec:
 
 
 def load_spec(path: str | Path) -> SweepSpec:
+    """The `SweepSpec` of the TOML config at `path` (`parse_spec`)."""
     from altsim.synthetic import load_toml_table
 
     return parse_spec(load_toml_table(path))

@@ -321,6 +321,8 @@ def run_flower(spec: PeerSpec, backend_config: dict | None = None) -> dict:
 
 # -- altsim's side, and the comparisons -----------------------------------------------------------------
 def altsim_algorithm(spec: PeerSpec):
+    """altsim's own FedAlt or FedSim with the spec's step sizes and local steps (tau on both blocks), to run
+    beside Flower's."""
 
     if spec.algorithm == "fedalt":
         return FedAlt(gamma_u=spec.gamma_u, gamma_v=spec.gamma_v, tau_u=spec.tau, tau_v=spec.tau)

@@ -50,6 +50,7 @@ __all__ = [
 
 
 def seeds() -> st.SearchStrategy[int]:
+    """Run seeds: any integer an `ExperimentConfig` accepts, 0 to 2^31 - 1."""
     return st.integers(0, 2**31 - 1)
 
 
