@@ -175,3 +175,28 @@ def test_every_module_is_found():
     )
     assert any(n.startswith("altsim.testing.falsify.") for n in ALL_MODULES)
     assert altsim.__name__ in ALL_MODULES
+
+
+def test_the_readme_bound_table_links_every_built_in_bound_to_its_section():
+    """README's "The bounds": every built-in bound has a row, and every row's links land on an
+    anchor that docs/theory.md defines, in front of the section the link names."""
+    import fnmatch
+
+    from altsim.theory import BOUNDS
+
+    readme = (THEORY_MD.parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## The bounds", 1)[1].split("\n\n", 2)[1]
+    rows = [r for r in table.splitlines() if r.startswith("| `")]
+    theory = THEORY_MD.read_text(encoding="utf-8")
+    anchors = dict(re.findall(r'<a id="(sec-[\d-]+)"></a>\n#{2,}\s+(\d+(?:\.\d+)*)', theory))
+    covered = set()
+    for row in rows:
+        names = re.findall(r"`([\w*]+)`", row.split("|")[1])
+        covered |= {b for pattern in names for b in BOUNDS if fnmatch.fnmatch(b, pattern)}
+        links = re.findall(r"\[([\d.]+)\]\(docs/theory\.md#(sec-[\d-]+)\)", row)
+        assert links, f"no section link in {row[:60]}"
+        for shown, anchor in links:
+            assert anchors.get(anchor) == shown, (
+                f"{anchor} is not section {shown} of docs/theory.md"
+            )
+    assert set(BOUNDS) <= covered, sorted(set(BOUNDS) - covered)

@@ -28,9 +28,10 @@ def test_a_false_identity_is_caught():
 @pytest.mark.parametrize(
     "module", theory.registry._DERIVED_MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1]
 )
-def test_docstring_examples_run(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+def test_every_derived_module_has_docstring_examples(module):
+    """tests/test_docs.py runs them; here: none of the [D] modules is left without one."""
+    finder = doctest.DocTestFinder()
+    assert sum(len(t.examples) for t in finder.find(module)) > 0
 
 
 def test_regime_function_is_section_6_condition_exactly():

@@ -12,6 +12,7 @@ from altsim.testing.falsify.targets import Attempt
 
 
 def print_progress(msg: str) -> None:
+    """Print one progress line of a search to stderr, prefixed [falsify], at once (not buffered)."""
     print(f"[falsify] {msg}", file=sys.stderr, flush=True)
 
 

@@ -43,13 +43,24 @@ CONFIRM_SEEDS = tuple(range(1_000_000, 1_000_256))
 
 @dataclasses.dataclass
 class Attempt:
+    """One candidate run held against the bound: its worst horizon and what was measured there."""
+
     ratio: float
+    """measured / bound at the worst horizon: the largest ratio of the seeds' mean, or the first
+    violated horizon where one is (inf when a seed diverged)."""
     violated: bool
+    """Whether the lower end of the measurement's interval lies above the bound at some horizon (a
+    diverged seed counts as a violation)."""
     config: ExperimentConfig
+    """The run, rerunnable with `altsim.rates.run`."""
     T: int
+    """The worst horizon: the number of rounds averaged."""
     measured: float
+    """The mean over seeds of (1/T) sum_t Delta_t at T, with the bound's weight w."""
     bound: float
+    """The bound's value at T."""
     exact: bool = False
+    """Whether the run has no randomness (one seed says everything)."""
     drift_share: float = 0.0
     """The share of the bound at the worst horizon that the diversity delta accounts for,
     1 - bound(delta = 0)/bound: the client-drift (and sampling) part of a bound (`drift_share`)."""
