@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from altsim.figures import style
 from altsim.io import read_json
 from altsim.rates import Comparison, Result, Trajectory, compare
 from altsim.rates.compare import mean_ci, survivors_interval
@@ -56,6 +57,12 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
             "final_delta": final,  # deprecated alias of final_stationarity (one release)
             "calibrated_template": comp.calibrated_template,
             "setting": setting,
+            # how figures show it, kept so that a plot without the algorithm's plugin looks the same
+            "look": {
+                "label": style.label(alg),
+                "color": style.color(alg),
+                "marker": style.marker(alg),
+            },
         }
         primary = next(
             (c for c in comp.checks if c.name == result.step_bounds.get(alg)),
@@ -135,21 +142,25 @@ def _num(x) -> str:
 def table(summary: dict) -> str:
     """The printed table of a summary: per algorithm T, the measured average of Delta_w with its 95%
     interval, the headline bound, its name and provenance, the ratio and the verdict."""
+    algs = summary["algorithms"]
+    a = max([9, *(len(alg) for alg in algs)])  # a plugin's names may be longer than the built-ins'
+    b = max([22, *(len(f"{s['name']} [{s['provenance']}]") for s in algs.values() if s["bound"])])
     head = (
-        f"{'algorithm':<9} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  "
-        f"{'name [prov]':<22} {'ratio':>6}  verdict"
+        f"{'algorithm':<{a}} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  "
+        f"{'name [prov]':<{b}} {'ratio':>6}  verdict"
     )
     lines = [head, "-" * len(head)]
-    for alg, s in summary["algorithms"].items():
+    for alg, s in algs.items():
         meas = _measured_text(s)
         if s["bound"] is None:
             lines.append(
-                f"{alg:<9} {s['T']:>5}  {meas:<34} {'-':>9}  {'-':<22} {'-':>6}  {s['verdict']}"
+                f"{alg:<{a}} {s['T']:>5}  {meas:<34} {'-':>9}  {'-':<{b}} {'-':>6}  {s['verdict']}"
             )
             continue
         ratio = "-" if s["ratio"] is None or not math.isfinite(s["ratio"]) else f"{s['ratio']:.3f}"
+        name = f"{s['name']} [{s['provenance']}]"
         lines.append(
-            f"{alg:<9} {s['T']:>5}  {meas:<34} {s['bound']:>9.4g}  {s['name'] + ' [' + s['provenance'] + ']':<22} "
+            f"{alg:<{a}} {s['T']:>5}  {meas:<34} {s['bound']:>9.4g}  {name:<{b}} "
             f"{ratio:>6}  {s['verdict']}"
         )
     weights = sorted({s["personal_weight"] for s in summary["algorithms"].values()})

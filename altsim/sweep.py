@@ -48,7 +48,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +64,32 @@ from altsim.io import (
     write_json,
     write_text,
 )
+from altsim.plugins import import_plugins
 from altsim.rates.experiment import ExperimentConfig, environment, work_started
 from altsim.rates.regime_study import RegimeStudy
 from altsim.results import ROUND_COLUMNS
 from altsim.theory import require
-from altsim.theory.checks import shown
+from altsim.theory.checks import shown, unknown_name_message
 
 REGIME_ALGORITHMS = ("fedalt", "fedsim")
 """The two algorithms whose winner the paper's section-6 condition predicts."""
 _SECTIONS = {"experiment", "problem", "sweep", "regime"}
+STUDY_SETS = ("eta", "eta_v", "tau_u", "tau_v", "algorithms", "bounds", "official")
+"""`[experiment]` keys a tuned regime study sets itself, so a `[sweep]` beside it may not."""
+SWEEP_KEYS_DOC = {
+    "KEY": "Any `[experiment]` key, e.g. `m = [5, 10, 20]`: a non-empty list of distinct values, each "
+    "checked as that key is. Beside a tuned regime study, not " + ", ".join(STUDY_SETS) + " (the "
+    "study sets them itself).",
+    "problem.NAME": "A `[problem]` key NAME of the family, quoted: `\"problem.delta\" = [0.5, 2.0]`; a "
+    "non-empty list of distinct values, each checked as that key is.",
+}
+"""The keys a `[sweep]` table takes, for the config reference (`altsim.reference`)."""
+REGIME_ENABLED_DOC = (
+    "Compare FedAlt and FedSim at every point: true or false. Alone, each point's runs are held "
+    "against the paper's section-6 prediction; with `eta_grid` and `tune_seeds`, the tuned study runs "
+    "(every other key of this table needs enabled = true). Both fedalt and fedsim must be in algorithms."
+)
+"""The `[regime]` key `enabled`, which is not a `RegimeStudy` field, for the config reference."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,11 +173,9 @@ def parse_spec(table: dict) -> SweepSpec:
     """The `SweepSpec` of a config's tables ([experiment], [problem], [sweep], [regime]), refusing unknown
     tables and keys, repeated grid values and a regime study whose grid overrides what it sets itself;
     every point is validated (`SweepSpec.preflight`) before it returns."""
-    unknown = sorted(set(table) - _SECTIONS)
+    unknown = [k for k in table if k not in _SECTIONS]
     if unknown:
-        raise ValueError(
-            f"config: unknown table(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(_SECTIONS))}"
-        )
+        raise ValueError(unknown_name_message("config", unknown, sorted(_SECTIONS), kind="table"))
     for sec in _SECTIONS & set(table):
         if not isinstance(table[sec], dict):
             raise ValueError(f"config: [{sec}] must be a table")
@@ -178,12 +193,13 @@ def parse_spec(table: dict) -> SweepSpec:
                 f"sweep.{k}={shown(v)}: a value is repeated; each grid value must be distinct"
             )
         grid[k] = v
+    _check_sweep_keys(grid, base)
     regime = table.get("regime", {})
     study_keys = {f.name for f in dataclasses.fields(RegimeStudy)}
-    unknown = sorted(set(regime) - {"enabled"} - study_keys)
+    unknown = [k for k in regime if k != "enabled" and k not in study_keys]
     if unknown:
         raise ValueError(
-            f"regime: unknown key(s) {', '.join(unknown)}; allowed: enabled, {', '.join(sorted(study_keys))}"
+            unknown_name_message("regime", unknown, ["enabled", *sorted(study_keys)], kind="key")
         )
     enabled = regime.get("enabled", False)
     if not isinstance(enabled, bool):
@@ -198,9 +214,7 @@ def parse_spec(table: dict) -> SweepSpec:
         if "eta_grid" not in regime or "tune_seeds" not in regime:
             raise ValueError("regime: the tuned study needs both eta_grid and tune_seeds")
         study = RegimeStudy(**{k: regime[k] for k in study_keys & set(regime)})
-        overridden = sorted(
-            set(grid) & {"eta", "eta_v", "tau_u", "tau_v", "algorithms", "bounds", "official"}
-        )
+        overridden = sorted(set(grid) & set(STUDY_SETS))
         if overridden:
             raise ValueError(
                 f"sweep.{overridden[0]}: a regime study sets {', '.join(overridden)} itself (step sizes from "
@@ -212,11 +226,52 @@ def parse_spec(table: dict) -> SweepSpec:
     return spec
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """The `SweepSpec` of the TOML config at `path` (`parse_spec`)."""
+def sweep_keys(family: str | None) -> list[str]:
+    """The keys a `[sweep]` table takes: every `[experiment]` key, and `problem.NAME` for each parameter
+    NAME of `family` (none when the family is not registered, or None)."""
+    from altsim.synthetic import FAMILIES
+
+    keys = [f.name for f in dataclasses.fields(ExperimentConfig)]
+    if family in FAMILIES:
+        keys += [f"problem.{f.name}" for f in dataclasses.fields(FAMILIES[family].config)]
+    return keys
+
+
+def _check_sweep_keys(grid: dict, base: dict) -> None:
+    """Refuse a sweep key that is no `[experiment]` key nor `problem.NAME` of the family, naming the nearest
+    valid one. A swept family, or one not registered yet (a plugin's), leaves `problem.NAME` to each point."""
+    from altsim.synthetic import FAMILIES
+
+    default = ExperimentConfig.__dataclass_fields__["family"].default
+    family = base.get("family", default) if "family" not in grid else None
+    known = isinstance(family, str) and family in FAMILIES
+    keys = sweep_keys(family if known else None)
+    unknown = [k for k in grid if k not in keys and not (k.startswith("problem.") and not known)]
+    if unknown:
+        raise ValueError(unknown_name_message("sweep", unknown, keys, kind="key"))
+
+
+def load_spec(path: str | Path, plugins: Sequence[str] = ()) -> SweepSpec:
+    """The `SweepSpec` of the TOML config at `path` (`parse_spec`).
+
+    The config's `[experiment] plugins` are imported first, each looked for in the config's own
+    folder before the import path; `plugins` (e.g. `--plugins` on the command line, already
+    imported by the caller) are added to them, so that every point, on every executor, imports
+    them all and the results record them."""
     from altsim.synthetic import load_toml_table
 
-    return parse_spec(load_toml_table(path))
+    table = load_toml_table(path)
+    experiment = table.get("experiment")
+    if isinstance(experiment, dict):
+        listed = experiment.get("plugins", [])
+        if isinstance(listed, list):  # anything else is refused by the config's own validation
+            import_plugins(listed, [Path(path).resolve().parent])
+        if plugins:
+            merged = [*(listed if isinstance(listed, list) else []), *plugins]
+            experiment["plugins"] = list(dict.fromkeys(merged))
+    elif plugins:
+        table["experiment"] = {"plugins": list(plugins)}
+    return parse_spec(table)
 
 
 # --- one point ------------------------------------------------------------------------------
@@ -525,5 +580,8 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
             "points": len(verdicts),
             "decided": len(decided),
         }
+    plugins = spec.base.get("plugins") or []
+    if plugins:  # name -> file, so that `altsim plot` can import them again
+        summary["plugins"] = import_plugins(plugins)
     write_json(out / "summary.json", summary)
     return summary

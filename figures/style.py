@@ -30,11 +30,25 @@ def _spare(alg: str, options):
     return options[zlib.crc32(alg.encode()) % len(options)]  # stable across runs, unlike hash()
 
 
+_RECORDED: dict[str, dict] = {}
+"""Looks that result folders recorded, for algorithms whose plugin is not imported (`remember`)."""
+
+
+def remember(alg: str, look: dict) -> None:
+    """Use `look` ({'label', 'color', 'marker'}, as a result folder recorded it) for `alg` where no
+    registered algorithm of that name says otherwise (its plugin could not be imported)."""
+    if isinstance(look, dict):
+        _RECORDED[alg] = {k: v for k, v in look.items() if isinstance(v, str)}
+
+
 def _own(alg: str, attribute: str):
     """The algorithm class's own label/color/marker: a subclass is another algorithm, so it does not
-    inherit its parent's look (it gets its name and a spare colour instead)."""
+    inherit its parent's look (it gets its name and a spare colour instead). An algorithm nobody
+    registered here keeps the look its results recorded."""
     cls = _algorithm(alg)
-    return vars(cls).get(attribute) if cls is not None else None
+    if cls is None:
+        return _RECORDED.get(alg, {}).get(attribute)
+    return vars(cls).get(attribute)
 
 
 def color(alg: str) -> str:

@@ -23,9 +23,9 @@ PACKAGES = {
     "altsim.rates": ROOT / "rates",
     "altsim.figures": ROOT / "figures",
 }
-BASE = ("altsim", "altsim.io")
-"""Below every layer: the package root (its version) and atomic file writing, which import no
-other altsim module, so that any layer may write a file."""
+BASE = ("altsim", "altsim.io", "altsim.plugins")
+"""Below every layer: the package root (its version), atomic file writing and the plugin loader,
+which import no other altsim module, so that any layer may write a file or import a plugin."""
 LAYERS = (*BASE, "altsim.theory", "altsim.synthetic", "altsim.rates", "altsim.figures")
 """Bottom up: a module of one layer may import only from its own layer and the ones before it."""
 

@@ -70,6 +70,13 @@ class Condition:
     def __post_init__(self) -> None:
         if self.kind not in CONDITION_KINDS:
             raise ValueError(f"kind={self.kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
+        if not isinstance(self.relation, sp.Basic) or not isinstance(
+            self.relation, (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom)
+        ):
+            raise TypeError(
+                f"relation={self.relation!r}: must be a sympy relation such as sp.Eq(m, n) or "
+                "eta < 2/(1+chi), not " + type(self.relation).__name__
+            )
         if self.weights and not isinstance(
             self.relation, (sp.StrictGreaterThan, sp.StrictLessThan)
         ):
@@ -219,6 +226,20 @@ class Bound:
     (the search climbs it where it is not)."""
 
     def __post_init__(self) -> None:
+        # plain Python numbers are welcome wherever a sympy expression is: 0, 1.5, Fraction(1, 2)
+        for name in ("expression", "personal_weight", "eta_max", "descent"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, sp.Basic):
+                try:
+                    object.__setattr__(self, name, sp.sympify(value, strict=True))
+                except (sp.SympifyError, TypeError):
+                    raise TypeError(
+                        f"{name}={value!r}: must be a sympy expression or a number, not "
+                        f"{type(value).__name__}"
+                    ) from None
+        if not isinstance(self.conditions, (tuple, list)):
+            raise TypeError(f"conditions={self.conditions!r}: must be a tuple of Condition")
+        object.__setattr__(self, "conditions", tuple(self.conditions))
         if self.provenance not in PROVENANCES:
             raise ValueError(f"provenance={self.provenance!r}: must be one of {PROVENANCES}")
         if not isinstance(self.algorithm, str) or not self.algorithm.isidentifier():
@@ -228,6 +249,12 @@ class Bound:
         for c in self.conditions:
             if not isinstance(c, Condition):
                 raise TypeError(f"conditions: {c!r} is not a Condition")
+        stepped = [c.kind for c in self.conditions if c.kind in STEP_SIZE_KINDS]
+        if stepped and self.eta_max is None:
+            raise ValueError(
+                f"eta_max: bound {self.name!r} has a {stepped[0]} condition, so it needs eta_max, the "
+                "upper end (exclusive) of the step sizes it allows (e.g. eta_max=2/(1+chi))"
+            )
 
     def weight_at(self, values: Mapping[str, Any]) -> float:
         """The personal weight w of the measure at `values` (1, or m/n for the partial-participation bounds)."""

@@ -24,7 +24,8 @@ fails only on a statistically significant violation (95% interval, Bonferroni ov
 above the bound at some T),
 so a passing test is evidence, and a failing one a counterexample hypothesis then shrinks.
 To test a bound of your own, build a `altsim.theory.Bound` with its expression, conditions and
-`eta_max`; nothing else is needed.
+`eta_max`, and register it (`altsim.theory.register_bound`): the configs drawn name it, so that
+`altsim.rates.run` holds them against it. Every function here takes the bound or its name.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from altsim.rates.experiment import ExperimentConfig, Result
 from altsim.synthetic import make_problem
 from altsim.testing.examples import example_pair
 from altsim.testing.falsify import SPACE, Attempt, _decode, attempt_from_result, evaluate, instance
-from altsim.theory import Bound
+from altsim.theory import BOUNDS, Bound, get_bound
 
 __all__ = [
     "assert_bound_holds",
@@ -45,6 +46,7 @@ __all__ = [
     "experiment_configs",
     "problem_params",
     "problems",
+    "registered",
     "seeds",
 ]
 
@@ -127,11 +129,36 @@ def problems(family: str = "coupled_quadratic", **kw) -> st.SearchStrategy:
     )
 
 
-@st.composite
+def registered(bound: Bound | str) -> Bound:
+    """The registered bound `bound` names, or `bound` itself if it is the one registered under its name;
+    a ValueError naming it otherwise (a config names its bounds, so only a registered one can run)."""
+    if isinstance(bound, str):
+        return get_bound(bound)
+    if not isinstance(bound, Bound):
+        raise TypeError(
+            f"bound={bound!r}: must be an altsim.theory.Bound or a registered bound's name"
+        )
+    if BOUNDS.get(bound.name) is not bound:
+        why = "another bound has that name" if bound.name in BOUNDS else "it is not registered"
+        raise ValueError(
+            f"bound={bound.name!r}: {why}; register yours first with "
+            "altsim.theory.register_bound(bound) (replace=True to replace your own)"
+        )
+    return bound
+
+
 def experiment_configs(
+    bound: Bound | str, rounds: int | None = None, n_seeds: int = 6
+) -> st.SearchStrategy[ExperimentConfig]:
+    """ExperimentConfigs on the closed-form family that satisfy every condition of `bound` (a
+    registered bound, or its name)."""
+    return _experiment_configs(registered(bound), rounds, n_seeds)
+
+
+@st.composite
+def _experiment_configs(
     draw, bound: Bound, rounds: int | None = None, n_seeds: int = 6
 ) -> ExperimentConfig:
-    """An ExperimentConfig on the closed-form family that satisfies every condition of `bound`."""
     z = draw(st.lists(st.floats(0.0, 1.0), min_size=len(SPACE), max_size=len(SPACE)))
     import numpy as np
 
@@ -145,13 +172,18 @@ def experiment_configs(
 
 
 def assert_bound_holds(
-    bound: Bound, run_or_config: ExperimentConfig | Result, *, scale: float = 1.0
+    bound: Bound | str, run_or_config: ExperimentConfig | Result, *, scale: float = 1.0
 ) -> Attempt:
     """Run (or take) an experiment and fail if it violates scale * bound significantly at some T.
 
-    The interval at each horizon is widened for the number of horizons (Bonferroni), so a passing
-    bound fails with probability at most 5% per call. Returns the `Attempt` (worst ratio over T,
-    the horizon, measured and bound values)."""
+    `bound` is a registered bound or its name. The interval at each horizon is widened for the
+    number of horizons (Bonferroni), so a passing bound fails with probability at most 5% per call.
+    Returns the `Attempt` (worst ratio over T, the horizon, measured and bound values)."""
+    bound = registered(bound)
+    if not isinstance(run_or_config, (ExperimentConfig, Result)):
+        raise TypeError(
+            f"run_or_config={type(run_or_config).__name__}: must be an ExperimentConfig or a Result"
+        )
     if isinstance(run_or_config, Result):
         att = attempt_from_result(bound, run_or_config, scale, bonferroni=True)
     else:

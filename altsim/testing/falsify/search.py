@@ -24,11 +24,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from altsim.plugins import import_plugins
 from altsim.rates import get_algorithm
+from altsim.synthetic import FAMILIES
 from altsim.testing.falsify.records import search_report
 from altsim.testing.falsify.report import improvement_line, unconfirmed_line
 from altsim.testing.falsify.space import (
@@ -119,8 +121,15 @@ def falsify(
     min_drift_share: float = 0.0,
     max_rounds: int | None = None,
     target: str = "bound",
+    plugins: Sequence[str] = (),
 ) -> dict:
     """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report (`records.search_report`).
+
+    `family` is a registered family, or "all" for the three search families. A family other than
+    those three (a user's) is searched at its default parameters: the problem seed, participation,
+    local steps, horizon and step size vary (`space.instance`). `plugins` are modules that register
+    the bound, its algorithm or the family: every config the search writes names them, so that
+    `altsim run worst.toml` imports them too.
 
     `min_drift_share` > 0 searches for the worst *drift-term* instance: an attempt whose `drift_share`
     (the part of the bound that delta makes) is below it counts for its ratio times share/min_drift_share,
@@ -132,10 +141,14 @@ def falsify(
     closest to what the drift lemma of the bound's proof allows (`drift_lemma_ratio`, tau >= 2): the
     worst case of that one step, which the whole bound's ratio cannot show when other terms dominate."""
     bound = get_bound(bound_name)
-    if family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
+    if family != ALL_FAMILIES and family not in FAMILIES:
         raise ValueError(
-            f"family={family!r}: must be one of {', '.join((*SEARCH_FAMILIES, ALL_FAMILIES))}"
+            f"family={family!r}: must be a registered family ({', '.join(FAMILIES)}) or "
+            f"{ALL_FAMILIES!r} (the search families {', '.join(SEARCH_FAMILIES)})"
         )
+    if not isinstance(plugins, (tuple, list)):
+        raise ValueError(f"plugins={plugins!r}: must be a list of module names")
+    import_plugins(plugins)
     if bound.provenance != "D" or bound.eta_max is None:
         raise ValueError(
             f"bound={bound_name!r}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]"
@@ -184,6 +197,8 @@ def falsify(
         if cfg is None:  # no step size satisfies the bound's conditions at this point
             errors += 1
             return None
+        if plugins:
+            cfg = dataclasses.replace(cfg, plugins=tuple(plugins))
         try:
             if target == "drift_lemma":
                 r, t, share = drift_lemma_ratio(dataclasses.replace(cfg, bounds=()))

@@ -16,6 +16,7 @@ import numpy as np
 from altsim.rates import get_algorithm
 from altsim.rates.compare import is_exact
 from altsim.rates.experiment import ExperimentConfig
+from altsim.synthetic import make_problem
 from altsim.theory import STEP_SIZE_KINDS, Bound
 from altsim.theory.stepsize import allowed_eta
 
@@ -146,6 +147,67 @@ def _separate_steps(bound: Bound) -> bool:
     return "eta_v" in bound.parameters and not bound.conditions_of("step_rule")
 
 
+def _participation(bound: Bound, p: dict, values: dict) -> int:
+    """m of the search point, or n where the bound's participation conditions refuse it."""
+    n = values["n"]
+    m = max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
+    return n if _fails(bound, "participation", {**values, "m": m}) else m
+
+
+def _local_steps(bound: Bound, p: dict) -> tuple[int, int, int]:
+    """(tau, tau_u, tau_v) of the search point, each 1 where the bound needs one step or the
+    algorithm has no such field."""
+    tau = p["tau"]
+    if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}) or not _has_field(
+        bound.algorithm, "tau"
+    ):
+        tau = 1  # one step where the bound needs it, and where the algorithm has no joint local steps at all
+    tau_u, tau_v = p["tau_u"], p["tau_v"]
+    if _fails(bound, "local_steps", {"tau": 1, "tau_u": tau_u, "tau_v": tau_v}) or not _has_field(
+        bound.algorithm, "tau_u"
+    ):
+        tau_u = tau_v = 1
+    return tau, tau_u, tau_v
+
+
+def _registered_family_instance(
+    bound: Bound, p: dict, n_seeds: int, family: str
+) -> ExperimentConfig | None:
+    """A search point on a family the search has no knobs for (a user's): the family's own default
+    parameters at the drawn problem seed, with participation, local steps, horizon and step size
+    searched inside the bound's conditions. None where the family's own noise is outside them."""
+    problem = make_problem(family, {}, seed=p["problem_seed"])
+    values = {
+        "n": problem.n,
+        **problem.certified_constants().values(),
+        "stateless": 0,
+        "reuse_sample": 0,
+        "noise_correlation": problem.noise_correlation,
+    }
+    for kind in ("noise", "sample_independence"):
+        if _fails(bound, kind, values):
+            return None
+    m = _participation(bound, p, values)
+    tau, tau_u, tau_v = _local_steps(bound, p)
+    values.update(m=m, tau=tau, tau_u=tau_u, tau_v=tau_v)
+    eta = float(p["eta_frac"] * allowed_eta(bound, values))
+    if not eta > 0:
+        return None
+    return ExperimentConfig(
+        family=family,
+        problem_seed=p["problem_seed"],
+        algorithms=(bound.algorithm,),
+        rounds=p["rounds"],
+        m=m,
+        eta=eta,
+        seeds=(0,) if is_exact(values) else tuple(range(n_seeds)),
+        tau=tau,
+        tau_u=tau_u,
+        tau_v=tau_v,
+        bounds=(bound.name,),
+    )
+
+
 def instance(
     bound: Bound, p: dict, n_seeds: int = 8, family: str = "coupled_quadratic"
 ) -> ExperimentConfig | None:
@@ -153,7 +215,10 @@ def instance(
 
     Participation, noise and local steps are set to what the bound's conditions of those kinds
     allow (full participation, no noise, one step) only when the drawn value fails them; the step
-    size is a fraction of the largest eta that the step-size conditions allow."""
+    size is a fraction of the largest eta that the step-size conditions allow. A family other than
+    `SEARCH_FAMILIES` (a user's) keeps its default parameters (`_registered_family_instance`)."""
+    if family not in SEARCH_FAMILIES:
+        return _registered_family_instance(bound, p, n_seeds, family)
     n = p["n"]
     if family in WITHOUT_DELTA and "delta" in bound.parameters:
         return None  # delta is infinite on this family: the bound is too
@@ -166,22 +231,11 @@ def instance(
         "stateless": 0,
         **{k: target[k] for k in ("delta",) if k in target},
     }  # kinked_quadratic's delta is computed, not a knob
-    m = max(1, min(n, int(round(1 + p["m_frac"] * (n - 1)))))
-    if _fails(bound, "participation", {**values, "m": m}):
-        m = n
+    m = _participation(bound, p, values)
     sig_u, sig_v = p["sigma_u"], p["sigma_v"]
     if _fails(bound, "noise", {**values, "sigma_u": sig_u, "sigma_v": sig_v}):
         sig_u, sig_v = 0.0, 0.0
-    tau = p["tau"]
-    if _fails(bound, "local_steps", {"tau": tau, "tau_u": 1, "tau_v": 1}) or not _has_field(
-        bound.algorithm, "tau"
-    ):
-        tau = 1  # one step where the bound needs it, and where the algorithm has no joint local steps at all
-    tau_u, tau_v = p["tau_u"], p["tau_v"]
-    if _fails(bound, "local_steps", {"tau": 1, "tau_u": tau_u, "tau_v": tau_v}) or not _has_field(
-        bound.algorithm, "tau_u"
-    ):
-        tau_u = tau_v = 1
+    tau, tau_u, tau_v = _local_steps(bound, p)
     # correlated u- and v-noise where the bound allows it (FedSim's do; FedAlt's need independent draws)
     rho = p["noise_correlation"] if sig_u > 0 and sig_v > 0 else 0.0
     if _fails(bound, "sample_independence", {"reuse_sample": 0, "noise_correlation": rho}):
