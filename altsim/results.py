@@ -64,8 +64,10 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
                 "marker": style.marker(alg),
             },
         }
+        # the headline: the bound that chose the step size, else the first the config asked for, else the first
+        wanted = [result.step_bounds.get(alg), *result.config.bounds]
         primary = next(
-            (c for c in comp.checks if c.name == result.step_bounds.get(alg)),
+            (c for name in wanted for c in comp.checks if c.name == name),
             comp.checks[0] if comp.checks else None,
         )
         if primary is not None:

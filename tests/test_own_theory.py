@@ -1,0 +1,148 @@
+"""Bring your own theory: the worked example examples/own_theory/ (a plugin with an algorithm, a family
+and two bounds), copied to a temporary folder and driven from another folder as a user would, and
+the one-line refusals of the extension API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from altsim.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "own_theory"
+
+
+def _altsim(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "altsim", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def copied(tmp_path_factory):
+    """(the copied example folder, another folder to work from)."""
+    root = tmp_path_factory.mktemp("user")
+    shutil.copytree(EXAMPLE, root / "own_theory", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "elsewhere").mkdir()
+    return root / "own_theory", root / "elsewhere"
+
+
+def test_run_holds_the_plugin_algorithm_against_the_plugin_bound_and_plot_draws_it(copied):
+    folder, elsewhere = copied
+    done = _altsim(["run", str(folder / "config.toml"), "--out", "res", "--quiet"], elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert "fedalt_shared_first" in done.stdout and "shared_first_gd [D]" in done.stdout
+    summary = json.loads((elsewhere / "res" / "summary.json").read_text())
+    mine = summary["algorithms"]["fedalt_shared_first"]
+    assert (mine["name"], mine["verdict"]) == ("shared_first_gd", "holds")
+    assert mine["look"]["label"] == "FedAlt, shared first (plugin)"
+    assert Path(summary["plugins"]["own_theory"]).resolve() == (folder / "own_theory.py").resolve()
+    plot = _altsim(["plot", "res"], elsewhere)
+    assert plot.returncode == 0, plot.stderr
+    assert (elsewhere / "res" / "rate.png").stat().st_size > 10_000
+
+    # the plugin gone: plot says so in one line, then draws with what the results recorded
+    aside = folder.parent / "own_theory.py.aside"
+    (folder / "own_theory.py").rename(aside)
+    try:
+        again = _altsim(["plot", "res", "--out", "again"], elsewhere)
+    finally:
+        aside.rename(folder / "own_theory.py")
+    assert again.returncode == 0, again.stderr
+    lines = [line for line in again.stderr.splitlines() if "own_theory" in line]
+    assert len(lines) == 1 and "cannot import 'own_theory'" in lines[0], again.stderr
+    assert (elsewhere / "again" / "rate.png").stat().st_size > 10_000
+
+
+def test_falsify_breaks_the_too_small_bound_and_its_counterexample_reruns(copied):
+    folder, _ = copied
+    argv = ["falsify", "--plugins", "own_theory", "--bound", "shared_first_too_small"]
+    done = _altsim([*argv, "--budget", "30", "--out", "fz", "--quiet"], folder)
+    assert done.returncode == 3, done.stderr  # the README's exit code for a confirmed violation
+    assert "VIOLATED" in done.stdout
+    report = json.loads((folder / "fz" / "falsify.json").read_text())
+    assert report["violation"] and report["counterexample"]["plugins"] == ["own_theory"]
+    rerun = _altsim(["run", "fz/counterexample.toml", "--out", "cx", "--quiet"], folder)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "shared_first_too_small [D]" in rerun.stdout and "violated" in rerun.stdout
+
+
+def test_the_plausible_bound_survives_a_short_search(copied):
+    folder, _ = copied
+    argv = ["falsify", "--plugins", "own_theory", "--bound", "shared_first_gd", "--budget", "8"]
+    done = _altsim([*argv, "--out", "fz_ok", "--quiet", "--family", "separable_quadratic"], folder)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((folder / "fz_ok" / "falsify.json").read_text())
+    assert not report["violation"] and report["evaluations"] > 0
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["bound", "--name", "x", "--plugins", "no_such_plugin"], "cannot import 'no_such_plugin'"),
+        (["bound", "--name", "x", "--plugins", "raises_on_import"], "ZeroDivisionError"),
+        (
+            ["bound", "--name", "x", "--plugins", "not-a-module"],
+            "'not-a-module' is not a module name",
+        ),
+        (["falsify", "--bound", "no_such_bound", "--out", "o"], "bound='no_such_bound': unknown"),
+        (["run", "bad_bound.toml", "--out", "o"], "no_such_bound"),
+        (["run", "bad_plugin.toml", "--out", "o"], "cannot import 'missing_mod'"),
+        (["problem", "--family", "no_such_family"], "no_such_family"),
+        (["bound", "--alg", "no_such_algorithm"], "--alg no_such_algorithm"),
+    ],
+)
+def test_bad_input_to_the_extension_api_is_one_line_exit_2_and_no_folder(
+    tmp_path, monkeypatch, capsys, argv, needle
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "raises_on_import.py").write_text("1 / 0\n")
+    (tmp_path / "bad_bound.toml").write_text('[experiment]\nbounds = ["no_such_bound"]\n')
+    (tmp_path / "bad_plugin.toml").write_text('[experiment]\nplugins = ["missing_mod"]\n')
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("altsim: error:") and needle in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_register_bound_refuses_a_taken_name_and_a_non_bound():
+    import dataclasses
+
+    from altsim.theory import BOUNDS, get_bound, register_bound
+
+    mine = dataclasses.replace(get_bound("fedsim_gd_full"), name="fedsim_sgd_full")
+    with pytest.raises(ValueError, match=r"bound.name='fedsim_sgd_full': taken, a built-in bound"):
+        register_bound(mine)
+    with pytest.raises(TypeError, match=r"must be an altsim\.theory\.Bound"):
+        register_bound("fedsim_gd_full")  # type: ignore[arg-type]
+    own = dataclasses.replace(get_bound("fedsim_gd_full"), name="test_own_copy")
+    try:
+        assert register_bound(own) is own and BOUNDS["test_own_copy"] is own
+        with pytest.raises(ValueError, match="already registered"):
+            register_bound(dataclasses.replace(own))
+        again = dataclasses.replace(own, summary="replaced")
+        assert register_bound(again, replace=True) is again
+    finally:
+        BOUNDS.pop("test_own_copy", None)
+
+
+def test_a_recorded_look_stands_in_for_an_algorithm_nobody_registered():
+    from altsim.figures import style
+
+    assert style.label("nobody_registered_this") == "nobody_registered_this"
+    style.remember("nobody_registered_this", {"label": "Mine", "color": "#123456", "marker": "s"})
+    assert (style.label("nobody_registered_this"), style.color("nobody_registered_this")) == (
+        "Mine",
+        "#123456",
+    )
+    style.remember("fedalt", {"label": "not FedAlt"})  # a registered algorithm keeps its own look
+    assert style.label("fedalt") == "FedAlt"
