@@ -146,3 +146,32 @@ def test_a_recorded_look_stands_in_for_an_algorithm_nobody_registered():
     )
     style.remember("fedalt", {"label": "not FedAlt"})  # a registered algorithm keeps its own look
     assert style.label("fedalt") == "FedAlt"
+
+
+def _sweep(copied, how: str) -> dict:
+    """{point: the plugin algorithm's measured value} of the example swept over two spreads on `how`."""
+    folder, elsewhere = copied
+    config = folder / "sweep.toml"
+    text = (folder / "config.toml").read_text().replace("rounds = 300", "rounds = 20")
+    config.write_text(text + "\n[sweep]\n" + '"problem.spread" = [0.5, 2.0]\n')
+    out = f"sweep_{how}"
+    argv = ["run", str(config), "--out", out, "--quiet", "--executor", how]
+    done = _altsim(argv + (["--workers", "2"] if how == "processes" else []), elsewhere)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((elsewhere / out / "summary.json").read_text())
+    return {
+        p["point"]: p["summary"]["algorithms"]["fedalt_shared_first"]["measured"]
+        for p in summary["points"]
+    }
+
+
+@pytest.fixture(scope="module")
+def local_sweep(copied):
+    return _sweep(copied, "local")
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_workers_import_the_same_plugins(copied, local_sweep, executor):
+    """A sweep of the example on worker processes (spawned: nothing is inherited but the environment)
+    and on dask: every point finds the plugin, and the numbers equal the local executor's."""
+    assert len(local_sweep) == 2 and _sweep(copied, executor) == local_sweep
