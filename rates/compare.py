@@ -142,8 +142,10 @@ class Comparison:
     mean running average of Delta_t over T, with sigma_1^2 = sigma~^2 = 1 absorbed into the constants."""
 
     measured: dict | None = None
-    """The measurement on its own, covered or not: horizons and the mean, low and high of the running
-    average of Delta_t (weight 1) over the surviving seeds, with n_seeds and n_diverged."""
+    """The measurement on its own, covered or not, at the run's measure weight w = m/n (the one every
+    algorithm of a comparison shares; docs/theory.md section 4): `weight`, `horizons`, the mean, low and
+    high of the running average of Delta_w over the surviving seeds, `per_seed` (seeds x horizons,
+    NaN after a seed diverged), `seeds`, n_seeds and n_diverged."""
 
     def to_dict(self) -> dict:
         """The comparison as plain data for JSON: the setting, each check's summary, the bounds that do not
@@ -238,15 +240,61 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
         ValueError
     ):  # the fit is a convenience: an ill-conditioned one (extreme constants) is left out
         calibrated = None
-    mean, low, high = survivors_interval(trajectory, 1.0, exact)
+    w_run = trajectory.m / trajectory.n  # one measure for every algorithm of a run
+    mean, low, high = survivors_interval(trajectory, w_run, exact)
+    per_seed = trajectory.running_average(w_run).astype(float)
+    per_seed[trajectory.diverged_at >= 0] = math.nan
     measured = {
+        "weight": w_run,
         "horizons": T_all,
         "mean": mean,
         "low": low,
         "high": high,
+        "per_seed": per_seed,
+        "seeds": np.asarray(trajectory.seeds),
         "n_seeds": len(trajectory.seeds),
         "n_diverged": len(diverged),
     }
     return Comparison(
         trajectory.algorithm, dict(setting), checks, not_covering, diverged, calibrated, measured
     )
+
+
+def paired_difference(a: Comparison, b: Comparison, level: float = 0.95) -> dict:
+    """The paired difference A - B of two algorithms' running averages, seed by seed (the same seed
+    draws the same clients and noise for both), over the seeds where neither diverged: per horizon,
+    its mean and Student-t interval (a point interval when both runs are exact).
+
+    Returns {'horizons', 'mean', 'low', 'high', 'weight', 'n_seeds'}; a ValueError when the two were
+    not measured on the same seeds, horizons and weight."""
+    ma, mb = a.measured, b.measured
+    if ma is None or mb is None:
+        raise ValueError("paired_difference: both comparisons need their measurement")
+    same = (
+        np.array_equal(ma["seeds"], mb["seeds"])
+        and np.array_equal(ma["horizons"], mb["horizons"])
+        and math.isclose(ma["weight"], mb["weight"])
+    )
+    if not same:
+        raise ValueError(
+            f"paired_difference: {a.algorithm} and {b.algorithm} were not measured on the same seeds, "
+            "horizons and weight, so they cannot be paired"
+        )
+    diff = ma["per_seed"] - mb["per_seed"]
+    both = np.isfinite(diff).all(axis=1)
+    exact = is_exact({**a.setting, "m": a.setting.get("m"), "n": a.setting.get("n")}) and is_exact(
+        b.setting
+    )
+    if not both.any():
+        nan = np.full(len(ma["horizons"]), math.nan)
+        mean, low, high = nan, nan.copy(), nan.copy()
+    else:
+        mean, low, high = mean_interval(diff[both], exact, level=level)
+    return {
+        "horizons": ma["horizons"],
+        "mean": mean,
+        "low": low,
+        "high": high,
+        "weight": ma["weight"],
+        "n_seeds": int(both.sum()),
+    }

@@ -84,6 +84,7 @@ import sympy as sp
 from . import fedsim_local
 from .derivation import Identity
 from .regime import best_value
+from .registry import get_bound
 from .scaled import d2, nu_m, p, s_u2, s_v2
 from .symbols import Delta_F0, T, chi, eta, m, tau, tau_u, tau_v
 
@@ -146,6 +147,19 @@ class PaperLevel:
     def value(self, values: Mapping[str, float]) -> float:
         """The paper-level bound at `values` (every symbol of `expression` given): its value at the step size `eta`."""
         return self._num(self.expression, values)
+
+    def curve(self, values: Mapping[str, float], horizons: Sequence[float]) -> np.ndarray:
+        """The paper-level bound at each horizon T of `horizons`, each at its own step size `eta`."""
+        return np.array([self.value({**values, "T": float(t)}) for t in horizons])
+
+    def applies(self, setting: Mapping[str, object]) -> list[str]:
+        """Why the paper-level bound does not apply to a run's `setting` (empty when it does): its
+        source bound's conditions, the step size's apart (the paper-level rate picks its own)."""
+        cover = get_bound(self.source).covers(setting)
+        if cover or cover.only_step_size():
+            missing = sorted(s.name for s in self.expression.free_symbols if s.name not in setting)
+            return [f"needs {', '.join(missing)}"] if missing else []
+        return list(cover.reasons)
 
     def phi(self, values: Mapping[str, float], eta_value: float) -> float:
         """A/(eta T) + B eta + C eta^2 at a given eta <= eta_bar: the bound before choosing eta."""
