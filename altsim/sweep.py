@@ -80,7 +80,7 @@ SWEEP_KEYS_DOC = {
     "KEY": "Any `[experiment]` key, e.g. `m = [5, 10, 20]`: a non-empty list of distinct values, each "
     "checked as that key is. Beside a tuned regime study, not " + ", ".join(STUDY_SETS) + " (the "
     "study sets them itself).",
-    "problem.NAME": "A `[problem]` key NAME of the family, quoted: `\"problem.delta\" = [0.5, 2.0]`; a "
+    "problem.NAME": 'A `[problem]` key NAME of the family, quoted: `"problem.delta" = [0.5, 2.0]`; a '
     "non-empty list of distinct values, each checked as that key is.",
 }
 """The keys a `[sweep]` table takes, for the config reference (`altsim.reference`)."""

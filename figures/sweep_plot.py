@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from altsim.theory.checks import unknown_name_message
+
 from . import style
 
 
@@ -24,6 +26,9 @@ def _x_value(point: dict, key: str) -> float:
             k for k, v in table.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
         )
         prefix = "problem." if key.startswith("problem.") else ""
+        if name not in table:
+            choices = ["m_over_n", *(prefix + k for k in numeric)]
+            raise ValueError(unknown_name_message("x", key, choices, kind="axis"))
         raise ValueError(
             f"x={key!r}: not a number in this sweep's configs; choose m_over_n or one of "
             f"{', '.join(prefix + k for k in numeric)}"

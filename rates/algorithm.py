@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import torch
 
+from altsim.theory.checks import unknown_name_message
 from altsim.theory.stepsize import official_step_size
 
 from .noise import NoiseStream
@@ -289,5 +290,5 @@ CONFIG_FIELDS = frozenset({"gamma_u", "gamma_v", "tau", "tau_u", "tau_v", "state
 def get_algorithm(name: Any) -> Any:
     """The registered class called `name`, or a ValueError listing the known ones (never a silent fallback)."""
     if not isinstance(name, str) or name not in ALGORITHMS:
-        raise ValueError(f"algorithm={name!r}: unknown; choose one of {', '.join(ALGORITHMS)}")
+        raise ValueError(unknown_name_message("algorithm", name, ALGORITHMS, kind="algorithm"))
     return ALGORITHMS[name]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import os
 import platform
 import warnings
@@ -22,10 +21,11 @@ import numpy as np
 import torch
 
 import altsim
-from altsim.synthetic import Certified, Problem, make_problem
+from altsim.plugins import import_plugins
+from altsim.synthetic import Certified, Problem, family_config, make_problem
 from altsim.theory import BOUNDS, Bound, optimal_eta, require
 from altsim.theory.bound import normalised_eta_v
-from altsim.theory.checks import require_bool, shown
+from altsim.theory.checks import require_bool, shown, unknown_name_message
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
 from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm
@@ -40,70 +40,71 @@ class ExperimentConfig:
     """Everything needed to rerun an experiment."""
 
     family: str = "coupled_quadratic"
-    """Problem family (see `altsim.synthetic.FAMILIES`)."""
+    """Problem family: a registered name (built in: coupled_quadratic, shared_representation,
+    small_network, kinked_quadratic, bilinear_quadratic, digits; or a plugin's). `altsim config --list`
+    lists each family's `[problem]` keys."""
     problem: Mapping[str, Any] = field(default_factory=dict)
-    """Parameters of the family's config dataclass."""
+    """Parameters of the family: keys of its config dataclass, each key and value checked when the config
+    is built (nothing of the problem is built then); a key left out takes the family's default. In a TOML
+    file, the `[problem]` table."""
     problem_seed: int = 0
-    """Seed of the problem instance (data and initial point)."""
+    """Seed of the problem instance (data and initial point); an integer in [0, 2^31 - 1]."""
     algorithms: tuple[str, ...] = ("fedalt", "fedsim")
-    """Algorithms to run, each on the same problem and seeds."""
+    """Algorithms to run, each on the same problem and seeds: a non-empty list of distinct registered names
+    (fedalt, fedsim, fedavg, local_only, full_personalization, or a plugin's)."""
     rounds: int = 500
-    """Rounds T; >= 1."""
+    """Rounds T; an integer >= 1."""
     m: int | None = None
-    """Clients sampled per round; None means all n (full participation)."""
+    """Clients sampled per round, without replacement: an integer in [1, n] (n is checked when the run
+    starts); unset (None) means all n (full participation)."""
     seeds: tuple[int, ...] = (0, 1, 2, 3)
-    """Run seeds (sampling and noise); all run in one batch."""
+    """Run seeds (sampling and noise), all run in one batch: a non-empty list of distinct integers in
+    [0, 2^31 - 1]."""
     eta: float | None = None
-    """Normalised step size; None picks the eta minimising the tightest covering [D] bound."""
+    """Normalised step size, > 0; unset (None) picks the eta minimising the tightest [D] bound that covers
+    the run (an algorithm without one needs eta)."""
     eta_v: float | None = None
     """Normalised step size of the personal block, gamma_v = eta_v / (L_v tau_v), when it should differ from
-    eta (the paper's algorithm has separate step sizes); None: equal to eta. Only FedAlt's [D] bound
-    (`fedalt_sgd_local`) allows the two to differ."""
+    eta (the paper's algorithm has separate step sizes): > 0, not with official = true; unset (None): equal
+    to eta. Only FedAlt's [D] bound (`fedalt_sgd_local`) allows the two to differ."""
     tau_u: int = 1
-    """FedAlt local steps on u."""
+    """FedAlt local steps on u; an integer >= 1."""
     tau_v: int = 1
-    """FedAlt local steps on v."""
+    """FedAlt local steps on v; an integer >= 1."""
     tau: int = 1
-    """FedSim local steps."""
+    """FedSim local steps; an integer >= 1."""
     device: str = "cpu"
-    """'cpu' or 'cuda'."""
+    """Where the run computes: 'cpu', 'cuda' or 'cuda:N' (checked when the run starts: CUDA must be
+    available)."""
     dtype: str = "float64"
-    """'float64' or 'float32'."""
+    """Floating-point precision: 'float64' or 'float32' (checked when the run starts)."""
     measure_every: int = 1
-    """Measure every this many rounds (1 makes the running average exact)."""
+    """Measure every this many rounds: an integer in [1, rounds] (1 makes the running average exact)."""
     compile: str = "auto"
     """Fuse each round with torch.compile: 'on', 'off', or 'auto' (only runs past the measured break-even
     work, see `altsim.rates.fused`). Compiled and eager numbers agree to ~1e-15 relative, not bitwise."""
     official: bool = False
     """The official code's variant: one step size eta / max(L_u, L_v) for both blocks, and FedAlt with
-    tau_u = tau_v = tau."""
+    tau_u = tau_v = tau; true or false."""
     stateless: bool = False
-    """Stateless clients: sampled clients start from their initial v_i^0 every round."""
+    """Stateless clients: sampled clients start from their initial v_i^0 every round; true or false."""
     bounds: tuple[str, ...] = ()
-    """Bounds the run must be compared against; a run outside one's conditions is refused before any work."""
+    """Bounds the run must be compared against: a list of registered bound names (`altsim bound --list`),
+    each for an algorithm of the run; a run outside one's conditions is refused before any work."""
     algorithm_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Extra hyperparameters per algorithm name, passed to its `from_experiment` (e.g. a server momentum).
-    Step sizes, local steps and `stateless` come from the fields above, never from here."""
+    """Extra hyperparameters per algorithm name, passed to its `from_experiment` (e.g. a server momentum):
+    a table per algorithm of the run, whose keys are fields of that algorithm. Step sizes, local steps and
+    `stateless` come from the fields above, never from here."""
     plugins: tuple[str, ...] = ()
-    """Python modules to import before anything else: they register algorithms or problem families
-    (so that sweeps on worker processes and the CLI find them too)."""
+    """Python modules to import before anything else: a list of module names. They register algorithms,
+    problem families or bounds (so that sweeps on worker processes and the CLI find them too)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.plugins, (tuple, list)) or not all(
             isinstance(p, str) for p in self.plugins
         ):
             raise ValueError(f"plugins={shown(self.plugins)}: must be a list of module names")
-        for module in self.plugins:
-            try:
-                importlib.import_module(module)
-            except (
-                ImportError,
-                ValueError,
-                TypeError,
-            ) as e:  # ValueError: e.g. an empty module name
-                raise ValueError(
-                    f"plugins: cannot import {shown(module)} ({type(e).__name__}: {str(e)[:100]})"
-                ) from None
+        import_plugins(self.plugins)  # they may register the names checked below
         for name, kind, what in (
             ("algorithms", (tuple, list), "a list of algorithm names"),
             ("seeds", (tuple, list), "a list of integer seeds"),
@@ -121,8 +122,13 @@ class ExperimentConfig:
         for a in self.algorithms:
             if not isinstance(a, str) or a not in ALGORITHMS:
                 raise ValueError(
-                    f"algorithms: {a!r} is unknown; choose from {', '.join(ALGORITHMS)}"
+                    unknown_name_message("algorithms[]", a, ALGORITHMS, kind="algorithm")
                 )
+        for b in self.bounds:
+            if not isinstance(b, str) or b not in BOUNDS:
+                raise ValueError(unknown_name_message("bounds[]", b, sorted(BOUNDS), kind="bound"))
+        # the family's own config dataclass checks every key and value (nothing of the problem is built)
+        family_config(self.family, self.problem)
         if not isinstance(self.algorithm_options, Mapping):
             raise ValueError(
                 f"algorithm_options={self.algorithm_options!r}: must be a table of tables, one per algorithm"
@@ -146,7 +152,9 @@ class ExperimentConfig:
                     )
                 if key not in accepted:
                     raise ValueError(
-                        f"algorithm_options.{a}.{key}: unknown; options of {a}: {', '.join(accepted) or 'none'}"
+                        unknown_name_message(
+                            f"algorithm_options.{a}", [key], accepted, kind="option"
+                        )
                     )
         if not self.algorithms:
             raise ValueError("algorithms=(): give at least one algorithm")
@@ -203,11 +211,11 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, table: Mapping[str, Any]) -> ExperimentConfig:
         """The config of a dict or TOML table (lists become tuples); unknown keys are refused by name."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(table) - fields)
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in table if k not in fields]
         if unknown:
             raise ValueError(
-                f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(fields))}"
+                unknown_name_message("experiment", unknown, sorted(fields), kind="key")
             )
         d = dict(table)
         for k in ("algorithms", "seeds", "bounds", "plugins"):
@@ -385,14 +393,10 @@ def check_requested_bounds(
 def memory_estimate(config: ExperimentConfig) -> dict:
     """Bytes a run will hold at its peak, estimated from the config alone (nothing allocated), and the
     part that dominates: the instance data, the batched state, or the per-round history."""
-    from altsim.synthetic import FAMILIES, config_from_mapping
+    from altsim.synthetic import family_config, get_family
 
-    if config.family not in FAMILIES:
-        raise ValueError(
-            f"family={shown(config.family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}"
-        )
-    fam = FAMILIES[config.family]
-    n, d_u, d_v, data = fam.dimensions(config_from_mapping(fam.config, config.problem))
+    fam = get_family(config.family)
+    n, d_u, d_v, data = fam.dimensions(family_config(config.family, config.problem))
     item = 4 if config.dtype == "float32" else 8
     R = len(config.seeds)
     parts = {

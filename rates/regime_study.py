@@ -55,15 +55,18 @@ class RegimeStudy:
     """How every point of a regime study is measured (the `[regime]` table of a sweep config)."""
 
     eta_grid: tuple[float, ...]
-    """Normalised step sizes tried for each algorithm; each > 0 (the study's `eta` is ignored)."""
+    """Normalised step sizes tried for each algorithm: a non-empty list of distinct numbers > 0 (the
+    experiment's `eta` and `eta_v` must be unset)."""
     tune_seeds: tuple[int, ...]
-    """Seeds on which the step size is chosen; disjoint from the experiment's seeds, which score."""
+    """Seeds on which the step size is chosen: a non-empty list of distinct integers in [0, 2^31 - 1],
+    disjoint from the experiment's seeds, which score (at least 2 of those)."""
     fedalt_local_steps: tuple[tuple[int, int], ...] = ((1, 1),)
-    """FedAlt's (tau_u, tau_v) variants, each set against FedSim with the experiment's `tau`."""
+    """FedAlt's (tau_u, tau_v) variants, each set against FedSim with the experiment's `tau`: a non-empty
+    list of distinct [tau_u, tau_v] pairs of integers >= 1."""
     margin: float = 0.1
     """Half-width of the band around each predicted boundary, in that prediction's margin; in [0, 1)."""
     level: float = 0.95
-    """Confidence level of the paired interval that calls a winner, and of the Wilson intervals."""
+    """Confidence level of the paired interval that calls a winner, and of the Wilson intervals; in (0, 1)."""
     constants: str = "certified"
     """What the predictions use: 'certified' (the certificates, measured where the family certifies
     none) or 'measured' (L_u, L_v, L_uv, delta and the initial gap measured, sigma exact)."""

@@ -39,23 +39,23 @@ class BilinearQuadraticConfig:
     """Parameters of the bilinear-quadratic family; the curvatures and the coupling are its exact constants."""
 
     n: int = 4
-    """Clients; >= 1."""
+    """Number of clients n; an integer >= 1."""
     d_u: int = 2
-    """Dimension of u; >= 1."""
+    """Dimension d_u of u; an integer >= 1."""
     d_v: int = 2
-    """Dimension of each v_i; >= 1."""
+    """Dimension d_v of each v_i; an integer >= 1."""
     L_u: float = 1.0
-    """Curvature in u; > 0."""
+    """Curvature in u (exactly L_u); > 0."""
     L_v: float = 1.0
-    """Curvature in v; > 0."""
+    """Curvature in v (exactly L_v); > 0."""
     chi: float = 0.5
     """Coupling L_uv / sqrt(L_u L_v); in [0, 1) (1 would make F_i flat along a direction)."""
     spread: float = 1.0
     """Standard deviation of the centres a_i (the clients' disagreement on u); >= 0."""
     sigma_u: float = 0.0
-    """Noise std on the u-gradient; >= 0."""
+    """Standard deviation of the u-gradient noise (additive Gaussian, exact); >= 0."""
     sigma_v: float = 0.0
-    """Noise std on the v-gradient; >= 0."""
+    """Standard deviation of the v-gradient noise (additive Gaussian, exact); >= 0."""
     noise_correlation: float = 0.0
     """Correlation of the u-noise with the v-noise of the same local step; in [-1, 1] (see coupled_quadratic)."""
     init_scale: float = 1.0

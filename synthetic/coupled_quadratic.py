@@ -46,11 +46,11 @@ class CoupledQuadraticConfig:
     """Parameters of the coupled-quadratic family; each is the constant it certifies, where one exists."""
 
     n: int = 20
-    """Number of clients; >= 1."""
+    """Number of clients n; an integer >= 1."""
     d_u: int = 10
-    """Dimension of the shared parameters u; >= 1."""
+    """Dimension d_u of the shared parameters u; an integer >= 1."""
     d_v: int = 10
-    """Dimension of each personal v_i; >= 1."""
+    """Dimension d_v of each personal v_i; an integer >= 1."""
     L_u: float = 1.0
     """Target (and certified) smoothness of the u-block; > 0."""
     L_v: float = 1.0
@@ -62,13 +62,13 @@ class CoupledQuadraticConfig:
     sigma_u: float = 0.0
     """Standard deviation of the u-gradient noise, E||xi_u||^2 = sigma_u^2 exactly; >= 0."""
     sigma_v: float = 0.0
-    """Standard deviation of the v-gradient noise; >= 0."""
+    """Standard deviation of the v-gradient noise, E||xi_v||^2 = sigma_v^2 exactly; >= 0."""
     noise_correlation: float = 0.0
     """Correlation, per coordinate, of the u-gradient's noise with the v-gradient's noise drawn at the same
     local step; in [-1, 1]. Not 0 breaks FedAlt's fresh-sample assumption (its bounds then refuse the run);
     FedSim's bounds allow it. Has an effect only when both sigma_u and sigma_v are > 0."""
     nonconvexity: float = 0.3
-    """Share nu of each block's curvature held by the periodic terms; in [0, 1 - chi)."""
+    """Share nu of each block's curvature held by the periodic terms; in [0, 1), with chi + nonconvexity < 1."""
     frequency: float = 2.0
     """Frequency omega of the per-block periodic terms and the floor of the coupling's; > 0."""
     personal_spread: float = 1.0

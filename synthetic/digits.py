@@ -44,21 +44,21 @@ class DigitsConfig(FiniteSumConfig):
     `label_noise` have no effect here: the heterogeneity is the label skew)."""
 
     samples: int = 50
-    """Training images N per client; >= 1."""
+    """Training images N per client; an integer >= 1."""
     test_samples: int = 50
-    """Held-out images per client; >= 1."""
+    """Held-out images per client; an integer >= 1."""
     alpha: float = 0.3
     """Dirichlet concentration of each client's class proportions; > 0 (small: strong label skew)."""
     hidden: int = 16
-    """Representation width k; >= 1. d_u = 64 k + k, d_v = 10 k + 10."""
+    """Representation width k; an integer >= 1. d_u = 64 k + k, d_v = 10 k + 10."""
     test_fraction: float = 0.3
     """Share of the images held out (stratified by class); in (0, 1)."""
     ridge: float = 1e-3
-    """Ridge mu on both blocks; >= 0."""
+    """Ridge mu (an L2 penalty mu/2 ||.||^2) on both blocks; >= 0."""
     noise: str = "minibatch"
-    """'minibatch' (b of the N images per gradient, the default here) or 'gaussian'."""
+    """Gradient noise: 'minibatch' (b of the N images per gradient, the default here) or 'gaussian'."""
     batch_size: int = 10
-    """Minibatch size b, 1 <= b <= samples."""
+    """Minibatch size b: an integer in [1, samples]."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -22,25 +22,25 @@ class FiniteSumConfig:
     """Parameters every finite-sum family has (each family adds its model's own)."""
 
     n: int = 20
-    """Number of clients; >= 1."""
+    """Number of clients n; an integer >= 1."""
     samples: int = 20
-    """Samples N per client; >= 1."""
+    """Samples N per client; an integer >= 1."""
     head_spread: float = 1.0
     """Spread of the teacher's personal heads around a common head; >= 0 (sets heterogeneity)."""
     label_noise: float = 0.0
-    """Standard deviation of label noise; >= 0."""
+    """Standard deviation of the Gaussian noise added to the teacher's labels; >= 0."""
     ridge: float = 0.01
-    """Ridge mu on both blocks; >= 0."""
+    """Ridge mu (an L2 penalty mu/2 ||.||^2) on both blocks; >= 0."""
     noise: str = "gaussian"
-    """'gaussian' (additive, exact sigma) or 'minibatch' (b of the N samples per gradient)."""
+    """Gradient noise: 'gaussian' (additive, exact sigma) or 'minibatch' (b of the N samples per gradient)."""
     sigma_u: float = 0.0
     """Gaussian noise level on the u-gradient; >= 0 (ignored for minibatch)."""
     sigma_v: float = 0.0
     """Gaussian noise level on the v-gradient; >= 0 (ignored for minibatch)."""
     batch_size: int = 5
-    """Minibatch size b, 1 <= b <= samples (minibatch noise only)."""
+    """Minibatch size b: an integer in [1, samples] (checked always, used by minibatch noise only)."""
     init_scale: float = 0.5
-    """Scale of the initial point; >= 0."""
+    """Scale of the initial point (u0, V0); >= 0."""
 
     def __post_init__(self) -> None:
         for k in ("n", "samples"):

@@ -43,25 +43,25 @@ class KinkedQuadraticConfig:
     """Parameters of the kinked-quadratic family (no coupling: chi = 0); L_u and L_v are its exact constants."""
 
     n: int = 2
-    """Clients; >= 1."""
+    """Number of clients n; an integer >= 1."""
     d_u: int = 1
-    """Dimension of u; >= 1."""
+    """Dimension d_u of u; an integer >= 1."""
     d_v: int = 1
-    """Dimension of each v_i; >= 1."""
+    """Dimension d_v of each v_i; an integer >= 1."""
     L_u: float = 1.0
     """Curvature magnitude in u (+L_u outside a concave core, -L_u inside); > 0."""
     L_v: float = 1.0
-    """Curvature in v; > 0."""
+    """Curvature in v (the same for every client); > 0."""
     kinked: int = 1
-    """How many clients (the last ones) have a concave core; 0..n."""
+    """How many clients (the last ones) have a concave core; an integer in [0, n]."""
     radius: float = 1.0
     """Half-width r of each concave core; > 0."""
     spread: float = 1.0
     """Standard deviation of the centres c_ik (the clients' disagreement, so delta); >= 0."""
     sigma_u: float = 0.0
-    """Noise std on the u-gradient; >= 0."""
+    """Standard deviation of the u-gradient noise (additive Gaussian, exact); >= 0."""
     sigma_v: float = 0.0
-    """Noise std on the v-gradient; >= 0."""
+    """Standard deviation of the v-gradient noise (additive Gaussian, exact); >= 0."""
     noise_correlation: float = 0.0
     """Correlation, per coordinate, of the u-gradient's noise with the v-gradient's noise drawn at the same
     local step; in [-1, 1]. Not 0 breaks FedAlt's fresh-sample assumption (its bounds then refuse the run);

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from altsim.theory import Constants
-from altsim.theory.checks import shown
+from altsim.theory.checks import unknown_name_message
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -255,15 +255,27 @@ def register(family: Family) -> Family:
     return family
 
 
-def config_from_mapping(cls: type, table: Mapping[str, Any]):
-    """Build a frozen config dataclass from a dict or TOML table, rejecting unknown keys by name."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(table) - set(fields))
+def config_from_mapping(cls: type, table: Mapping[str, Any], param: str | None = None):
+    """Build a frozen config dataclass from a dict or TOML table, rejecting unknown keys by name (with the
+    nearest valid key); `param` names the table in the message (default: the class's name)."""
+    fields = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in table if k not in fields]
     if unknown:
-        raise ValueError(
-            f"unknown key(s) {', '.join(map(repr, unknown))} for {cls.__name__}; allowed: {', '.join(fields)}"
-        )
+        raise ValueError(unknown_name_message(param or cls.__name__, unknown, fields, kind="key"))
     return cls(**dict(table))
+
+
+def get_family(name: Any) -> Family:
+    """The registered family called `name`; a ValueError naming the nearest registered ones otherwise."""
+    if not isinstance(name, str) or name not in FAMILIES:
+        raise ValueError(unknown_name_message("family", name, sorted(FAMILIES), kind="family"))
+    return FAMILIES[name]
+
+
+def family_config(family: str, params: Mapping[str, Any] | None = None):
+    """The config dataclass of a registered `family` built from plain parameters: every key and value
+    validated (the dataclass's own checks), nothing of the problem built."""
+    return config_from_mapping(get_family(family).config, params or {}, f"problem ({family})")
 
 
 def load_toml_table(path, table: str | None = None) -> dict:
@@ -299,12 +311,8 @@ def make_problem(
     dtype: str | torch.dtype = "float64",
 ) -> Problem:
     """Build a problem of a registered family from plain parameters (validated before any work)."""
-    if family not in FAMILIES:
-        raise ValueError(
-            f"family={shown(family)}: unknown; choose one of {', '.join(sorted(FAMILIES))}"
-        )
-    fam = FAMILIES[family]
-    config = config_from_mapping(fam.config, params or {})
+    fam = get_family(family)
+    config = family_config(family, params)
     return fam.build(config, seed=seed, device=resolve_device(device), dtype=resolve_dtype(dtype))
 
 

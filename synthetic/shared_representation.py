@@ -46,9 +46,9 @@ class SharedRepresentationConfig(FiniteSumConfig):
     With minibatch noise, sigma is certified on the region."""
 
     features: int = 8
-    """Input dimension p; >= 1."""
+    """Input dimension p; an integer >= 1."""
     rank: int = 3
-    """Representation dimension k (= d_v); >= 1. d_u = k p."""
+    """Representation dimension k (= d_v); an integer >= 1. d_u = k p."""
     radius_u: float = 4.0
     """Region radius B_U for ||U||_F on which constants are certified; > 0."""
     radius_v: float = 4.0

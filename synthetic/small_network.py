@@ -33,11 +33,11 @@ class SmallNetworkConfig(FiniteSumConfig):
     noise is measured only."""
 
     ridge: float = 0.001
-    """Ridge mu on both blocks; >= 0."""
+    """Ridge mu (an L2 penalty mu/2 ||.||^2) on both blocks; >= 0."""
     features: int = 8
-    """Input dimension p; >= 1."""
+    """Input dimension p; an integer >= 1."""
     hidden: int = 16
-    """Hidden width h (= d_v); >= 1. d_u = h p + h."""
+    """Hidden width h (= d_v); an integer >= 1. d_u = h p + h."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

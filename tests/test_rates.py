@@ -347,7 +347,7 @@ def test_run_is_reproducible():
     [
         (dict(rounds=0), "rounds=0"),
         (dict(seeds=()), "seeds"),
-        (dict(algorithms=("fedx",)), "'fedx' is unknown"),
+        (dict(algorithms=("fedx",)), "algorithms\\[\\]='fedx': unknown algorithm"),
         (dict(eta=-1.0), "eta=-1.0"),
         (dict(tau=0), "tau=0"),
     ],

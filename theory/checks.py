@@ -7,8 +7,10 @@ enters.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
+from collections.abc import Iterable
 from typing import Any, cast
 
 import numpy as np
@@ -93,6 +95,71 @@ def require_bool(name: str, value) -> None:
         raise ValueError(
             f"{name}={shown(value)}: must be true or false, not {type(value).__name__}"
         )
+
+
+def close_names(given: object, choices: Iterable[str], limit: int = 2) -> list[str]:
+    """The valid names nearest to `given` (at most `limit`, nearest first), for a "did you mean" hint.
+
+    A choice equal to `given` but for case is the answer ('FedAlt' -> 'fedalt'); otherwise the closest
+    by `difflib.get_close_matches`, compared case-insensitively, and a second one only when it is
+    about as close as the first; failing those, the names `given` begins. Empty when nothing is close or
+    when `given` is not a string.
+
+    >>> close_names("round", ["rounds", "seeds", "m"])
+    ['rounds']
+    >>> close_names("FedAlt", ["fedalt", "fedsim", "fedavg"])
+    ['fedalt']
+    """
+    if not isinstance(given, str):
+        return []
+    names = [c for c in dict.fromkeys(choices) if isinstance(c, str)]
+    lowered: dict[str, str] = {}
+    for c in names:
+        lowered.setdefault(c.lower(), c)
+    same_but_case = [c for c in names if c.lower() == given.lower() and c != given]
+    if same_but_case:
+        return same_but_case[:1]
+    near = difflib.get_close_matches(given.lower(), list(lowered), n=limit + 1, cutoff=0.6)
+    if not near and len(given) >= 3:  # a name cut short ('coupled' -> 'coupled_quadratic')
+        near = [x for x in lowered if x.startswith(given.lower())]
+
+    def score(x: str) -> float:
+        return difflib.SequenceMatcher(None, given.lower(), x).ratio()
+
+    near.sort(key=lambda x: (-score(x), names.index(lowered[x])))  # ties: in the order of choices
+    best = score(near[0]) if near else 0.0
+    # a second name only when it is about as close as the first ('sigma': sigma_u or sigma_v)
+    return [lowered[x] for x in near if score(x) >= best - 0.05][:limit]
+
+
+def unknown_name_message(
+    param: str, given: object, choices: Iterable[str], *, kind: str = "name"
+) -> str:
+    """One line for a name that is not one of `choices`: the parameter, the value, the nearest valid
+    names ("did you mean", `close_names`) and every valid one. Every lookup by name in altsim (config
+    keys, families, algorithms, bounds, symbols) reports an unknown name with it.
+
+    `given` is one name (`param=value: unknown KIND ...`) or a list of them, the unknown keys of a
+    table (`param: unknown KINDs 'a' (did you mean 'b'?), ...`).
+
+    >>> unknown_name_message("family", "quadratc", ["quadratic", "digits"], kind="family")
+    "family='quadratc': unknown family (did you mean 'quadratic'?); choose one of quadratic, digits"
+    >>> unknown_name_message("experiment", ["round"], ["rounds", "seeds"], kind="key")
+    "experiment: unknown key 'round' (did you mean 'rounds'?); choose from rounds, seeds"
+    """
+    names = [str(c) for c in choices]
+
+    def hint(name: object) -> str:
+        near = close_names(name, names)
+        return f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+
+    valid = ", ".join(names) or "none registered"
+    if isinstance(given, (list, tuple, set, frozenset)):
+        items = sorted(given, key=str)
+        listed = ", ".join(f"{shown(g)}{hint(g)}" for g in items)
+        plural = "s" if len(items) > 1 else ""
+        return f"{param}: unknown {kind}{plural} {listed}; choose from {valid}"
+    return f"{param}={shown(given)}: unknown {kind}{hint(given)}; choose one of {valid}"
 
 
 def validate_values(values: dict) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
 from .bound import Bound
+from .checks import unknown_name_message
 
 _DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial, fedalt_local)
 """Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
@@ -39,7 +40,7 @@ def get_bound(name: str) -> Bound:
         return BOUNDS[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"bound={name!r}: unknown; choose one of {', '.join(sorted(BOUNDS))}"
+            unknown_name_message("bound", name, sorted(BOUNDS), kind="bound")
         ) from None
 
 

@@ -13,6 +13,7 @@ import dataclasses
 from altsim.rates import ExperimentConfig, get_algorithm, is_exact, run
 from altsim.synthetic import CoupledQuadraticConfig, make_problem
 from altsim.theory import STEP_SIZE_KINDS, Bound, get_bound
+from altsim.theory.checks import unknown_name_message
 from altsim.theory.stepsize import allowed_eta, optimal_eta
 
 EXAMPLE_PROBLEM = dict(
@@ -51,10 +52,11 @@ def _example_config(bound: Bound, overrides: dict) -> ExperimentConfig:
     problem_keys = {f.name for f in dataclasses.fields(CoupledQuadraticConfig)}
     config_keys = {f.name for f in dataclasses.fields(ExperimentConfig)} - set(_FIXED)
     unknown = sorted(set(overrides) - problem_keys - config_keys)
-    if unknown:
+    if unknown:  # coupled_quadratic parameters or ExperimentConfig fields
         raise ValueError(
-            f"overrides {', '.join(unknown)}: unknown; give coupled_quadratic parameters "
-            f"({', '.join(sorted(problem_keys))}) or ExperimentConfig fields ({', '.join(sorted(config_keys))})"
+            unknown_name_message(
+                "overrides", unknown, sorted(problem_keys | config_keys), kind="key"
+            )
         )
     problem = {
         **EXAMPLE_PROBLEM,
