@@ -1,9 +1,10 @@
-"""The `altsim` command line: demo, run, plot, bound, problem, falsify, bench.
+"""The `altsim` command line: demo, run, plot, bound, problem, config, falsify, bench.
 
 Exit codes: 0 done; 2 refused before any work (unknown flags, bad values, a missing CUDA
 device, an unwritable folder, a config outside a requested bound), with the subcommand's
 usage line for a flag error and one line `altsim: error: ...` naming the value and what is
-allowed; 1 a run that failed after starting, with one line `altsim: run failed: ...`.
+allowed; 1 a run that failed after starting, with one line `altsim: run failed: ...`; 3 `altsim
+falsify` found a confirmed violation of the bound (its report and counterexample are written).
 `--debug` (before the subcommand) also prints the traceback; the exit codes stay the same.
 """
 
@@ -16,7 +17,7 @@ import traceback
 
 from altsim.io import dumps
 
-USAGE_ERROR, RUN_FAILED = 2, 1
+USAGE_ERROR, RUN_FAILED, VIOLATED = 2, 1, 3
 
 
 class UsageError(Exception):
@@ -61,7 +62,7 @@ def _parse_sets(items: list[str] | None) -> dict[str, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `altsim` argument parser: the global flags (--version, --debug) and one subparser per command
-    (demo, run, plot, bound, problem, falsify, bench), whose flag errors raise `UsageErrorWithUsage`."""
+    (demo, run, plot, bound, problem, config, falsify, bench), whose flag errors raise `UsageErrorWithUsage`."""
     from altsim import __version__
 
     p = _Parser(
@@ -98,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--list", action="store_true", help="list every bound")
     b.add_argument(
         "--alg",
-        choices=_bound_algorithms(),
-        help="the algorithm whose tightest applicable [D] bound to show",
+        help="the algorithm whose tightest applicable [D] bound to show (an algorithm some bound is on: "
+        "altsim bound --list)",
     )
     b.add_argument(
         "--name",
@@ -114,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--latex", action="store_true", help="print the LaTeX form")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument(
+        "--plugins",
+        nargs="+",
+        action="extend",
+        metavar="MODULE",
+        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
+        "or on the import path)",
+    )
 
     r = sub.add_parser("run", help="run an experiment or a sweep from a TOML config (resumable)")
     r.add_argument(
@@ -131,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask-address", help="scheduler address for --executor dask (default: a local cluster)"
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--plugins",
+        nargs="+",
+        action="extend",
+        metavar="MODULE",
+        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
+        "or on the import path)",
+    )
 
     pl = sub.add_parser("plot", help="redraw figures from a saved result folder, without rerunning")
     pl.add_argument("result_dir", help="a folder written by altsim demo or altsim run")
@@ -147,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="sweep plot's x axis: m_over_n, an [experiment] field or problem.NAME",
     )
     pl.add_argument("--out", help="where to write the figures (default: RESULT_DIR)")
+    pl.add_argument(
+        "--paper-level",
+        action="store_true",
+        help="rate plot: overlay each algorithm's paper-level rate (docs/theory.md section 7.11) where it "
+        "applies",
+    )
+    pl.add_argument(
+        "--plugins",
+        nargs="+",
+        action="extend",
+        metavar="MODULE",
+        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
+        "or on the import path)",
+    )
 
     fz = sub.add_parser(
         "falsify", help="search for a run that violates a bound (adversarial, within a time budget)"
@@ -155,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     fz.add_argument(
         "--family",
         default="coupled_quadratic",
-        help="problem family to search: coupled_quadratic (default), kinked_quadratic, or all",
+        help="problem family to search: coupled_quadratic (default), kinked_quadratic, bilinear_quadratic, "
+        "all (those three), or any registered family (a plugin's is searched at its defaults)",
     )
     fz.add_argument("--budget", type=float, default=60.0, help="seconds to search (default 60)")
     fz.add_argument(
@@ -189,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(fedsim_gd_local: the client drift over what the lemma allows)",
     )
     fz.add_argument("--quiet", action="store_true", help="no progress lines")
+    fz.add_argument(
+        "--plugins",
+        nargs="+",
+        action="extend",
+        metavar="MODULE",
+        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
+        "or on the import path)",
+    )
 
     bn = sub.add_parser(
         "bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)"
@@ -215,6 +255,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("--seed", type=int, default=0, help="problem seed (data and initial point)")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
+    pr.add_argument(
+        "--plugins",
+        nargs="+",
+        action="extend",
+        metavar="MODULE",
+        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
+        "or on the import path)",
+    )
+
+    cf = sub.add_parser(
+        "config", help="the config reference: every table and key, its default and valid range"
+    )
+    cf.add_argument(
+        "--list", action="store_true", help="print every table: experiment, regime, sweep, problem"
+    )
+    cf.add_argument("--family", help="only this family's [problem] keys (altsim problem --list)")
+    cf.add_argument("--json", action="store_true", help="print one JSON object")
+    cf.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print docs/config.md (altsim config --markdown > docs/config.md regenerates it)",
+    )
+    cf.add_argument(
+        "--plugins",
+        nargs="+",
+        action="extend",
+        metavar="MODULE",
+        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
+        "or on the import path)",
+    )
     return p
 
 
@@ -228,12 +298,13 @@ def _bound_algorithms() -> list[str]:
 def _bound_report(args) -> dict:
     from altsim import theory
     from altsim.theory.bound import Condition
+    from altsim.theory.checks import unknown_name_message
 
     values = _parse_sets(args.set)
-    unknown = sorted(set(values) - set(theory.symbols.SYMBOLS))
+    unknown = [k for k in values if k not in theory.symbols.SYMBOLS]
     if unknown:
         raise UsageError(
-            f"--set: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(theory.symbols.SYMBOLS)}"
+            unknown_name_message("--set", unknown, theory.symbols.SYMBOLS, kind="symbol")
         )
     theory.checks.validate_values(values)
     if "eta" in values and ({"gamma_u", "gamma_v"} & set(values)):
@@ -357,12 +428,20 @@ def cmd_bound(args, out) -> int:
     from altsim import theory
 
     if args.list:
+        if args.json:
+            print(dumps([b.describe() for b in theory.BOUNDS.values()], indent=2), file=out)
+            return 0
         for b in theory.BOUNDS.values():
             print(f"{b.name:<26} {b.algorithm:<7} [{b.provenance}]  {b.summary}", file=out)
         return 0
     if not args.alg and not args.name:
         raise UsageError(
             f"bound: give --list, --alg {{{','.join(_bound_algorithms())}}} or --name NAME"
+        )
+    if args.alg is not None and args.alg not in _bound_algorithms():
+        raise UsageError(
+            f"--alg {args.alg}: no registered bound is on it; choose one of "
+            f"{', '.join(_bound_algorithms())} (a plugin's: --plugins MODULE)"
         )
     rep = _bound_report(args)
     if args.json:
@@ -463,6 +542,34 @@ def cmd_problem(args, out) -> int:
     return 0
 
 
+def cmd_config(args, out) -> int:
+    """`altsim config`: the config reference read from the code (`altsim.reference`): with --list every
+    table and key with its type, default and valid range, as text or --json; --markdown prints
+    docs/config.md; --family NAME keeps only that family's [problem] table."""
+    from altsim import reference
+    from altsim.synthetic import FAMILIES
+    from altsim.theory.checks import unknown_name_message
+
+    if not args.list and not args.markdown:
+        raise UsageError("config: give --list (with --json or --family NAME) or --markdown")
+    if args.markdown and args.json:
+        raise UsageError("config: --markdown and --json are two formats; give one")
+    if args.family is not None and args.family not in FAMILIES:
+        raise UsageError(
+            unknown_name_message("--family", args.family, sorted(FAMILIES), kind="family")
+        )
+    families = None if args.family is None else [args.family]
+    if args.markdown:
+        out.write(reference.config_markdown(families))
+        return 0
+    sections = reference.config_sections(families)
+    if args.json:
+        print(dumps(reference.config_json(sections), indent=2), file=out)
+    else:
+        print(reference.config_text(sections), file=out)
+    return 0
+
+
 def cmd_run(args, out) -> int:
     """`altsim run CONFIG --out DIR`: run the config's experiment or sweep (`altsim.sweep.run_sweep`; --executor,
     --workers, --dask-address), then print the result table, or the regime agreement of a sweep."""
@@ -472,7 +579,7 @@ def cmd_run(args, out) -> int:
 
     if args.dask_address is not None and args.executor != "dask":
         raise UsageError(f"--dask-address {args.dask_address[:60]!r}: only with --executor dask")
-    spec = load_spec(args.config)
+    spec = load_spec(args.config, plugins=args.plugins or ())
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be an integer >= 1")
     with open(args.config) as f:
@@ -556,6 +663,7 @@ def cmd_plot(args, out) -> int:
         figs = [("trajectory", figures.trajectory_view())]
     else:
         summary = load_summary(args.result_dir)
+        _reimport_plugins(summary)
         single = "algorithms" in summary
         if args.kind != "auto":
             kinds = (args.kind,)
@@ -585,7 +693,7 @@ def cmd_plot(args, out) -> int:
                 figs.append(
                     (
                         kind,
-                        figures.rate_plot(comps, bounds=steps)
+                        figures.rate_plot(comps, bounds=steps, paper_level=args.paper_level)
                         if kind == "rate"
                         else figures.tightness_plot(comps),
                     )
@@ -625,6 +733,28 @@ def cmd_plot(args, out) -> int:
     return 0
 
 
+def _reimport_plugins(summary: dict) -> None:
+    """Import the plugins a result folder recorded, saying in one line each which cannot be imported
+    (the figures then use the names and looks the results recorded), and remember those looks."""
+    from altsim.figures import style
+    from altsim.plugins import reimport_recorded
+
+    recorded = summary.get("plugins")
+    if isinstance(recorded, dict):
+        for why in reimport_recorded({str(k): str(v) for k, v in recorded.items()}):
+            print(
+                f"altsim: warning: {why}; drawing with the names and labels the results recorded",
+                file=sys.stderr,
+            )
+    entries = [summary] + [
+        p.get("summary", {}) for p in summary.get("points", []) if isinstance(p, dict)
+    ]
+    for entry in entries:
+        for alg, e in (entry.get("algorithms") or {}).items():
+            if isinstance(e, dict) and "look" in e:
+                style.remember(alg, e["look"])
+
+
 def cmd_falsify(args, out) -> int:
     """`altsim falsify --bound NAME`: search for a run that breaks an explicit [D] bound within --budget
     seconds (docs/theory.md section 8), writing falsify.json, worst.toml and any counterexample.toml to --out."""
@@ -645,11 +775,13 @@ def cmd_falsify(args, out) -> int:
         raise UsageError(
             f"--bound {args.bound}: falsify attacks explicit [D] bounds; this one is [{bound.provenance}]"
         )
-    if args.family not in (*SEARCH_FAMILIES, ALL_FAMILIES):
+    from altsim.synthetic import FAMILIES
+
+    if args.family != ALL_FAMILIES and args.family not in FAMILIES:
         raise UsageError(
-            f"--family {args.family}: the search runs on the families whose constants are certified "
-            f"everywhere: {', '.join(SEARCH_FAMILIES)}, or {ALL_FAMILIES} (both, the family a search "
-            f"coordinate)"
+            f"--family {args.family}: not a registered family; choose one of {', '.join(FAMILIES)} "
+            f"(a plugin's: --plugins MODULE), or {ALL_FAMILIES} (the search families "
+            f"{', '.join(SEARCH_FAMILIES)}, the family a search coordinate)"
         )
     require(
         "--budget", args.budget, low=1, high=7 * 86400
@@ -677,9 +809,10 @@ def cmd_falsify(args, out) -> int:
             min_drift_share=args.min_drift_share,
             max_rounds=args.max_rounds,
             target=args.target,
+            plugins=args.plugins or (),
         )
         _write_falsify(args, target, rep, out)
-    return 0
+    return VIOLATED if rep["violation"] else 0
 
 
 def _write_falsify(args, target, rep: dict, out) -> None:
@@ -845,6 +978,12 @@ def main(argv: list[str] | None = None, out=None) -> int:
         if extras:  # reported by the subcommand's parser, so that its usage line is the one shown
             commands = next(a for a in parser._actions if a.dest == "command").choices
             commands[args.command].error(f"unrecognized arguments: {' '.join(extras)}")
+        if getattr(args, "plugins", None):  # before any name is looked up
+            from pathlib import Path
+
+            from altsim.plugins import import_plugins
+
+            import_plugins(args.plugins, [Path.cwd()])
         if getattr(args, "seed", None) is not None:  # the demo uses SEED .. SEED+15 as run seeds
             from altsim.theory import require
 
@@ -853,6 +992,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
             "demo": cmd_demo,
             "bound": cmd_bound,
             "problem": cmd_problem,
+            "config": cmd_config,
             "run": cmd_run,
             "plot": cmd_plot,
             "bench": cmd_bench,
