@@ -22,6 +22,7 @@ from altsim.figures import style
 from altsim.io import read_json
 from altsim.rates import Comparison, Result, Trajectory, compare
 from altsim.rates.compare import mean_ci, survivors_interval
+from altsim.rates.frames import ROUND_COLUMNS, round_table
 from altsim.theory import BOUNDS
 
 CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0")
@@ -91,8 +92,9 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
         else:  # no bound covers the run: the measurement alone, with the reasons in not_covering
             entry.update(
                 {
-                    "measured": final["mean"],
-                    "measured_ci": final["ci"],
+                    # the run's one measure, w = m/n, as for every other algorithm of the run
+                    "measured": final["mean_m_over_n"],
+                    "measured_ci": final["ci_m_over_n"],
                     "n_seeds": final["n_seeds"],
                     "n_diverged": final["n_diverged"],
                     "bound": None,
@@ -102,7 +104,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
                     "verdict": "diverged" if final["n_diverged"] else "no covering bound",
                     "covered": False,
                     "T": int(result.trajectories[alg].horizons[-1]),
-                    "personal_weight": 1.0,
+                    "personal_weight": result.trajectories[alg].m / result.trajectories[alg].n,
                 }
             )
         if alg in result.held_out_accuracy:
@@ -143,31 +145,71 @@ def _num(x) -> str:
 
 def table(summary: dict) -> str:
     """The printed table of a summary: per algorithm T, the measured average of Delta_w with its 95%
-    interval, the headline bound, its name and provenance, the ratio and the verdict."""
+    interval at the run's one measure w = m/n, the same with w = 1 beside it, the headline bound, its
+    name and provenance, the ratio and the verdict. A bound is held against the measure it bounds:
+    one whose weight is not m/n is marked, and its ratio is of its own measure."""
     algs = summary["algorithms"]
     a = max([9, *(len(alg) for alg in algs)])  # a plugin's names may be longer than the built-ins'
-    b = max([22, *(len(f"{s['name']} [{s['provenance']}]") for s in algs.values() if s["bound"])])
+    run_w = {_run_weight(s) for s in algs.values()}
+    names = {alg: _bound_name(s, run_w) for alg, s in algs.items()}
+    b = max([22, *(len(n) for n in names.values())])
     head = (
-        f"{'algorithm':<{a}} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'bound':>9}  "
-        f"{'name [prov]':<{b}} {'ratio':>6}  verdict"
+        f"{'algorithm':<{a}} {'T':>5}  {'measured avg Delta_w (95% CI)':<34} {'Delta_1':>9} "
+        f"{'bound':>9}  {'name [prov]':<{b}} {'ratio':>6}  verdict"
     )
     lines = [head, "-" * len(head)]
     for alg, s in algs.items():
-        meas = _measured_text(s)
+        final = s.get("final_stationarity") or {}
+        at_run_w = s.get("personal_weight") is not None and any(
+            math.isclose(s["personal_weight"], r) for r in run_w
+        )
+        meas = _measured_text(  # the headline check's own numbers when it is at the run's measure
+            s
+            if at_run_w or not final
+            else {**s, "measured": final["mean_m_over_n"], "measured_ci": final["ci_m_over_n"]}
+        )
+        one = _num(final["mean"]) if final else "-"
         if s["bound"] is None:
             lines.append(
-                f"{alg:<{a}} {s['T']:>5}  {meas:<34} {'-':>9}  {'-':<{b}} {'-':>6}  {s['verdict']}"
+                f"{alg:<{a}} {s['T']:>5}  {meas:<34} {one:>9} {'-':>9}  {'-':<{b}} {'-':>6}  "
+                f"{s['verdict']}"
             )
             continue
         ratio = "-" if s["ratio"] is None or not math.isfinite(s["ratio"]) else f"{s['ratio']:.3f}"
-        name = f"{s['name']} [{s['provenance']}]"
         lines.append(
-            f"{alg:<{a}} {s['T']:>5}  {meas:<34} {s['bound']:>9.4g}  {name:<{b}} "
+            f"{alg:<{a}} {s['T']:>5}  {meas:<34} {one:>9} {s['bound']:>9.4g}  {names[alg]:<{b}} "
             f"{ratio:>6}  {s['verdict']}"
         )
-    weights = sorted({s["personal_weight"] for s in summary["algorithms"].values()})
-    lines.append(f"Delta_w: personal term weighted by w = {', '.join(f'{w:g}' for w in weights)}")
+    lines.append(
+        f"Delta_w: personal term weighted by w = {', '.join(f'{w:g}' for w in sorted(run_w))} (m/n) "
+        "for every algorithm; Delta_1 weights it by 1"
+        + (
+            "; a bound marked (w = ...) bounds that measure, and its ratio is of it"
+            if any("(w =" in n for n in names.values())
+            else ""
+        )
+    )
     return "\n".join(lines)
+
+
+def _run_weight(s: dict) -> float:
+    """The run's measure weight m/n, read off its setting (the weight every algorithm shares)."""
+    setting = s.get("setting") or {}
+    try:
+        return float(setting["m"]) / float(setting["n"])
+    except (KeyError, TypeError, ZeroDivisionError):
+        return float(s.get("personal_weight", 1.0))
+
+
+def _bound_name(s: dict, run_w: set) -> str:
+    """'name [prov]' of the headline bound, marked with its weight when it is not the run's."""
+    if s["bound"] is None:
+        return "-"
+    text = f"{s['name']} [{s['provenance']}]"
+    w = s.get("personal_weight")
+    if w is not None and not any(math.isclose(w, r) for r in run_w):
+        text += f" (w = {w:g})"
+    return text
 
 
 def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
@@ -197,46 +239,17 @@ def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
     return arrays
 
 
-ROUND_COLUMNS = (
-    "algorithm",
-    "seed",
-    "round",
-    "grad_u_sq",
-    "grad_v_sq_mean",
-    "stationarity",
-    "stationarity_m_over_n",
-    "running_average",
-    "objective_gap",
-    "delta",
-    "delta_m_over_n",
-)
-"""Columns of rounds.csv; the last two are deprecated aliases of the stationarity columns (one release)."""
-
-
 def rounds_csv(result: Result) -> str:
-    """Tidy per-round data: one row per (algorithm, seed, measured round)."""
+    """Tidy per-round data: one row per (algorithm, seed, measured round) (`rates.frames.round_table`)."""
+    columns = round_table(result.trajectories)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(ROUND_COLUMNS)
-    for alg, tr in result.trajectories.items():
-        d1, dw, ra = tr.stationarity(1.0), tr.stationarity(tr.m / tr.n), tr.running_average(1.0)
-        for r, seed in enumerate(tr.seeds):
-            for k, t in enumerate(tr.rounds):
-                w.writerow(
-                    (
-                        alg,
-                        int(seed),
-                        int(t),
-                        repr(float(tr.grad_u_sq[r, k])),
-                        repr(float(tr.grad_v_sq_mean[r, k])),
-                        repr(float(d1[r, k])),
-                        repr(float(dw[r, k])),
-                        repr(float(ra[r, k])),
-                        repr(float(tr.objective_gap[r, k])),
-                        repr(float(d1[r, k])),
-                        repr(float(dw[r, k])),
-                    )
-                )
+    as_text = {"algorithm": str, "seed": int, "round": int}
+    cells = [
+        [as_text.get(c, lambda x: repr(float(x)))(x) for x in columns[c]] for c in ROUND_COLUMNS
+    ]
+    w.writerows(zip(*cells))
     return buf.getvalue()
 
 

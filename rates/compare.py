@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from altsim.theory import Bound, normalised_eta
 
+from .frames import comparison_table, data_frame
 from .measure import Trajectory
 
 VERDICTS = ("holds", "violated", "inconclusive", "diverged")
@@ -146,6 +148,12 @@ class Comparison:
     algorithm of a comparison shares; docs/theory.md section 4): `weight`, `horizons`, the mean, low and
     high of the running average of Delta_w over the surviving seeds, `per_seed` (seeds x horizons,
     NaN after a seed diverged), `seeds`, n_seeds and n_diverged."""
+
+    def to_frame(self) -> Any:
+        """The measurement (at the run's w = m/n, with its interval) and every covering bound along the
+        horizons, as a tidy pandas DataFrame (`rates.frames.COMPARISON_COLUMNS`: one row per curve and
+        horizon). Needs pandas (`pip install "altsim[notebook]"`)."""
+        return data_frame(comparison_table(self), "Comparison.to_frame")
 
     def to_dict(self) -> dict:
         """The comparison as plain data for JSON: the setting, each check's summary, the bounds that do not
