@@ -593,6 +593,7 @@ def cmd_run(args, out) -> int:
         config_text=text,
         stream=stream,
         dask_address=args.dask_address,
+        round_progress=not args.quiet,
     )
     if "algorithms" in summary:
         from altsim.results import table

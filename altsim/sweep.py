@@ -42,10 +42,12 @@ refused rather than mixed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from altsim.executors import EXECUTORS, dask_client, run_all
 from altsim.io import (
@@ -248,6 +251,11 @@ def _check_sweep_keys(grid: dict, base: dict) -> None:
     keys = sweep_keys(family if known else None)
     unknown = [k for k in grid if k not in keys and not (k.startswith("problem.") and not known)]
     if unknown:
+        # the keys of the kind the user gave, so that the line stays short enough to show whole
+        kinds = {k.startswith("problem.") for k in unknown}
+        if len(kinds) == 1:
+            problem_keys = kinds.pop()
+            keys = [k for k in keys if k.startswith("problem.") == problem_keys]
         raise ValueError(unknown_name_message("sweep", unknown, keys, kind="key"))
 
 
@@ -276,9 +284,16 @@ def load_spec(path: str | Path, plugins: Sequence[str] = ()) -> SweepSpec:
 
 # --- one point ------------------------------------------------------------------------------
 def run_point(
-    point: str, config_dict: dict, out_dir: str, regime: bool, study: dict | None = None
+    point: str,
+    config_dict: dict,
+    out_dir: str,
+    regime: bool,
+    study: dict | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict:
-    """Run one grid point and write its files atomically (summary.json last). Top-level: picklable."""
+    """Run one grid point and write its files atomically (cost.json, then summary.json last).
+    `progress(algorithm, t, T)` is called as rounds finish (not for a regime study's point).
+    Top-level: picklable."""
     import torch
 
     from altsim.rates import run
@@ -288,13 +303,23 @@ def run_point(
     import warnings
 
     cfg = ExperimentConfig.from_dict(config_dict)
+    start = time.perf_counter()
     if study is not None:
         summary, scored = _study_point(cfg, RegimeStudy(**study)), None
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the sweep's preflight already warned about this point
-            scored = run(cfg)
+            scored = run(cfg, progress=progress)
         summary = summarize(scored)
+    wall = time.perf_counter() - start
+    rounds = cfg.rounds * len(cfg.algorithms) if study is None else None
+    cost = {  # apart from the summary, which must be the same on every rerun
+        "wall_seconds": wall,
+        "rounds": rounds,
+        "rounds_per_second": rounds / wall if rounds and wall > 0 else None,
+        "threads": torch.get_num_threads(),
+        "device": str(cfg.device),
+    }
     summary["point"] = point
     if regime and study is None:
         summary["regime"] = regime_verdict(scored)
@@ -310,10 +335,35 @@ def run_point(
             "rows": csv_text.count("\n") - 1,
         }
     summary["summary_sha256"] = _summary_hash(summary)
+    write_json(pdir / "cost.json", cost)
     write_json(
         pdir / "summary.json", summary
     )  # last: its presence, with the checksums, marks the point done
     return summary
+
+
+def _cost(out: Path, per_point: list[dict]) -> dict:
+    """What the points on disk cost, from their cost.json: compute seconds and simulated rounds summed,
+    rounds per second, and the thread counts and devices they ran with (a point whose cost.json is
+    missing or unreadable is left out, and counted)."""
+    costs, unknown = [], 0
+    for p in per_point:
+        try:
+            c = read_json(out / "points" / p["point"] / "cost.json", "point cost")
+            float(c["wall_seconds"])
+            costs.append(c)
+        except (ValueError, KeyError, TypeError, OSError):
+            unknown += 1
+    wall = sum(float(c["wall_seconds"]) for c in costs)
+    rounds = sum(int(c["rounds"]) for c in costs if isinstance(c.get("rounds"), int))
+    return {
+        "wall_seconds": wall,
+        "rounds": rounds,
+        "rounds_per_second": rounds / wall if rounds and wall > 0 else None,
+        "threads": sorted({c.get("threads") for c in costs if isinstance(c.get("threads"), int)}),
+        "device": sorted({str(c.get("device")) for c in costs}),
+        "points_without_cost": unknown,
+    }
 
 
 def _study_point(cfg: ExperimentConfig, study: RegimeStudy):
@@ -442,8 +492,13 @@ def run_sweep(
     config_text: str | None = None,
     stream=sys.stderr,
     dask_address: str | None = None,
+    round_progress: bool = True,
 ) -> dict:
     """Run every point not already on disk under `out`, then rebuild the summary from disk.
+
+    `stream` gets a line per point and, with `round_progress` on the local executor, a progress bar
+    of the rounds with an ETA (tqdm). The summary records what the points cost (`cost`: compute
+    seconds, rounds per second, threads, device).
 
     The folder is claimed (`altsim.io.OutputFolder`): it must be new, empty, or this sweep's own, and
     no other altsim process may write there meanwhile. Finished points are verified against the
@@ -476,14 +531,32 @@ def run_sweep(
                 raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
             with work_started():  # the folder is claimed: from here on a failure is not a refusal
                 return _run_points(
-                    spec, points, stamp, out, executor, workers, config_text, stream, client
+                    spec,
+                    points,
+                    stamp,
+                    out,
+                    executor,
+                    workers,
+                    config_text,
+                    stream,
+                    client,
+                    round_progress,
                 )
     finally:
         if client is not None:
             client.close()  # our client only; a cluster at dask_address is the user's
 
 
-def _run_points(spec, points, stamp, out, executor, workers, config_text, stream, client) -> dict:
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _run_points(
+    spec, points, stamp, out, executor, workers, config_text, stream, client, round_progress=True
+) -> dict:
     write_json(out / "sweep.json", stamp)
     if config_text is not None:
         write_text(out / "config.toml", config_text)
@@ -503,12 +576,41 @@ def _run_points(spec, points, stamp, out, executor, workers, config_text, stream
     study = spec.study.to_dict() if spec.study is not None else None
     args = [(pid, cfg.to_dict(), str(out), spec.regime, study) for pid, cfg in todo]
 
+    bar = None
+
     def done(a: tuple) -> None:
         nonlocal count
         count += 1
+        if bar is not None:  # the point's line above the bar, not through it
+            bar.clear()
         show(count, a[0], False)
+        if bar is not None:
+            bar.refresh()
 
-    run_all(executor, run_point, args, workers=workers, client=client, on_done=done)
+    fn: Callable[..., dict] = run_point
+    if executor == "local" and spec.study is None and todo and round_progress:
+        # rounds, not points: a long one-point run shows its progress and an ETA
+        bar = tqdm(
+            total=sum(cfg.rounds * len(cfg.algorithms) for _, cfg in todo),
+            unit="round",
+            desc="rounds",
+            file=stream,
+            leave=False,
+            mininterval=0.5 if _is_tty(stream) else 30.0,
+            ncols=min(100, shutil.get_terminal_size().columns),  # 80 where a terminal reports 0
+        )
+        seen: dict[str, int] = {}
+
+        def advance(name: str, t: int, T: int) -> None:
+            bar.update(t - seen.get(name, 0))
+            seen[name] = 0 if t >= T else t
+
+        fn = functools.partial(run_point, progress=advance)
+    try:
+        run_all(executor, fn, args, workers=workers, client=client, on_done=done)
+    finally:
+        if bar is not None:
+            bar.close()
     return rebuild(out, points, spec)
 
 
@@ -580,6 +682,7 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
             "points": len(verdicts),
             "decided": len(decided),
         }
+    summary["cost"] = _cost(out, per_point)
     plugins = spec.base.get("plugins") or []
     if plugins:  # name -> file, so that `altsim plot` can import them again
         summary["plugins"] = import_plugins(plugins)

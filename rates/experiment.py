@@ -23,7 +23,7 @@ import torch
 import altsim
 from altsim.plugins import import_plugins
 from altsim.synthetic import Certified, Problem, family_config, make_problem
-from altsim.theory import BOUNDS, Bound, optimal_eta, require
+from altsim.theory import BOUNDS, Bound, get_bound, optimal_eta, require
 from altsim.theory.bound import normalised_eta_v
 from altsim.theory.checks import require_bool, shown, unknown_name_message
 
@@ -31,6 +31,7 @@ from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the 
 from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm
 from .compare import Comparison, compare
 from .engine import simulate
+from .frames import data_frame, round_table
 from .fused import COMPILE_CHOICES
 from .measure import Trajectory, scales_of
 
@@ -337,6 +338,28 @@ class Result:
             for a, tr in self.trajectories.items()
         }
 
+    def to_frame(self) -> Any:
+        """Every measured round as a tidy pandas DataFrame, with the columns of rounds.csv
+        (`rates.frames.ROUND_COLUMNS`): one row per (algorithm, seed, round). Needs pandas
+        (`pip install "altsim[notebook]"`)."""
+        return data_frame(round_table(self.trajectories), "Result.to_frame")
+
+    def bound_curve(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(horizons T, the bound `name` at this run's own setting at each T) for the algorithm the bound
+        is on; a ValueError naming the reasons when the bound does not cover this run."""
+        bound = get_bound(name)
+        if bound.algorithm not in self.settings:
+            raise ValueError(
+                f"name={name!r}: a bound on {bound.algorithm}, which this run did not run "
+                f"(it ran {', '.join(self.settings)})"
+            )
+        setting = self.settings[bound.algorithm]
+        cover = bound.covers(setting)
+        if not cover:
+            raise ValueError(f"name={name!r}: does not cover this run: {'; '.join(cover.reasons)}")
+        T = self.trajectories[bound.algorithm].horizons.astype(float)
+        return T, np.asarray(bound.evaluate({**setting, "T": T}), dtype=float)
+
 
 def environment(device: torch.device | str) -> dict:
     """The versions of altsim, torch, numpy and Python, the device and the platform: recorded with each result."""
@@ -359,8 +382,6 @@ def check_requested_bounds(
 ) -> None:
     """Refuse, before any work, a run that falls outside a bound the user asked to compare against;
     warn when an explicit eta leaves the step-size range of every [D] bound of an algorithm."""
-    from altsim.theory import get_bound
-
     for name in config.bounds:
         b = get_bound(name)
         if b.algorithm not in config.algorithms:
