@@ -201,7 +201,10 @@ def test_every_unknown_name_suggests_the_nearest(tmp_path, capsys):
             "regime: unknown key 'margn' (did you mean 'margin'?)",
         ),
         ("[sweep]\nrounds = [2, 3]\nmm = [1, 2]\n", "sweep: unknown key 'mm' (did you mean 'm'?)"),
-        ('[sweep]\n"problem.detla" = [0.5, 1.0]\n', "did you mean 'problem.delta'?"),
+        (
+            '[sweep]\n"problem.detla" = [0.5, 1.0]\n',
+            "(did you mean 'problem.delta'?); choose from problem.n, ",
+        ),
         ("[experiment]\nfamily = 'coupled'\n", "did you mean 'coupled_quadratic'?"),
         (
             "[experiments]\nrounds = 3\n",
