@@ -16,6 +16,7 @@ import sys
 import traceback
 
 from altsim.io import dumps
+from altsim.theory.checks import unknown_name_message
 
 USAGE_ERROR, RUN_FAILED, VIOLATED = 2, 1, 3
 
@@ -440,8 +441,10 @@ def cmd_bound(args, out) -> int:
         )
     if args.alg is not None and args.alg not in _bound_algorithms():
         raise UsageError(
-            f"--alg {args.alg}: no registered bound is on it; choose one of "
-            f"{', '.join(_bound_algorithms())} (a plugin's: --plugins MODULE)"
+            unknown_name_message(
+                "--alg", args.alg, _bound_algorithms(), kind="algorithm with a bound"
+            )
+            + " (a plugin's: --plugins MODULE)"
         )
     rep = _bound_report(args)
     if args.json:
@@ -780,9 +783,9 @@ def cmd_falsify(args, out) -> int:
 
     if args.family != ALL_FAMILIES and args.family not in FAMILIES:
         raise UsageError(
-            f"--family {args.family}: not a registered family; choose one of {', '.join(FAMILIES)} "
-            f"(a plugin's: --plugins MODULE), or {ALL_FAMILIES} (the search families "
-            f"{', '.join(SEARCH_FAMILIES)}, the family a search coordinate)"
+            unknown_name_message("--family", args.family, [*FAMILIES, ALL_FAMILIES], kind="family")
+            + f" ({ALL_FAMILIES}: the search families {', '.join(SEARCH_FAMILIES)}; a plugin's: "
+            "--plugins MODULE)"
         )
     require(
         "--budget", args.budget, low=1, high=7 * 86400

@@ -98,7 +98,14 @@ def test_the_plausible_bound_survives_a_short_search(copied):
         (["run", "bad_bound.toml", "--out", "o"], "no_such_bound"),
         (["run", "bad_plugin.toml", "--out", "o"], "cannot import 'missing_mod'"),
         (["problem", "--family", "no_such_family"], "no_such_family"),
-        (["bound", "--alg", "no_such_algorithm"], "--alg no_such_algorithm"),
+        (
+            ["bound", "--alg", "fedalt_shared"],
+            "--alg='fedalt_shared': unknown algorithm with a bound",
+        ),
+        (
+            ["falsify", "--bound", "fedsim_gd_full", "--family", "coupled"],
+            "did you mean 'coupled_quadratic'",
+        ),
     ],
 )
 def test_bad_input_to_the_extension_api_is_one_line_exit_2_and_no_folder(
