@@ -61,6 +61,18 @@ def _parse_sets(items: list[str] | None) -> dict[str, float]:
     return values
 
 
+def _add_plugins_flag(parser: argparse.ArgumentParser) -> None:
+    """--plugins MODULE...: the user's modules a command imports before it looks any name up."""
+    parser.add_argument(
+        "--plugins",
+        nargs="+",
+        action="extend",
+        metavar="MODULE",
+        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
+        "or on the import path)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `altsim` argument parser: the global flags (--version, --debug) and one subparser per command
     (demo, run, plot, bound, problem, config, falsify, bench), whose flag errors raise `UsageErrorWithUsage`."""
@@ -116,14 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--latex", action="store_true", help="print the LaTeX form")
     b.add_argument("--json", action="store_true", help="print one JSON object")
-    b.add_argument(
-        "--plugins",
-        nargs="+",
-        action="extend",
-        metavar="MODULE",
-        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
-        "or on the import path)",
-    )
+    _add_plugins_flag(b)
 
     r = sub.add_parser("run", help="run an experiment or a sweep from a TOML config (resumable)")
     r.add_argument(
@@ -141,14 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask-address", help="scheduler address for --executor dask (default: a local cluster)"
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.add_argument(
-        "--plugins",
-        nargs="+",
-        action="extend",
-        metavar="MODULE",
-        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
-        "or on the import path)",
-    )
+    _add_plugins_flag(r)
 
     pl = sub.add_parser("plot", help="redraw figures from a saved result folder, without rerunning")
     pl.add_argument("result_dir", help="a folder written by altsim demo or altsim run")
@@ -171,14 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="rate plot: overlay each algorithm's paper-level rate (docs/theory.md section 7.11) where it "
         "applies",
     )
-    pl.add_argument(
-        "--plugins",
-        nargs="+",
-        action="extend",
-        metavar="MODULE",
-        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
-        "or on the import path)",
-    )
+    _add_plugins_flag(pl)
 
     fz = sub.add_parser(
         "falsify", help="search for a run that violates a bound (adversarial, within a time budget)"
@@ -222,14 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(fedsim_gd_local: the client drift over what the lemma allows)",
     )
     fz.add_argument("--quiet", action="store_true", help="no progress lines")
-    fz.add_argument(
-        "--plugins",
-        nargs="+",
-        action="extend",
-        metavar="MODULE",
-        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
-        "or on the import path)",
-    )
+    _add_plugins_flag(fz)
 
     bn = sub.add_parser(
         "bench", help="measure the batched engine's speed (see benchmarks/RESULTS.md)"
@@ -256,14 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("--seed", type=int, default=0, help="problem seed (data and initial point)")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
-    pr.add_argument(
-        "--plugins",
-        nargs="+",
-        action="extend",
-        metavar="MODULE",
-        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
-        "or on the import path)",
-    )
+    _add_plugins_flag(pr)
 
     cf = sub.add_parser(
         "config", help="the config reference: every table and key, its default and valid range"
@@ -278,14 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print docs/config.md (altsim config --markdown > docs/config.md regenerates it)",
     )
-    cf.add_argument(
-        "--plugins",
-        nargs="+",
-        action="extend",
-        metavar="MODULE",
-        help="your modules that register bounds, algorithms or families (MODULE.py in the current folder, "
-        "or on the import path)",
-    )
+    _add_plugins_flag(cf)
     return p
 
 
