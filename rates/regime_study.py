@@ -306,7 +306,9 @@ def prediction_constants(config, prefer: str = "certified") -> tuple[dict, str]:
     values = cert.values()
     keys = ("L_u", "L_v", "L_uv", "delta")
     if prefer == "certified" and all(math.isfinite(values[k]) for k in keys):
-        region = problem.describe().get("region")  # certificates that hold on a region only say so
+        describe = getattr(problem, "describe", None)  # not every family describes itself
+        # certificates that hold on a region only say so
+        region = describe().get("region") if callable(describe) else None
         return (
             {k: values[k] for k in (*keys, "chi", "sigma_u", "sigma_v", "Delta_F0")},
             f"certified on {region}" if region else "certified",

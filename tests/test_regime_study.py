@@ -267,6 +267,13 @@ def test_the_study_figure_is_drawn_from_the_folder(quadratic_study, capsys):
     assert (tmp / "fig" / "regime.png").stat().st_size > 10_000
 
 
+def test_a_family_that_does_not_describe_itself_gets_certified_predictions():
+    # kinked_quadratic has no describe(): the study asked it for its certificates' region and failed
+    cfg = ExperimentConfig(family="kinked_quadratic", problem=dict(n=4), rounds=5, seeds=(0, 1))
+    values, source = prediction_constants(cfg)
+    assert source == "certified" and values["L_u"] == 1.0
+
+
 def test_without_certified_constants_the_predictions_say_measured():
     cfg = ExperimentConfig(
         family="small_network", problem=dict(n=4, noise="gaussian"), rounds=5, seeds=(0, 1)

@@ -1,0 +1,1 @@
+../../altsim/__init__.py

@@ -1,0 +1,1 @@
+../../altsim/plugins.py
