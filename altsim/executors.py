@@ -15,9 +15,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+
+from altsim.theory.checks import require, shown, unknown_name_message
 
 EXECUTORS = ("local", "processes", "dask")
 
@@ -25,7 +27,7 @@ EXECUTORS = ("local", "processes", "dask")
 def run_all(
     executor: str,
     fn: Callable[..., Any],
-    args: Sequence[tuple],
+    args: Iterable[tuple],
     *,
     workers: int | None = None,
     client: Any = None,
@@ -33,10 +35,23 @@ def run_all(
 ) -> None:
     """Call `fn(*a)` for every `a` in `args` on `executor`, then `on_done(a)` in the order given.
 
-    `workers` sizes the process pool (default: every core); `client` is the dask client for
-    `executor="dask"`. An exception in any call is raised here, after the pool is shut down."""
+    `args` is read once (a generator will do); `workers` sizes the process pool, an integer >= 1
+    (default: every core); `client` is the dask client for `executor="dask"`. Both are checked before
+    any call. An exception in any call is raised here, after the pool is shut down."""
+    if not isinstance(executor, str):
+        raise ValueError(
+            f"executor={shown(executor)}: must be one of {', '.join(EXECUTORS)}, not "
+            f"{type(executor).__name__}"
+        )
     if executor not in EXECUTORS:
-        raise ValueError(f"executor={executor!r}: must be one of {', '.join(EXECUTORS)}")
+        raise ValueError(unknown_name_message("executor", executor, EXECUTORS, kind="executor"))
+    if workers is not None:
+        require("workers", workers, low=1, integer=True)
+    if executor == "dask" and client is None:
+        raise ValueError("executor='dask': needs a client (executors.dask_client)")
+    args = list(
+        args
+    )  # submitted, then waited on in order: an iterator would be spent by the first pass
     if executor == "local":
         for a in args:
             fn(*a)
@@ -55,8 +70,6 @@ def run_all(
                 f.result()
                 on_done(a)
     else:
-        if client is None:
-            raise ValueError("executor='dask': needs a client (executors.dask_client)")
         futures = client.map(lambda a: fn(*a), args, pure=False)
         for a, f in zip(args, futures):
             f.result()

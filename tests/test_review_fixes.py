@@ -48,3 +48,40 @@ def test_mypy_resolves_altsim_imports_to_the_code_and_reports_a_wrong_type(tmp_p
         in proc.stdout
     )
     assert "planted.py:4: error: Incompatible types in assignment" in proc.stdout
+
+
+# -- 2. run_all: a generator of args, workers and executor checked first ----------------------------
+
+
+def test_run_all_reads_a_generator_of_args_once_and_reports_each_point():
+    import operator
+
+    from altsim.executors import run_all
+
+    for executor in ("local", "processes"):
+        done: list[tuple] = []
+        args = ((i, 1) for i in range(3))
+        run_all(executor, operator.add, args, workers=1, on_done=done.append)
+        # before: the processes executor spent the generator submitting, then reported nothing
+        assert done == [(0, 1), (1, 1), (2, 1)], executor
+    with pytest.raises(ZeroDivisionError):  # and swallowed the workers' exceptions
+        run_all("processes", operator.truediv, ((1, 0) for _ in range(2)), workers=1)
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, "2", True, 2**70])
+def test_run_all_refuses_bad_workers_before_any_call(workers):
+    from altsim.executors import run_all
+
+    calls: list[tuple] = []
+    with pytest.raises(ValueError, match=r"^workers=.*must be an integer in \[1, inf\)"):
+        run_all("local", lambda *a: calls.append(a), [(1,), (2,)], workers=workers)
+    assert calls == []
+
+
+@pytest.mark.parametrize("executor", ["thread", 3, None, "x" * 10_000])
+def test_run_all_refuses_an_unknown_executor_in_one_short_line(executor):
+    from altsim.executors import run_all
+
+    with pytest.raises(ValueError, match=r"^executor=.*local, processes, dask") as e:
+        run_all(executor, print, [(1,)])
+    assert "\n" not in str(e.value) and len(str(e.value)) < 200
