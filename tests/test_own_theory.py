@@ -142,6 +142,52 @@ def test_register_bound_refuses_a_taken_name_and_a_non_bound():
         BOUNDS.pop("test_own_copy", None)
 
 
+@pytest.mark.parametrize("name", ["", "two\nlines", "with space", "tab\t", 3, None])
+def test_register_bound_refuses_a_name_that_is_not_a_plain_word(name):
+    import dataclasses
+
+    from altsim.theory import BOUNDS, get_bound, register_bound
+
+    before = dict(BOUNDS)
+    bad = dataclasses.replace(get_bound("fedsim_gd_full"), name=name)
+    with pytest.raises(
+        ValueError, match=r"^bound\.name=.*: must be a non-empty str of letters"
+    ) as e:
+        register_bound(bad)
+    assert "\n" not in str(e.value) and BOUNDS == before
+    # a non-str key in the registry broke every later lookup's error ('<' between int and str)
+    with pytest.raises(ValueError, match=r"bound='nope': unknown bound"):
+        get_bound("nope")
+
+
+def test_register_bound_takes_dots_and_dashes_and_refuses_a_replace_that_is_not_a_bool():
+    import dataclasses
+
+    from altsim.theory import BOUNDS, get_bound, register_bound
+
+    own = dataclasses.replace(get_bound("fedsim_gd_full"), name="my-bound.v2_1")
+    try:
+        assert register_bound(own) is own
+        for replace in ("no", 1, None):  # "no" counted as true and replaced the bound
+            with pytest.raises(ValueError, match=r"^replace=.*: must be true or false"):
+                register_bound(dataclasses.replace(own, summary="other"), replace=replace)  # type: ignore[arg-type]
+        assert BOUNDS["my-bound.v2_1"] is own
+    finally:
+        BOUNDS.pop("my-bound.v2_1", None)
+
+
+def test_register_bound_and_get_bound_show_a_huge_value_cut_short():
+    from altsim.theory import get_bound, register_bound
+
+    huge = "x" * 1_000_000
+    with pytest.raises(TypeError) as e:
+        register_bound(huge)  # type: ignore[arg-type]
+    assert len(str(e.value)) < 200 and "<1000002 characters>" in str(e.value)
+    for name in (3, None, ["fedsim_gd_full"], {"a": 1}):  # not a str: one line naming it
+        with pytest.raises(ValueError, match=r"^bound=.*: must be a bound's name \(a str\), not "):
+            get_bound(name)  # type: ignore[arg-type]
+
+
 def test_a_recorded_look_stands_in_for_an_algorithm_nobody_registered():
     from altsim.figures import style
 

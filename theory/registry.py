@@ -9,9 +9,11 @@ docs/theory.md section 7 (`fedsim_sgd`, `fedsim_local`, `fedalt_sgd`, `fedalt_pa
 
 from __future__ import annotations
 
+import re
+
 from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
 from .bound import Bound
-from .checks import unknown_name_message
+from .checks import require_bool, shown, unknown_name_message
 
 _DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial, fedalt_local)
 """Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
@@ -33,15 +35,23 @@ DERIVATIONS: dict[str, tuple] = {
 }
 """[D] bound name -> the `Identity` steps of its derivation (a module's bounds share its derivation)."""
 
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+"""What a registered bound's name may hold: ASCII letters, digits, '_', '-', '.' (one at least)."""
+
 
 def get_bound(name: str) -> Bound:
-    """The registered bound called `name`; ValueError naming the known ones otherwise."""
+    """The registered bound called `name`; ValueError naming the known ones otherwise (a name that
+    is not a str included)."""
+    known = sorted(BOUNDS, key=str)
+    if not isinstance(name, str):
+        raise ValueError(
+            f"bound={shown(name)}: must be a bound's name (a str), not {type(name).__name__}; "
+            f"choose one of {', '.join(map(str, known))}"
+        )
     try:
         return BOUNDS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            unknown_name_message("bound", name, sorted(BOUNDS), kind="bound")
-        ) from None
+    except KeyError:
+        raise ValueError(unknown_name_message("bound", name, known, kind="bound")) from None
 
 
 def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
@@ -56,16 +66,25 @@ def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
 def register_bound(bound: Bound, *, replace: bool = False) -> Bound:
     """Add `bound` to the registry under its own name, so that every entry point accepts it.
 
-    A name already taken is refused unless `replace` is true; replacing a built-in bound is
-    always refused (the built-ins are what the recorded results and tests refer to)."""
+    The name must be a non-empty str of ASCII letters, digits, `_`, `-` and `.` (it is typed on
+    command lines and written in file names). A name already taken is refused unless `replace` is
+    True; replacing a built-in bound is always refused (the built-ins are what the recorded results
+    and tests refer to)."""
     if not isinstance(bound, Bound):
         raise TypeError(
-            f"bound={bound!r}: must be an altsim.theory.Bound, not {type(bound).__name__}"
+            f"bound={shown(bound)}: must be an altsim.theory.Bound, not {type(bound).__name__}"
         )
+    if not isinstance(bound.name, str) or not _NAME.fullmatch(bound.name):
+        kind = "" if isinstance(bound.name, str) else f", not {type(bound.name).__name__}"
+        raise ValueError(
+            f"bound.name={shown(bound.name)}: must be a non-empty str of letters, digits, '_', '-' "
+            f"and '.' (no spaces){kind}"
+        )
+    require_bool("replace", replace)
     builtin = bound.name in _BUILTIN
     if bound.name in BOUNDS and (builtin or not replace):
         why = "a built-in bound" if builtin else "already registered (pass replace=True)"
-        raise ValueError(f"bound.name={bound.name!r}: taken, {why}")
+        raise ValueError(f"bound.name={shown(bound.name)}: taken, {why}")
     BOUNDS[bound.name] = bound
     return bound
 
