@@ -340,12 +340,21 @@ def _bound_report(args) -> dict:
             raise UsageError(
                 f"--alg {args.alg}: no [D] bound's conditions hold for these values; see 'altsim bound --list'"
             )
+
+        def needs(b) -> int:
+            """How many values `b` lacks (its step sizes aside, which the report finds itself)."""
+            return sum(p not in full and p not in ("eta", "eta_v") for p in b.parameters)
+
+        # without a value, the bound that needs the fewest more (ties: the earlier registered)
+        fewest = min(applicable, key=needs)
         if "eta" in values:  # the smallest at the user's step size
             valued = [(v, i) for i, b in enumerate(applicable) for v in [value_at(b)[0]]]
             bound = applicable[min((v if v is not None else math.inf, i) for v, i in valued)[1]]
-        else:  # the smallest at its own best step size; a bound that needs more values otherwise
+            if all(v is None for v, _ in valued):
+                bound = fewest
+        else:  # the smallest at its own best step size
             tightest = theory.tightest_bound(args.alg, values)["bound"]
-            bound = theory.get_bound(tightest) if tightest is not None else applicable[0]
+            bound = theory.get_bound(tightest) if tightest is not None else fewest
     value, eta_opt, missing, failed = value_at(bound)
     regime_keys = ("sigma_u", "sigma_v", "delta", "L_u", "L_v", "n", "m")
     regime = (

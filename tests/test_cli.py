@@ -206,6 +206,18 @@ def test_bound_reports_missing_symbols_by_name():
     assert code == 0 and "needs" in out and "Delta_F0" in out and "chi" in out
 
 
+def test_bound_without_a_value_shows_the_bound_that_needs_the_fewest_more():
+    # no [D] bound of fedsim has a value with chi alone: the report showed the first applicable one,
+    # fedsim_sgd_full (7 more values), not fedsim_gd_full (Delta_F0 and T)
+    for extra in ([], ["eta=0.1"]):
+        code, out = _run(["bound", "--alg", "fedsim", "--set", "chi=0.5", *extra, "--json"])
+        rep = json.loads(out)
+        assert code == 0 and rep["name"] == "fedsim_gd_full" and rep["value"] is None, extra
+    # with noise, gd_full does not apply; of sgd_full and sgd_partial, sgd_full needs fewer
+    code, out = _run(["bound", "--alg", "fedalt", "--set", "chi=0.5", "sigma_u=0.1", "--json"])
+    assert code == 0 and json.loads(out)["name"] == "fedalt_sgd_full"
+
+
 def test_problem_json_has_certified_constants():
     code, out = _run(
         ["problem", "--family", "coupled_quadratic", "--set", "chi=0.2", "n=5", "--json"]
