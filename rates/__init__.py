@@ -4,6 +4,7 @@ the random streams, the comparison with bounds, and the experiment that ties the
 - `algorithm`: the contract (`State`, `Algorithm`, `ClientServerAlgorithm`) and the registry;
 - `fedalt`, `fedsim`, `baselines`: the algorithms, each only its client's local work;
 - `engine`: `simulate` loops over rounds and measures Delta_t into a `Trajectory`;
+- `measurement`: `measure` (a state's exact gradient norms and F) and `Trajectory` (Delta_t per seed);
 - `noise`: counter-based random streams (sampling and gradient noise);
 - `compare`: a trajectory held against every bound that covers it, as plain data;
 - `experiment`: `run(ExperimentConfig(...)) -> Result`; `Result.compare() -> {algorithm: Comparison}`.
@@ -24,7 +25,7 @@ from .engine import simulate
 from .experiment import ExperimentConfig, Result, choose_step, make_algorithm, run
 from .fedalt import FedAlt
 from .fedsim import FedSim, JointSteps
-from .measure import Trajectory, measure
+from .measurement import Trajectory, measure
 
 __all__ = [
     "ALGORITHMS",

@@ -27,7 +27,7 @@ import numpy as np
 from altsim.theory import Bound, normalised_eta
 
 from .frames import comparison_table, data_frame
-from .measure import Trajectory
+from .measurement import Trajectory
 
 VERDICTS = ("holds", "violated", "inconclusive", "diverged")
 

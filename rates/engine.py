@@ -25,7 +25,7 @@ from altsim.theory import require, stationarity
 
 from .algorithm import Algorithm, State
 from .fused import RoundRunner, should_compile
-from .measure import Trajectory, scales_of
+from .measurement import Trajectory, scales_of
 from .noise import NoiseStream
 
 

@@ -33,7 +33,7 @@ from .compare import Comparison, compare
 from .engine import simulate
 from .frames import data_frame, round_table
 from .fused import COMPILE_CHOICES
-from .measure import Trajectory, scales_of
+from .measurement import Trajectory, scales_of
 
 
 @dataclass(frozen=True)

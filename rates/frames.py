@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .measure import Trajectory
+from .measurement import Trajectory
 
 ROUND_COLUMNS = (
     "algorithm",

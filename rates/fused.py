@@ -37,7 +37,7 @@ import types
 import torch
 
 from .algorithm import Algorithm, State
-from .measure import measure
+from .measurement import measure
 from .noise import NoiseStream
 
 COMPILE_CHOICES = ("auto", "on", "off")
@@ -215,7 +215,7 @@ class RoundRunner:
         return _round(self, state, t)
 
     def measure(self, u: torch.Tensor, V: torch.Tensor):
-        """(||grad_u F||^2, mean_i ||grad_v F_i||^2, F) at (u, V) for every seed (`altsim.rates.measure.measure`),
+        """(||grad_u F||^2, mean_i ||grad_v F_i||^2, F) at (u, V) for every seed (`altsim.rates.measurement.measure`),
         compiled when `compiled`, with the same fallback as `step`."""
         if self.compiled:
             try:

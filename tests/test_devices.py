@@ -6,7 +6,7 @@ import torch
 
 from altsim.cli import main
 from altsim.rates import FedAlt, FedAvg, FedSim, FullPersonalization, LocalOnly, simulate
-from altsim.rates.measure import measure
+from altsim.rates.measurement import measure
 from altsim.rates.noise import NoiseStream
 from altsim.synthetic import make_problem
 

@@ -85,3 +85,18 @@ def test_run_all_refuses_an_unknown_executor_in_one_short_line(executor):
     with pytest.raises(ValueError, match=r"^executor=.*local, processes, dask") as e:
         run_all(executor, print, [(1,)])
     assert "\n" not in str(e.value) and len(str(e.value)) < 200
+
+
+# -- 8. the measurement module is not shadowed by the function `measure` --------------------------
+
+
+def test_the_measurement_module_imports_by_its_name_beside_the_function_measure():
+    import importlib
+
+    import altsim.rates
+    import altsim.rates.measurement as M
+
+    # rates/measure.py was shadowed by rates/__init__'s function measure: M.Trajectory failed
+    assert M.Trajectory is altsim.rates.Trajectory and M.measure is altsim.rates.measure
+    assert callable(altsim.rates.measure) and not hasattr(altsim.rates.measure, "Trajectory")
+    assert importlib.import_module("altsim.rates.measurement") is M
