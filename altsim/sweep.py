@@ -58,6 +58,7 @@ import numpy as np
 from tqdm import tqdm
 
 from altsim.executors import EXECUTORS, dask_client, run_all
+from altsim.executors import exit_with_parent as exit_with_parent  # lived here before: re-exported
 from altsim.io import (
     OutputFolder,
     atomic_write,

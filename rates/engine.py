@@ -26,6 +26,7 @@ from altsim.theory import require, stationarity
 from .algorithm import Algorithm, State
 from .fused import RoundRunner, should_compile
 from .measurement import Trajectory, scales_of
+from .measurement import measure as measure  # lived here before measurement.py: re-exported
 from .noise import NoiseStream
 
 

@@ -100,3 +100,34 @@ def test_the_measurement_module_imports_by_its_name_beside_the_function_measure(
     assert M.Trajectory is altsim.rates.Trajectory and M.measure is altsim.rates.measure
     assert callable(altsim.rates.measure) and not hasattr(altsim.rates.measure, "Trajectory")
     assert importlib.import_module("altsim.rates.measurement") is M
+
+
+# -- 5. names that moved are importable from where they were --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "old, name, new",
+    [
+        ("altsim.theory.assumptions", "require", "altsim.theory.checks"),
+        ("altsim.theory.assumptions", "require_bool", "altsim.theory.checks"),
+        ("altsim.theory.assumptions", "shown", "altsim.theory.checks"),
+        ("altsim.theory.assumptions", "MAX_MAGNITUDE", "altsim.theory.checks"),
+        ("altsim.theory.assumptions", "MAX_INTEGER", "altsim.theory.checks"),
+        ("altsim.rates.engine", "measure", "altsim.rates.measurement"),
+        ("altsim.sweep", "exit_with_parent", "altsim.executors"),
+        ("altsim.theory", "require_bool", "altsim.theory.checks"),
+        ("altsim.theory", "shown", "altsim.theory.checks"),
+    ],
+)
+def test_a_moved_name_imports_from_its_old_module(old, name, new):
+    import importlib
+
+    ns: dict = {}
+    exec(f"from {old} import {name}", ns)  # the import statement an old script has
+    assert ns[name] is getattr(importlib.import_module(new), name)
+
+
+def test_the_theory_package_exports_the_value_checks():
+    import altsim.theory
+
+    assert {"require", "require_bool", "shown"} <= set(altsim.theory.__all__)

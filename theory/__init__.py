@@ -9,7 +9,7 @@
 - `weights`: the search over a proof's free Young weights;
 - `rate`: the paper's rate shape with constants derived here ([D] paper-level) and the slope fit;
 - `stepsize`: step-size rules and the eta minimising a bound;
-- `checks`: `require` and the other value checks every entry point uses;
+- `checks`: `require`, `require_bool`, `shown` and the other value checks every entry point uses;
 - `registry`: `BOUNDS`, `get_bound`, `bounds_for`, `register_bound` (a user's own bounds);
 - `regime`: `tightest_bound` (each algorithm's smallest bound at its own best step size) and
   which algorithm's [D] bound is smaller;
@@ -36,7 +36,7 @@ from . import (
 from .assumptions import ASSUMPTIONS, Constants
 from .bound import CONDITION_KINDS, STEP_SIZE_KINDS, Bound, Condition, Coverage, normalised_eta
 from .calibrate import calibrate, fit_constants
-from .checks import require
+from .checks import require, require_bool, shown
 from .paper import regime_condition, regime_margin, regime_winner, stationarity
 from .regime import best_value, regime_winner_derived, tightest_bound
 from .registry import BOUNDS, DERIVATIONS, bounds_for, get_bound, register_bound
@@ -77,6 +77,8 @@ __all__ = [
     "regime_winner_derived",
     "register_bound",
     "require",
+    "require_bool",
+    "shown",
     "stationarity",
     "tightest_bound",
 ]

@@ -11,7 +11,12 @@ from dataclasses import asdict, dataclass
 
 import sympy as sp
 
-from .checks import require
+# require, require_bool, shown and the magnitude limits lived here before checks.py: re-exported
+from .checks import MAX_INTEGER as MAX_INTEGER
+from .checks import MAX_MAGNITUDE as MAX_MAGNITUDE
+from .checks import require as require
+from .checks import require_bool as require_bool
+from .checks import shown as shown
 from .symbols import L_u, L_uv, L_v, chi, delta, rho, sigma_u, sigma_v
 
 
