@@ -398,7 +398,7 @@ def study_point(config, study: RegimeStudy) -> tuple[list[dict], dict]:
             "tau": config.tau,
             "tau_u": tau_u,
             "tau_v": tau_v,
-            "stateless": config.stateless,
+            "stateless": int(config.stateless),  # a symbol's value: 0 or 1, not a bool
         }
         derived = regime_winner_derived(values)
         a, s = derived["fedalt"].get("value"), derived["fedsim"].get("value")

@@ -489,3 +489,50 @@ def test_derived_regime_says_where_no_bound_applies():
             tau=3,
         )
     )["winner"] in ("fedalt", "fedsim")
+
+
+REGIME_VALUES = dict(
+    sigma_u=0.1, sigma_v=0.1, delta=1.0, L_u=1.0, L_v=1.0, L_uv=0.3, n=10, m=5, chi=0.3, T=100
+)
+
+
+@pytest.mark.parametrize(
+    "key, bad, needle",
+    [
+        ("L_u", -1, r"^L_u=-1: must be a number in \(0, inf\)"),
+        ("T", "100", r"^T='100': must be an integer in \[1, inf\), not str"),
+        ("T", 100.0, r"^T=100\.0: must be an integer"),
+        ("m", 20, r"^m=20: must be an integer in \[1, 10\]"),
+        ("stateless", True, r"^stateless=True: must be an integer in \[0, 1\], not bool"),
+        ("sigma_u", math.inf, r"^sigma_u=inf: must be a number"),
+    ],
+)
+def test_the_regime_functions_refuse_a_value_outside_its_symbols_domain(key, bad, needle):
+    # L_u=-1 and T="100" returned a value before
+    vals = {**REGIME_VALUES, key: bad}
+    for call in (
+        lambda: theory.tightest_bound("fedsim", vals),
+        lambda: theory.tightest_bound("fedalt", vals, provenance=None),
+        lambda: theory.regime_winner_derived(vals),
+    ):
+        with pytest.raises(ValueError, match=needle):
+            call()
+
+
+def test_tightest_bound_refuses_an_algorithm_or_provenance_it_cannot_mean():
+    # both returned {'bound': None, 'reasons': {}}, as if no bound applied
+    with pytest.raises(
+        ValueError, match=r"^algorithm=123: must be an algorithm's name \(a str\), not int"
+    ):
+        theory.tightest_bound(123, REGIME_VALUES)  # type: ignore[arg-type]
+    for bad in ("X", "d", 1, ["D"]):
+        with pytest.raises(
+            ValueError, match=r"^provenance=.*: must be None or one of P, R, D, calibrated"
+        ):
+            theory.tightest_bound("fedsim", REGIME_VALUES, provenance=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^values=\[1, 2\]: must be a mapping"):
+        theory.tightest_bound("fedsim", [1, 2])  # type: ignore[arg-type]
+    # what is valid still works: a name that is not a symbol passes, and every provenance
+    assert theory.tightest_bound("fedsim", {**REGIME_VALUES, "Delta_F0": 1.0, "mine": -3})["bound"]
+    for prov in (None, "P", "R", "D", "calibrated"):
+        assert "bound" in theory.tightest_bound("fedsim", REGIME_VALUES, provenance=prov)

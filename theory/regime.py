@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from .bound import STEP_SIZE_KINDS, Bound
+from .bound import PROVENANCES, STEP_SIZE_KINDS, Bound
+from .checks import shown, validate_values
 from .registry import BOUNDS
 from .stepsize import allowed_eta, optimal_eta
-from .symbols import DEFAULTS
+from .symbols import DEFAULTS, DOMAINS
 
 REGIME_ALGORITHMS = ("fedalt", "fedsim")
 _CHOSEN_BY_ETA = STEP_SIZE_KINDS | {
@@ -24,6 +25,17 @@ _CHOSEN_BY_ETA = STEP_SIZE_KINDS | {
 }  # the bound picks eta itself, and both blocks follow it
 RUN_DEFAULTS = {**DEFAULTS, "tau": 1, "tau_u": 1, "tau_v": 1}
 """What a setting that does not say otherwise runs with: one local step per block, stateful clients, fresh samples."""
+
+
+def _check_values(values: Mapping[str, float]) -> None:
+    """Raise naming the first value of a known symbol outside its domain (`checks.validate_values`);
+    names that are not symbols pass (a bound of a user's may take its own)."""
+    if not isinstance(values, Mapping):
+        raise TypeError(
+            f"values={shown(values)}: must be a mapping of symbol names to numbers, not "
+            f"{type(values).__name__}"
+        )
+    validate_values({k: v for k, v in values.items() if k in DOMAINS})
 
 
 def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
@@ -73,7 +85,21 @@ def tightest_bound(
     the derived regime verdict and the regime study all call.
 
     Returns {'bound': name, 'value', 'eta'} or, where no bound applies, {'bound': None,
-    'reasons': {name: why}}."""
+    'reasons': {name: why}}. Refused before any work: an `algorithm` that is not a str, a
+    `provenance` that is not None or one of `bound.PROVENANCES`, and a value of a known symbol
+    outside its domain (`checks.validate_values`: T=-1, T="100", m > n)."""
+    if not isinstance(algorithm, str):
+        raise ValueError(
+            f"algorithm={shown(algorithm)}: must be an algorithm's name (a str), not "
+            f"{type(algorithm).__name__}"
+        )
+    if provenance is not None and (
+        not isinstance(provenance, str) or provenance not in PROVENANCES
+    ):
+        raise ValueError(
+            f"provenance={shown(provenance)}: must be None or one of {', '.join(PROVENANCES)}"
+        )
+    _check_values(values)
     pool = BOUNDS if bounds is None else bounds
     best: dict | None = None
     reasons: dict[str, str] = {}
@@ -95,7 +121,9 @@ def regime_winner_derived(
     """Which of FedAlt and FedSim has the smaller best [D] bound at `values` (which must hold T).
 
     Returns {'winner': 'fedalt' | 'fedsim' | 'tie' | None, 'fedalt': {...}, 'fedsim': {...}, 'reason'}:
-    per algorithm its `tightest_bound` (name, value, eta) or why none applies."""
+    per algorithm its `tightest_bound` (name, value, eta) or why none applies. A value of a known
+    symbol outside its domain is refused before any work (`checks.validate_values`)."""
+    _check_values(values)
     out: dict = {alg: tightest_bound(alg, values, bounds=bounds) for alg in REGIME_ALGORITHMS}
     a, s = out["fedalt"].get("value"), out["fedsim"].get("value")
     if a is None or s is None:
