@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from altsim.theory import Constants
-from altsim.theory.checks import unknown_name_message
+from altsim.theory.checks import shown, unknown_name_message
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -138,16 +138,41 @@ class Problem(abc.ABC):
         """A copy of this problem that starts at (`u0`, `V0`): u0 of shape (d_u,), V0 of (n, d_v).
 
         Everything else is shared with this problem; the certified initial gap Delta_F0 and the
-        measured constants follow the new start. Refused with a ValueError naming the argument when
-        a shape is wrong or an entry is not finite."""
+        measured constants follow the new start. Each may be a tensor (detached and copied: the
+        start carries no autograd history), an array or nested lists of real numbers. Refused with
+        a ValueError naming the argument when it is not real numbers (complex, bool, text, None,
+        ragged lists), a shape is wrong or an entry is not finite, and, for a problem whose
+        certificates hold on a region only (`inside_region`), when the start lies outside it."""
         start = []
         for name, x, shape in (("u0", u0, (self.d_u,)), ("V0", V0, (self.n, self.d_v))):
-            t = torch.as_tensor(x, dtype=self.dtype).to(self.device)
+            wanted = f"real numbers of shape {shape} (a tensor, an array or nested lists)"
+            given = (  # an array's repr runs over lines: its type, shape and dtype instead
+                f"<{type(x).__name__} of shape {tuple(x.shape)}, dtype {x.dtype}>"
+                if hasattr(x, "shape") and hasattr(x, "dtype")
+                else shown(x)
+            )
+            try:
+                t = x.detach() if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+            except (TypeError, ValueError, RuntimeError):  # None, text, ragged or mixed lists
+                raise ValueError(
+                    f"{name}={given}: must be {wanted}, not {type(x).__name__}"
+                ) from None
+            if t.is_complex() or t.dtype == torch.bool:
+                raise ValueError(f"{name}={given}: must be {wanted}, not of dtype {t.dtype}")
+            t = t.to(device=self.device, dtype=self.dtype)
             if tuple(t.shape) != shape:
                 raise ValueError(f"{name}: must have shape {shape}, not {tuple(t.shape)}")
             if not bool(torch.isfinite(t).all()):
                 raise ValueError(f"{name}: every entry must be finite")
             start.append(t.clone())
+        inside = getattr(self, "inside_region", None)  # certificates that hold on a region only
+        if callable(inside) and not bool(inside(start[0], start[1])):
+            describe = getattr(self, "describe", None)
+            region = describe().get("region") if callable(describe) else None
+            raise ValueError(
+                f"u0, V0: outside the region the certified constants hold on"
+                f"{f' ({region})' if region else ''}; start inside it"
+            )
         new = copy.copy(self)
         new.__dict__.pop("_rows_cache", None)
         fixed = _FixedStart(start[0], start[1])

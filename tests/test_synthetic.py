@@ -424,3 +424,65 @@ def test_a_problem_can_be_given_its_initial_point_publicly():
         p.with_initial_point(torch.zeros(3), V0)
     with pytest.raises(ValueError, match="V0: every entry must be finite"):
         p.with_initial_point(u0, torch.full((3, 2), float("nan")))
+
+
+def test_with_initial_point_detaches_a_tensor_with_grad_so_that_a_run_from_it_works():
+    import numpy as np
+    import torch
+
+    from altsim.rates import FedSim, simulate
+    from altsim.synthetic import make_problem
+
+    p = make_problem("coupled_quadratic", dict(n=3, d_u=2, d_v=2, chi=0.5), seed=4)
+    u0 = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    V0 = torch.zeros(3, 2, dtype=torch.float64)
+    q = p.with_initial_point(u0, V0)  # a run from it failed mid-way before
+    assert not q.initial_point()[0].requires_grad
+    traj = simulate(q, FedSim(gamma_u=0.1, gamma_v=0.1), rounds=3, m=3, seeds=[0], compile="off")
+    assert np.isfinite(traj.stationarity(1.0)).all()
+    with torch.no_grad():
+        u0.mul_(5)  # the start is a copy: a later change to the caller's tensor does not move it
+    assert torch.equal(q.initial_point()[0], torch.ones(2, dtype=torch.float64))
+    assert torch.equal(
+        p.with_initial_point([1, 2], [[0, 0]] * 3).initial_point()[0],
+        torch.tensor([1.0, 2.0], dtype=torch.float64),
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [None, "abc", [1, [2]], [1, None], [1 + 2j, 1], [True, False], "x" * 100_000],
+    ids=["None", "text", "ragged", "None-inside", "complex", "bool", "huge"],
+)
+def test_with_initial_point_refuses_what_is_not_real_numbers_naming_the_argument(bad):
+    import numpy as np
+    import torch
+
+    from altsim.synthetic import make_problem
+
+    p = make_problem("coupled_quadratic", dict(n=3, d_u=2, d_v=2, chi=0.5), seed=4)
+    V0 = torch.zeros(3, 2, dtype=torch.float64)
+    # raw torch TypeErrors not naming u0 before, and complex input cast to real with a warning
+    with pytest.raises(ValueError, match=r"^u0=.*: must be real numbers of shape \(2,\)") as e:
+        p.with_initial_point(bad, V0)
+    assert len(str(e.value)) < 200
+    with pytest.raises(ValueError, match=r"^V0=.*: must be real numbers of shape \(3, 2\)") as e:
+        p.with_initial_point(torch.zeros(2), np.full((3, 2), 1j))
+    assert "V0=<ndarray of shape (3, 2), dtype complex128>" in str(e.value) and "\n" not in str(
+        e.value
+    )
+
+
+def test_with_initial_point_refuses_a_start_outside_the_region_of_the_certificates():
+    from altsim.synthetic import make_problem
+
+    p = make_problem("shared_representation", dict(n=4, features=3, rank=2, samples=6), seed=0)
+    u0, V0 = p.initial_point()
+    assert p.with_initial_point(0.5 * u0, V0).inside_region(
+        *p.with_initial_point(0.5 * u0, V0).initial_point()
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"^u0, V0: outside the region the certified constants hold on \(\|\|U\|\|_F <= ",
+    ):
+        p.with_initial_point(u0 * 1e3, V0)
