@@ -107,3 +107,30 @@ def test_a_recorded_worst_instance_reruns_from_the_toml_written_for_it(tmp_path)
     path.write_text(config_toml(report["worst_config"], "a comment\nrerun: altsim run worst.toml"))
     config = load_spec(path).points()[0][1]
     assert config.to_dict() == report["worst_config"]
+
+
+def test_config_toml_refuses_what_it_cannot_write_in_one_line_naming_it():
+    import pytest
+
+    # KeyError, AttributeError and tomli-w's own error (without the key) before
+    with pytest.raises(ValueError, match=r"^config: has no 'problem' table"):
+        config_toml({"rounds": 3}, "")
+    with pytest.raises(TypeError, match=r"^comment=None: must be a str"):
+        config_toml({"problem": {}}, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^config: problem\.n=None: TOML holds no None"):
+        config_toml({"rounds": 3, "problem": {"n": None}}, "")
+    with pytest.raises(ValueError, match=r"^config: problem\.x\[1\]=None"):
+        config_toml({"problem": {"x": [1, None]}}, "")
+    with pytest.raises(ValueError, match=r"^config: seeds\[0\]=None"):
+        config_toml({"seeds": [None], "problem": {}}, "")
+    with pytest.raises(ValueError, match=r"^config: problem\.3: a key must be a str, not int"):
+        config_toml({"problem": {3: 1}}, "")
+    with pytest.raises(TypeError, match=r"^config\['problem'\]=5: must be a mapping"):
+        config_toml({"problem": 5}, "")
+    with pytest.raises(TypeError, match=r"^config='x+\.\.\.<1002 characters>: must be a mapping"):
+        config_toml("x" * 1000, "")  # type: ignore[arg-type]
+    # a None of [experiment] still takes its default, left out
+    assert tomllib.loads(config_toml({"eta": None, "problem": {"n": 2}}, "c")) == {
+        "experiment": {},
+        "problem": {"n": 2},
+    }

@@ -9,6 +9,7 @@ counterexample, if any) through `config_toml`; `tests/test_tightness.py` replays
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -17,6 +18,7 @@ import tomli_w
 from altsim.testing.falsify.space import SPACE
 from altsim.testing.falsify.targets import CONFIRM_SEEDS, Attempt
 from altsim.theory import Bound
+from altsim.theory.checks import shown
 
 
 def search_report(
@@ -83,6 +85,33 @@ def plain(value):
     return value
 
 
+def _key(path: str, key: object) -> str:
+    """`path.key`, the key shown as its repr unless it is a bare TOML key."""
+    name = key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]+", key) else shown(key)
+    return f"{path}.{name}" if path else str(name)
+
+
+def _unwritable(value, path: str) -> str | None:
+    """Where in `value` (reached by `path`) TOML cannot follow, and why: a None, or a table key that is
+    not a str; None where there is nothing of the kind."""
+    if value is None:
+        fix = "" if path.endswith("]") else " (leave the key out for its default)"
+        return f"{path}=None: TOML holds no None{fix}"
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{_key(path, k)}: a key must be a str, not {type(k).__name__}"
+            where = _unwritable(v, _key(path, k))
+            if where is not None:
+                return where
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            where = _unwritable(v, f"{path}[{i}]")
+            if where is not None:
+                return where
+    return None
+
+
 _COMMENT_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
 """Characters TOML refuses in a comment (control characters but tab), written as visible escapes."""
 
@@ -92,7 +121,34 @@ def config_toml(config: dict, comment: str) -> str:
     of `config` but `problem`, those that are None left out: they take their defaults) and [problem].
 
     Written by tomli-w, so any string, list or number reads back unchanged with `tomllib`; each line of
-    `comment` stays one comment line (its control characters written as `\\xNN`), so it cannot add keys."""
-    header = "".join(f"# {line.translate(_COMMENT_UNSAFE)}\n" for line in comment.splitlines())
+    `comment` stays one comment line (its control characters written as `\\xNN`), so it cannot add keys.
+
+    Refused before anything is written, in one line: a `config` that is not a mapping or has no `problem`
+    mapping, a `comment` that is not a str, and a None TOML cannot hold (in `problem`, or inside a list
+    or table), named by its key (`problem.KEY`)."""
+    if not isinstance(config, Mapping):
+        raise TypeError(
+            f"config={shown(config)}: must be a mapping (ExperimentConfig.to_dict()), not "
+            f"{type(config).__name__}"
+        )
+    if "problem" not in config:
+        raise ValueError(
+            "config: has no 'problem' table (the problem's parameters; {} for none); it has "
+            f"{shown(sorted(map(str, config)))}"
+        )
+    if not isinstance(config["problem"], Mapping):
+        raise TypeError(
+            f"config['problem']={shown(config['problem'])}: must be a mapping of the problem's "
+            f"parameters, not {type(config['problem']).__name__}"
+        )
+    if not isinstance(comment, str):
+        raise TypeError(
+            f"comment={shown(comment)}: must be a str ('' for none), not {type(comment).__name__}"
+        )
+    # a None of [experiment] is left out (it takes its default); any other None TOML cannot write
     experiment = {k: v for k, v in config.items() if k != "problem" and v is not None}
+    where = _unwritable(experiment, "") or _unwritable(config["problem"], "problem")
+    if where is not None:
+        raise ValueError(f"config: {where}")
+    header = "".join(f"# {line.translate(_COMMENT_UNSAFE)}\n" for line in comment.splitlines())
     return header + tomli_w.dumps(plain({"experiment": experiment, "problem": config["problem"]}))
