@@ -156,3 +156,12 @@ def test_a_run_shows_a_round_progress_bar_and_records_what_it_cost(tmp_path):
     quiet = io.StringIO()
     run_sweep(spec, tmp_path / "b", stream=quiet, round_progress=False)
     assert "rounds:" not in quiet.getvalue()
+
+
+def test_an_exact_run_at_its_bound_up_to_rounding_holds():
+    """A bound attained exactly (ratio 1 + 2e-16 after float rounding) holds, as falsify judges it;
+    one above it by more than the slack is violated."""
+    from altsim.rates.compare import verdict
+
+    assert verdict(1.0000000000000002, 1.0000000000000002, 1.0) == "holds"
+    assert verdict(1.001, 1.001, 1.0) == "violated"
