@@ -497,9 +497,10 @@ def run_sweep(
 ) -> dict:
     """Run every point not already on disk under `out`, then rebuild the summary from disk.
 
-    `stream` gets a line per point and, with `round_progress` on the local executor, a progress bar
-    of the rounds with an ETA (tqdm). The summary records what the points cost (`cost`: compute
-    seconds, rounds per second, threads, device).
+    `stream` gets a line per point and, with `round_progress` on the local executor and a terminal,
+    a progress bar of the rounds with an ETA (tqdm; a log file gets the point lines only). The
+    summary records what the points cost (`cost`: compute seconds, rounds per second, threads,
+    device).
 
     The folder is claimed (`altsim.io.OutputFolder`): it must be new, empty, or this sweep's own, and
     no other altsim process may write there meanwhile. Finished points are verified against the
@@ -589,7 +590,7 @@ def _run_points(
             bar.refresh()
 
     fn: Callable[..., dict] = run_point
-    if executor == "local" and spec.study is None and todo and round_progress:
+    if executor == "local" and spec.study is None and todo and round_progress and _is_tty(stream):
         # rounds, not points: a long one-point run shows its progress and an ETA
         bar = tqdm(
             total=sum(cfg.rounds * len(cfg.algorithms) for _, cfg in todo),
@@ -597,7 +598,7 @@ def _run_points(
             desc="rounds",
             file=stream,
             leave=False,
-            mininterval=0.5 if _is_tty(stream) else 30.0,
+            mininterval=0.5,
             ncols=min(100, shutil.get_terminal_size().columns),  # 80 where a terminal reports 0
         )
         seen: dict[str, int] = {}

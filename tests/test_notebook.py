@@ -144,8 +144,12 @@ m = [2, 4]
 def test_a_run_shows_a_round_progress_bar_and_records_what_it_cost(tmp_path):
     import tomllib
 
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:  # the bar is drawn on a terminal only, not into a log file
+            return True
+
     spec = parse_spec(tomllib.loads(SWEEP))
-    stream = io.StringIO()
+    stream = Terminal()
     summary = run_sweep(spec, tmp_path / "a", stream=stream)
     assert "rounds:" in stream.getvalue() and "round/s" in stream.getvalue()
     cost = summary["cost"]
@@ -153,9 +157,10 @@ def test_a_run_shows_a_round_progress_bar_and_records_what_it_cost(tmp_path):
     assert cost["rounds_per_second"] == pytest.approx(cost["rounds"] / cost["wall_seconds"])
     assert cost["threads"] and cost["device"] == ["cpu"] and cost["points_without_cost"] == 0
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["cost"] == cost
-    quiet = io.StringIO()
+    quiet, log = Terminal(), io.StringIO()
     run_sweep(spec, tmp_path / "b", stream=quiet, round_progress=False)
-    assert "rounds:" not in quiet.getvalue()
+    run_sweep(spec, tmp_path / "c", stream=log)
+    assert "rounds:" not in quiet.getvalue() and "rounds:" not in log.getvalue()
 
 
 def test_an_exact_run_at_its_bound_up_to_rounding_holds():
