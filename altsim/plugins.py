@@ -18,6 +18,7 @@ it (`PluginError`, a ValueError), before any work starts.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterable
@@ -56,20 +57,26 @@ def import_plugins(names: Iterable[str], search: Iterable[str | Path] = ()) -> d
     """Import each plugin module of `names`; {name: the file it was imported from}.
 
     Each is looked for first in the folders of `search`, in order (a folder holding NAME.py or the
-    package NAME/ is put on the import path), then on the import path and in the current folder.
+    package NAME/ is put on the import path), then on the import path, and last in the current
+    folder: a copy in the current folder never shadows the one a config's folder put on the path
+    (a worker process starts elsewhere, with that folder on its PYTHONPATH).
     Raises `PluginError` naming the plugin when it is missing or when importing it raises."""
-    folders = [Path(f) for f in search]
+    first = list(dict.fromkeys(Path(f).resolve() for f in search))
+    here = Path.cwd().resolve()
+    folders = first + ([here] if here not in first else [])  # where it was looked for, for errors
     found: dict[str, str] = {}
     for name in names:
         _check_name(name)
-        home = next((f for f in [*folders, Path.cwd()] if _found_in(f, name)), None)
+        home = next((f for f in first if _found_in(f, name)), None)
+        if home is None and importlib.util.find_spec(name.split(".")[0]) is None:
+            home = here if _found_in(here, name) else None
         if home is not None:
             add_to_import_path(home)
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name is not None and name.startswith(e.name):
-                where = ", ".join(str(f) for f in [*folders, Path.cwd()])
+                where = ", ".join(str(f) for f in folders)
                 raise PluginError(
                     f"plugins: cannot import {name!r}: no module {e.name!r} in {where} or on the "
                     "import path"

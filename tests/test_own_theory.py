@@ -228,3 +228,37 @@ def test_workers_import_the_same_plugins(copied, local_sweep, executor):
     """A sweep of the example on worker processes (spawned: nothing is inherited but the environment)
     and on dask: every point finds the plugin, and the numbers equal the local executor's."""
     assert len(local_sweep) == 2 and _sweep(copied, executor) == local_sweep
+
+
+def test_a_copy_in_the_current_folder_does_not_shadow_the_plugin_next_to_the_config(
+    copied, tmp_path
+):
+    """The config's own folder comes first: a different own_theory.py in the folder a sweep is run
+    from is used neither by this process nor by spawned workers (which start with the config's
+    folder on their PYTHONPATH)."""
+    folder, _ = copied
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    text = (folder / "own_theory.py").read_text()
+    assert "u = u - self.gamma_u" in text
+    (shadow / "own_theory.py").write_text(
+        text.replace("u = u - self.gamma_u", "u = u - 0.1 * self.gamma_u")
+    )
+    config = folder / "shadowed.toml"
+    config.write_text(
+        (folder / "config.toml").read_text().replace("rounds = 300", "rounds = 20")
+        + '\n[sweep]\n"problem.spread" = [0.5, 2.0]\n'
+    )
+    measured = {}
+    for how in ("local", "processes"):
+        argv = ["run", str(config), "--out", f"s_{how}", "--quiet", "--executor", how]
+        done = _altsim(argv + (["--workers", "2"] if how == "processes" else []), shadow)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads((shadow / f"s_{how}" / "summary.json").read_text())
+        assert (
+            Path(summary["plugins"]["own_theory"]).resolve() == (folder / "own_theory.py").resolve()
+        )
+        measured[how] = [
+            p["summary"]["algorithms"]["fedalt_shared_first"]["measured"] for p in summary["points"]
+        ]
+    assert measured["processes"] == measured["local"]
