@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from altsim.rates.compare import paired_difference
+from altsim.rates.compare import pairable, paired_difference
 from altsim.theory.rate import PAPER_LEVEL
 
 from . import style
@@ -49,7 +49,7 @@ def rate_plot(
     7.11) where it applies; with two or more algorithms, a lower panel draws the first one minus each
     other, paired over seeds, with its `level` interval."""
     drawn = {a: c for a, c in comparisons.items() if c.measured is not None}
-    pairs = [(b, c) for b, c in list(drawn.items())[1:] if _pairable(next(iter(drawn.values())), c)]
+    pairs = [(b, c) for b, c in list(drawn.items())[1:] if pairable(next(iter(drawn.values())), c)]
     if pairs:
         fig, (ax, dax) = style.new_figure(
             7.2, 8.0, nrows=2, sharex=True, gridspec_kw={"height_ratios": [3.0, 1.3]}
@@ -168,15 +168,6 @@ def rate_plot(
         ax.set_title(note, fontsize=8, color="0.3")
     fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=7.5)
     return fig
-
-
-def _pairable(a, b) -> bool:
-    ma, mb = a.measured, b.measured
-    return (
-        np.array_equal(ma["seeds"], mb["seeds"])
-        and np.array_equal(ma["horizons"], mb["horizons"])
-        and math.isclose(ma["weight"], mb["weight"])
-    )
 
 
 def _difference_panel(ax, drawn: dict, pairs: list, level: float) -> None:

@@ -272,6 +272,19 @@ def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Compa
     )
 
 
+def pairable(a: Comparison, b: Comparison) -> bool:
+    """Whether two algorithms were measured on the same seeds, horizons and weight, so that
+    `paired_difference` can pair them seed by seed."""
+    ma, mb = a.measured, b.measured
+    return (
+        ma is not None
+        and mb is not None
+        and np.array_equal(ma["seeds"], mb["seeds"])
+        and np.array_equal(ma["horizons"], mb["horizons"])
+        and math.isclose(ma["weight"], mb["weight"])
+    )
+
+
 def paired_difference(a: Comparison, b: Comparison, level: float = 0.95) -> dict:
     """The paired difference A - B of two algorithms' running averages, seed by seed (the same seed
     draws the same clients and noise for both), over the seeds where neither diverged: per horizon,
@@ -282,12 +295,7 @@ def paired_difference(a: Comparison, b: Comparison, level: float = 0.95) -> dict
     ma, mb = a.measured, b.measured
     if ma is None or mb is None:
         raise ValueError("paired_difference: both comparisons need their measurement")
-    same = (
-        np.array_equal(ma["seeds"], mb["seeds"])
-        and np.array_equal(ma["horizons"], mb["horizons"])
-        and math.isclose(ma["weight"], mb["weight"])
-    )
-    if not same:
+    if not pairable(a, b):
         raise ValueError(
             f"paired_difference: {a.algorithm} and {b.algorithm} were not measured on the same seeds, "
             "horizons and weight, so they cannot be paired"
