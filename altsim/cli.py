@@ -12,14 +12,18 @@ falsify` found a confirmed violation of the bound (its report and counterexample
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
+import threading
 import traceback
 
 from altsim.io import dumps
 from altsim.theory.checks import unknown_name_message
 
 USAGE_ERROR, RUN_FAILED, VIOLATED = 2, 1, 3
+INTERRUPTED, TERMINATED = 130, 143  # 128 + the signal's number, as shells report it
 
 
 class UsageError(Exception):
@@ -639,8 +643,8 @@ def cmd_plot(args, out) -> int:
     from pathlib import Path
 
     from altsim import figures
-    from altsim.io import OutputFolder, check_output_folder
-    from altsim.results import load_comparisons, load_summary
+    from altsim.folders import OutputFolder, SharedFolder, check_output_folder, check_recorded
+    from altsim.results import load_summary
 
     result_dir = Path(args.result_dir)
     if args.out is not None:
@@ -652,8 +656,38 @@ def cmd_plot(args, out) -> int:
             )
         figs = [("trajectory", figures.trajectory_view())]
     else:
+        check_recorded(result_dir, "summary.json")
         summary = load_summary(args.result_dir)
         _reimport_plugins(summary)
+        figs = _draw_from_summary(args, summary)
+    written = []
+
+    def save_all(target: Path):
+        for kind, fig in figs:
+            written.extend(figures.save(fig, target / kind))
+        if args.kind == "trajectory":
+            written.append(figures.trajectory_animation(target / "trajectory.gif"))
+
+    with (
+        OutputFolder(args.out, "plot")
+        if args.out is not None
+        else SharedFolder(result_dir)  # no run may change the folder meanwhile
+    ) as target:
+        save_all(target)
+    for w in written:
+        print(f"wrote {w}", file=out)
+    return 0
+
+
+def _draw_from_summary(args, summary: dict) -> list:
+    """(kind, figure) for every figure `altsim plot` draws from a result folder's summary, before any
+    is written; a summary whose content is not what altsim writes is refused naming its file."""
+    from pathlib import Path
+
+    from altsim import figures
+    from altsim.results import load_comparisons
+
+    try:
         single = "algorithms" in summary
         if args.kind != "auto":
             kinds = (args.kind,)
@@ -704,23 +738,18 @@ def cmd_plot(args, out) -> int:
                     raise ValueError(
                         f"--kind sweep: {args.result_dir} holds one experiment, not a sweep"
                     )
+                if "regime_study" in summary:
+                    raise ValueError(
+                        f"--kind sweep: {args.result_dir} holds a tuned regime study, whose points "
+                        "are study rows, not runs; its figure is --kind regime"
+                    )
                 figs.append((kind, figures.sweep_plot(summary, x=args.x)))
-    written = []
-
-    def save_all(target: Path):
-        for kind, fig in figs:
-            written.extend(figures.save(fig, target / kind))
-        if args.kind == "trajectory":
-            written.append(figures.trajectory_animation(target / "trajectory.gif"))
-
-    if args.out is not None:
-        with OutputFolder(args.out, "plot") as target:
-            save_all(target)
-    else:
-        save_all(result_dir)  # the result folder altsim wrote
-    for w in written:
-        print(f"wrote {w}", file=out)
-    return 0
+    except (KeyError, TypeError, AttributeError, IndexError) as e:  # --debug shows the cause
+        raise ValueError(
+            f"summary {str(Path(args.result_dir) / 'summary.json')!r}: cannot be drawn "
+            f"({type(e).__name__}: {_one_line(e, 80)}); damaged, or not written by this altsim"
+        ) from e
+    return figs
 
 
 def _reimport_plugins(summary: dict) -> None:
@@ -861,6 +890,34 @@ def main(argv: list[str] | None = None, out=None) -> int:
         in argv[: next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))]
     )
     warnings.showwarning = _one_line_warnings
+    with _sigterm_raises():
+        return _main(argv, out, debug)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same cleanup
+    runs (workers stopped, the summary rebuilt, temporary files removed) and the exit code is 143."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While the command runs, SIGTERM raises `Terminated` (restored afterwards: `main` is also
+    called in-process, by tests and notebooks)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str], out, debug: bool) -> int:
     try:
         parser = build_parser()
         args, extras = parser.parse_known_args(argv)
@@ -901,9 +958,10 @@ def main(argv: list[str] | None = None, out=None) -> int:
             traceback.print_exc()
         print(f"altsim: error: {_one_line(e)}", file=sys.stderr)
         return USAGE_ERROR
-    except KeyboardInterrupt:
-        print("altsim: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated): what finished is on disk
+        terminated = isinstance(e, Terminated)
+        print(f"altsim: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return TERMINATED if terminated else INTERRUPTED
     except Exception as e:  # a run that failed: one line, not a traceback (unless --debug)
         if debug:
             traceback.print_exc()

@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from altsim.io import OutputFolder, write_json, write_npz, write_text
+from altsim.folders import OutputFolder
+from altsim.io import write_json, write_npz, write_text
 from altsim.rates import ExperimentConfig, run
 from altsim.rates.experiment import work_started
 from altsim.results import rounds_csv, summarize, table, trajectories_arrays

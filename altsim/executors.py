@@ -10,6 +10,7 @@ Workers import the same plugins as the parent because each point's config names 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -59,21 +60,66 @@ def run_all(
     elif executor == "processes":
         n_workers = workers or max(1, (os.cpu_count() or 1))
         os.environ.setdefault("ALTSIM_THREADS", "1")
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=n_workers,
             mp_context=mp.get_context("spawn"),
             initializer=exit_with_parent,
             initargs=(os.getpid(),),
-        ) as pool:
-            futures = [pool.submit(fn, *a) for a in args]
+        )
+        try:
+            with _workers_ignore_sigint():
+                futures = [pool.submit(fn, *a) for a in args]
             for a, f in zip(args, futures):
                 f.result()
                 on_done(a)
+        except KeyboardInterrupt:  # SIGINT, or SIGTERM made one (altsim.cli): stop the workers now
+            stop_pool(pool)
+            raise
+        finally:  # a failed point: the others still finish and are kept, as with the other executors
+            pool.shutdown(wait=True)
     else:
-        futures = client.map(lambda a: fn(*a), args, pure=False)
-        for a, f in zip(args, futures):
-            f.result()
-            on_done(a)
+        try:
+            futures = client.map(lambda a: fn(*a), args, pure=False)
+            for a, f in zip(args, futures):
+                f.result()
+                on_done(a)
+        except KeyboardInterrupt:
+            client.cancel(futures)
+            raise
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Spawn workers with SIGINT ignored (an ignored signal stays ignored across exec, and Python then
+    installs no KeyboardInterrupt handler): Ctrl-C, which the terminal sends to every process of the
+    group, reaches the parent alone, which stops the workers (`stop_pool`) without a traceback from
+    each. The parent ignores SIGINT only while the pool starts its workers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def stop_pool(pool: ProcessPoolExecutor, grace_seconds: float = 2.0) -> None:
+    """Stop a process pool now: cancel the calls not started, end the running workers with SIGTERM
+    and, after `grace_seconds`, SIGKILL whichever is still there."""
+    processes = list(
+        getattr(pool, "_processes", {}).values()
+    )  # the workers, before shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for p in processes:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
 
 
 def dask_client(address: str | None):

@@ -1,12 +1,17 @@
 """Atomic writes: a file appears whole or not at all (temporary file in the same folder, then rename).
 
 `atomic_write` is the one mechanism; every file altsim writes (JSON, text, npz, figures, GIFs) goes
-through it."""
+through it. Its temporary files carry their writer's pid and a token drawn at the writer's start
+(`temp_file_owner`), so that a process cleaning up after a dead run removes that run's files only,
+never those of a living process (`altsim.folders.remove_dead_temp_files`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +19,73 @@ from typing import Any
 
 import numpy as np
 
-from altsim import __version__
+UMASK = os.umask(0)
+os.umask(UMASK)
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+_writer: tuple[int, str] | None = None
+
+
+def _writer_mark() -> str:
+    """`altsim-PID-TOKEN`: this process's mark on its temporary files (a new token after a fork)."""
+    global _writer
+    if _writer is None or _writer[0] != os.getpid():
+        _writer = (os.getpid(), secrets.token_hex(8))
+    return f"altsim-{_writer[0]}-{_writer[1]}"
+
+
+_TEMP = re.compile(r"^\..+\.altsim-(\d+)-([0-9a-f]{16})\..*\.tmp(\.[a-z]+)?$")
+_LEGACY_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}(\.(txt|npz|png|pdf|svg|gif|json))?\.tmp(\.gif)?$")
+"""Temporary files of altsim 0.2 and earlier, which carried no writer's mark: always a dead run's."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TempOwner:
+    """The process that made a temporary file (pid 0: an older altsim that did not say)."""
+
+    pid: int
+    token: str
+
+    def alive(self) -> bool:
+        if self.pid == 0:
+            return False
+        if self.pid == os.getpid():
+            return f"altsim-{self.pid}-{self.token}" == _writer_mark()
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # someone else's process: alive
+            return True
+        return True
+
+
+def temp_file_owner(name: str) -> TempOwner | None:
+    """Who made the temporary file called `name`, or None when `name` is not one of altsim's."""
+    m = _TEMP.match(name)
+    if m:
+        return TempOwner(int(m.group(1)), m.group(2))
+    if _LEGACY_TEMP.match(name):
+        return TempOwner(0, "")
+    return None
+
+
+def makedirs(directory: str | Path) -> Path:
+    """Create `directory` and its missing parents, one level at a time (Path.mkdir(parents=True)
+    recurses once per level and overflows Python's stack on a path thousands of levels deep)."""
+    d = Path(directory)
+    missing = []
+    while not d.is_dir():
+        missing.append(d)
+        if d.parent == d:
+            break
+        d = d.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+    return Path(directory)
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None], temp_suffix: str = ".tmp") -> Path:
@@ -26,13 +94,15 @@ def atomic_write(path: str | Path, write: Callable[[str], None], temp_suffix: st
     `temp_suffix` ends the temporary name: writers that infer a format from the name (a GIF writer)
     pass their extension last, e.g. ".tmp.gif"."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=temp_suffix, dir=path.parent)
+    makedirs(path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{_writer_mark()}.", suffix=temp_suffix, dir=path.parent
+    )
     os.close(fd)
     try:
         write(tmp)
         os.chmod(
-            tmp, 0o666 & ~_UMASK
+            tmp, 0o666 & ~UMASK
         )  # mkstemp makes 0600; give the file the permissions open() would
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -112,35 +182,6 @@ def save_figure(fig, path, **kw) -> Path:
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, **kw), "." + fmt + ".tmp")
 
 
-def check_writable(directory: str | Path) -> Path:
-    """Create `directory` if needed and prove it writable, or raise ValueError naming it."""
-    if str(directory).strip() == "":
-        raise ValueError("out='': give a folder name")
-    d = Path(directory)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".altsim-probe-", dir=d)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise ValueError(
-            f"out={str(directory)!r}: not a writable directory ({e.strerror or e})"
-        ) from None
-    return d
-
-
-# --- result folders are altsim's own -------------------------------------------------------------
-MANIFEST = ".altsim-manifest.json"
-"""Marks a folder altsim wrote: format version, what wrote it (kind) and the hash of its config."""
-LOCK = ".altsim.lock"
-FORMAT_VERSION = 1
-_LEGACY_MARKERS = (
-    "summary.json",
-    "sweep.json",
-    "falsify.json",
-)  # folders written before manifests existed
-
-
 def read_json(path: str | Path, what: str = "file"):
     """json.loads of a file, or a ValueError naming the file and what is wrong with it."""
     path = Path(path)
@@ -154,101 +195,8 @@ def read_json(path: str | Path, what: str = "file"):
         raise ValueError(
             f"{what} {str(path)!r}: not valid JSON ({e.msg} at line {e.lineno})"
         ) from None
-
-
-def _validate_out(directory: str | Path) -> Path:
-    if not isinstance(directory, (str, Path)) or str(directory).strip() == "":
-        raise ValueError(f"out={directory!r}: give a folder name")
-    d = Path(directory)
-    if d.exists() and not d.is_dir():
-        raise ValueError(f"out={str(directory)!r}: exists and is not a folder")
-    return d
-
-
-def check_output_folder(directory: str | Path, kind: str, config_hash: str | None = None) -> Path:
-    """Refuse, without creating or writing anything, a folder altsim may not write into: one that holds
-    files altsim did not write, or one written by another kind of command or another config."""
-    d = _validate_out(directory)
-    if not d.exists():
-        return d
-    manifest = d / MANIFEST
-    if manifest.exists():
-        m = read_json(manifest, "manifest")
-        if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION:
-            raise ValueError(
-                f"out={str(directory)!r}: its {MANIFEST} is not one this altsim wrote; use a new folder"
-            )
-        if m.get("kind") != kind:
-            raise ValueError(
-                f"out={str(directory)!r}: holds the output of `altsim {m.get('kind')}`, not of `altsim {kind}`; "
-                "use a new folder"
-            )
-        if config_hash is not None and m.get("config_hash") not in (None, config_hash):
-            raise ValueError(
-                f"out={str(directory)!r}: holds the results of a different config; use a new folder "
-                "(or the same config, to resume)"
-            )
-        return d
-    entries = [p.name for p in d.iterdir() if p.name != LOCK]
-    if entries and not any(name in entries for name in _LEGACY_MARKERS):
-        shown_names = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
-        raise ValueError(
-            f"out={str(directory)!r}: holds files altsim did not write ({shown_names}); altsim writes only "
-            "into a new or empty folder, or one it wrote itself"
-        )
-    return d
-
-
-class OutputFolder:
-    """Claim a result folder for one command: validated, created, locked (fcntl.flock) and marked.
-
-    Use as a context manager around all the writing. A second altsim process on the same folder is
-    refused while the first holds it, so two runs never interleave their files."""
-
-    def __init__(self, directory: str | Path, kind: str, config_hash: str | None = None):
-        self.path = check_output_folder(directory, kind, config_hash)
-        self.kind, self.config_hash = kind, config_hash
-        self._fd: int | None = None
-
-    def __enter__(self) -> Path:
-        check_writable(self.path)
-        self._fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no advisory locks, the manifest checks still apply
-            fcntl = None
-        try:
-            if fcntl is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._fd)
-            self._fd = None
-            raise ValueError(
-                f"out={str(self.path)!r}: another altsim process is writing there now; wait for it "
-                "to finish or use another folder"
-            ) from None
-        check_output_folder(
-            self.path, self.kind, self.config_hash
-        )  # again, now that no one else can write
-        write_json(
-            self.path / MANIFEST,
-            {
-                "format": FORMAT_VERSION,
-                "kind": self.kind,
-                "config_hash": self.config_hash,
-                "altsim": _version(),
-            },
-        )
-        return self.path
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the lock
-            self._fd = None
-
-
-def _version() -> str:
-    return __version__
+    except RecursionError:  # json recurses once per bracket: a depth limit of about 1000
+        raise ValueError(f"{what} {str(path)!r}: nested too deeply to be altsim's") from None
 
 
 def sha256_file(path: str | Path) -> str:

@@ -59,8 +59,8 @@ from tqdm import tqdm
 
 from altsim.executors import EXECUTORS, dask_client, run_all
 from altsim.executors import exit_with_parent as exit_with_parent  # lived here before: re-exported
+from altsim.folders import POINTS, OutputFolder, Repairs
 from altsim.io import (
-    OutputFolder,
     atomic_write,
     dumps,
     read_json,
@@ -119,10 +119,21 @@ class SweepSpec:
             for k, v in assign.items():
                 if k.startswith("problem."):
                     d.setdefault("problem", {})[k.split(".", 1)[1]] = v
+                elif k == "problem" and isinstance(v, dict):  # merged into [problem], key by key
+                    d["problem"] = {**d.get("problem", {}), **v}
                 else:
                     d[k] = v
             cfg = ExperimentConfig.from_dict(d)
             out.append((point_id(cfg), cfg, assign))
+        seen: dict[str, dict] = {}
+        for _, cfg, assign in out:
+            key = json.dumps(_normal(cfg.to_dict()), sort_keys=True)
+            if key in seen:
+                raise ValueError(
+                    f"sweep: the points {shown(seen[key], 80)} and {shown(assign, 80)} are the same "
+                    "experiment (equal values, after 2 and 2.0 count as one); each point must differ"
+                )
+            seen[key] = assign
         return out
 
     def preflight(self) -> None:
@@ -166,6 +177,20 @@ class SweepSpec:
         )  # a frozen spec checked once need not be checked again
 
 
+def _normal(value: Any) -> Any:
+    """`value` with every number a float (a bool stays a bool), for telling repeated values apart:
+    `2` and `2.0` configure the same experiment."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): _normal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_normal(v) for v in value]
+    return value
+
+
 def point_id(cfg: ExperimentConfig) -> str:
     """A point's id: the first 12 hex digits of the SHA-1 of its config as sorted JSON, so the same config
     always lands in the same folder (and a rerun finds it done)."""
@@ -191,10 +216,15 @@ def parse_spec(table: dict) -> SweepSpec:
     for k, v in table.get("sweep", {}).items():
         if not isinstance(v, list) or not v:
             raise ValueError(f"sweep.{k}={shown(v)}: must be a non-empty list of values")
-        seen = [json.dumps(x, sort_keys=True) for x in v]
+        seen = [json.dumps(_normal(x), sort_keys=True) for x in v]
         if len(set(seen)) != len(seen):
             raise ValueError(
-                f"sweep.{k}={shown(v)}: a value is repeated; each grid value must be distinct"
+                f"sweep.{k}={shown(v)}: a value is repeated (2 and 2.0 count as one); each grid "
+                "value must be distinct"
+            )
+        if k == "problem" and not all(isinstance(x, dict) for x in v):
+            raise ValueError(
+                f"sweep.problem={shown(v)}: must be a list of tables, each merged into [problem]"
             )
         grid[k] = v
     _check_sweep_keys(grid, base)
@@ -432,8 +462,12 @@ def _summary_hash(summary: dict) -> str:
     return hashlib.sha256(dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _read_point(pdir: Path) -> tuple[str, dict | None]:
-    """('done', summary) for a verified point, else (what is wrong, None): 'missing' when never started."""
+def _read_point(pdir: Path, cfg: ExperimentConfig | None = None) -> tuple[str, dict | None]:
+    """('done', summary) for a verified point, else (what is wrong, None): 'missing' when never started.
+
+    Verified: the summary matches the checksum it records, and so does every file it lists; its point
+    id is its folder's name; and its config is `cfg`, the grid's config for that id (a point folder
+    copied over another is not done)."""
     f = pdir / "summary.json"
     if not f.exists():
         return "missing", None
@@ -449,6 +483,13 @@ def _read_point(pdir: Path) -> tuple[str, dict | None]:
         return f"{f} is not a complete point summary", None
     if s.get("summary_sha256") != _summary_hash(s):
         return f"{f} does not match the checksum it records (edited or damaged)", None
+    if s.get("point") != pdir.name:
+        return (
+            f"{f} is the summary of point {shown(s.get('point'))}, not of {pdir.name} (copied?)",
+            None,
+        )
+    if cfg is not None and s.get("config") != json.loads(dumps(cfg.to_dict())):
+        return f"{f} records a config that is not this grid's point {pdir.name} (copied?)", None
     for name, want in s["files"].items():
         path = pdir / name
         if not path.exists():
@@ -456,15 +497,6 @@ def _read_point(pdir: Path) -> tuple[str, dict | None]:
         if not isinstance(want, dict) or sha256_file(path) != want.get("sha256"):
             return f"{path} does not match the checksum its summary records", None
     return "done", s
-
-
-def _clean_partial(out: Path) -> int:
-    """Remove temporary files left by interrupted atomic writes; returns how many."""
-    n = 0
-    for tmp in out.glob("**/.*.tmp"):
-        tmp.unlink(missing_ok=True)
-        n += 1
-    return n
 
 
 def _progress_printer(total: int, stream) -> Callable[[int, str, bool], None]:
@@ -502,7 +534,7 @@ def run_sweep(
     summary records what the points cost (`cost`: compute seconds, rounds per second, threads,
     device).
 
-    The folder is claimed (`altsim.io.OutputFolder`): it must be new, empty, or this sweep's own, and
+    The folder is claimed (`altsim.folders.OutputFolder`): it must be new, empty, or this sweep's own, and
     no other altsim process may write there meanwhile. Finished points are verified against the
     checksum their summary records; a corrupt or missing point is recomputed, with a line saying so."""
     if executor not in EXECUTORS:
@@ -524,19 +556,17 @@ def run_sweep(
     client = (
         dask_client(dask_address) if executor == "dask" else None
     )  # a bad address is refused before any file
+    folder = OutputFolder(
+        out, "run", _stamp_hash(stamp)
+    )  # repairs are warnings, shown under --quiet too
     try:
-        with OutputFolder(out, "run", _stamp_hash(stamp)) as out:
-            stamp_file = out / "sweep.json"
-            if (
-                stamp_file.exists() and read_json(stamp_file, "sweep stamp") != stamp
-            ):  # a folder from before manifests
-                raise ValueError(f"out={str(out)!r}: holds a different sweep; use a new folder")
+        with folder:
             with work_started():  # the folder is claimed: from here on a failure is not a refusal
                 return _run_points(
                     spec,
                     points,
                     stamp,
-                    out,
+                    folder,
                     executor,
                     workers,
                     config_text,
@@ -557,23 +587,25 @@ def _is_tty(stream) -> bool:
 
 
 def _run_points(
-    spec, points, stamp, out, executor, workers, config_text, stream, client, round_progress=True
+    spec, points, stamp, folder, executor, workers, config_text, stream, client, round_progress=True
 ) -> dict:
+    out: Path = folder.path
     write_json(out / "sweep.json", stamp)
     if config_text is not None:
         write_text(out / "config.toml", config_text)
     write_json(out / "environment.json", environment(points[0][1].device))
-    _clean_partial(out)  # we hold the folder's lock: any temporary file is a dead run's
+    folder.record("sweep.json", "config.toml", "environment.json")
+    _set_aside_stale_points(out, {pid for pid, _, _ in points}, folder.repairs)
     show = _progress_printer(len(points), stream)
     todo, count = [], 0
     for pid, cfg, _ in points:
-        status, _ = _read_point(out / "points" / pid)
+        status, _ = _read_point(out / POINTS / pid, cfg)
         if status == "done":
             count += 1
             show(count, pid, True)
         else:
             if status != "missing":
-                print(f"point {pid}: {status}; recomputing it", file=stream, flush=True)
+                folder.repairs.move_aside(f"{POINTS}/{pid}", f"{status}; recomputing it")
             todo.append((pid, cfg))
     study = spec.study.to_dict() if spec.study is not None else None
     args = [(pid, cfg.to_dict(), str(out), spec.regime, study) for pid, cfg in todo]
@@ -610,10 +642,26 @@ def _run_points(
         fn = functools.partial(run_point, progress=advance)
     try:
         run_all(executor, fn, args, workers=workers, client=client, on_done=done)
+    except (
+        KeyboardInterrupt
+    ):  # SIGINT or SIGTERM: the summary of the points that finished, then stop
+        if bar is not None:
+            bar.close()
+            bar = None
+        rebuild(folder, points, spec)
+        raise
     finally:
         if bar is not None:
             bar.close()
-    return rebuild(out, points, spec)
+    return rebuild(folder, points, spec)
+
+
+def _set_aside_stale_points(out: Path, grid: set[str], repairs: Repairs) -> None:
+    """Move aside every point folder that is no point of this grid (an id of another altsim version)."""
+    if (out / POINTS).is_dir():
+        for entry in sorted((out / POINTS).iterdir()):
+            if entry.name not in grid and not entry.name.startswith("."):
+                repairs.move_aside(f"{POINTS}/{entry.name}", "not a point of this sweep's grid")
 
 
 def _write_scores(path: Path, per_point: list[dict]) -> None:
@@ -631,12 +679,14 @@ def _write_scores(path: Path, per_point: list[dict]) -> None:
     write_text(path, "\n".join(lines) + "\n")
 
 
-def rebuild(out: Path, points, spec: SweepSpec) -> dict:
+def rebuild(folder: OutputFolder, points, spec: SweepSpec) -> dict:
     """summary.json and rounds.csv (a study: scores.csv) from the points on disk (so a resumed sweep equals an
-    uninterrupted one). The CSV is streamed point by point: a large sweep is never held in memory."""
+    uninterrupted one), their checksums recorded in the folder's manifest. The CSV is streamed point by
+    point: a large sweep is never held in memory."""
+    out: Path = folder.path
     per_point = []
-    for pid, _, assign in points:
-        _, s = _read_point(out / "points" / pid)
+    for pid, cfg, assign in points:
+        _, s = _read_point(out / POINTS / pid, cfg)
         if s is not None:
             per_point.append({"point": pid, "values": assign, "summary": s})
     if spec.study is not None:
@@ -689,4 +739,5 @@ def rebuild(out: Path, points, spec: SweepSpec) -> dict:
     if plugins:  # name -> file, so that `altsim plot` can import them again
         summary["plugins"] = import_plugins(plugins)
     write_json(out / "summary.json", summary)
+    folder.record("summary.json", "rounds.csv", "scores.csv", "regime_table.md")
     return summary

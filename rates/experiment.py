@@ -128,6 +128,9 @@ class ExperimentConfig:
         for b in self.bounds:
             if not isinstance(b, str) or b not in BOUNDS:
                 raise ValueError(unknown_name_message("bounds[]", b, sorted(BOUNDS), kind="bound"))
+        repeated = next((b for i, b in enumerate(self.bounds) if b in self.bounds[:i]), None)
+        if repeated is not None:
+            raise ValueError(f"bounds={shown(list(self.bounds))}: {repeated!r} is listed twice")
         # the family's own config dataclass checks every key and value (nothing of the problem is built)
         family_config(self.family, self.problem)
         if not isinstance(self.algorithm_options, Mapping):

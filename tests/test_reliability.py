@@ -310,8 +310,10 @@ def test_a_damaged_point_is_recomputed_with_a_line_and_the_result_equals_a_clean
         (target / "summary.json").write_text("{not json")
     code = main(["run", str(spec), "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 0 and f"point {target.name}:" in err and "recomputing" in err
+    assert code == 0 and f"points/{target.name}:" in err and "recomputing" in err
     assert (out / "rounds.csv").read_text() == clean
+    # the damaged point is kept, moved aside, not deleted
+    assert list((out / ".altsim-damaged").glob(f"*/points/{target.name}"))
 
 
 def test_unreadable_files_are_named(tmp_path, capsys):
