@@ -5,10 +5,15 @@ instance it found (`config_toml`), which `altsim run` reruns.
 counterexample, if any) through `config_toml`; `tests/test_tightness.py` replays the committed ones
 (tests/data/falsify/) from the report's `worst_ratio`, `worst_T`, `worst_drift_share`, `target` and
 `worst_ratio_fresh_seeds`.
+
+The command writes the report after every run, marked `"complete": false` until the search ends, so a
+search that is killed keeps every run it finished; the report's `search_state` (`state`) is what
+`altsim falsify --resume` continues from.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
@@ -19,6 +24,11 @@ from altsim.testing.falsify.space import SPACE
 from altsim.testing.falsify.targets import CONFIRM_SEEDS, Attempt
 from altsim.theory import Bound
 from altsim.theory.checks import shown
+
+PARTIAL_REASONS = ("in_progress", "interrupted", "terminated")
+"""Why a report is partial (`"complete": false`): written after a run while the search goes on (and left
+so by a search that was killed: no altsim process holds the folder any more), or the last report of a
+search stopped by SIGINT (`interrupted`) or SIGTERM (`terminated`)."""
 
 
 def search_report(
@@ -38,11 +48,34 @@ def search_report(
     target: str,
     max_rounds: int | None,
     unconfirmed: list[dict],
+    complete: bool = True,
+    partial_reason: str | None = None,
+    sessions: int = 1,
+    state: dict | None = None,
 ) -> dict:
     """The report of a search: its settings, the worst instance found (`best`), its rerun on fresh seeds
-    (`fresh`; None where it needs none) and the shrunk counterexample (`shrunk`; None without a violation)."""
+    (`fresh`; None where it needs none) and the shrunk counterexample (`shrunk`; None without a violation).
+
+    A report written while the search runs (`complete=False`) says why it is partial (`partial_reason`,
+    `PARTIAL_REASONS`); its `worst_ratio_fresh_seeds` is None until the rerun on fresh seeds is done.
+    `sessions` counts the search's starts (1 + its resumes), and `state` is its `search_state`, from which
+    `altsim falsify --resume` continues (`state`); `budget` and `elapsed` add up every session's."""
+    if complete != (partial_reason is None) or partial_reason not in (None, *PARTIAL_REASONS):
+        raise ValueError(
+            f"partial_reason={partial_reason!r}: None for a complete report, else one of "
+            f"{', '.join(PARTIAL_REASONS)}"
+        )
+    pending = (  # a rerun on fresh seeds the search owes its worst instance, once it ends
+        not complete
+        and best is not None
+        and not best.violated
+        and not best.exact
+        and math.isfinite(best.ratio)
+    )
     return {
         "bound": bound_name,
+        "complete": complete,
+        "partial_reason": partial_reason,
         "algorithm": bound.algorithm,
         "provenance": bound.provenance,
         "scale": scale,
@@ -59,8 +92,12 @@ def search_report(
         "worst_config": best.config.to_dict() if best else None,
         "counterexample": shrunk.config.to_dict() if shrunk else None,
         "counterexample_ratio": shrunk.ratio if shrunk else None,
-        "worst_ratio_fresh_seeds": (fresh.ratio if fresh else best.ratio if best else None),
-        "worst_T_fresh_seeds": (fresh.T if fresh else best.T if best else None),
+        "worst_ratio_fresh_seeds": (
+            None if pending else fresh.ratio if fresh else best.ratio if best else None
+        ),
+        "worst_T_fresh_seeds": (
+            None if pending else fresh.T if fresh else best.T if best else None
+        ),
         "worst_is_exact": bool(best and best.exact),
         "worst_drift_share": best.drift_share if best else None,
         "min_drift_share": min_drift_share,
@@ -68,6 +105,8 @@ def search_report(
         "max_rounds": max_rounds if max_rounds is not None else SPACE["rounds"][1],
         "unconfirmed_candidates": unconfirmed,
         "confirmation": f"{len(CONFIRM_SEEDS)} fresh seeds, Bonferroni over the horizons, level 95%",
+        "sessions": sessions,
+        "search_state": state,
     }
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -41,6 +41,12 @@ from altsim.testing.falsify.space import (
     _decode,
     family_at,
     instance,
+)
+from altsim.testing.falsify.state import (
+    SearchState,
+    differing_option,
+    state_from_report,
+    state_json,
 )
 from altsim.testing.falsify.targets import (
     CONFIRM_SEEDS,
@@ -122,6 +128,8 @@ def falsify(
     max_rounds: int | None = None,
     target: str = "bound",
     plugins: Sequence[str] = (),
+    resume: Mapping | None = None,
+    on_update: Callable[[dict], None] | None = None,
 ) -> dict:
     """Search for a violation of `bound_name` for `budget` seconds; a JSON-ready report (`records.search_report`).
 
@@ -139,7 +147,14 @@ def falsify(
 
     `target="drift_lemma"` (for `DRIFT_LEMMA_BOUNDS`) searches instead for the run whose client drift comes
     closest to what the drift lemma of the bound's proof allows (`drift_lemma_ratio`, tau >= 2): the
-    worst case of that one step, which the whole bound's ratio cannot show when other terms dominate."""
+    worst case of that one step, which the whole bound's ratio cannot show when other terms dominate.
+
+    `on_update` receives the partial report (`"complete": false`, `"partial_reason": "in_progress"`) when
+    the search starts and after every run it measures; `altsim falsify` writes it, so that a killed
+    search keeps every run it finished. `resume` is such a report (or a complete one): the search
+    continues from its `search_state` (`state`) for another `budget` seconds, with the runs, the worst
+    instance, the phase and the random number generator it recorded. Its options (`state.OPTIONS`)
+    must equal this call's, or a ValueError names the first that differs."""
     bound = get_bound(bound_name)
     if family != ALL_FAMILIES and family not in FAMILIES:
         raise ValueError(
@@ -170,22 +185,72 @@ def falsify(
         isinstance(max_rounds, int) and lo_rounds < max_rounds <= 100_000
     ):
         raise ValueError(f"max_rounds={max_rounds!r}: must be an integer in ({lo_rounds}, 100000]")
-    rng = np.random.default_rng(seed)
+    options = {
+        "bound": bound_name,
+        "family": family,
+        "scale": scale,
+        "seed": seed,
+        "n_seeds": n_seeds,
+        "random_fraction": random_fraction,
+        "min_drift_share": min_drift_share,
+        "max_rounds": max_rounds,
+        "target": target,
+        "plugins": list(plugins),
+    }
+    if resume is None:
+        st = SearchState(options)
+    else:
+        st = state_from_report(resume, "resume")
+        differs = differing_option(st.options, options)
+        if differs is not None:
+            name, old, new = differs
+            raise ValueError(
+                f"resume: {name}={new!r} differs from the search it resumes ({name}={old!r})"
+            )
+    rng = st.generator()
+    st.sessions += 1
+    st.budget += budget
     start = time.time()
     deadline = start + budget
+    spent = st.elapsed  # seconds of the earlier sessions
     say = progress or (lambda msg: None)
-    # the bookkeeping: the worst instance so far (by `objective`) and its search point
-    best: Attempt | None = None
-    best_z = None
-    evals = errors = 0
-    unconfirmed: list[dict] = []
+
+    def elapsed() -> float:
+        return spent + time.time() - start
 
     def objective(a: Attempt) -> float:
         return search_objective(a, min_drift_share)
 
+    def report(shrunk=None, fresh=None, partial_reason: str | None = "in_progress") -> dict:
+        st.elapsed = elapsed()
+        return search_report(
+            bound_name,
+            bound,
+            scale=scale,
+            family=family,
+            budget=st.budget,
+            elapsed=st.elapsed,
+            evaluations=st.evaluations,
+            refused=st.refused,
+            best=st.best,
+            shrunk=shrunk,
+            fresh=fresh,
+            min_drift_share=min_drift_share,
+            target=target,
+            max_rounds=max_rounds,
+            unconfirmed=st.unconfirmed,
+            complete=partial_reason is None,
+            partial_reason=partial_reason,
+            sessions=st.sessions,
+            state=state_json(st, rng),
+        )
+
+    def checkpoint() -> None:
+        if on_update is not None:
+            on_update(report())
+
     def consider(z):
         """Measure search point z and keep it if it is the worst so far; None where it could not run."""
-        nonlocal best, best_z, evals, errors
         p = _decode(z)
         if target == "drift_lemma":
             p["tau"] = max(2, p["tau"])  # no drift at one local step
@@ -195,7 +260,7 @@ def falsify(
             )
         cfg = instance(bound, p, n_seeds, family_at(family, p))
         if cfg is None:  # no step size satisfies the bound's conditions at this point
-            errors += 1
+            st.refused += 1
             return None
         if plugins:
             cfg = dataclasses.replace(cfg, plugins=tuple(plugins))
@@ -209,30 +274,44 @@ def falsify(
                 if a.violated:  # a candidate: confirm on fresh seeds before believing it
                     c = confirm(bound, a, scale)
                     if not c.violated:
-                        unconfirmed.append(
+                        st.unconfirmed.append(
                             {"search_ratio": a.ratio, "confirmed_ratio": c.ratio, "T": a.T}
                         )
-                        say(unconfirmed_line(time.time() - start, a, c, len(CONFIRM_SEEDS)))
+                        say(unconfirmed_line(elapsed(), a, c, len(CONFIRM_SEEDS)))
                     a = dataclasses.replace(c, config=a.config) if not c.violated else c
         except ValueError:
-            errors += 1
+            st.refused += 1
             return None
-        evals += 1
-        if best is None or objective(a) > objective(best):
-            best, best_z = a, z.copy()
-            say(improvement_line(time.time() - start, evals, a, target, min_drift_share))
+        st.evaluations += 1
+        if st.best is None or objective(a) > objective(st.best):
+            st.best, st.best_z = a, z.copy()
+            say(improvement_line(elapsed(), st.evaluations, a, target, min_drift_share))
         return a
 
-    # phase 1: random search
-    while time.time() < start + random_fraction * budget and not (best and best.violated):
-        consider(rng.uniform(0, 1, len(SPACE)))
+    if resume is not None:
+        say(
+            f"resuming a search of {st.evaluations} runs ({st.phase} phase"
+            + (f", worst ratio {st.best.ratio:.4f}" if st.best is not None else "")
+            + f") for {budget:g} s more"
+        )
+    checkpoint()
+    # phase 1: random search (a resumed search in this phase gets the same share of its new budget)
+    if st.phase == "random":
+        while time.time() < start + random_fraction * budget and not (st.best and st.best.violated):
+            if consider(rng.uniform(0, 1, len(SPACE))) is not None:
+                checkpoint()
     # phase 2: (1+1)-ES from the worst instance
-    step = 0.2
-    while time.time() < deadline and best is not None and not best.violated:
-        z = np.clip(best_z + step * rng.normal(size=len(SPACE)), 0, 1)
-        before = objective(best)
-        consider(z)
-        step = min(0.5, step * 1.5) if objective(best) > before else max(0.01, step * 0.9)
+    while time.time() < deadline and st.best is not None and not st.best.violated:
+        st.phase = "climb"
+        z = np.clip(st.best_z + st.step * rng.normal(size=len(SPACE)), 0, 1)
+        before = objective(st.best)
+        a = consider(z)
+        st.step = (
+            min(0.5, st.step * 1.5) if objective(st.best) > before else max(0.01, st.step * 0.9)
+        )
+        if a is not None:
+            checkpoint()
+    best = st.best
     shrunk = (
         shrink(bound, best, scale, deadline + 0.25 * budget)
         if best is not None and best.violated and target == "bound"
@@ -243,20 +322,4 @@ def falsify(
     fresh = None
     if best is not None and not best.violated and not best.exact and math.isfinite(best.ratio):
         fresh = confirm(bound, best, scale)
-    return search_report(
-        bound_name,
-        bound,
-        scale=scale,
-        family=family,
-        budget=budget,
-        elapsed=time.time() - start,
-        evaluations=evals,
-        refused=errors,
-        best=best,
-        shrunk=shrunk,
-        fresh=fresh,
-        min_drift_share=min_drift_share,
-        target=target,
-        max_rounds=max_rounds,
-        unconfirmed=unconfirmed,
-    )
+    return report(shrunk, fresh, partial_reason=None)
