@@ -10,7 +10,11 @@ The package, by job:
   `drift_lemma_ratio`) and when that is a violation (`confirm`, on fresh seeds);
 - `records`: what it leaves behind: the report (`search_report`) and the TOML config of an instance
   (`config_toml`);
-- `report`: the progress lines it prints (`print_progress`).
+- `report`: the progress lines it prints (`print_progress`);
+- `state`: the search's state, which every report carries (`search_state`) and `--resume` continues
+  from (`state_from_report`): its options, phase, random number generator and worst instance;
+- `command`: the `altsim falsify` command: the folder, the report written after every run, `--resume`,
+  and SIGINT / SIGTERM (`run_falsify`).
 
 Every name other code uses is importable from `altsim.testing.falsify` itself.
 """

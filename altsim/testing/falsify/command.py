@@ -81,6 +81,7 @@ class Signals:
         return self
 
     def hold(self) -> None:
+        """Ignore SIGINT and SIGTERM from now on (until the context ends)."""
         for s in self.saved:
             signal.signal(s, signal.SIG_IGN)
 
@@ -268,7 +269,7 @@ def run_falsify(args, out) -> int:
                     "; --resume continues the search"
                 )
             else:
-                where = "before the search started; nothing written"
+                where = "before the search recorded any run"
             print(f"altsim: {how}: {where}", file=sys.stderr, flush=True)
             return 128 + signum
 

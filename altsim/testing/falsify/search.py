@@ -17,6 +17,10 @@ confirmation still holds (`shrink`).
 
 `scale` multiplies the bound (0.5 halves it) to check that the search finds a deliberately
 broken bound.
+
+The search reports after every run (`falsify(on_update=...)`), with its state (`state`), and continues
+from such a report (`falsify(resume=...)`): the same points, drawn from the same generator, as if it
+had never stopped.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from altsim.testing.falsify.targets import (
     drift_lemma_ratio,
     evaluate,
 )
-from altsim.theory import Bound, get_bound
+from altsim.theory import Bound, get_bound, require
 
 
 def search_objective(attempt: Attempt, min_drift_share: float = 0.0) -> float:
@@ -155,6 +159,7 @@ def falsify(
     continues from its `search_state` (`state`) for another `budget` seconds, with the runs, the worst
     instance, the phase and the random number generator it recorded. Its options (`state.OPTIONS`)
     must equal this call's, or a ValueError names the first that differs."""
+    require("budget", budget, low=0, low_open=True)  # seconds: before anything is imported or run
     bound = get_bound(bound_name)
     if family != ALL_FAMILIES and family not in FAMILIES:
         raise ValueError(

@@ -107,6 +107,7 @@ def _int(value: Any, what: str, low: int = 0) -> int:
 
 
 def attempt_json(a: Attempt) -> dict:
+    """An `Attempt` as JSON data: its numbers (non-finite ones as strings) and its config's dict."""
     return {
         "ratio": _number(a.ratio),
         "violated": bool(a.violated),
@@ -120,6 +121,7 @@ def attempt_json(a: Attempt) -> dict:
 
 
 def attempt_from_json(d: Any, what: str) -> Attempt:
+    """The `Attempt` that `attempt_json` wrote, or a ValueError naming (after `what`) what is wrong."""
     if not isinstance(d, Mapping):
         raise ValueError(f"{what}: not a table")
     missing = [
