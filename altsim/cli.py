@@ -657,9 +657,7 @@ def cmd_plot(args, out) -> int:
         figs = [("trajectory", figures.trajectory_view())]
     else:
         check_recorded(result_dir, "summary.json")
-        summary = load_summary(args.result_dir)
-        _reimport_plugins(summary)
-        figs = _draw_from_summary(args, summary)
+        figs = _draw_from_summary(args, load_summary(args.result_dir))
     written = []
 
     def save_all(target: Path):
@@ -688,6 +686,7 @@ def _draw_from_summary(args, summary: dict) -> list:
     from altsim.results import load_comparisons
 
     try:
+        _reimport_plugins(summary)
         single = "algorithms" in summary
         if args.kind != "auto":
             kinds = (args.kind,)

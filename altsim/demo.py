@@ -100,11 +100,13 @@ def main(
     from altsim.synthetic import resolve_device
 
     resolve_device(device)
-    with OutputFolder(
+    folder = OutputFolder(
         out, "demo"
-    ) as out_dir:  # refused, before any work, unless new, empty or a demo's own
-        with work_started():
-            return _run_demo(out_dir, device, seed, quick, stream)
+    )  # refused, before any work, unless new, empty or a demo's own
+    with folder as out_dir, work_started():
+        summary = _run_demo(out_dir, device, seed, quick, stream)
+        folder.record("summary.json", "trajectories.npz", "rounds.csv")
+        return summary
 
 
 def _run_demo(out_dir: Path, device: str, seed: int, quick: bool, stream) -> dict:

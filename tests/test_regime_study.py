@@ -397,3 +397,12 @@ def test_rows_with_no_margin_or_a_diverged_seed_are_reported_not_counted(quadrat
 def test_the_papers_verdict_refuses_an_impossible_participation():
     with pytest.raises(ValueError, match=r"m=7\.0: must lie in"):
         regime_winner(0.1, 0.1, 1.0, 1.0, 1.0, 6, 7)
+
+
+def test_the_sweep_figure_of_a_study_is_refused_with_the_figure_it_has(quadratic_study, capsys):
+    """Issue 27, item 8: `plot --kind sweep` on an undamaged study folder failed with KeyError."""
+    _, tmp = quadratic_study
+    assert main(["plot", str(tmp / "a"), "--kind", "sweep", "--out", str(tmp / "fig-sweep")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--kind regime" in err and "KeyError" not in err
+    assert not (tmp / "fig-sweep").exists()
