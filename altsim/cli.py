@@ -19,23 +19,18 @@ import sys
 import threading
 import traceback
 
+from altsim.exits import (  # noqa: F401 (UsageError and the codes: importable from here as before)
+    INTERRUPTED,
+    RUN_FAILED,
+    TERMINATED,
+    USAGE_ERROR,
+    VIOLATED,
+    Terminated,
+    UsageError,
+    UsageErrorWithUsage,
+)
 from altsim.io import dumps
 from altsim.theory.checks import unknown_name_message
-
-USAGE_ERROR, RUN_FAILED, VIOLATED = 2, 1, 3
-INTERRUPTED, TERMINATED = 130, 143  # 128 + the signal's number, as shells report it
-
-
-class UsageError(Exception):
-    """A command refused before any work (a bad flag or value): exit code 2, one error line."""
-
-
-class UsageErrorWithUsage(UsageError):
-    """A flag error: printed after the subcommand's usage line."""
-
-    def __init__(self, message: str, usage: str):
-        super().__init__(message)
-        self.usage = usage
 
 
 class _Parser(argparse.ArgumentParser):
@@ -891,11 +886,6 @@ def main(argv: list[str] | None = None, out=None) -> int:
     warnings.showwarning = _one_line_warnings
     with _sigterm_raises():
         return _main(argv, out, debug)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same cleanup
-    runs (workers stopped, the summary rebuilt, temporary files removed) and the exit code is 143."""
 
 
 @contextlib.contextmanager

@@ -77,9 +77,7 @@ LAYOUTS: dict[str, Layout] = {
         frozenset({POINTS}),
     ),
     "demo": Layout(frozenset({"summary.json", "trajectories.npz", "rounds.csv", "ledger.json"})),
-    "falsify": Layout(
-        frozenset({"falsify.json", "worst.toml", "counterexample.toml", "search_state.json"})
-    ),
+    "falsify": Layout(frozenset({"falsify.json", "worst.toml", "counterexample.toml"})),
     "plot": Layout(frozenset()),
 }
 POINT_FILES = frozenset({"summary.json", "rounds.csv", "cost.json"})
@@ -95,6 +93,7 @@ _LONGEST_INSIDE = len(
 
 
 def is_figure(name: str) -> bool:
+    """Whether `name` is a figure altsim draws into a result folder (STEM.png/.pdf/.svg, a GIF)."""
     stem, suffix = os.path.splitext(name)
     return (stem in FIGURE_STEMS and suffix in FIGURE_SUFFIXES) or name == "trajectory.gif"
 
@@ -154,6 +153,7 @@ def enclosing_result(directory: Path) -> Path | None:
 
 
 def read_manifest(directory: Path) -> dict:
+    """The manifest of `directory`, or a ValueError when it is not one this altsim wrote."""
     m = read_json(directory / MANIFEST, "manifest")
     if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION:
         raise ValueError(
@@ -277,6 +277,7 @@ class Repairs:
         self.moved: list[str] = []
 
     def move_aside(self, relative: str, why: str) -> Path:
+        """Move the entry `relative` (to the folder) aside, saying `why`; returns where it went."""
         source = self.directory / relative
         target = self.directory / DAMAGED / self.stamp / relative
         makedirs(target.parent)

@@ -46,6 +46,7 @@ class TempOwner:
     token: str
 
     def alive(self) -> bool:
+        """Whether the writer may still be writing: this very process, or a pid that exists."""
         if self.pid == 0:
             return False
         if self.pid == os.getpid():

@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from altsim.cli import VIOLATED, Terminated, UsageError
+from altsim.exits import VIOLATED, Terminated, UsageError
 from altsim.theory.checks import unknown_name_message
 
 REPORT, WORST, COUNTEREXAMPLE = "falsify.json", "worst.toml", "counterexample.toml"
