@@ -20,6 +20,7 @@ import threading
 import traceback
 
 from altsim.exits import (  # noqa: F401 (UsageError and the codes: importable from here as before)
+    BROKEN_PIPE,
     INTERRUPTED,
     RUN_FAILED,
     TERMINATED,
@@ -888,6 +889,18 @@ def main(argv: list[str] | None = None, out=None) -> int:
         return _main(argv, out, debug)
 
 
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's flush at exit does not fail again on the
+    closed pipe (and print a second error)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a captured stream)
+        pass
+
+
 @contextlib.contextmanager
 def _sigterm_raises():
     """While the command runs, SIGTERM raises `Terminated` (restored afterwards: `main` is also
@@ -951,6 +964,10 @@ def _main(argv: list[str], out, debug: bool) -> int:
         terminated = isinstance(e, Terminated)
         print(f"altsim: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return TERMINATED if terminated else INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`altsim bound --list | head -1`): not a failure
+        if out is sys.__stdout__:
+            _silence_stdout()
+        return BROKEN_PIPE
     except Exception as e:  # a run that failed: one line, not a traceback (unless --debug)
         if debug:
             traceback.print_exc()

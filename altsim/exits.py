@@ -2,13 +2,14 @@
 
 0 done; 1 a run that failed after starting; 2 refused before any work (`UsageError`, or a ValueError
 raised while checking); 3 `altsim falsify` found a confirmed violation; 130 / 143 interrupted by
-SIGINT / SIGTERM (`Terminated`). `altsim.cli.main` maps each to its code; a command module raises
-them without importing the CLI."""
+SIGINT / SIGTERM (`Terminated`); 141 the reader of its output went away (a closed pipe, as in
+`yes | head`). `altsim.cli.main` maps each to its code; a command module raises them without
+importing the CLI."""
 
 from __future__ import annotations
 
 USAGE_ERROR, RUN_FAILED, VIOLATED = 2, 1, 3
-INTERRUPTED, TERMINATED = 130, 143  # 128 + the signal's number, as shells report it
+INTERRUPTED, BROKEN_PIPE, TERMINATED = 130, 141, 143  # 128 + the signal's number, as shells say
 
 
 class UsageError(Exception):

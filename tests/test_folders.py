@@ -441,3 +441,19 @@ def test_ctrl_c_while_the_workers_start_prints_one_line_and_no_traceback(tmp_pat
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "resource_tracker" not in err
     assert err.strip().splitlines() == ["altsim: interrupted"]
+
+
+class _ClosedPipe:
+    """A standard output whose reader went away."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_is_not_a_failed_run(capsys):
+    """`altsim bound --list --json | head -c 10` printed 'run failed: BrokenPipeError', exit 1."""
+    assert main(["bound", "--list", "--json"], out=_ClosedPipe()) == 141
+    assert capsys.readouterr().err == ""
