@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from altsim.rates import Comparison, Result, Trajectory, compare
 from altsim.rates.compare import mean_ci, survivors_interval
 from altsim.rates.frames import ROUND_COLUMNS, round_table
 from altsim.theory import BOUNDS
+from altsim.theory.checks import require_instance, require_mapping
 
 CONSTANT_KEYS = ("L_u", "L_v", "L_uv", "chi", "sigma_u", "sigma_v", "delta", "delta_F0")
 
@@ -34,6 +36,9 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
     headline check (the bound that chose the step size, else the first), or the measurement alone where
     no bound covers it; held-out accuracy and the personalization report where the family has held-out
     data. `comparisons` defaults to `result.compare()`."""
+    require_instance("result", result, Result, "an altsim.rates.Result")
+    if comparisons is not None:
+        style.require_comparisons("comparisons", comparisons)
     comparisons = comparisons if comparisons is not None else result.compare()
     consts = result.constants.as_dict()
     out = {
@@ -121,6 +126,7 @@ def summarize(result: Result, comparisons: dict | None = None) -> dict:
 def final_stationarity(tr) -> dict:
     """Mean and 95% interval over the surviving seeds of (1/T) sum_t Delta_t (weight 1), and of the
     m/n-weighted one; the diverged seeds are counted, not averaged."""
+    require_instance("tr", tr, Trajectory, "an altsim.rates.Trajectory")
     out = {}
     for key, w in (("", 1.0), ("_m_over_n", tr.m / tr.n)):
         mean, lo, hi = survivors_interval(tr, w, exact=False)
@@ -143,6 +149,7 @@ def _num(x) -> str:
     return "-" if x is None else f"{x:.4g}"
 
 
+@style.reads("summary", "a run's summary (summary.json)")
 def table(summary: dict) -> str:
     """The printed table of a summary: per algorithm T, the measured average of Delta_w with its 95%
     interval at the run's one measure w = m/n, the same with w = 1 beside it, the headline bound, its
@@ -216,6 +223,7 @@ def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
     """trajectories.npz's arrays, keyed ALGORITHM/NAME: rounds, seeds, the measured gradient norms and gap,
     Delta_t and its running average at weight 1 and m/n, the diverged rounds (and the deprecated
     `delta` aliases)."""
+    require_instance("result", result, Result, "an altsim.rates.Result")
     arrays = {}
     for alg, tr in result.trajectories.items():
         w = tr.m / tr.n  # both weightings of the personal term (docs/theory.md section 4)
@@ -241,6 +249,7 @@ def trajectories_arrays(result: Result) -> dict[str, np.ndarray]:
 
 def rounds_csv(result: Result) -> str:
     """Tidy per-round data: one row per (algorithm, seed, measured round) (`rates.frames.round_table`)."""
+    require_instance("result", result, Result, "an altsim.rates.Result")
     columns = round_table(result.trajectories)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -256,6 +265,7 @@ def rounds_csv(result: Result) -> str:
 # --- reading results back -------------------------------------------------------------------
 def load_summary(directory: str | Path) -> dict:
     """The summary.json of a result folder, or a ValueError when the folder has none or it is not a summary."""
+    require_instance("directory", directory, (str, os.PathLike), "a folder's path")
     f = Path(directory) / "summary.json"
     if not f.exists():
         raise ValueError(
@@ -269,6 +279,8 @@ def load_summary(directory: str | Path) -> dict:
 
 def load_trajectories(directory: str | Path, summary: dict | None = None) -> dict[str, Trajectory]:
     """One Trajectory per algorithm of a single experiment folder (demo or one-point run)."""
+    require_instance("directory", directory, (str, os.PathLike), "a folder's path")
+    require_mapping("summary", summary, "a run's summary (summary.json)", optional=True)
     d = Path(directory)
     summary = summary or load_summary(d)
     if "algorithms" not in summary:

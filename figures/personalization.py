@@ -13,10 +13,12 @@ def _num(x) -> float:
     return float("nan") if x is None else float(x)
 
 
+@style.reads("summary", "a run's summary (summary.json)")
 def personalization_plot(summary: dict, *, title: str | None = None):
     """Three panels from a result summary's `personalization` report: held-out accuracy per algorithm (seeds
     and mean, 95% interval), (a) the share of full personalization's gain each partial algorithm gets, and
     (b) FedAlt against FedSim, paired over seeds. ValueError when the result has no held-out accuracy."""
+    style.require_title("title", title)
     rep = summary.get("personalization")
     if rep is None:
         raise ValueError(

@@ -15,6 +15,13 @@ import math
 import numpy as np
 
 from altsim.rates.compare import pairable, paired_difference
+from altsim.theory.checks import (
+    require,
+    require_bool,
+    require_mapping,
+    require_str,
+    shown,
+)
 from altsim.theory.rate import PAPER_LEVEL
 
 from . import style
@@ -47,7 +54,29 @@ def rate_plot(
     """Draw `comparisons` ({algorithm: Comparison}): `bounds` picks the bound per algorithm (default:
     its first check); `paper_level` overlays each algorithm's paper-level rate (docs/theory.md section
     7.11) where it applies; with two or more algorithms, a lower panel draws the first one minus each
-    other, paired over seeds, with its `level` interval."""
+    other, paired over seeds, with its `level` interval.
+
+    Refused before anything is drawn: `comparisons` that is not a mapping of algorithm names to
+    `Comparison`s, `bounds` that is not None or a mapping of algorithm names to bound names (or None), a title
+    or note that is not a str, `reference_slopes` that are not numbers, a `paper_level` that is not
+    a bool and a `level` outside (0, 1)."""
+    style.require_comparisons("comparisons", comparisons)
+    require_mapping("bounds", bounds, "a mapping of algorithm names to bound names", optional=True)
+    for alg, name in (bounds or {}).items():  # None: the algorithm's first check
+        require_str(f"bounds[{alg!r}]", name, "a bound's name", optional=True)
+    style.require_title("title", title)
+    style.require_title("note", note)
+    if isinstance(reference_slopes, (str, bytes)) or not isinstance(
+        reference_slopes, (tuple, list)
+    ):
+        raise TypeError(
+            f"reference_slopes={shown(reference_slopes)}: must be a list of slopes, not "
+            f"{type(reference_slopes).__name__}"
+        )
+    for j, slope in enumerate(reference_slopes):
+        require(f"reference_slopes[{j}]", slope)
+    require_bool("paper_level", paper_level)
+    require("level", level, low=0, high=1, low_open=True, high_open=True)
     drawn = {a: c for a, c in comparisons.items() if c.measured is not None}
     pairs = [(b, c) for b, c in list(drawn.items())[1:] if pairable(next(iter(drawn.values())), c)]
     if pairs:

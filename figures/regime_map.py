@@ -21,10 +21,12 @@ from . import style
 _MARK = {"fedalt": "o", "fedsim": "s", "tie": "X"}
 
 
+@style.reads("sweep_summary", "a sweep's summary (summary.json)")
 def regime_map(sweep_summary: dict, *, title: str | None = None):
     """The regime map of a sweep with regime verdicts (module docstring): the section-6 prediction as filled
     regions over m/n and (sigma_u^2 + (1 - m/n) delta^2)/sigma_v^2, each point's measured winner as a
     marker, the agreement rate in the title. ValueError when the sweep has no regime verdicts."""
+    style.require_title("title", title)
     pts = [p["summary"] for p in sweep_summary["points"] if "regime" in p["summary"]]
     if not pts:
         raise ValueError(

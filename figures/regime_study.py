@@ -55,9 +55,11 @@ def _rate_text(entry: dict, level: float) -> str:
     )
 
 
+@style.reads("sweep_summary", "a sweep's summary (summary.json)")
 def regime_study_plot(sweep_summary: dict, *, title: str | None = None):
     """The tuned regime study (module docstring): per prediction ([P], [D]) a panel of measured advantage
     against predicted margin, with the agreement rate and its interval in the panel's title."""
+    style.require_title("title", title)
     rows = study_rows(sweep_summary)
     agg = sweep_summary.get("regime_study")
     if agg is None:

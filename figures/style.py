@@ -9,7 +9,12 @@ matplotlib.use(
     "Agg", force=False
 )  # headless by default; notebooks may already have chosen a backend
 
+import functools
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
+
+from altsim.theory.checks import require_instance, require_str, shown, unknown_name_message
 
 _SPARE_COLORS = ("#56B4E9", "#F0E442", "#000000", "#7f3c8d", "#11a579")
 _SPARE_MARKERS = ("P", "X", "h", "<", ">")
@@ -91,12 +96,74 @@ def new_figure(width: float = 7.0, height: float = 4.6, **subplots):
     return fig, ax
 
 
+def reads(name: str, what: str, kind: type | tuple[type, ...] = Mapping):
+    """Decorator of a figure function whose first argument (`name`) is results as plain data: refused
+    with a TypeError unless it is a `kind` (what it must be: `what`), and with a ValueError naming it
+    when it does not hold what the figure reads (a summary altsim did not write, or damaged); a figure
+    the failed call opened is closed."""
+
+    def decorate(draw):
+        @functools.wraps(draw)
+        def checked(*args, **kwargs):
+            data = args[0] if args else kwargs.get(name)
+            require_instance(name, data, kind, what)
+            before = set(plt.get_fignums())
+            try:
+                return draw(*args, **kwargs)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as e:
+                for number in set(plt.get_fignums()) - before:
+                    plt.close(number)
+                if isinstance(e, ValueError):
+                    raise
+                raise ValueError(
+                    f"{name}: not {what} as altsim writes it ({type(e).__name__}: {shown(str(e))})"
+                ) from None
+
+        return checked
+
+    return decorate
+
+
+def require_comparisons(name: str, value) -> None:
+    """Refuse `value` unless it maps algorithm names to `altsim.rates.Comparison`s (TypeError naming
+    the argument or the first entry that is not one)."""
+    from altsim.rates import Comparison
+
+    require_instance(
+        name, value, Mapping, "a mapping of algorithm names to altsim.rates.Comparison"
+    )
+    for k, c in value.items():
+        require_instance(f"{name}[{shown(k)}]", c, Comparison, "an altsim.rates.Comparison")
+
+
+def require_title(name: str, value) -> None:
+    """Refuse a title or note that is not a str or None (TypeError naming it)."""
+    require_str(name, value, optional=True)
+
+
 def save(fig, path_stem, formats=("png", "pdf")) -> list:
-    """Save `fig` as PATH_STEM.png and .pdf, atomically; returns the paths."""
+    """Save `fig` as PATH_STEM.png and .pdf, atomically; returns the paths. A `fig` that is not a
+    matplotlib Figure, a `path_stem` that is not a path, or `formats` that are not matplotlib's
+    formats are refused before anything is written."""
+    import os
     from pathlib import Path
+
+    from matplotlib.figure import Figure
 
     from altsim.io import save_figure
 
+    require_instance("fig", fig, Figure, "a matplotlib Figure")
+    require_instance("path_stem", path_stem, (str, os.PathLike), "a file path")
+    if isinstance(formats, str) or not isinstance(formats, (tuple, list)) or not formats:
+        raise TypeError(
+            f"formats={shown(formats)}: must be a non-empty list of formats ('png', 'pdf')"
+        )
+    supported = fig.canvas.get_supported_filetypes()
+    for f in formats:
+        if not isinstance(f, str) or f not in supported:
+            raise ValueError(unknown_name_message("formats[]", f, sorted(supported), kind="format"))
+    if not str(path_stem) or str(path_stem).endswith(("/", os.sep)):
+        raise ValueError(f"path_stem={shown(str(path_stem))}: must name a file, not a folder")
     stem = Path(path_stem)
     with plt.rc_context(RC):
         return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from altsim.theory.checks import unknown_name_message
+from altsim.theory.checks import require_str, unknown_name_message
 
 from . import style
 
@@ -36,8 +36,11 @@ def _x_value(point: dict, key: str) -> float:
     return float(value)
 
 
+@style.reads("sweep_summary", "a sweep's summary (summary.json)")
 def sweep_plot(sweep_summary: dict, *, x: str = "m_over_n", title: str | None = None):
     """x: 'm_over_n', an experiment field ('rounds') or 'problem.<name>' ('problem.delta')."""
+    require_str("x", x, "an axis name ('m_over_n', an [experiment] field or 'problem.NAME')")
+    style.require_title("title", title)
     if not sweep_summary.get("points"):
         raise ValueError("sweep plot: the sweep has no finished points yet")
     for p in sweep_summary["points"]:

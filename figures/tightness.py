@@ -13,6 +13,8 @@ _DASHES = ["-", "--", "-.", ":"]
 def tightness_plot(comparisons: dict, *, title: str | None = None):
     """measured / bound against T (log scale) for each check of `comparisons` ({algorithm: Comparison}), one
     line per (algorithm, bound), with the line ratio = 1 where a bound would be violated."""
+    style.require_comparisons("comparisons", comparisons)
+    style.require_title("title", title)
     fig, ax = style.new_figure(7.0, 4.6)
     for alg, comp in comparisons.items():
         for k, chk in enumerate(comp.checks):

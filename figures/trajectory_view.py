@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from altsim.theory.checks import require, require_instance, require_mapping, shown
+
 from . import style
 
 DEFAULT_PROBLEM = dict(
@@ -36,7 +38,18 @@ def paths(
     seed: int = 3,
     start: tuple[float, float] = (-2.5, 2.0),
 ):
-    """(problem, {alg: array of path vertices (k, 2)}) with FedAlt's intermediate corner points."""
+    """(problem, {alg: array of path vertices (k, 2)}) with FedAlt's intermediate corner points.
+    Refused before any work: `problem_params` that is not None or a mapping, eta not > 0, rounds not
+    an integer in [1, 10^4], and a `start` that is not two finite numbers."""
+    require_mapping(
+        "problem_params", problem_params, "coupled_quadratic's parameters", optional=True
+    )
+    require("eta", eta, low=0, low_open=True)
+    require("rounds", rounds, low=1, high=10_000, integer=True)
+    if not (isinstance(start, (tuple, list)) and len(start) == 2):
+        raise TypeError(f"start={shown(start)}: must be a pair (u0, v0)")
+    require("start[0]", start[0])
+    require("start[1]", start[1])
     from altsim.rates import FedAlt, FedSim, simulate
     from altsim.synthetic import make_problem
 
@@ -126,7 +139,12 @@ def trajectory_animation(
     seed: int = 3,
     fps: int = 3,
 ) -> Path:
-    """Write the trajectory view as a GIF (matplotlib's Pillow writer), atomically."""
+    """Write the trajectory view as a GIF (matplotlib's Pillow writer), atomically. A `path_gif` that
+    is not a path and `fps` not an integer in [1, 100] are refused, as `paths` refuses the rest."""
+    import os
+
+    require_instance("path_gif", path_gif, (str, os.PathLike), "a file path")
+    require("fps", fps, low=1, high=100, integer=True)
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     p, path = paths(problem_params, eta=eta, rounds=rounds, seed=seed)

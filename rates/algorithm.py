@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import torch
 
-from altsim.theory.checks import unknown_name_message
+from altsim.theory.checks import require_bool, shown, unknown_name_message
 from altsim.theory.stepsize import official_step_size
 
 from .noise import NoiseStream
@@ -254,8 +254,14 @@ def register_algorithm(cls: type | None = None, *, replace: bool = False):
     unless `replace=True` (bounds are matched to algorithms by name, so a silent replacement would
     hold one algorithm's runs against another's bounds). Configs reach algorithms registered in other
     modules through `ExperimentConfig.plugins`."""
+    require_bool("replace", replace)
     if cls is None:
         return lambda c: register_algorithm(c, replace=replace)
+    if not isinstance(cls, type):
+        raise TypeError(
+            f"cls={shown(cls)}: must be a class (a dataclass of hyperparameters), not "
+            f"{type(cls).__name__}"
+        )
     name = getattr(cls, "name", "")
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(

@@ -81,6 +81,7 @@ class LocalOnly(ClientServerAlgorithm):
     def __post_init__(self) -> None:
         require("gamma_v", self.gamma_v, low=0, low_open=True)
         require("tau_v", self.tau_v, low=1, integer=True)
+        require("gamma_u", self.gamma_u, low=0)
 
     @classmethod
     def from_experiment(cls, config, eta, L_u, L_v, **options) -> LocalOnly:

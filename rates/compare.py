@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from altsim.theory import Bound, normalised_eta
+from altsim.theory.checks import require_instance, require_mapping
 
 from .frames import comparison_table, data_frame
 from .measurement import Trajectory
@@ -62,7 +63,9 @@ def mean_ci(samples, level: float = 0.95) -> dict:
 
 
 def is_exact(setting) -> bool:
-    """Whether a run has no randomness at all: no gradient noise and every client in every round."""
+    """Whether a run has no randomness at all: no gradient noise and every client in every round.
+    A setting that is not a mapping is refused (TypeError)."""
+    require_mapping("setting", setting, "a run's setting (a mapping)")
     return (
         setting.get("sigma_u", 1) == 0
         and setting.get("sigma_v", 1) == 0
@@ -195,7 +198,15 @@ def survivors_interval(trajectory: Trajectory, weight: float, exact: bool, level
 
 
 def compare(trajectory: Trajectory, bounds: list[Bound], setting: dict) -> Comparison:
-    """Check `trajectory` against each bound in `bounds` that covers `setting`."""
+    """Check `trajectory` against each bound in `bounds` that covers `setting`.
+
+    Refused before any work: a `trajectory` that is not a `Trajectory`, `bounds` that is not a list
+    of `altsim.theory.Bound`, a `setting` that is not a mapping (TypeError naming each)."""
+    require_instance("trajectory", trajectory, Trajectory, "an altsim.rates.Trajectory")
+    require_instance("bounds", bounds, (list, tuple), "a list of altsim.theory.Bound")
+    for j, b in enumerate(bounds):
+        require_instance(f"bounds[{j}]", b, Bound, "an altsim.theory.Bound")
+    require_mapping("setting", setting, "a run's setting (a mapping)")
     checks, not_covering = [], {}
     exact = is_exact({**setting, "m": trajectory.m, "n": trajectory.n})
     diverged = {int(s): int(r) for s, r in zip(trajectory.seeds, trajectory.diverged_at) if r >= 0}

@@ -16,18 +16,59 @@ measurements are NaN, and the other seeds go on.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from altsim.theory import require, stationarity
+from altsim.theory.checks import require_callable, shown
 
 from .algorithm import Algorithm, State
-from .fused import RoundRunner, should_compile
+from .fused import COMPILE_CHOICES, RoundRunner, check_backend, should_compile
 from .measurement import Trajectory, scales_of
 from .measurement import measure as measure  # lived here before measurement.py: re-exported
 from .noise import NoiseStream
+
+
+def _check_arguments(
+    problem, algorithm, rounds, m, seeds, measure_every, blowup, callbacks, scales, compile, backend
+) -> None:
+    """Refuse `simulate`'s arguments before any work: TypeError for a wrong kind of object, ValueError
+    naming the argument, its value and the valid range otherwise."""
+    from altsim.synthetic.problem import require_problem
+
+    require_problem("problem", problem)
+    if isinstance(algorithm, type) or not isinstance(algorithm, Algorithm):
+        raise TypeError(
+            f"algorithm={shown(algorithm)}: must be an algorithm instance (with init, round, setting; "
+            f"e.g. FedAlt(gamma_u=0.1, gamma_v=0.1)), not {type(algorithm).__name__}"
+        )
+    require("rounds", rounds, low=1, integer=True)
+    require("m", m, low=1, high=problem.n, integer=True)
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(
+        seeds, (Sequence, np.ndarray, range)
+    ):
+        raise TypeError(
+            f"seeds={shown(seeds)}: must be a list of integer seeds, not {type(seeds).__name__}"
+        )
+    if len(seeds) == 0:
+        raise ValueError("seeds=[]: give at least one seed")
+    for s in seeds:
+        require("seeds[]", s, low=0, high=2**31 - 1, integer=True)
+    require("measure_every", measure_every, low=1, integer=True)
+    require("blowup", blowup, low=0, low_open=True, allow_inf=True)
+    for name, cb in zip(("progress", "on_round", "on_state"), callbacks):
+        require_callable(name, cb)
+    if scales is not None:
+        if not (isinstance(scales, (tuple, list)) and len(scales) == 2):
+            raise TypeError(f"scales={shown(scales)}: must be None or a pair (L_u, L_v)")
+        for name, x in zip(("scales[0]", "scales[1]"), scales):
+            require(name, x, low=0, low_open=True)
+    if not isinstance(compile, str) or compile not in COMPILE_CHOICES:
+        raise ValueError(f"compile={shown(compile)}: must be one of {', '.join(COMPILE_CHOICES)}")
+    if not (isinstance(backend, str) or callable(backend)):  # a name is checked where it compiles
+        check_backend(backend)
 
 
 def simulate(
@@ -54,12 +95,21 @@ def simulate(
     `compile` ("auto", "on", "off") fuses each round and measurement with torch.compile (`altsim.rates.fused`);
     the trajectory's setting records the path that ran ("round_path": "compiled" or "eager"); `compile_backend`
     is torch.compile's backend ("aot_eager" traces without generating kernels: a fast check of capture).
+    Every argument is checked before any work (`_check_arguments`).
     """
-    require("rounds", rounds, low=1, integer=True)
-    require("m", m, low=1, high=problem.n, integer=True)
-    require("measure_every", measure_every, low=1, integer=True)
-    if len(seeds) == 0:
-        raise ValueError("seeds=[]: give at least one seed")
+    _check_arguments(
+        problem,
+        algorithm,
+        rounds,
+        m,
+        seeds,
+        measure_every,
+        blowup,
+        (progress, on_round, on_state),
+        scales,
+        compile,
+        compile_backend,
+    )
     dev = problem.device
     R = len(seeds)
     noise = NoiseStream(torch.as_tensor(list(seeds)), dev, problem.dtype)
@@ -76,6 +126,7 @@ def simulate(
     L_u, L_v = scales if scales is not None else scales_of(problem, cert)[:2]
     if not (math.isfinite(L_u) and math.isfinite(L_v) and L_u > 0 and L_v > 0):
         raise ValueError(f"scales=({L_u}, {L_v}): must be finite and > 0")
+    L_u, L_v = float(L_u), float(L_v)
     measured_rounds = range(0, rounds, measure_every)  # a range, never a list of every round
     gu_hist, gv_hist, gap_hist = [], [], []
     alive = torch.ones(R, dtype=torch.bool, device=dev)

@@ -23,9 +23,16 @@ import torch
 import altsim
 from altsim.plugins import import_plugins
 from altsim.synthetic import Certified, Problem, family_config, make_problem
+from altsim.synthetic.problem import require_problem
 from altsim.theory import BOUNDS, Bound, get_bound, optimal_eta, require
 from altsim.theory.bound import normalised_eta_v
-from altsim.theory.checks import require_bool, shown, unknown_name_message
+from altsim.theory.checks import (
+    require_bool,
+    require_callable,
+    require_instance,
+    shown,
+    unknown_name_message,
+)
 
 from . import baselines, fedalt, fedsim  # noqa: F401  (importing registers the built-in algorithms)
 from .algorithm import ALGORITHMS, CONFIG_FIELDS, get_algorithm
@@ -117,6 +124,9 @@ class ExperimentConfig:
         ):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(f"{name}={getattr(self, name)!r}: must be {what}")
+        _check_device_name(self.device)
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype={shown(self.dtype)}: must be 'float64' or 'float32'")
         if self.m is not None:
             require("m", self.m, low=1, integer=True)
         require("rounds", self.rounds, low=1, integer=True)
@@ -228,6 +238,17 @@ class ExperimentConfig:
         return cls(**d)
 
 
+def _check_device_name(device: str) -> None:
+    """Refuse a device name torch does not know or altsim does not run on ('cpu', 'cuda', 'cuda:N');
+    whether CUDA is there is checked when the run starts, so a config written for a GPU still loads."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        kind = None
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"device={shown(device)}: must be 'cpu', 'cuda' or 'cuda:N'")
+
+
 def _repeated(items) -> list:
     """The items that occur more than once, each once, sorted."""
     return sorted({x for x in items if list(items).count(x) > 1})
@@ -254,8 +275,15 @@ def _setting(
 
 
 def make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tuple[float, float]):
-    """The registered algorithm `name` with the hyperparameters `config` asks for at step size eta."""
+    """The registered algorithm `name` with the hyperparameters `config` asks for at step size eta
+    (> 0), normalised by `scales` = (L_u, L_v), both > 0; each argument is checked before any work."""
     cls = get_algorithm(name)
+    require_instance("config", config, ExperimentConfig, "an altsim.rates.ExperimentConfig")
+    require("eta", eta, low=0, low_open=True)
+    if not (isinstance(scales, (tuple, list)) and len(scales) == 2):
+        raise TypeError(f"scales={shown(scales)}: must be a pair (L_u, L_v)")
+    for k, x in zip(("scales[0]", "scales[1]"), scales):
+        require(k, x, low=0, low_open=True)
     options = dict(config.algorithm_options.get(name, {}))
     try:
         return cls.from_experiment(config, eta, *scales, **options)
@@ -268,7 +296,12 @@ def make_algorithm(name: str, config: ExperimentConfig, eta: float, scales: tupl
 def choose_step(
     name: str, config: ExperimentConfig, problem: Problem, cert: Certified
 ) -> tuple[float, Bound | None]:
-    """(eta, bound): the given eta, or the one minimising the tightest [D] bound covering the run."""
+    """(eta, bound): the given eta, or the one minimising the tightest [D] bound covering the run.
+    Arguments of the wrong kind are refused before any work (TypeError naming each)."""
+    get_algorithm(name)
+    require_instance("config", config, ExperimentConfig, "an altsim.rates.ExperimentConfig")
+    require_problem("problem", problem)
+    require_instance("cert", cert, Certified, "an altsim.synthetic.Certified")
     if config.eta is not None:
         return float(config.eta), None
     explicit = [b for b in BOUNDS.values() if b.algorithm == name and b.provenance == "D"]
@@ -524,7 +557,16 @@ def preflight(config: ExperimentConfig):
 def run(
     config: ExperimentConfig, progress: Callable[[str, int, int], None] | None = None
 ) -> Result:
-    """Run every algorithm of `config` (validated before any work) and return the `Result`."""
+    """Run every algorithm of `config` (validated before any work) and return the `Result`. A
+    `config` that is not an `ExperimentConfig` (build one with `ExperimentConfig.from_dict(table)`)
+    or a `progress` that is not a function is refused (TypeError)."""
+    require_instance(
+        "config",
+        config,
+        ExperimentConfig,
+        "an altsim.rates.ExperimentConfig (a dict: ExperimentConfig.from_dict(table))",
+    )
+    require_callable("progress", progress)
     problem, cert, steps, (L_u, L_v, source) = preflight(config)
     with work_started():
         return _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress)

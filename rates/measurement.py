@@ -16,6 +16,7 @@ import torch
 
 from altsim.synthetic import measured_constants
 from altsim.theory import stationarity
+from altsim.theory.checks import require_instance
 
 
 @dataclass
@@ -61,7 +62,28 @@ class Trajectory:
 def measure(
     problem, u: torch.Tensor, V: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(||grad_u F||^2, mean_i ||grad_v F_i||^2, F) for u (R, d_u), V (R, n, d_v); each (R,)."""
+    """(||grad_u F||^2, mean_i ||grad_v F_i||^2, F) for u (R, d_u), V (R, n, d_v); each (R,).
+    A problem that is not a `Problem`, or u, V that are not tensors of those shapes, are refused by
+    name before any work."""
+    from altsim.synthetic.problem import require_problem
+
+    require_problem("problem", problem)
+    require_instance("u", u, torch.Tensor, "a tensor of shape (R, d_u)")
+    require_instance("V", V, torch.Tensor, "a tensor of shape (R, n, d_v)")
+    if u.dim() != 2 or u.shape[1] != problem.d_u or u.shape[0] < 1:
+        raise ValueError(f"u: must have shape (R, {problem.d_u}), not {tuple(u.shape)}")
+    if tuple(V.shape) != (u.shape[0], problem.n, problem.d_v):
+        raise ValueError(
+            f"V: must have shape ({u.shape[0]}, {problem.n}, {problem.d_v}), not {tuple(V.shape)}"
+        )
+    return measure_unchecked(problem, u, V)
+
+
+def measure_unchecked(
+    problem, u: torch.Tensor, V: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`measure` without its argument checks: the engine's measurement of every round (inside a
+    compiled round too, where a check would only cost), on arguments it built itself."""
     R = u.shape[0]
     clients = problem.all_clients.expand(R, problem.n)
     uu = u.unsqueeze(1).expand(R, problem.n, problem.d_u)

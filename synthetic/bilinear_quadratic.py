@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .problem import Certified, Family, Problem, register
+from .problem import Certified, Family, Problem, build_arguments, register
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,16 @@ class BilinearQuadratic(Problem):
 
     def __init__(
         self,
-        cfg: BilinearQuadraticConfig,
+        config: BilinearQuadraticConfig,
         *,
         seed: int = 0,
         device=torch.device("cpu"),
         dtype=torch.float64,
     ):
-        self.cfg, self.device, self.dtype = cfg, torch.device(device), dtype
+        cfg = config
+        self.device, self.dtype = build_arguments(cfg, BilinearQuadraticConfig, seed, device, dtype)
+        self.cfg = self.config = cfg
+        self.seed = int(seed)
         self.n, self.d_u, self.d_v = cfg.n, cfg.d_u, cfg.d_v
         self.sigma_u, self.sigma_v = cfg.sigma_u, cfg.sigma_v
         self._noise_correlation = float(cfg.noise_correlation)

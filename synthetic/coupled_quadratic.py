@@ -38,7 +38,7 @@ import torch
 
 from altsim.theory import require
 
-from .problem import Certified, Family, Problem, register
+from .problem import Certified, Family, Problem, build_arguments, register
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,10 @@ class CoupledQuadratic(Problem):
         device=torch.device("cpu"),
         dtype=torch.float64,
     ):
-        self.config, self.seed, self.device, self.dtype = (
-            config,
-            int(seed),
-            torch.device(device),
-            dtype,
+        self.device, self.dtype = build_arguments(
+            config, CoupledQuadraticConfig, seed, device, dtype
         )
+        self.config, self.seed = config, int(seed)
         cfg = config
         self.n, self.d_u, self.d_v = int(cfg.n), int(cfg.d_u), int(cfg.d_v)
         self.r = min(self.d_u, self.d_v)

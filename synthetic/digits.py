@@ -32,7 +32,7 @@ import torch
 from altsim.theory import require
 
 from .finite_sum import FiniteSumConfig, FiniteSumProblem
-from .problem import Certified, Family, register
+from .problem import Certified, Family, build_arguments, register
 
 CLASSES = 10
 PIXELS = 64
@@ -126,12 +126,8 @@ class Digits(FiniteSumProblem):
         dtype=torch.float64,
     ):
         cfg = config
-        self.config, self.seed, self.device, self.dtype = (
-            cfg,
-            int(seed),
-            torch.device(device),
-            dtype,
-        )
+        self.device, self.dtype = build_arguments(cfg, DigitsConfig, seed, device, dtype)
+        self.config, self.seed = cfg, int(seed)
         self.n, self.k, self.samples = cfg.n, cfg.hidden, cfg.samples
         self.d_u, self.d_v = cfg.hidden * PIXELS + cfg.hidden, CLASSES * cfg.hidden + CLASSES
         self.noise, self.batch_size = cfg.noise, cfg.batch_size

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .problem import Certified, Family, Problem, register
+from .problem import Certified, Family, Problem, build_arguments, register
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,16 @@ class KinkedQuadratic(Problem):
 
     def __init__(
         self,
-        cfg: KinkedQuadraticConfig,
+        config: KinkedQuadraticConfig,
         *,
         seed: int = 0,
         device=torch.device("cpu"),
         dtype=torch.float64,
     ):
-        self.cfg, self.device, self.dtype = cfg, torch.device(device), dtype
+        cfg = config
+        self.device, self.dtype = build_arguments(cfg, KinkedQuadraticConfig, seed, device, dtype)
+        self.cfg = self.config = cfg
+        self.seed = int(seed)
         self.n, self.d_u, self.d_v = cfg.n, cfg.d_u, cfg.d_v
         self.sigma_u, self.sigma_v = cfg.sigma_u, cfg.sigma_v
         self._noise_correlation = float(cfg.noise_correlation)

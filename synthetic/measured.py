@@ -19,6 +19,8 @@ import math
 
 import torch
 
+from altsim.theory.checks import require, shown
+
 
 def _hvp_blocks(problem, u, v, clients):
     """Closures computing H_uu x, H_vv y, H_uv y, H_vu x per (point, client)."""
@@ -55,6 +57,77 @@ def _power(apply, shape, like, iters: int, gen) -> torch.Tensor:
 _CACHE: dict = {}
 _CACHE_SIZE = 64
 
+MEASUREMENT_WORK_LIMIT = 4e9
+"""Largest measurement `measured_constants` starts, in numbers read (`measurement_cost`): about 200 s
+on 2 CPU cores, which read 2e7 to 4e7 a second in this measurement (every built-in family at
+n = 20 to 1,000 on torch 2.13.0; digits at n = 20 read 6.3e8 in 31 s). The measurement's memory
+grows with the same sizes, so this limit also holds it to a few GB."""
+
+
+def measurement_cost(problem, points: int = 16, iters: int = 60) -> dict:
+    """What `measured_constants(problem, points, iters=iters)` will read, estimated from the problem's
+    sizes before any work: {'work': numbers read, 'passes': passes over the instance at each point,
+    'per_point': numbers per pass}. One pass reads the instance's data (every tensor it holds) and
+    one copy of the state (n (d_u + d_v)); three power iterations take `iters` passes each, and
+    minibatch noise one more pass per sample (its variance is exact over the N samples)."""
+    data = sum(t.numel() for t in vars(problem).values() if isinstance(t, torch.Tensor))
+    per_point = data + problem.n * (problem.d_u + problem.d_v)
+    minibatch = getattr(problem, "noise", "gaussian") == "minibatch"
+    passes = 3 * iters + 3 + (int(getattr(problem, "samples", 0)) if minibatch else 0)
+    return {"work": float(points) * passes * per_point, "passes": passes, "per_point": per_point}
+
+
+def check_measurement_cost(problem, points: int = 16, iters: int = 60) -> dict:
+    """Refuse, before any work, a measurement whose `measurement_cost` exceeds
+    MEASUREMENT_WORK_LIMIT: a ValueError naming the number of clients n, its value and the largest n
+    the limit allows at this problem's other sizes (the cost grows in proportion to n)."""
+    cost = measurement_cost(problem, points, iters)
+    if cost["work"] > MEASUREMENT_WORK_LIMIT:
+        family = getattr(problem, "family", type(problem).__name__)
+        n = int(problem.n)
+        most = int(n * MEASUREMENT_WORK_LIMIT // cost["work"])
+        fix = (
+            f"use n <= {most}"
+            if most >= 1
+            else "no n is small enough: reduce the size of each client"
+        )
+        raise ValueError(
+            f"n={n}: measuring the constants of {family} at this size reads about {cost['work']:.2g} "
+            f"numbers ({points} points, {cost['passes']} passes of {cost['per_point']:.3g}), over the "
+            f"limit of {MEASUREMENT_WORK_LIMIT:.2g} (about 200 s on 2 CPU cores); {fix}, or fewer "
+            "samples, hidden units or features per client"
+        )
+    return cost
+
+
+def _check_arguments(problem, points, radius, iters, seed, states) -> None:
+    from .problem import require_problem
+
+    require_problem("problem", problem)
+    require("points", points, low=1, high=10**6, integer=True)
+    require("radius", radius, low=0)
+    require("iters", iters, low=1, high=10**6, integer=True)
+    require("seed", seed, low=0, integer=True)
+    if states is None:
+        return
+    if not (
+        isinstance(states, tuple)
+        and len(states) == 2
+        and all(isinstance(x, torch.Tensor) for x in states)
+    ):
+        raise TypeError(
+            f"states={shown(states)}: must be None or a pair of tensors (U, V), not "
+            f"{type(states).__name__}"
+        )
+    U, V = states
+    if U.dim() != 2 or tuple(U.shape[1:]) != (problem.d_u,) or U.shape[0] < 1:
+        raise ValueError(f"states: U must have shape (P, {problem.d_u}), not {tuple(U.shape)}")
+    if tuple(V.shape) != (U.shape[0], problem.n, problem.d_v):
+        raise ValueError(
+            f"states: V must have shape ({U.shape[0]}, {problem.n}, {problem.d_v}), not "
+            f"{tuple(V.shape)}"
+        )
+
 
 def measured_constants(
     problem,
@@ -68,14 +141,20 @@ def measured_constants(
 
     Without `states` the estimate is a pure function of the problem (its family, parameters, seed,
     device and dtype: `describe()`, where the problem has one) and of the arguments, so it is
-    computed once per process and reused: a sweep or a tuned study builds the same problem for many runs."""
-    describe = getattr(
-        problem, "describe", None
-    )  # not every problem describes itself: those are measured each time
-    if states is None and describe is not None:
+    computed once per process and reused: a sweep or a tuned study builds the same problem for many runs.
+
+    Refused before any work: arguments of the wrong type or outside their ranges (TypeError or
+    ValueError naming the argument), and a measurement that would read more than
+    MEASUREMENT_WORK_LIMIT numbers (`check_measurement_cost`: a ValueError naming n and its limit)."""
+    from .problem import instance_key
+
+    _check_arguments(problem, points, radius, iters, seed, states)
+    check_measurement_cost(problem, points if states is None else states[0].shape[0], iters)
+    identity = instance_key(problem)  # None: the problem cannot say which instance it is
+    if states is None and identity is not None:
         key = (
             type(problem).__qualname__,
-            repr(sorted(describe().items())),
+            identity,
             str(problem.device),
             str(problem.dtype),
             points,

@@ -18,6 +18,8 @@ import copy
 import dataclasses
 import functools
 import math
+import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,14 +27,26 @@ from typing import Any
 import torch
 
 from altsim.theory import Constants
-from altsim.theory.checks import shown, unknown_name_message
+from altsim.theory.checks import (
+    require,
+    require_callable,
+    require_instance,
+    require_mapping,
+    require_str,
+    shown,
+    unknown_name_message,
+)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """A torch.device, or a ValueError naming the device when it is unknown or absent."""
+    """A torch.device, or a ValueError naming the device when it is unknown or absent (a TypeError
+    when it is neither a str nor a torch.device)."""
+    require_instance(
+        "device", device, (str, torch.device), "'cpu', 'cuda', 'cuda:N' or a torch.device"
+    )
     try:
         dev = torch.device(device)
-    except (RuntimeError, TypeError):
+    except (RuntimeError, TypeError, ValueError):
         raise ValueError(f"device={device!r}: unknown; use 'cpu' or 'cuda' (or 'cuda:N')") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
@@ -51,8 +65,9 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
         torch.float64: torch.float64,
         torch.float32: torch.float32,
     }
+    require_instance("dtype", dtype, (str, torch.dtype), "'float64', 'float32' or a torch dtype")
     if dtype not in table:
-        raise ValueError(f"dtype={dtype!r}: must be 'float64' or 'float32'")
+        raise ValueError(f"dtype={shown(dtype)}: must be 'float64' or 'float32'")
     return table[dtype]
 
 
@@ -62,6 +77,11 @@ class Certified(Constants):
 
     F_lower: float = -math.inf
     """A number <= inf F, proven from the construction."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not (isinstance(self.F_lower, float) and self.F_lower == -math.inf):  # none proven
+            require("F_lower", self.F_lower)
 
     def as_dict(self) -> dict[str, float]:
         """The constants by field name, with chi and F_lower."""
@@ -177,11 +197,22 @@ class Problem(abc.ABC):
         new.__dict__.pop("_rows_cache", None)
         fixed = _FixedStart(start[0], start[1])
         new.initial_point = fixed  # type: ignore[method-assign]
-        if callable(
-            getattr(self, "describe", None)
-        ):  # the measured-constants cache tells them apart
-            new.describe = functools.partial(_describe_with_start, self.describe, fixed)  # type: ignore[attr-defined]
+        # the measured-constants cache tells them apart
+        new.describe = functools.partial(_describe_with_start, self.describe, fixed)  # type: ignore[method-assign]
         return new
+
+    def describe(self) -> dict:
+        """What identifies this instance: its family, its seed and every parameter of its config (the
+        frozen dataclass it was built from, `config`). Families whose instances hold more (a region the
+        certificates hold on, a data source) override it and add those; `altsim problem` prints it, and
+        `measured_constants` caches by it (only where it identifies the instance: `instance_key`)."""
+        out: dict = {"family": getattr(self, "family", type(self).__name__)}
+        if hasattr(self, "seed"):
+            out["seed"] = self.seed
+        config = _config_of(self)
+        if config is not None:
+            out.update(dataclasses.asdict(config))
+        return out
 
     # Stochastic oracles: exact gradient plus scaled standard normal z (see module docstring).
     @property
@@ -243,6 +274,69 @@ class Problem(abc.ABC):
         return self.loss(uu, V, self.all_clients).mean(-1)
 
 
+def _config_of(problem) -> Any:
+    """The frozen config dataclass a problem was built from (`config`, or `cfg`), or None."""
+    for name in ("config", "cfg"):
+        c = getattr(problem, name, None)
+        if dataclasses.is_dataclass(c) and not isinstance(c, type):
+            return c
+    return None
+
+
+def instance_key(problem) -> str | None:
+    """A text that is equal for two problems exactly when they are the same instance (family, seed,
+    parameters: `describe()`), or None where the problem cannot say (no `describe` of its own and no
+    config dataclass and seed to read): such a problem is never taken for another."""
+    describe = getattr(problem, "describe", None)
+    if not callable(describe):
+        return None
+    own = getattr(type(problem), "describe", None) is not Problem.describe
+    if not own and (_config_of(problem) is None or not hasattr(problem, "seed")):
+        return None
+    return repr(sorted(describe().items()))
+
+
+PROBLEM_ATTRIBUTES = (
+    "n",
+    "d_u",
+    "d_v",
+    "device",
+    "dtype",
+    "loss",
+    "grad_u",
+    "grad_v",
+    "initial_point",
+    "certified_constants",
+)
+"""What code that takes a problem reads of it: a `Problem`, or any object with these (a wrapper)."""
+
+
+def require_problem(name: str, value: Any) -> None:
+    """Refuse (TypeError naming `name`) what is neither a `Problem` nor an object with its attributes
+    (`PROBLEM_ATTRIBUTES`: a wrapper around one passes)."""
+    if isinstance(value, Problem) or all(hasattr(value, a) for a in PROBLEM_ATTRIBUTES):
+        return
+    raise TypeError(
+        f"{name}={shown(value)}: must be an altsim.synthetic.Problem (make_problem builds one), not "
+        f"{type(value).__name__}"
+    )
+
+
+MAX_SEED = 2**31 - 1
+"""Largest problem seed (the same range as a config's `problem_seed`)."""
+
+
+def build_arguments(
+    config: Any, config_type: type, seed: Any, device: Any, dtype: Any
+) -> tuple[torch.device, torch.dtype]:
+    """Check a family constructor's arguments before anything is built: `config` an instance of
+    `config_type` (TypeError), `seed` an integer in [0, MAX_SEED], `device` and `dtype` ones
+    `resolve_device` and `resolve_dtype` accept (ValueError naming each). Returns (device, dtype)."""
+    require_instance("config", config, config_type, f"a {config_type.__name__}")
+    require("seed", seed, low=0, high=MAX_SEED, integer=True)
+    return resolve_device(device), resolve_dtype(dtype)
+
+
 @dataclass(frozen=True)
 class Family:
     """A registered problem family: how to build it, and a small instance for contract tests."""
@@ -261,6 +355,21 @@ class Family:
     """config -> (n, d_u, d_v, floats of instance data), read before anything is allocated (memory
     estimates); None reads n, d_u, d_v off the config and assumes (d_u + d_v) n floats of data."""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.name):
+            raise ValueError(
+                f"name={shown(self.name)}: a family's name must be a non-empty str of letters, digits, "
+                "'_', '-' and '.'"
+            )
+        if not (isinstance(self.config, type) and dataclasses.is_dataclass(self.config)):
+            raise TypeError(
+                f"config={shown(self.config)}: must be a dataclass (the family's parameters)"
+            )
+        require_callable("build", self.build, optional=False)
+        require_instance("summary", self.summary, str, "a str")
+        require_mapping("example", self.example)
+        require_callable("size", self.size)
+
     def dimensions(self, config) -> tuple[int, int, int, int]:
         """(n, d_u, d_v, floats of instance data) of an instance with `config`, known before anything is
         allocated (`size` when the family gives one, else read off the config)."""
@@ -275,7 +384,8 @@ FAMILIES: dict[str, Family] = {}
 
 def register(family: Family) -> Family:
     """Add `family` to `FAMILIES` under its name (replacing one of that name), so that configs and
-    `make_problem` find it; returns it."""
+    `make_problem` find it; returns it. Anything but a `Family` is refused (TypeError)."""
+    require_instance("family", family, Family, "an altsim.synthetic.Family")
     FAMILIES[family.name] = family
     return family
 
@@ -283,6 +393,10 @@ def register(family: Family) -> Family:
 def config_from_mapping(cls: type, table: Mapping[str, Any], param: str | None = None):
     """Build a frozen config dataclass from a dict or TOML table, rejecting unknown keys by name (with the
     nearest valid key); `param` names the table in the message (default: the class's name)."""
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"cls={shown(cls)}: must be a dataclass, not {type(cls).__name__}")
+    require_str("param", param, optional=True)
+    require_mapping(param or "table", table, "a table (a mapping of parameter names to values)")
     fields = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in table if k not in fields]
     if unknown:
@@ -300,6 +414,8 @@ def get_family(name: Any) -> Family:
 def family_config(family: str, params: Mapping[str, Any] | None = None):
     """The config dataclass of a registered `family` built from plain parameters: every key and value
     validated (the dataclass's own checks), nothing of the problem built."""
+    get_family(family)
+    require_mapping("params", params, "a mapping of the family's parameters", optional=True)
     return config_from_mapping(get_family(family).config, params or {}, f"problem ({family})")
 
 
@@ -307,6 +423,8 @@ def load_toml_table(path, table: str | None = None) -> dict:
     """Read a TOML file (or one of its tables); a malformed file gets a ValueError naming it and the line."""
     import tomllib
 
+    require_instance("path", path, (str, os.PathLike), "a file path")
+    require_str("table", table, optional=True)
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -335,9 +453,12 @@ def make_problem(
     device: str | torch.device = "cpu",
     dtype: str | torch.dtype = "float64",
 ) -> Problem:
-    """Build a problem of a registered family from plain parameters (validated before any work)."""
+    """Build a problem of a registered family from plain parameters (validated before any work): the
+    family's name, its parameters (its config dataclass's checks), `seed` (an integer in [0,
+    MAX_SEED]), `device` and `dtype`."""
     fam = get_family(family)
     config = family_config(family, params)
+    require("seed", seed, low=0, high=MAX_SEED, integer=True)
     return fam.build(config, seed=seed, device=resolve_device(device), dtype=resolve_dtype(dtype))
 
 

@@ -36,7 +36,7 @@ import torch
 from altsim.theory import require
 
 from .finite_sum import FiniteSumConfig, FiniteSumProblem
-from .problem import Certified, Family, register
+from .problem import Certified, Family, build_arguments, register
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,10 @@ class SharedRepresentation(FiniteSumProblem):
         dtype=torch.float64,
     ):
         cfg = config
-        self.config, self.seed, self.device, self.dtype = (
-            cfg,
-            int(seed),
-            torch.device(device),
-            dtype,
+        self.device, self.dtype = build_arguments(
+            cfg, SharedRepresentationConfig, seed, device, dtype
         )
+        self.config, self.seed = cfg, int(seed)
         self.n, self.p, self.k, self.samples = cfg.n, cfg.features, cfg.rank, cfg.samples
         self.d_u, self.d_v = cfg.rank * cfg.features, cfg.rank
         self.noise, self.batch_size = cfg.noise, cfg.batch_size

@@ -24,7 +24,7 @@ import torch
 from altsim.theory import require
 
 from .finite_sum import FiniteSumConfig, FiniteSumProblem
-from .problem import Certified, Family, register
+from .problem import Certified, Family, build_arguments, register
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,8 @@ class SmallNetwork(FiniteSumProblem):
         dtype=torch.float64,
     ):
         cfg = config
-        self.config, self.seed, self.device, self.dtype = (
-            cfg,
-            int(seed),
-            torch.device(device),
-            dtype,
-        )
+        self.device, self.dtype = build_arguments(cfg, SmallNetworkConfig, seed, device, dtype)
+        self.config, self.seed = cfg, int(seed)
         self.n, self.p, self.h, self.samples = cfg.n, cfg.features, cfg.hidden, cfg.samples
         self.d_u, self.d_v = cfg.hidden * cfg.features + cfg.hidden, cfg.hidden
         self.noise, self.batch_size = cfg.noise, cfg.batch_size

@@ -83,6 +83,9 @@ class Constants:
         require("L_v", self.L_v, low=0, low_open=True, allow_inf=True)
         for k in ("L_uv", "sigma_u", "sigma_v", "delta"):
             require(k, getattr(self, k), low=0, allow_inf=True)
+        F0 = self.delta_F0
+        if not (isinstance(F0, float) and math.isnan(F0)):  # nan: no start point fixed yet
+            require("delta_F0", F0, allow_inf=True)
 
     @property
     def chi(self) -> float:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .checks import require, require_instance, shown
 from .symbols import DEFAULTS, SYMBOLS
 from .weights import minimise_over_weights
 
@@ -53,6 +54,12 @@ STEP_SIZE_KINDS = frozenset({"step_range", "sampling_cap", "descent"})
 _EQ_RTOL = 1e-9
 
 
+def _require_names(name: str, value: Any) -> None:
+    """Refuse `value` unless it is a tuple (or list) of str (TypeError naming `name`)."""
+    if not isinstance(value, (tuple, list)) or not all(isinstance(x, str) for x in value):
+        raise TypeError(f"{name}={shown(value)}: must be a tuple of names (str)")
+
+
 @dataclass(frozen=True)
 class Condition:
     """One hypothesis of a bound, as a sympy relation over the symbols of `altsim.theory.symbols`.
@@ -68,7 +75,9 @@ class Condition:
     relation holds", and `check` searches them. Only strict inequalities take weights."""
 
     def __post_init__(self) -> None:
-        if self.kind not in CONDITION_KINDS:
+        require_instance("description", self.description, str, "a str")
+        _require_names("weights", self.weights)
+        if not isinstance(self.kind, str) or self.kind not in CONDITION_KINDS:
             raise ValueError(f"kind={self.kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
         if not isinstance(self.relation, sp.Basic) or not isinstance(
             self.relation, (sp.core.relational.Relational, sp.logic.boolalg.BooleanAtom)
@@ -226,6 +235,12 @@ class Bound:
     (the search climbs it where it is not)."""
 
     def __post_init__(self) -> None:
+        for name in ("name", "reference", "summary", "rate"):
+            require_instance(name, getattr(self, name), str, "a str")
+        _require_names("unknowns", self.unknowns)
+        _require_names("weights", self.weights)
+        if self.expression is None:
+            raise TypeError("expression=None: must be a sympy expression or a number")
         # plain Python numbers are welcome wherever a sympy expression is: 0, 1.5, Fraction(1, 2)
         for name in ("expression", "personal_weight", "eta_max", "descent"):
             value = getattr(self, name)
@@ -234,9 +249,14 @@ class Bound:
                     object.__setattr__(self, name, sp.sympify(value, strict=True))
                 except (sp.SympifyError, TypeError):
                     raise TypeError(
-                        f"{name}={value!r}: must be a sympy expression or a number, not "
+                        f"{name}={shown(value)}: must be a sympy expression or a number, not "
                         f"{type(value).__name__}"
                     ) from None
+            if value is not None and not isinstance(getattr(self, name), sp.Expr):
+                raise TypeError(
+                    f"{name}={shown(value)}: must be a sympy expression or a number, not "
+                    f"{type(value).__name__}"
+                )
         if not isinstance(self.conditions, (tuple, list)):
             raise TypeError(f"conditions={self.conditions!r}: must be a tuple of Condition")
         object.__setattr__(self, "conditions", tuple(self.conditions))
@@ -468,12 +488,21 @@ def with_default_eta_v(needed, values: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _normalised(setting: Mapping[str, Any], block: str) -> float | None:
-    """gamma_b L_b tau_b for block b (tau_b falls back to FedSim's tau, then 1); None if the setting lacks it."""
-    try:
-        steps = setting.get(f"tau_{block}", setting.get("tau", 1))
-        return float(setting[f"gamma_{block}"]) * float(setting[f"L_{block}"]) * float(steps)
-    except (KeyError, TypeError):
+    """gamma_b L_b tau_b for block b (tau_b falls back to FedSim's tau, then 1); None if the setting lacks
+    it. A setting that is not a mapping, or whose value there is not a number, is refused by name."""
+    if not isinstance(setting, Mapping):
+        raise TypeError(
+            f"setting={shown(setting)}: must be a mapping (a run's setting), not "
+            f"{type(setting).__name__}"
+        )
+    keys = (f"gamma_{block}", f"L_{block}")
+    if any(k not in setting for k in keys):
         return None
+    steps_key = f"tau_{block}" if f"tau_{block}" in setting else "tau"
+    for k in (*keys, *([steps_key] if steps_key in setting else [])):
+        require(k, setting[k], allow_inf=True)
+    steps = setting.get(steps_key, 1)
+    return float(setting[keys[0]]) * float(setting[keys[1]]) * float(steps)
 
 
 def normalised_eta_v(setting: Mapping[str, Any]) -> float | None:

@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from .bound import Bound
+from .checks import check_values, require, require_instance, shown, unknown_name_message
 
 
 def calibrate(
@@ -24,7 +25,9 @@ def calibrate(
     measured: Sequence[float],
     constants: Sequence[str] | None = None,
 ) -> Bound:
-    """Return `bound` with its linear unknown constants fitted (see the module docstring)."""
+    """Return `bound` with its linear unknown constants fitted (see the module docstring); its
+    arguments are refused as `fit_constants` refuses them, before any work."""
+    _check_arguments(bound, settings, measured, constants)
     fitted = fit_constants(bound, settings, measured, constants)
     syms = {s.name: s for s in bound.expression.free_symbols}
     left = tuple(u for u in bound.unknowns if u not in fitted)
@@ -39,15 +42,46 @@ def calibrate(
     )
 
 
+def _check_arguments(bound, settings, measured, constants) -> None:
+    require_instance("bound", bound, Bound, "an altsim.theory.Bound")
+    for name, seq in (("settings", settings), ("measured", measured)):
+        if isinstance(seq, (str, bytes, Mapping)) or not isinstance(seq, Sequence | np.ndarray):
+            raise TypeError(f"{name}={shown(seq)}: must be a list, not {type(seq).__name__}")
+    for j, x in enumerate(settings):
+        check_values(x, name=f"settings[{j}]", real=("T",))
+    for j, y in enumerate(measured):
+        require(f"measured[{j}]", y)
+    if len(settings) != len(measured) or len(measured) == 0:
+        raise ValueError(
+            f"settings and measured must be non-empty and of equal length (got {len(settings)}, "
+            f"{len(measured)})"
+        )
+    if constants is not None:
+        if isinstance(constants, (str, bytes)) or not isinstance(constants, Sequence):
+            raise TypeError(
+                f"constants={shown(constants)}: must be None or a list of names, not "
+                f"{type(constants).__name__}"
+            )
+        known = sorted(s.name for s in bound.expression.free_symbols)
+        for c in constants:
+            if not isinstance(c, str) or c not in known:
+                raise ValueError(unknown_name_message("constants[]", c, known, kind="symbol"))
+
+
 def fit_constants(
     bound: Bound,
     settings: Sequence[Mapping[str, float]],
     measured: Sequence[float],
     constants: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """The constants of `calibrate`, as {name: value}."""
+    """The constants of `calibrate`, as {name: value}.
+
+    Refused before any work: a `bound` that is not a Bound; `settings` that is not a sequence of
+    mappings; `measured` that is not a sequence of finite numbers of the same, non-zero length;
+    `constants` that is not None or a sequence of names of the bound's symbols."""
     from scipy.optimize import linprog
 
+    _check_arguments(bound, settings, measured, constants)
     names = list(constants if constants is not None else bound.unknowns)
     syms = [sp.Symbol(c, nonnegative=True) for c in names]
     syms = [next((f for f in bound.expression.free_symbols if f.name == s.name), s) for s in syms]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import numpy as np
@@ -162,10 +162,130 @@ def unknown_name_message(
     return f"{param}={shown(given)}: unknown {kind}{hint(given)}; choose one of {valid}"
 
 
-def validate_values(values: dict) -> None:
-    """Raise ValueError naming the first value outside its symbol's domain (and m > n, stateless > 1)."""
+def validate_values(values: dict, *, allow_inf: bool = False, real: Iterable[str] = ()) -> None:
+    """Raise ValueError naming the first value outside its symbol's domain (and m > n, stateless > 1).
+
+    `allow_inf` lets a real-valued constant be +inf (a constant a problem does not certify); the
+    symbols named in `real` take any real number in their range, not only integers (a horizon T
+    evaluated between rounds)."""
+    real = frozenset(real)
     for k, v in values.items():
         low, open_, integer = DOMAINS[k]
-        require(k, v, low=low, low_open=open_, integer=integer, high=1 if k in DEFAULTS else None)
+        integer = integer and k not in real
+        require(
+            k,
+            v,
+            low=low,
+            low_open=open_,
+            integer=integer,
+            high=1 if k in DEFAULTS else None,
+            allow_inf=allow_inf and not integer and k not in DEFAULTS,
+        )
     if "m" in values and "n" in values and values["m"] > values["n"]:
         require("m", values["m"], low=1, high=values["n"], integer=True)
+
+
+def require_instance(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
+    """Raise TypeError naming `name`, its value and what it must be (`what`), unless `value` is an
+    instance of `kind`."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name}={shown(value)}: must be {what}, not {type(value).__name__}")
+
+
+def require_str(name: str, value: Any, what: str = "a str", *, optional: bool = False) -> None:
+    """Raise TypeError unless `value` is a str (or None, when `optional`)."""
+    if optional and value is None:
+        return
+    require_instance(name, value, str, what + (" or None" if optional else ""))
+
+
+def require_callable(name: str, value: Any, *, optional: bool = True) -> None:
+    """Raise TypeError unless `value` is callable (or None, when `optional`)."""
+    if (optional and value is None) or callable(value):
+        return
+    raise TypeError(
+        f"{name}={shown(value)}: must be a function{' or None' if optional else ''}, not "
+        f"{type(value).__name__}"
+    )
+
+
+def require_mapping(
+    name: str, value: Any, what: str = "a mapping", *, optional: bool = False
+) -> None:
+    """Raise TypeError unless `value` is a mapping (a dict) with str keys (or None, when `optional`)."""
+    if optional and value is None:
+        return
+    require_instance(name, value, Mapping, what + (" or None" if optional else ""))
+    bad = next((k for k in value if not isinstance(k, str)), None)
+    if bad is not None:
+        raise TypeError(f"{name}: key {shown(bad)} must be a str, not {type(bad).__name__}")
+
+
+def check_values(
+    values: Any,
+    *,
+    name: str = "values",
+    symbols: Iterable[str] | None = None,
+    allow_inf: bool = False,
+    real: Iterable[str] = (),
+) -> None:
+    """Refuse, before any work, `values` that is not a mapping of names to values (TypeError), or
+    whose value of a known symbol (of `symbols` only, when given) lies outside its domain
+    (ValueError, `validate_values`). Names that are not symbols pass: a user's bound may take its
+    own."""
+    require_mapping(name, values, "a mapping of symbol names to numbers")
+    keep = None if symbols is None else frozenset(symbols)
+    validate_values(
+        {k: v for k, v in values.items() if k in DOMAINS and (keep is None or k in keep)},
+        allow_inf=allow_inf,
+        real=real,
+    )
+
+
+def require_number_array(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    low_open: bool = False,
+    integer: bool = False,
+    allow_inf: bool = False,
+) -> np.ndarray:
+    """`value` (a number or an array of numbers) as a float array, or a ValueError naming `name`
+    and the first entry outside [low, inf) (an integer where `integer`; NaN never, +inf only with
+    `allow_inf`)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        require(name, value, low=low, low_open=low_open, integer=integer, allow_inf=allow_inf)
+        return np.asarray(value, dtype=float)
+    if isinstance(value, (str, bytes, Mapping)) or value is None:
+        raise TypeError(
+            f"{name}={shown(value)}: must be a number or an array of numbers, not "
+            f"{type(value).__name__}"
+        )
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):  # ragged lists, objects numpy cannot read
+        raise TypeError(
+            f"{name}={shown(value)}: must be a number or an array of numbers, not "
+            f"{type(value).__name__}"
+        ) from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name}={shown(value)}: must be numbers, not an array of {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{name}={shown(value)}: must hold at least one number")
+    x = arr.astype(float)
+    kind = "integers" if integer else "numbers"
+    lo = "-inf" if low is None else _fmt(low)
+    bad = np.isnan(x) | (np.isinf(x) & ~((x > 0) & allow_inf))
+    if low is not None:
+        bad |= (x < low) | ((x == low) & low_open)
+    if integer:
+        bad |= np.isfinite(x) & (x != np.round(x))
+    bad |= np.isfinite(x) & (np.abs(x) > (MAX_INTEGER if integer else MAX_MAGNITUDE))
+    if bad.any():
+        first = x.ravel()[int(np.flatnonzero(bad.ravel())[0])]
+        raise ValueError(
+            f"{name}: must be {kind} in {'(' if low_open or low is None else '['}{lo}, inf), "
+            f"{'+inf allowed' if allow_inf else 'finite'}; an entry is {first!r}"
+        )
+    return x

@@ -10,12 +10,14 @@ reconstructed hypotheses H1 and H2, never as the paper's numbers.
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
 
 from .bound import Bound
+from .checks import require, require_number_array, shown
 from .symbols import Delta_F0, L_u, L_v, T, chi, delta, m, n, sigma_u, sigma_v, w
 
 REFERENCE = "Pillutla et al., Federated Learning with Partial Model Personalization, ICML 2022 (arXiv 2204.03809)"
@@ -27,7 +29,22 @@ STATIONARITY = grad_u_sq / L_u + w * grad_v_sq_mean / L_v
 
 
 def stationarity(grad_u_sq_norm, grad_v_sq_mean_norm, L_u: float, L_v: float, weight: float = 1.0):
-    """Numeric Delta (works on numpy arrays and torch tensors alike)."""
+    """Numeric Delta (works on numpy arrays and torch tensors alike).
+
+    Refused before any work: gradient norms that are not numbers, arrays or tensors (TypeError),
+    and L_u, L_v not > 0 or a `weight` not >= 0 (ValueError naming it)."""
+    for name, x in (
+        ("grad_u_sq_norm", grad_u_sq_norm),
+        ("grad_v_sq_mean_norm", grad_v_sq_mean_norm),
+    ):
+        numeric = isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+        if not numeric and not (hasattr(x, "shape") and hasattr(x, "dtype")):
+            raise TypeError(
+                f"{name}={shown(x)}: must be a number, an array or a tensor, not {type(x).__name__}"
+            )
+    require("L_u", L_u, low=0, low_open=True)
+    require("L_v", L_v, low=0, low_open=True)
+    require("weight", weight, low=0)
     return grad_u_sq_norm / L_u + weight * grad_v_sq_mean_norm / L_v
 
 
@@ -140,12 +157,31 @@ def regime_condition() -> sp.Rel:
 
 
 def _regime_sides(sigma_u, sigma_v, delta, L_u, L_v, n, m):
-    """The two sides of the section-6 condition lhs < rhs (FedAlt's bound is the smaller)."""
-    sigma_u, sigma_v, delta, L_u, L_v, n, m = (
-        np.asarray(x, dtype=float) for x in (sigma_u, sigma_v, delta, L_u, L_v, n, m)
+    """The two sides of the section-6 condition lhs < rhs (FedAlt's bound is the smaller).
+
+    Each argument is a number or an array of them: sigma_u, sigma_v, delta >= 0 and L_u, L_v > 0
+    (+inf allowed: a constant not certified), n and m integers >= 1; NaN, text and the like are
+    refused with the argument's name before any work."""
+    sigma_u, sigma_v, delta = (
+        require_number_array(k, x, low=0, allow_inf=True)
+        for k, x in (("sigma_u", sigma_u), ("sigma_v", sigma_v), ("delta", delta))
     )
+    L_u, L_v = (
+        require_number_array(k, x, low=0, low_open=True, allow_inf=True)
+        for k, x in (("L_u", L_u), ("L_v", L_v))
+    )
+    n, m = (require_number_array(k, x, low=1, integer=True) for k, x in (("n", n), ("m", m)))
+    try:
+        np.broadcast_shapes(*(np.shape(x) for x in (sigma_u, sigma_v, delta, L_u, L_v, n, m)))
+    except ValueError:
+        raise ValueError(
+            "sigma_u, sigma_v, delta, L_u, L_v, n, m: arrays of shapes that do not broadcast"
+        ) from None
     if np.any(m < 1) or np.any(m > n):
-        raise ValueError(f"m={m.tolist()}: must lie in [1, n] (n={n.tolist()})")
+        raise ValueError(
+            f"m={shown(m.astype(np.int64).tolist())}: must lie in [1, n] "
+            f"(n={shown(n.astype(np.int64).tolist())})"
+        )
     lhs = (sigma_v**2 / L_v) * (1 - 2 * m / n)
     rhs = sigma_u**2 / (m * L_u) + delta**2 * (1 - m / n) / (m * L_u)
     return lhs, rhs
@@ -167,7 +203,9 @@ def regime_margin(sigma_u, sigma_v, delta, L_u, L_v, n, m):
 
 def regime_winner(sigma_u, sigma_v, delta, L_u, L_v, n, m, rtol: float = 1e-12):
     """Vectorised section-6 verdict: an array of 'fedalt', 'fedsim' or 'tie' (broadcast inputs); 'tie' also
-    where a side is nan (no verdict). An infinite side compares as such (an uncertified delta: FedAlt)."""
+    where a side is nan (no verdict). An infinite side compares as such (an uncertified delta: FedAlt).
+    Arguments outside their domains are refused with their names before any work (`_regime_sides`)."""
+    require("rtol", rtol, low=0)
     lhs, rhs = _regime_sides(sigma_u, sigma_v, delta, L_u, L_v, n, m)
     scale = np.maximum(np.abs(lhs), np.abs(rhs))
     with np.errstate(invalid="ignore"):

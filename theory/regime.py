@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 
 from .bound import PROVENANCES, STEP_SIZE_KINDS, Bound
-from .checks import shown, validate_values
+from .checks import check_values, require, require_instance, shown, validate_values
 from .registry import BOUNDS
 from .stepsize import allowed_eta, optimal_eta
 from .symbols import DEFAULTS, DOMAINS
@@ -38,12 +38,25 @@ def _check_values(values: Mapping[str, float]) -> None:
     validate_values({k: v for k, v in values.items() if k in DOMAINS})
 
 
+def _check_bounds(bounds) -> None:
+    """Refuse a `bounds` that is not None or a mapping of names to `Bound`s."""
+    if bounds is None:
+        return
+    require_instance("bounds", bounds, Mapping, "None or a mapping of names to altsim.theory.Bound")
+    for k, b in bounds.items():
+        require_instance(f"bounds[{k!r}]", b, Bound, "an altsim.theory.Bound")
+
+
 def best_value(bound: Bound, values: Mapping[str, float]) -> dict:
     """{'value', 'eta'} of `bound` at its best allowed step size, or {'reason'} when it does not apply.
 
     The step size is searched in (0, `allowed_eta`): inside every step-size condition, so the
     value is one the bound guarantees. A bound without a step size is evaluated as it stands
-    ('eta' is None). Settings are completed with `RUN_DEFAULTS`."""
+    ('eta' is None). Settings are completed with `RUN_DEFAULTS`. Refused before any work: a `bound`
+    that is not a Bound, and `values` that is not a mapping or holds a known symbol outside its domain
+    (T may be any real >= 1, a constant +inf where not certified)."""
+    require_instance("bound", bound, Bound, "an altsim.theory.Bound")
+    check_values(values, allow_inf=True, real=("T",))
     vals = {**RUN_DEFAULTS, **values}
     missing = sorted(
         p for p in set(bound.parameters) - {"eta", "eta_v"} if p not in vals
@@ -100,6 +113,7 @@ def tightest_bound(
             f"provenance={shown(provenance)}: must be None or one of {', '.join(PROVENANCES)}"
         )
     _check_values(values)
+    _check_bounds(bounds)
     pool = BOUNDS if bounds is None else bounds
     best: dict | None = None
     reasons: dict[str, str] = {}
@@ -124,6 +138,8 @@ def regime_winner_derived(
     per algorithm its `tightest_bound` (name, value, eta) or why none applies. A value of a known
     symbol outside its domain is refused before any work (`checks.validate_values`)."""
     _check_values(values)
+    _check_bounds(bounds)
+    require("rtol", rtol, low=0)
     out: dict = {alg: tightest_bound(alg, values, bounds=bounds) for alg in REGIME_ALGORITHMS}
     a, s = out["fedalt"].get("value"), out["fedsim"].get("value")
     if a is None or s is None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from . import fedalt_local, fedalt_partial, fedalt_sgd, fedsim_local, fedsim_sgd, paper
-from .bound import Bound
-from .checks import require_bool, shown, unknown_name_message
+from .bound import PROVENANCES, Bound
+from .checks import require_bool, require_instance, shown, unknown_name_message
 
 _DERIVED_MODULES = (fedsim_sgd, fedsim_local, fedalt_sgd, fedalt_partial, fedalt_local)
 """Modules of [D] bounds: each has BOUNDS (constructors) and DERIVATION (its proof's identities)."""
@@ -55,7 +55,17 @@ def get_bound(name: str) -> Bound:
 
 
 def bounds_for(algorithm: str, provenance: str | None = None) -> list[Bound]:
-    """The registered bounds on `algorithm`, optionally only those of one provenance ("P", "R", "D")."""
+    """The registered bounds on `algorithm`, optionally only those of one provenance ("P", "R", "D").
+
+    An `algorithm` that is not a str, or a `provenance` that is not None or one of `PROVENANCES`, is
+    refused (an algorithm no bound is on simply has none)."""
+    require_instance("algorithm", algorithm, str, "an algorithm's name (a str)")
+    if provenance is not None and (
+        not isinstance(provenance, str) or provenance not in PROVENANCES
+    ):
+        raise ValueError(
+            f"provenance={shown(provenance)}: must be None or one of {', '.join(PROVENANCES)}"
+        )
     return [
         b
         for b in BOUNDS.values()

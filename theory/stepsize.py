@@ -11,21 +11,47 @@ from collections.abc import Mapping
 import numpy as np
 
 from .bound import STEP_SIZE_KINDS, Bound
+from .checks import check_values, require, require_instance, require_number_array
+from .symbols import DEFAULTS
+
+
+def _require_bound(bound) -> None:
+    require_instance("bound", bound, Bound, "an altsim.theory.Bound")
+
+
+def _check_bound_values(bound: Bound, values, symbols: set[str]) -> None:
+    """Refuse, naming it, a value of a known symbol outside its domain, or one of `symbols` (those the
+    computation reads) missing; constants may be +inf (not certified), T any real >= 1."""
+    check_values(values, allow_inf=True, real=("T",))
+    missing = sorted(
+        k for k in symbols if k not in values and k not in ("eta", "eta_v", "T", *DEFAULTS)
+    )
+    if missing:
+        raise ValueError(f"values: bound {bound.name!r} needs {', '.join(missing)}")
+
+
+def _eta_max_symbols(bound: Bound) -> set[str]:
+    return {s.name for s in bound.eta_max.free_symbols} if bound.eta_max is not None else set()
 
 
 def block_step_sizes(
     eta: float, L_u: float, L_v: float, tau_u: int = 1, tau_v: int = 1
 ) -> tuple[float, float]:
     """(gamma_u, gamma_v) from the normalised step size eta."""
-    if not eta > 0:
-        raise ValueError(f"eta={eta!r}: must be > 0")
+    require("eta", eta, low=0, low_open=True)
+    require("L_u", L_u, low=0, low_open=True)
+    require("L_v", L_v, low=0, low_open=True)
+    require("tau_u", tau_u, low=1, integer=True)
+    require("tau_v", tau_v, low=1, integer=True)
     return eta / (L_u * tau_u), eta / (L_v * tau_v)
 
 
 def official_step_size(eta: float, L_u: float, L_v: float, tau: int = 1) -> float:
     """The official code's one step size for both blocks: eta / (max(L_u, L_v) tau) (docs/theory.md section 2)."""
-    if not eta > 0:
-        raise ValueError(f"eta={eta!r}: must be > 0")
+    require("eta", eta, low=0, low_open=True)
+    require("L_u", L_u, low=0, low_open=True)
+    require("L_v", L_v, low=0, low_open=True)
+    require("tau", tau, low=1, integer=True)
     return eta / (max(L_u, L_v) * tau)
 
 
@@ -41,10 +67,11 @@ def minimize_rate(
     """
     from scipy.optimize import brentq
 
-    if not a > 0 or not T > 0:
-        raise ValueError(f"a={a!r}, T={T!r}: both must be > 0")
-    if not b >= 0 or not c >= 0:
-        raise ValueError(f"b={b!r}, c={c!r}: must be >= 0")
+    require("a", a, low=0, low_open=True)
+    require("b", b, low=0)
+    require("c", c, low=0)
+    require("T", T, low=0, low_open=True)
+    require("eta_max", eta_max, low=0, low_open=True, allow_inf=True)
     eta_b = math.sqrt(a / (b * T)) if b > 0 else math.inf
     eta_c = (a / (2 * c * T)) ** (1 / 3) if c > 0 else math.inf
     if b == 0 and c == 0:
@@ -67,10 +94,22 @@ def allowed_eta(bound: Bound, values: Mapping[str, float], points: int = 200) ->
     sampling_cap, descent) holds at `values`, found on a log grid then refined by bisection; 0 if none.
 
     The conditions hold for all small enough eta, so the allowed set is an interval from 0 up to
-    this value (on the grid's resolution)."""
+    this value (on the grid's resolution).
 
-    eta_max = bound.eta_max_at(values)
+    Refused before any work: a `bound` that is not a Bound or has no step-size range, `values`
+    that is not a mapping or lacks a symbol the step-size conditions read, or holds one outside its
+    domain, and `points` that is not an integer in [2, 10^6]."""
+    _require_bound(bound)
+    if bound.eta_max is None:
+        raise ValueError(f"bound={bound.name!r}: has no step-size range to search")
     step_conditions = [c for c in bound.conditions if c.kind in STEP_SIZE_KINDS]
+    _check_bound_values(
+        bound,
+        values,
+        _eta_max_symbols(bound).union(*(c.symbols for c in step_conditions)) - {"eta", "eta_v"},
+    )
+    require("points", points, low=2, high=10**6, integer=True)
+    eta_max = bound.eta_max_at(values)
 
     def ok(etas: np.ndarray) -> np.ndarray:
         # every eta at once: one vectorised evaluation (or one weight search) per condition
@@ -108,11 +147,24 @@ def optimal_eta(
     A log-spaced grid brackets the minimum, then a bounded Brent search refines it. The
     grid guards against the bounds' non-convexity in eta near eta_max. `eta_cap` restricts the
     search further (e.g. to `allowed_eta`, where a sampling cap binds before eta_max).
+
+    Refused before any work: a `bound` that is not a Bound or has no step-size range, `values`
+    that is not a mapping, lacks a symbol of the bound or holds one outside its domain (L_u = -1),
+    a horizon `T` below 1, a `grid` that is not an integer in [3, 10^6] and an `eta_cap` that is
+    not None or > 0.
     """
     from scipy.optimize import minimize_scalar
 
+    _require_bound(bound)
     if bound.eta_max is None:
-        raise ValueError(f"bound {bound.name!r} has no step-size range to optimise over")
+        raise ValueError(f"bound={bound.name!r}: has no step-size range to optimise over")
+    _check_bound_values(
+        bound, values, (set(bound.parameters) | _eta_max_symbols(bound)) - {"eta", "eta_v"}
+    )
+    require("T", T, low=1)
+    require("grid", grid, low=3, high=10**6, integer=True)
+    if eta_cap is not None:
+        require("eta_cap", eta_cap, low=0, low_open=True, allow_inf=True)
     vals = dict(values)
     eta_max = bound.eta_max_at(vals)
     if eta_cap is not None:
@@ -148,4 +200,7 @@ def optimal_eta(
 
 def horizon_free_eta(t, eta0: float, eta_max: float):
     """eta_t = min(eta_max, eta0 / sqrt(t + 1)): the anytime schedule for an unknown horizon."""
+    require_number_array("t", t, low=0)
+    require("eta0", eta0, low=0, low_open=True)
+    require("eta_max", eta_max, low=0, low_open=True, allow_inf=True)
     return np.minimum(eta_max, eta0 / np.sqrt(np.asarray(t, dtype=float) + 1.0))

@@ -38,6 +38,7 @@ from altsim.synthetic import make_problem
 from altsim.testing.examples import example_pair
 from altsim.testing.falsify import SPACE, Attempt, _decode, attempt_from_result, evaluate, instance
 from altsim.theory import BOUNDS, Bound, get_bound
+from altsim.theory.checks import require, require_bool, shown, unknown_name_message
 
 __all__ = [
     "assert_bound_holds",
@@ -58,6 +59,7 @@ def seeds() -> st.SearchStrategy[int]:
 
 def constants(stochastic: bool = True) -> st.SearchStrategy[dict]:
     """Assumption constants keyed like `Bound` parameters: L_u, L_v, chi, sigma_u, sigma_v, delta, Delta_F0."""
+    require_bool("stochastic", stochastic)
     pos = st.floats(0.05, 20.0, allow_nan=False)
     noise = st.floats(0.0, 5.0) if stochastic else st.just(0.0)
     return st.fixed_dictionaries(
@@ -73,15 +75,31 @@ def constants(stochastic: bool = True) -> st.SearchStrategy[dict]:
     )
 
 
-@st.composite
+PARAMS_FAMILIES = ("coupled_quadratic", "shared_representation", "small_network")
+"""The families `problem_params` and `problems` draw parameters of."""
+
+
 def problem_params(
-    draw,
     family: str = "coupled_quadratic",
     max_n: int = 12,
     max_dim: int = 5,
     stochastic: bool = True,
-) -> dict:
-    """Parameters of a problem family, always inside the family's valid ranges."""
+) -> st.SearchStrategy[dict]:
+    """Parameters of a problem family (one of `PARAMS_FAMILIES`), always inside the family's valid
+    ranges: n in [2, max_n], dimensions up to `max_dim`. Its arguments are checked when it is called,
+    not when hypothesis draws."""
+    if not isinstance(family, str) or family not in PARAMS_FAMILIES:
+        raise ValueError(
+            unknown_name_message("family", family, PARAMS_FAMILIES, kind="family with a strategy")
+        )
+    require("max_n", max_n, low=2, high=10**6, integer=True)
+    require("max_dim", max_dim, low=1, high=10**6, integer=True)
+    require_bool("stochastic", stochastic)
+    return _problem_params(family, max_n, max_dim, stochastic)
+
+
+@st.composite
+def _problem_params(draw, family: str, max_n: int, max_dim: int, stochastic: bool) -> dict:
     n = draw(st.integers(2, max_n))
     if family == "coupled_quadratic":
         nu = draw(st.floats(0.0, 0.9))
@@ -121,10 +139,12 @@ def problem_params(
 
 
 def problems(family: str = "coupled_quadratic", **kw) -> st.SearchStrategy:
-    """Problem instances of a family, with their certified constants (`problem.certified_constants()`)."""
+    """Problem instances of a family, with their certified constants (`problem.certified_constants()`);
+    `kw` are `problem_params`'s, checked as it checks them."""
+    params = problem_params(family, **kw)
     return st.builds(
         lambda p, s: make_problem(family, p, seed=s),
-        problem_params(family, **kw),
+        params,
         st.integers(0, 10_000),
     )
 
@@ -136,7 +156,8 @@ def registered(bound: Bound | str) -> Bound:
         return get_bound(bound)
     if not isinstance(bound, Bound):
         raise TypeError(
-            f"bound={bound!r}: must be an altsim.theory.Bound or a registered bound's name"
+            f"bound={shown(bound)}: must be an altsim.theory.Bound or a registered bound's name, not "
+            f"{type(bound).__name__}"
         )
     if BOUNDS.get(bound.name) is not bound:
         why = "another bound has that name" if bound.name in BOUNDS else "it is not registered"
@@ -151,8 +172,13 @@ def experiment_configs(
     bound: Bound | str, rounds: int | None = None, n_seeds: int = 6
 ) -> st.SearchStrategy[ExperimentConfig]:
     """ExperimentConfigs on the closed-form family that satisfy every condition of `bound` (a
-    registered bound, or its name)."""
-    return _experiment_configs(registered(bound), rounds, n_seeds)
+    registered bound, or its name); `rounds` None (the search's own) or an integer >= 1, `n_seeds` an
+    integer in [1, 1000], checked when it is called."""
+    bound = registered(bound)
+    if rounds is not None:
+        require("rounds", rounds, low=1, integer=True)
+    require("n_seeds", n_seeds, low=1, high=1000, integer=True)
+    return _experiment_configs(bound, rounds, n_seeds)
 
 
 @st.composite
@@ -182,8 +208,10 @@ def assert_bound_holds(
     bound = registered(bound)
     if not isinstance(run_or_config, (ExperimentConfig, Result)):
         raise TypeError(
-            f"run_or_config={type(run_or_config).__name__}: must be an ExperimentConfig or a Result"
+            f"run_or_config={shown(run_or_config)}: must be an ExperimentConfig or a Result, not "
+            f"{type(run_or_config).__name__}"
         )
+    require("scale", scale, low=0, low_open=True)
     if isinstance(run_or_config, Result):
         att = attempt_from_result(bound, run_or_config, scale, bonferroni=True)
     else:

@@ -160,6 +160,11 @@ def falsify(
     instance, the phase and the random number generator it recorded. Its options (`state.OPTIONS`)
     must equal this call's, or a ValueError names the first that differs."""
     require("budget", budget, low=0, low_open=True)  # seconds: before anything is imported or run
+    require("scale", scale, low=0, low_open=True)
+    require("seed", seed, low=0, integer=True)
+    require("n_seeds", n_seeds, low=1, high=10**4, integer=True)
+    require("random_fraction", random_fraction, low=0, high=1)
+    require("min_drift_share", min_drift_share, low=0, high=1, high_open=True)
     bound = get_bound(bound_name)
     if family != ALL_FAMILIES and family not in FAMILIES:
         raise ValueError(
