@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from altsim.theory import require, stationarity
-from altsim.theory.checks import require_callable, shown
+from altsim.theory.checks import require_bool, require_callable, shown
 
 from .algorithm import Algorithm, State
 from .fused import COMPILE_CHOICES, RoundRunner, check_backend, should_compile
@@ -86,6 +86,7 @@ def simulate(
     on_state: Callable[[int, State], None] | None = None,
     compile: str = "auto",
     compile_backend: str = "inductor",
+    reuse_local_draw: bool = False,
 ) -> Trajectory:
     """Run `algorithm` for `rounds` rounds with m of problem.n clients per round, one batch of seeds.
 
@@ -95,7 +96,9 @@ def simulate(
     `compile` ("auto", "on", "off") fuses each round and measurement with torch.compile (`altsim.rates.fused`);
     the trajectory's setting records the path that ran ("round_path": "compiled" or "eager"); `compile_backend`
     is torch.compile's backend ("aot_eager" traces without generating kernels: a fast check of capture).
-    Every argument is checked before any work (`_check_arguments`).
+    `reuse_local_draw` makes every local step of a round reuse the round's first draw (one minibatch per
+    round and block, as a fixed per-round batch would); the local-step bounds refuse such a run (their
+    `sample_independence` condition). Every argument is checked before any work (`_check_arguments`).
     """
     _check_arguments(
         problem,
@@ -110,9 +113,12 @@ def simulate(
         compile,
         compile_backend,
     )
+    require_bool("reuse_local_draw", reuse_local_draw)
     dev = problem.device
     R = len(seeds)
-    noise = NoiseStream(torch.as_tensor(list(seeds)), dev, problem.dtype)
+    noise = NoiseStream(
+        torch.as_tensor(list(seeds)), dev, problem.dtype, reuse_local_draw=reuse_local_draw
+    )
     runner = RoundRunner(
         problem,
         algorithm,
@@ -168,6 +174,7 @@ def simulate(
             "m": int(m),
             "rounds": int(rounds),
             "measure_every": measure_every,
+            "reuse_local_draw": int(reuse_local_draw),
             "round_path": "compiled" if runner.compiled else "eager",
         },
         seeds=np.asarray(list(seeds)),

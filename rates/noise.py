@@ -87,9 +87,17 @@ def hash_words(*keys) -> torch.Tensor:
 class NoiseStream:
     """Normal draws and sampling keys for a batch of run seeds (shape (R,))."""
 
-    def __init__(self, seeds: torch.Tensor, device: torch.device, dtype: torch.dtype):
+    def __init__(
+        self,
+        seeds: torch.Tensor,
+        device: torch.device,
+        dtype: torch.dtype,
+        reuse_local_draw: bool = False,
+    ):
         self.seeds = torch.as_tensor(seeds, dtype=torch.int64, device=device)
         self.device, self.dtype = device, dtype
+        self.reuse_local_draw = bool(reuse_local_draw)
+        """Every local step of a round draws what step 0 drew (one minibatch per round and block)."""
         self._seed_hash = hash_words(self.seeds)  # (R,), hashed once
         self._coords: dict[int, torch.Tensor] = {}
 
@@ -107,7 +115,10 @@ class NoiseStream:
         return self._coords[dim]
 
     def normal(self, t, clients: torch.Tensor, step: int, block: int, dim: int) -> torch.Tensor:
-        """Standard normals of shape clients.shape + (dim,), indexed by (seed, t, step, block, client, j)."""
+        """Standard normals of shape clients.shape + (dim,), indexed by (seed, t, step, block, client, j)
+        (step 0 for every step when the stream reuses one draw per round)."""
+        if self.reuse_local_draw:
+            step = 0
         scalar = self._scalar_hash(t, step, block).view(-1, *([1] * (clients.dim() - 1)))
         per_client = _as_int32(hash_words(scalar, clients)).unsqueeze(-1)  # (R, ..., 1)
         w = _fmix32_wrapping(

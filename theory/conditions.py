@@ -16,6 +16,7 @@ from .symbols import (
     m,
     n,
     noise_correlation,
+    reuse_local_draw,
     reuse_sample,
     sigma_u,
     sigma_v,
@@ -60,3 +61,14 @@ FRESH_U_SAMPLE = (
     ),
 )
 """What FedAlt's stochastic proofs need of the u-step's noise: a fresh draw, independent of the v-step's."""
+def fresh_local_draws(extra_steps: sp.Expr) -> Condition:
+    """What the local-step stochastic proofs need: each local step's noise independent of the round's
+    other steps' (they average the noise over the steps, dividing its variance by their number). A run
+    that reuses one draw per round (`reuse_local_draw = 1`) breaks it once a round takes more than one
+    step on a block, `extra_steps` > 0 (tau - 1 for FedSim, tau_u + tau_v - 2 for FedAlt)."""
+    return Condition(
+        sp.Eq(reuse_local_draw * extra_steps, 0),
+        "a fresh draw at every local step, independent of the round's other steps "
+        "(the proof divides the noise's variance by the number of steps)",
+        "sample_independence",
+    )

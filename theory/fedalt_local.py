@@ -96,7 +96,12 @@ from __future__ import annotations
 import sympy as sp
 
 from .bound import Bound, Condition
-from .conditions import FRESH_U_SAMPLE, PARTIAL_PARTICIPATION, STATEFUL_CLIENTS
+from .conditions import (
+    FRESH_U_SAMPLE,
+    PARTIAL_PARTICIPATION,
+    STATEFUL_CLIENTS,
+    fresh_local_draws,
+)
 from .derivation import Identity
 from .fedalt_sgd import _alpha_of, alpha_star, fedalt_sgd_full
 from .fedsim_sgd import fedsim_sgd_partial
@@ -184,6 +189,7 @@ def fedalt_sgd_local() -> Bound:
             *PARTIAL_PARTICIPATION,
             STATEFUL_CLIENTS,
             *FRESH_U_SAMPLE,
+            fresh_local_draws(tau_u + tau_v - 2),
             Condition(sp.StrictLessThan(eta, 2), "u step size range eta < 2", "step_range"),
             Condition(sp.StrictLessThan(eta_v, 2), "v step size range eta_v < 2", "step_range"),
             Condition(

@@ -124,6 +124,7 @@ from .conditions import (
     PARTIAL_PARTICIPATION,
     STATEFUL_CLIENTS,
     STEP_RULE,
+    fresh_local_draws,
 )
 from .derivation import Identity
 from .fedsim_sgd import fedsim_gd_full, fedsim_sgd_partial, kappa_partial
@@ -187,6 +188,7 @@ def fedsim_sgd_local() -> Bound:
             STEP_RULE,
             *PARTIAL_PARTICIPATION,
             STATEFUL_CLIENTS,
+            fresh_local_draws(tau - 1),
             Condition(
                 sp.StrictLessThan(eta, 2 / kappa),
                 "step size range eta < 2/(1+chi sqrt(m/n))",

@@ -29,6 +29,8 @@ w = sp.Symbol("w", nonnegative=True)
 stateless = sp.Symbol("stateless", nonnegative=True, integer=True)
 # Run option as a number: 1 when FedAlt's u-step reuses the v-step's sample, 0 when it draws afresh.
 reuse_sample = sp.Symbol("reuse_sample", nonnegative=True, integer=True)
+# Run option as a number: 1 when every local step of a round reuses the round's first draw, 0 when it draws afresh.
+reuse_local_draw = sp.Symbol("reuse_local_draw", nonnegative=True, integer=True)
 # Correlation of a u-gradient's noise with the v-gradient's noise drawn at the same local step (closed-form families).
 noise_correlation = sp.Symbol("noise_correlation", real=True)
 
@@ -57,6 +59,7 @@ SYMBOLS: dict[str, sp.Symbol] = {
         w,
         stateless,
         reuse_sample,
+        reuse_local_draw,
         noise_correlation,
     )
 }
@@ -84,6 +87,8 @@ DESCRIPTIONS: dict[str, str] = {
     "w": "weight of the personal term in the stationarity measure",
     "stateless": "1 if sampled clients restart from v_i^0 every round, 0 if they keep v_i (the default)",
     "reuse_sample": "1 if FedAlt's u-step reuses the v-step's sample, 0 if it draws a fresh one (the default)",
+    "reuse_local_draw": "1 if every local step of a round reuses the round's first draw (one minibatch per "
+    "round), 0 if each step draws afresh (the default)",
     "noise_correlation": "correlation, per coordinate, of the u-gradient's noise with the v-gradient's noise of the "
     "same local step, in [-1, 1] (0, independent, by default)",
 }
@@ -92,7 +97,12 @@ DESCRIPTIONS: dict[str, str] = {
 theta, omega, beta, phi, lam = sp.symbols("theta omega beta phi lambda", positive=True)
 WEIGHTS: dict[str, sp.Symbol] = {s.name: s for s in (theta, omega, beta, phi, lam)}
 
-DEFAULTS: dict[str, float] = {"stateless": 0, "reuse_sample": 0, "noise_correlation": 0}
+DEFAULTS: dict[str, float] = {
+    "stateless": 0,
+    "reuse_sample": 0,
+    "reuse_local_draw": 0,
+    "noise_correlation": 0,
+}
 """Values a run that does not mention a symbol has: clients keep their state unless told otherwise."""
 
 
@@ -105,6 +115,7 @@ DOMAINS: dict[str, tuple[float, bool, bool]] = {
     **{k: (1, False, True) for k in ("n", "m", "tau", "tau_u", "tau_v", "T")},
     "stateless": (0, False, True),
     "reuse_sample": (0, False, True),
+    "reuse_local_draw": (0, False, True),
     "noise_correlation": (-1.0, False, False),
 }
 """Symbol name -> (lower end, open at it, integer): the values a symbol may take (all finite)."""
