@@ -224,7 +224,13 @@ class ExperimentConfig:
 
     @classmethod
     def from_dict(cls, table: Mapping[str, Any]) -> ExperimentConfig:
-        """The config of a dict or TOML table (lists become tuples); unknown keys are refused by name."""
+        """The config of a dict or TOML table (lists become tuples); unknown keys are refused by name,
+        and anything but a table (TypeError)."""
+        if not isinstance(table, Mapping):
+            raise TypeError(
+                f"table={shown(table)}: must be a table of the [experiment] keys (a dict), not "
+                f"{type(table).__name__}"
+            )
         fields = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in table if k not in fields]
         if unknown:
@@ -367,7 +373,14 @@ class Result:
     with held-out data (`held_out_accuracy(u, V)`, e.g. `digits`); empty otherwise."""
 
     def compare(self, bounds: list[Bound] | None = None) -> dict[str, Comparison]:
-        """One `Comparison` per algorithm, against `bounds` (default: every registered bound)."""
+        """One `Comparison` per algorithm, against `bounds` (default: every registered bound); a `bounds`
+        that is not None or a list of `altsim.theory.Bound` is refused (TypeError)."""
+        if bounds is not None:
+            require_instance(
+                "bounds", bounds, (list, tuple), "None or a list of altsim.theory.Bound"
+            )
+            for j, b in enumerate(bounds):
+                require_instance(f"bounds[{j}]", b, Bound, "an altsim.theory.Bound")
         pool = list(bounds if bounds is not None else BOUNDS.values())
         return {
             a: compare(tr, [b for b in pool if b.algorithm == a], self.settings[a])

@@ -270,6 +270,8 @@ class Problem(abc.ABC):
 
     def objective(self, u: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
         """F(u, V) with u of shape (..., d_u) and V of shape (..., n, d_v); shape (...)."""
+        require_instance("u", u, torch.Tensor, f"a tensor of shape (..., {self.d_u})")
+        require_instance("V", V, torch.Tensor, f"a tensor of shape (..., {self.n}, {self.d_v})")
         uu = u.unsqueeze(-2).expand(*V.shape[:-1], self.d_u)
         return self.loss(uu, V, self.all_clients).mean(-1)
 

@@ -503,6 +503,34 @@ CATALOGUE: list[Entry] = [
             summary=bad_instance(str),
         ),
     ),
+    *(
+        Entry(
+            f"theory.Bound.{method}",
+            getattr(BOUND, method),
+            dict(values=dict(eta=0.5, chi=0.1, Delta_F0=1.0, T=10)),
+            dict(
+                values=bad_mapping(optional=method.startswith("evaluate")).filter(lambda v: True)
+                | st.sampled_from([dict(eta="x", chi=0.1, Delta_F0=1.0, T=10)])
+                if method.startswith("evaluate")
+                else bad_mapping()
+            ),
+            dict(values=("values", "eta")),
+        )
+        for method in ("evaluate", "evaluate_torch", "missing", "weight_at", "uncertified")
+    ),
+    Entry("theory.Bound.covers", BOUND.covers, dict(setting={}), dict(setting=bad_mapping())),
+    Entry(
+        "theory.Bound.conditions_of",
+        BOUND.conditions_of,
+        dict(kind="step_range"),
+        dict(kind=bad_name(theory.CONDITION_KINDS)),
+    ),
+    Entry(
+        "theory.Condition.check",
+        BOUND.conditions[0].check,
+        dict(values={}),
+        dict(values=bad_mapping()),
+    ),
     # --- altsim.synthetic
     Entry(
         "synthetic.make_problem",
@@ -668,6 +696,7 @@ CATALOGUE: list[Entry] = [
             scales=st.sampled_from([5, "x", (1.0,), (1.0, -1.0), (math.nan, 1.0), ("a", "b")]),
             compile=bad_name(("auto", "on", "off")),
             compile_backend=bad_callable(optional=False).filter(lambda v: not isinstance(v, str)),
+            reuse_local_draw=bad_bool(),
         ),
     ),
     Entry(
@@ -755,6 +784,57 @@ CATALOGUE: list[Entry] = [
             rates.JointSteps,
             rates.LocalOnly,
         )
+    ),
+    Entry(
+        "rates.Result.compare",
+        RESULT.compare,
+        dict(bounds=None),
+        dict(
+            bounds=st.one_of(
+                bad_instance((list, tuple), optional=True),
+                st.sampled_from([[5], ["fedalt_gd_full"]]),
+            )
+        ),
+    ),
+    Entry(
+        "rates.Result.bound_curve",
+        RESULT.bound_curve,
+        dict(name="fedalt_gd_full"),
+        dict(name=bad_name(theory.BOUNDS)),
+        dict(name=("name", "bound")),
+    ),
+    Entry(
+        "rates.ExperimentConfig.from_dict",
+        rates.ExperimentConfig.from_dict,
+        dict(table={}),
+        dict(table=bad_mapping({"round": 3}, {1: 2}, {"rounds": "x"}, {"seeds": [-1]})),
+        dict(table=("table", "round", "key 1", "rounds", "seeds")),
+    ),
+    *(
+        Entry(
+            f"rates.Trajectory.{method}",
+            getattr(TRAJECTORY, method),
+            dict(weight=1.0),
+            dict(weight=bad_real(0)),
+        )
+        for method in ("stationarity", "running_average")
+    ),
+    Entry(
+        "synthetic.Problem.objective",
+        PROBLEM.objective,
+        dict(u=U0, V=V0),
+        dict(
+            u=st.sampled_from([None, "x", [1.0], {}]), V=st.sampled_from([None, "x", [[1.0]], {}])
+        ),
+    ),
+    Entry(
+        "synthetic.Problem.with_initial_point",
+        PROBLEM.with_initial_point,
+        dict(u0=U0, V0=V0),
+        dict(
+            u0=st.sampled_from([None, "x", [1.0], {}, [math.nan, 1.0], U0[None]]),
+            V0=st.sampled_from([None, "x", [[1.0]], V0[:1], V0 * math.inf]),
+        ),
     ),
     # --- altsim.figures
     Entry(

@@ -395,7 +395,7 @@ def test_rows_with_no_margin_or_a_diverged_seed_are_reported_not_counted(quadrat
 
 
 def test_the_papers_verdict_refuses_an_impossible_participation():
-    with pytest.raises(ValueError, match=r"m=7\.0: must lie in"):
+    with pytest.raises(ValueError, match=r"m=7: must lie in \[1, n\] \(n=6\)"):
         regime_winner(0.1, 0.1, 1.0, 1.0, 1.0, 6, 7)
 
 

@@ -54,6 +54,17 @@ STEP_SIZE_KINDS = frozenset({"step_range", "sampling_cap", "descent"})
 _EQ_RTOL = 1e-9
 
 
+def _require_values(values: Any, name: str = "values", optional: bool = False) -> None:
+    """Refuse (TypeError naming `name`) what is not a mapping of symbol names to values."""
+    if optional and values is None:
+        return
+    if not isinstance(values, Mapping):
+        raise TypeError(
+            f"{name}={shown(values)}: must be a mapping of symbol names to values, not "
+            f"{type(values).__name__}"
+        )
+
+
 def _require_names(name: str, value: Any) -> None:
     """Refuse `value` unless it is a tuple (or list) of str (TypeError naming `name`)."""
     if not isinstance(value, (tuple, list)) or not all(isinstance(x, str) for x in value):
@@ -144,6 +155,7 @@ class Condition:
 
     def check(self, values: Mapping[str, Any]) -> str | None:
         """Return None if the condition holds at `values`, otherwise the reason it does not."""
+        _require_values(values)
         needed = sorted(self.symbols)
         values = with_default_eta_v(
             needed, {**{k: v for k, v in DEFAULTS.items() if k in needed}, **values}
@@ -278,6 +290,7 @@ class Bound:
 
     def weight_at(self, values: Mapping[str, Any]) -> float:
         """The personal weight w of the measure at `values` (1, or m/n for the partial-participation bounds)."""
+        _require_values(values)
         return float(
             self.personal_weight.subs(
                 {s: values[s.name] for s in self.personal_weight.free_symbols}
@@ -300,6 +313,7 @@ class Bound:
 
     def missing(self, values: Mapping[str, Any]) -> list[str]:
         """The parameters of the expression that `values` lacks (free weights excluded: the bound picks them)."""
+        _require_values(values)
         return [p for p in self.parameters if p not in values]
 
     # -- evaluation ----------------------------------------------------------------------
@@ -322,6 +336,16 @@ class Bound:
         missing = self.missing(values)
         if missing:
             raise ValueError(f"bound {self.name!r} needs values for: {', '.join(missing)}")
+        for p in self.parameters:  # numbers, arrays or tensors of them: never text, None or a table
+            v = values[p]
+            if not (hasattr(v, "shape") and hasattr(v, "dtype")):
+                try:
+                    np.asarray(v, dtype=float)
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"{p}={shown(v)}: must be a number or an array of numbers, not "
+                        f"{type(v).__name__}"
+                    ) from None
         return [values[p] for p in self.parameters]
 
     def evaluate(self, values: Mapping[str, Any] | None = None, **kw) -> np.ndarray:
@@ -329,6 +353,7 @@ class Bound:
 
         A bound with free weights returns, per element, the smallest value the weight search finds
         (+inf where no weight gives a positive descent coefficient)."""
+        _require_values(values, optional=True)
         vals = {**(values or {}), **kw}
         if self.weights:
             return self.evaluate_with_weights(vals)[0]
@@ -373,6 +398,7 @@ class Bound:
         is evaluated by the numpy search and returned on the device of its first tensor argument."""
         import torch
 
+        _require_values(values, optional=True)
         vals = {**(values or {}), **kw}
         if self.weights:
             device = next((v.device for v in vals.values() if isinstance(v, torch.Tensor)), "cpu")
@@ -433,7 +459,9 @@ class Bound:
         `setting` holds plain numbers keyed by symbol name plus "algorithm". The normalised
         step size `eta` is derived from the step sizes when absent (see `normalised_eta`).
         Run options (stateless clients, ...) are symbols too, so they are conditions like any other.
+        A setting that is not a mapping is refused (TypeError).
         """
+        _require_values(setting, "setting")
         other: list[str] = []
         alg = setting.get("algorithm")
         if alg != self.algorithm:
@@ -461,13 +489,14 @@ class Bound:
 
     def conditions_of(self, kind: str) -> tuple[Condition, ...]:
         """This bound's conditions of one kind (see `CONDITION_KINDS`)."""
-        if kind not in CONDITION_KINDS:
+        if not isinstance(kind, str) or kind not in CONDITION_KINDS:
             raise ValueError(f"kind={kind!r}: must be one of {', '.join(CONDITION_KINDS)}")
         return tuple(c for c in self.conditions if c.kind == kind)
 
     def uncertified(self, values: Mapping[str, Any]) -> list[str]:
         """Parameters (of the expression or a condition) whose given value is infinite: a problem that
         certifies no finite constant."""
+        _require_values(values)
         names = sorted(set(self.parameters).union(*(c.symbols for c in self.conditions)))
         out = []
         for k in names:
