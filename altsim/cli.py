@@ -639,7 +639,13 @@ def cmd_plot(args, out) -> int:
     from pathlib import Path
 
     from altsim import figures
-    from altsim.folders import OutputFolder, SharedFolder, check_output_folder, check_recorded
+    from altsim.folders import (
+        OutputFolder,
+        SharedFolder,
+        check_output_folder,
+        check_recorded,
+        is_result_folder,
+    )
     from altsim.results import load_summary
 
     result_dir = Path(args.result_dir)
@@ -662,11 +668,13 @@ def cmd_plot(args, out) -> int:
         if args.kind == "trajectory":
             written.append(figures.trajectory_animation(target / "trajectory.gif"))
 
-    with (
-        OutputFolder(args.out, "plot")
-        if args.out is not None
-        else SharedFolder(result_dir)  # no run may change the folder meanwhile
-    ) as target:
+    if args.out is not None:
+        folder: OutputFolder | SharedFolder = OutputFolder(args.out, "plot")
+    elif args.kind == "trajectory" and not is_result_folder(result_dir):
+        folder = OutputFolder(result_dir, "plot")  # the teaching figure needs no result
+    else:
+        folder = SharedFolder(result_dir)  # no run may change the folder meanwhile
+    with folder as target:
         save_all(target)
     for w in written:
         print(f"wrote {w}", file=out)

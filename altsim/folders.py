@@ -98,6 +98,11 @@ def is_figure(name: str) -> bool:
     return (stem in FIGURE_STEMS and suffix in FIGURE_SUFFIXES) or name == "trajectory.gif"
 
 
+def _allowed_in_point(name: str) -> bool:
+    """A point folder holds the point's files, and the figures `altsim plot points/ID` draws there."""
+    return name in POINT_FILES or is_figure(name) or temp_file_owner(name) is not None
+
+
 def _allowed_at_top(name: str, layout: Layout) -> bool:
     return (
         name in (MANIFEST, LOCK, DAMAGED)
@@ -178,7 +183,7 @@ def foreign_entry(directory: Path, kind: str) -> str | None:
             pdir = points / pid
             if pdir.is_dir() and not pdir.is_symlink():
                 for name in sorted(os.listdir(pdir)):
-                    if name not in POINT_FILES and temp_file_owner(name) is None:
+                    if not _allowed_in_point(name):
                         return f"{POINTS}/{pid}/{name}"
     return None
 
@@ -448,26 +453,37 @@ class OutputFolder:
             self._fd = None
 
 
+def is_result_folder(directory: Path) -> bool:
+    """Whether altsim wrote `directory`: it holds a manifest, or it is a point of a sweep that does."""
+    if (directory / MANIFEST).is_file():
+        return True
+    outer = enclosing_result(directory)
+    return outer is not None and Path(os.path.abspath(directory)).parent == outer / POINTS
+
+
 class SharedFolder:
-    """Hold a result folder altsim wrote while drawing into it (`altsim plot`): its lock shared, so
-    that no run or resume changes it meanwhile (a running one makes this a one-line refusal)."""
+    """Hold a result folder altsim wrote while drawing into it (`altsim plot`; a sweep's point is
+    held through its sweep): its lock shared, so that no run or resume changes it meanwhile (a
+    running one makes this a one-line refusal)."""
 
     def __init__(self, directory: str | Path):
         d = validate_out(directory)
-        if not (d / MANIFEST).is_file():
+        if not is_result_folder(d):
             raise ValueError(
                 f"result_dir={str(directory)!r}: has no {MANIFEST}, so it is not a result folder "
                 "altsim wrote; give --out to write the figures elsewhere"
             )
         self.path = d
+        outer = enclosing_result(d)
+        self._owner = d if (d / MANIFEST).is_file() or outer is None else outer
         self._fd: int | None = None
 
     def __enter__(self) -> Path:
-        fd = _open_lock(self.path)
+        fd = _open_lock(self._owner)
         if not _flock(fd, shared=True):
             os.close(fd)
             raise ValueError(
-                f"result_dir={str(self.path)!r}: an altsim run is writing there now; wait for it "
+                f"result_dir={str(self._owner)!r}: an altsim run is writing there now; wait for it "
                 "to finish, or give --out to write the figures elsewhere"
             )
         self._fd = fd

@@ -96,6 +96,10 @@ class ExperimentConfig:
     tau_u = tau_v = tau; true or false."""
     stateless: bool = False
     """Stateless clients: sampled clients start from their initial v_i^0 every round; true or false."""
+    reuse_local_draw: bool = False
+    """One draw per round: every local step of a round reuses the noise its first step drew (a fixed
+    per-round minibatch), instead of a fresh draw per step; true or false. The local-step bounds
+    (`fedsim_sgd_local`, `fedalt_sgd_local`) do not cover such a run once a block takes two steps."""
     bounds: tuple[str, ...] = ()
     """Bounds the run must be compared against: a list of registered bound names (`altsim bound --list`),
     each for an algorithm of the run; a run outside one's conditions is refused before any work."""
@@ -198,7 +202,7 @@ class ExperimentConfig:
         require(
             "measure_every", self.measure_every, low=1, high=self.rounds, integer=True
         )  # at least T = 1 measured
-        for k in ("official", "stateless"):
+        for k in ("official", "stateless", "reuse_local_draw"):
             require_bool(k, getattr(self, k))
         if self.compile not in COMPILE_CHOICES:
             raise ValueError(
@@ -206,8 +210,9 @@ class ExperimentConfig:
             )
 
     def to_dict(self) -> dict:
-        """The config as plain data (lists, dicts) that `from_dict` reads back; `algorithm_options` and `plugins`
-        are left out when empty, so that configs without them keep their point ids."""
+        """The config as plain data (lists, dicts) that `from_dict` reads back; `algorithm_options`, `plugins`
+        and `reuse_local_draw` are left out when empty or false, so that configs without them keep their
+        point ids."""
         d = dataclasses.asdict(self)
         d["problem"] = dict(self.problem)
         d["algorithms"], d["seeds"], d["bounds"] = (
@@ -217,7 +222,7 @@ class ExperimentConfig:
         )
         d["algorithm_options"] = {k: dict(v) for k, v in self.algorithm_options.items()}
         d["plugins"] = list(self.plugins)
-        for key in ("algorithm_options", "plugins"):
+        for key in ("algorithm_options", "plugins", "reuse_local_draw"):
             if not d[key]:
                 del d[key]  # so that configs without them keep their point ids
         return d
@@ -277,6 +282,7 @@ def _setting(
         "eta": eta,
         "eta_v": eta if eta_v is None else eta_v,
         "noise_correlation": problem.noise_correlation,
+        "reuse_local_draw": int(config.reuse_local_draw),
     }
 
 
@@ -619,6 +625,7 @@ def _simulate_all(config, problem, cert, steps, L_u, L_v, source, progress) -> R
             scales=(L_u, L_v),
             compile=config.compile,
             on_state=keep_last,
+            reuse_local_draw=config.reuse_local_draw,
         )
         settings[name] = {
             **_setting(config, problem, cert, alg, eta, L_v),

@@ -277,8 +277,19 @@ def test_plot_and_run_exclude_each_other_on_one_folder(sweep, capsys):
 def test_plot_refuses_to_write_into_a_folder_altsim_did_not_make(tmp_path, capsys):
     folder = tmp_path / "mine"
     folder.mkdir()
-    _refused(capsys, main(["plot", str(folder), "--kind", "trajectory"]), "--out")
-    assert list(folder.iterdir()) == []
+    (folder / "notes.txt").write_text("mine")
+    _refused(capsys, main(["plot", str(folder), "--kind", "trajectory"]), "notes.txt")
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+
+
+def test_a_plot_into_a_point_leaves_the_sweep_resumable(sweep, capsys):
+    config, out = sweep
+    point = sorted((out / "points").iterdir())[0]
+    assert main(["plot", str(point)]) == 0
+    assert (point / "rate.png").exists()
+    before = _data(out)
+    assert _run(config, out) == 0 and _data(out) == before
+    assert not (out / DAMAGED).exists()
 
 
 # --- 9. sweeps --------------------------------------------------------------------------------------------

@@ -135,3 +135,33 @@ def test_the_option_is_checked_before_any_work():
             seeds=[0],
             reuse_local_draw=1,
         )  # type: ignore[arg-type]
+
+
+def test_a_config_with_one_draw_per_round_runs_and_says_why_the_local_bounds_do_not_cover_it():
+    from altsim.rates import ExperimentConfig, run
+
+    base = dict(
+        family="coupled_quadratic",
+        problem={"n": 8, "sigma_u": 0.5, "sigma_v": 0.5},
+        algorithms=("fedsim", "fedalt"),
+        rounds=10,
+        m=4,
+        seeds=(0,),
+        eta=0.05,
+        tau=3,
+        tau_u=3,
+        tau_v=3,
+    )
+    fresh = ExperimentConfig(**base)  # type: ignore[arg-type]
+    reused = ExperimentConfig(**base, reuse_local_draw=True)  # type: ignore[arg-type]
+    assert "reuse_local_draw" not in fresh.to_dict()  # old configs keep their point ids
+    assert ExperimentConfig.from_dict(reused.to_dict()) == reused
+    result = run(reused)
+    for alg, name in (("fedsim", "fedsim_sgd_local"), ("fedalt", "fedalt_sgd_local")):
+        assert result.settings[alg]["reuse_local_draw"] == 1
+        comparison = result.compare()[alg]
+        assert name not in {c.name for c in comparison.checks}
+        assert any("fresh draw" in why for why in comparison.not_covering[name])
+    assert {c.name for c in run(fresh).compare()["fedsim"].checks} >= {"fedsim_sgd_local"}
+    with pytest.raises(ValueError, match="reuse_local_draw"):
+        ExperimentConfig(**base, reuse_local_draw="yes")  # type: ignore[arg-type]

@@ -61,6 +61,8 @@ FRESH_U_SAMPLE = (
     ),
 )
 """What FedAlt's stochastic proofs need of the u-step's noise: a fresh draw, independent of the v-step's."""
+
+
 def fresh_local_draws(extra_steps: sp.Expr) -> Condition:
     """What the local-step stochastic proofs need: each local step's noise independent of the round's
     other steps' (they average the noise over the steps, dividing its variance by their number). A run
