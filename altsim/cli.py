@@ -378,11 +378,20 @@ def _bound_report(args) -> dict:
     pl = next((q for q in theory.rate.PAPER_LEVEL.values() if q.source == bound.name), None)
     if pl is not None:
         needed = sorted({s.name for s in pl.expression.free_symbols} - set(values))
+        # no value where the source bound's conditions (its step size's apart) fail, or at an eta_v
+        # the rate is not derived at
+        outside = [
+            c.check(full)
+            for c in theory.get_bound(pl.source).conditions
+            if c.kind not in step_kinds and condition_status(c) == "fails"
+        ] + pl.step_size_reasons(values)
+        valued = not needed and not outside
         paper_level = {
             **pl.describe(),
-            "value": None if needed else pl.value(values),
-            "eta": None if needed else pl.eta(values),
+            "value": pl.value(values) if valued else None,
+            "eta": pl.eta(values) if valued else None,
             "missing": needed,
+            "failed_conditions": outside,
         }
     return {
         **bound.describe(),
@@ -468,6 +477,11 @@ def cmd_bound(args, out) -> int:
             print(
                 f"  paper-level [D] ({pl['name']}): {pl['value']:.6g} at eta = {pl['eta']:.6g}, the template "
                 f"{pl['template']} with sigma2 = {pl['sigma2']}, sigma_tilde2 = {pl['sigma_tilde2']}",
+                file=out,
+            )
+        elif pl is not None and pl["failed_conditions"]:
+            print(
+                f"  paper-level [D] ({pl['name']}): no value; {'; '.join(pl['failed_conditions'])}",
                 file=out,
             )
     return 0

@@ -165,3 +165,44 @@ def test_a_config_with_one_draw_per_round_runs_and_says_why_the_local_bounds_do_
     assert {c.name for c in run(fresh).compare()["fedsim"].checks} >= {"fedsim_sgd_local"}
     with pytest.raises(ValueError, match="reuse_local_draw"):
         ExperimentConfig(**base, reuse_local_draw="yes")  # type: ignore[arg-type]
+
+
+SETTING = [
+    "chi=0.5", "L_u=1", "L_v=1", "delta=0.5", "sigma_u=0.3", "sigma_v=0.3", "n=40", "m=10",
+    "T=1000", "Delta_F0=1",
+]  # fmt: skip
+
+
+def _paper_level(capsys, name: str, *sets: str) -> dict:
+    import json
+
+    from altsim.cli import main
+
+    assert main(["bound", "--name", name, "--json", "--set", *SETTING, *sets]) == 0
+    return json.loads(capsys.readouterr().out)["paper_level_derived"]
+
+
+def test_the_paper_level_rate_has_no_value_where_its_source_bounds_conditions_fail(capsys):
+    fine = _paper_level(capsys, "fedsim_sgd_local", "tau=2")
+    assert fine["value"] is not None and fine["failed_conditions"] == []
+    broken = _paper_level(capsys, "fedsim_sgd_local", "tau=2", "reuse_local_draw=1")
+    assert broken["value"] is None and broken["eta"] is None
+    assert any("fresh draw at every local step" in why for why in broken["failed_conditions"])
+
+
+def test_fedalts_paper_level_rate_refuses_a_separate_v_step_size(capsys):
+    from altsim.theory.rate import PAPER_LEVEL
+
+    steps = ("tau_u=2", "tau_v=2")
+    plain = _paper_level(capsys, "fedalt_sgd_local", *steps)
+    assert plain["value"] is not None
+    separate = _paper_level(capsys, "fedalt_sgd_local", *steps, "eta_v=0.05")
+    assert separate["value"] is None
+    assert any("eta_v = eta" in why for why in separate["failed_conditions"])
+    same = _paper_level(capsys, "fedalt_sgd_local", *steps, "eta=0.05", "eta_v=0.05")
+    assert same["value"] == plain["value"]  # the rate picks its own eta; equal step sizes are in it
+    pl = PAPER_LEVEL["fedalt_paper_level"]
+    assert pl.step_size_reasons({"eta": 0.1, "eta_v": 0.2}) and not pl.step_size_reasons(
+        {"eta": 0.1, "eta_v": 0.1}
+    )
+    assert not PAPER_LEVEL["fedsim_paper_level"].step_size_reasons({"eta": 0.1, "eta_v": 0.2})

@@ -74,6 +74,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +97,13 @@ def drift_slope(steps: sp.Expr) -> sp.Expr:
     return E_MINUS_2 * (1 - 1 / steps)
 
 
+@functools.lru_cache(maxsize=256)
+def _lambdified(e: sp.Expr):
+    """(sorted free symbols, numpy function) of `e`, built once: a curve evaluates it at many horizons."""
+    syms = tuple(sorted(e.free_symbols, key=lambda s: s.name))
+    return syms, sp.lambdify(syms, e, "numpy")
+
+
 @dataclass(frozen=True)
 class PaperLevel:
     """The paper's rate shape with explicit constants [D]: A/(eta T) + B eta + C eta^2 bounds
@@ -110,6 +118,8 @@ class PaperLevel:
     eta_bar: sp.Expr
     A: sp.Expr = 8 * Delta_F0
     provenance: str = "D"
+    single_step_size: bool = False
+    """Derived at eta_v = eta: a setting with a separate v step size is outside it (FedAlt's)."""
 
     @property
     def sigma2(self) -> sp.Expr:
@@ -131,9 +141,23 @@ class PaperLevel:
         )
 
     def _num(self, e: sp.Expr, values: Mapping[str, float]) -> float:
-        syms = sorted(e.free_symbols, key=lambda s: s.name)
+        syms, f = _lambdified(e)
         with np.errstate(all="ignore"):
-            return float(sp.lambdify(syms, e, "numpy")(*(np.float64(values[s.name]) for s in syms)))
+            return float(f(*(np.float64(values[s.name]) for s in syms)))
+
+    def step_size_reasons(self, values: Mapping[str, object]) -> list[str]:
+        """Why `values` is outside the step sizes this rate is derived at (empty when it is not): a
+        rate derived at eta_v = eta refuses a separate eta_v."""
+        eta_v, eta_u = values.get("eta_v"), values.get("eta")
+        if not self.single_step_size or eta_v is None:
+            return []
+        if isinstance(eta_u, (int, float)) and isinstance(eta_v, (int, float)):
+            if math.isclose(float(eta_v), float(eta_u), rel_tol=1e-12):
+                return []
+        return [
+            f"{self.name} is derived at eta_v = eta (one step size for both blocks); the setting "
+            f"has eta_v = {eta_v}" + (f", eta = {eta_u}" if eta_u is not None else ", eta left to the rate")
+        ]
 
     def eta(self, values: Mapping[str, float]) -> float:
         """min(eta_bar, sqrt(A/(B T)), (A/(C T))^(1/3)): the step size the bound is stated at."""
@@ -158,7 +182,9 @@ class PaperLevel:
         cover = get_bound(self.source).covers(setting)
         if cover or cover.only_step_size():
             missing = sorted(s.name for s in self.expression.free_symbols if s.name not in setting)
-            return [f"needs {', '.join(missing)}"] if missing else []
+            if missing:
+                return [f"needs {', '.join(missing)}"]
+            return self.step_size_reasons(setting)
         return list(cover.reasons)
 
     def phi(self, values: Mapping[str, float], eta_value: float) -> float:
@@ -244,6 +270,7 @@ def fedalt_paper_level() -> PaperLevel:
         + (sp.Rational(864, 100) / tau_v + sp.Rational(108, 100)) * chi**2 * s_v2,
         C=9 * p * _a_v**2 * s_v2 + 10 * _a_u**2 * (d2 + s_u2),
         eta_bar=sp.Min(sp.Rational(1, 16), 1 / (4 * _a_u), 1 / (4 * _a_v), p / (6 * chi**2)),
+        single_step_size=True,
     )
 
 
