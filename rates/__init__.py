@@ -54,3 +54,7 @@ __all__ = [
     "run",
     "simulate",
 ]
+
+from altsim.rates import algorithm as _algorithm
+
+_algorithm.BUILTIN_ALGORITHMS = frozenset(ALGORITHMS)  # what is registered now is altsim's own

@@ -246,6 +246,10 @@ ALGORITHMS: dict[str, Any] = {}
 """Registered algorithms by name (built-in ones and any a user registers)."""
 
 
+BUILTIN_ALGORITHMS: frozenset[str] = frozenset()
+"""altsim's own algorithms (set once `altsim.rates` has registered them): never replaced."""
+
+
 def register_algorithm(cls: type | None = None, *, replace: bool = False):
     """Class decorator: make an algorithm available by `cls.name` everywhere (configs, sweeps, figures).
 
@@ -279,6 +283,11 @@ def register_algorithm(cls: type | None = None, *, replace: bool = False):
         raise ValueError(
             f"algorithm {name!r}: define from_experiment(config, eta, L_u, L_v, **options), which builds "
             "it from an ExperimentConfig"
+        )
+    if name in BUILTIN_ALGORITHMS and ALGORITHMS[name] is not cls:
+        raise ValueError(
+            f"algorithm {name!r}: taken by one of altsim's own algorithms ({ALGORITHMS[name].__name__}), "
+            "which replace=True does not replace; choose another name"
         )
     if name in ALGORITHMS and ALGORITHMS[name] is not cls and not replace:
         raise ValueError(

@@ -54,3 +54,7 @@ __all__ = [
     "resolve_device",
     "resolve_dtype",
 ]
+
+from altsim.synthetic import problem as _problem
+
+_problem.BUILTIN_FAMILIES = frozenset(FAMILIES)  # what is registered now is altsim's own

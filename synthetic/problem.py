@@ -382,12 +382,20 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {}
+BUILTIN_FAMILIES: frozenset[str] = frozenset()
+"""altsim's own families (set once `altsim.synthetic` has registered them): never replaced."""
 
 
 def register(family: Family) -> Family:
-    """Add `family` to `FAMILIES` under its name (replacing one of that name), so that configs and
-    `make_problem` find it; returns it. Anything but a `Family` is refused (TypeError)."""
+    """Add `family` to `FAMILIES` under its name (replacing a user's family of that name), so that
+    configs and `make_problem` find it; returns it. Anything but a `Family` is refused (TypeError), and
+    so is a family under the name of one of altsim's own (ValueError): recorded results, stored worst
+    instances and tests refer to those."""
     require_instance("family", family, Family, "an altsim.synthetic.Family")
+    if family.name in BUILTIN_FAMILIES and FAMILIES.get(family.name) is not family:
+        raise ValueError(
+            f"family.name={family.name!r}: taken by one of altsim's own families; choose another name"
+        )
     FAMILIES[family.name] = family
     return family
 

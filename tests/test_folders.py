@@ -468,3 +468,24 @@ def test_a_closed_pipe_is_not_a_failed_run(capsys):
     """`altsim bound --list --json | head -c 10` printed 'run failed: BrokenPipeError', exit 1."""
     assert main(["bound", "--list", "--json"], out=_ClosedPipe()) == 141
     assert capsys.readouterr().err == ""
+
+
+def test_altsims_own_families_and_algorithms_cannot_be_replaced_by_a_plugin():
+    """A plugin could silently replace coupled_quadratic, or fedalt with replace=True."""
+    import dataclasses
+
+    from altsim.rates import ALGORITHMS, FedAlt, register_algorithm
+    from altsim.synthetic import FAMILIES, register
+
+    before_family, before_alg = FAMILIES["coupled_quadratic"], ALGORITHMS["fedalt"]
+    with pytest.raises(ValueError, match="altsim's own families"):
+        register(dataclasses.replace(before_family))
+    with pytest.raises(ValueError, match="altsim's own algorithms"):
+
+        @register_algorithm(replace=True)
+        @dataclasses.dataclass(frozen=True)
+        class Impostor(FedAlt):
+            name = "fedalt"
+
+    assert FAMILIES["coupled_quadratic"] is before_family and ALGORITHMS["fedalt"] is before_alg
+    register(before_family)  # registering the same object again changes nothing

@@ -149,6 +149,11 @@ def test_register_bound_refuses_a_name_that_is_not_a_plain_word(name):
     from altsim.theory import BOUNDS, get_bound, register_bound
 
     before = dict(BOUNDS)
+    if not isinstance(name, str):  # a Bound refuses a name of the wrong type when it is made
+        with pytest.raises(TypeError, match=r"^name=.*: must be a str") as e:
+            dataclasses.replace(get_bound("fedsim_gd_full"), name=name)
+        assert "\n" not in str(e.value) and BOUNDS == before
+        return
     bad = dataclasses.replace(get_bound("fedsim_gd_full"), name=name)
     with pytest.raises(
         ValueError, match=r"^bound\.name=.*: must be a non-empty str of letters"
