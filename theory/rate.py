@@ -156,7 +156,8 @@ class PaperLevel:
                 return []
         return [
             f"{self.name} is derived at eta_v = eta (one step size for both blocks); the setting "
-            f"has eta_v = {eta_v}" + (f", eta = {eta_u}" if eta_u is not None else ", eta left to the rate")
+            f"has eta_v = {eta_v}"
+            + (f", eta = {eta_u}" if eta_u is not None else ", eta left to the rate")
         ]
 
     def eta(self, values: Mapping[str, float]) -> float:
