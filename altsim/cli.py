@@ -650,21 +650,33 @@ def cmd_plot(args, out) -> int:
     """`altsim plot RESULT_DIR`: draw the figures a result folder supports (--kind, auto by default: rate and
     tightness for one experiment, sweep and regime for a sweep, or the teaching trajectory), all before
     writing any, into the result folder or --out."""
+    import os
     from pathlib import Path
 
     from altsim import figures
     from altsim.folders import (
+        FIGURE_STEMS,
         OutputFolder,
         SharedFolder,
         check_output_folder,
         check_recorded,
         is_result_folder,
+        validate_out,
     )
     from altsim.results import load_summary
 
-    result_dir = Path(args.result_dir)
+    result_dir = validate_out(args.result_dir, "result_dir")
     if args.out is not None:
         check_output_folder(args.out, "plot")
+    else:  # a figure is written over a plain file only, never over a folder of that name
+        for stem in (args.kind,) if args.kind != "auto" else FIGURE_STEMS:
+            for suffix in (".png", ".pdf", ".gif"):
+                target = result_dir / f"{stem}{suffix}"
+                if os.path.lexists(target) and not (target.is_file() and not target.is_symlink()):
+                    raise ValueError(
+                        f"result_dir={args.result_dir!r}: {target.name} is not a plain file, so the "
+                        "figure cannot be written there; move it, or give --out"
+                    )
     if args.kind == "trajectory":  # a teaching figure: needs no result, only a folder to write into
         if args.out is None and not result_dir.is_dir():
             raise ValueError(
@@ -672,7 +684,7 @@ def cmd_plot(args, out) -> int:
             )
         figs = [("trajectory", figures.trajectory_view())]
     else:
-        check_recorded(result_dir, "summary.json")
+        check_recorded(result_dir, "summary.json", "rounds.csv")  # what the figures are drawn from
         figs = _draw_from_summary(args, load_summary(args.result_dir))
     written = []
 

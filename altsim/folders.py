@@ -98,57 +98,63 @@ def is_figure(name: str) -> bool:
     return (stem in FIGURE_STEMS and suffix in FIGURE_SUFFIXES) or name == "trajectory.gif"
 
 
-def _allowed_in_point(name: str) -> bool:
+def _is_temp_file(folder: Path, name: str) -> bool:
+    """A temporary file of altsim's: its name says so, and it is a plain file (not a folder or link)."""
+    return temp_file_owner(name) is not None and _is_file(folder / name)
+
+
+def _allowed_in_point(pdir: Path, name: str) -> bool:
     """A point folder holds the point's files, and the figures `altsim plot points/ID` draws there."""
-    return name in POINT_FILES or is_figure(name) or temp_file_owner(name) is not None
+    return name in POINT_FILES or is_figure(name) or _is_temp_file(pdir, name)
 
 
-def _allowed_at_top(name: str, layout: Layout) -> bool:
+def _allowed_at_top(directory: Path, name: str, layout: Layout) -> bool:
     return (
         name in (MANIFEST, LOCK, DAMAGED)
         or name in layout.files
         or name in layout.folders
         or is_figure(name)
-        or temp_file_owner(name) is not None
+        or _is_temp_file(directory, name)
     )
 
 
 # --- refusing, before anything is written --------------------------------------------------------
-def validate_out(directory: object) -> Path:
+def validate_out(directory: object, label: str = "out") -> Path:
     """`directory` as a Path, or a ValueError naming it: empty, not a path, too long for the file
     system (a component over 255 bytes, or too little room left under 4096 bytes for the files
     altsim writes inside it), or not a folder."""
     if not isinstance(directory, (str, Path)) or str(directory).strip() == "":
-        raise ValueError(f"out={directory!r}: give a folder name")
+        raise ValueError(f"{label}={directory!r}: give a folder name")
     text = str(directory)
     shown = text if len(text) <= 80 else f"{text[:40]}...<{len(text)} characters>"
     try:
         absolute = os.path.abspath(text)
         encoded = os.fsencode(absolute)
     except (OSError, ValueError) as e:
-        raise ValueError(f"out={shown!r}: not a usable path ({e})") from None
+        raise ValueError(f"{label}={shown!r}: not a usable path ({e})") from None
     longest = max((len(part) for part in encoded.split(b"/")), default=0)
     if longest > _MAX_NAME:
         raise ValueError(
-            f"out={shown!r}: a folder name of {longest} bytes; the file system takes at most {_MAX_NAME}"
+            f"{label}={shown!r}: a folder name of {longest} bytes; the file system takes at most {_MAX_NAME}"
         )
     if len(encoded) + _LONGEST_INSIDE > _MAX_PATH:
         raise ValueError(
-            f"out={shown!r}: a path of {len(encoded)} bytes leaves no room for altsim's files "
+            f"{label}={shown!r}: a path of {len(encoded)} bytes leaves no room for altsim's files "
             f"(at most {_MAX_PATH - _LONGEST_INSIDE} bytes)"
         )
     d = Path(directory)
     try:
         if d.exists() and not d.is_dir():
-            raise ValueError(f"out={shown!r}: exists and is not a folder")
+            raise ValueError(f"{label}={shown!r}: exists and is not a folder")
     except OSError as e:
-        raise ValueError(f"out={shown!r}: cannot be inspected ({e.strerror or e})") from None
+        raise ValueError(f"{label}={shown!r}: cannot be inspected ({e.strerror or e})") from None
     return d
 
 
 def enclosing_result(directory: Path) -> Path | None:
-    """The nearest folder above `directory` that holds an altsim manifest, if any."""
-    for parent in Path(os.path.abspath(directory)).parents:
+    """The nearest folder above `directory` that holds an altsim manifest, if any (symbolic links
+    followed: a link into a result folder is inside it)."""
+    for parent in Path(os.path.realpath(directory)).parents:
         try:
             if (parent / MANIFEST).is_file():
                 return parent
@@ -173,17 +179,20 @@ def foreign_entry(directory: Path, kind: str) -> str | None:
     repaired (`repair`)."""
     layout = LAYOUTS.get(kind, Layout(frozenset()))
     for entry in sorted(os.listdir(directory)):
-        if not _allowed_at_top(entry, layout):
+        if not _allowed_at_top(directory, entry, layout):
             return entry
+    damaged = directory / DAMAGED
+    if os.path.lexists(damaged) and not _is_dir(damaged):
+        return DAMAGED  # altsim makes it a folder; a file or a link there is not altsim's
     points = directory / POINTS
-    if POINTS in layout.folders and points.is_dir():
+    if POINTS in layout.folders and _is_dir(points):
         for pid in sorted(os.listdir(points)):
-            if not _POINT_ID.match(pid) and temp_file_owner(pid) is None:
+            if not _POINT_ID.match(pid) and not _is_temp_file(points, pid):
                 return f"{POINTS}/{pid}"
             pdir = points / pid
-            if pdir.is_dir() and not pdir.is_symlink():
+            if _is_dir(pdir):
                 for name in sorted(os.listdir(pdir)):
-                    if not _allowed_in_point(name):
+                    if not _allowed_in_point(pdir, name):
                         return f"{POINTS}/{pid}/{name}"
     return None
 
@@ -219,7 +228,7 @@ def check_output_folder(directory: str | Path, kind: str, config_hash: str | Non
             f"out={str(directory)!r}: holds the output of `altsim {m.get('kind')}`, not of "
             f"`altsim {kind}`; use a new folder"
         )
-    if config_hash is not None and m.get("config_hash") not in (None, config_hash):
+    if config_hash is not None and m.get("config_hash") != config_hash:
         raise ValueError(
             f"out={str(directory)!r}: holds the results of a different config; use a new folder "
             "(or the same config, to resume)"
@@ -233,18 +242,25 @@ def check_output_folder(directory: str | Path, kind: str, config_hash: str | Non
     return d
 
 
-def check_recorded(directory: Path, name: str) -> None:
-    """Refuse to read `name` in a result folder when it no longer matches the checksum its manifest
-    recorded (edited or damaged since altsim wrote it); a folder without a record passes."""
+def check_recorded(directory: Path, *names: str) -> None:
+    """Refuse to read the files `names` of a result folder when one no longer matches the checksum
+    altsim recorded when it wrote it (edited or damaged since): a folder's manifest records its
+    top-level files, a sweep point's summary its point's files. A file without a record passes."""
+    recorded: object = None
     try:
-        recorded = (
-            read_manifest(directory).get("files") if (directory / MANIFEST).is_file() else None
-        )
-    except ValueError:
+        if (directory / MANIFEST).is_file():
+            recorded = read_manifest(directory).get("files")
+        elif is_result_folder(directory) and (directory / "summary.json").is_file():
+            listed = read_json(directory / "summary.json", "point summary").get("files")
+            if isinstance(listed, dict):
+                recorded = {k: v.get("sha256") for k, v in listed.items() if isinstance(v, dict)}
+    except (ValueError, AttributeError):
+        return  # an unreadable record: the reader names what is wrong
+    if not isinstance(recorded, dict):
         return
-    path = directory / name
-    if isinstance(recorded, dict) and name in recorded and path.is_file():
-        if sha256_file(path) != recorded[name]:
+    for name in names:
+        path = directory / name
+        if name in recorded and path.is_file() and sha256_file(path) != recorded[name]:
             raise ValueError(
                 f"{str(path)!r}: does not match the checksum altsim recorded when it wrote it (edited "
                 "or damaged); rerun the same command on the folder to repair it"
@@ -310,13 +326,28 @@ def repair(directory: Path, kind: str, repairs: Repairs, recorded: dict[str, str
     is not a folder or holds a file that is not a plain file; then remove dead processes' temporary
     files (`remove_dead_temp_files`)."""
     layout = LAYOUTS.get(kind, Layout(frozenset()))
+    points = directory / POINTS
+    unwritable = [
+        d
+        for d in (directory, points, *(points.iterdir() if _is_dir(points) else ()))
+        if _is_dir(d) and not os.access(d, os.W_OK | os.X_OK)
+    ]
+    if unwritable:
+        raise ValueError(
+            f"out={str(directory)!r}: {str(unwritable[0])!r} is not writable; altsim must write there "
+            "to resume (fix its permissions, or use a new folder)"
+        )
     for name in sorted(os.listdir(directory)):
         path = directory / name
         if name in layout.files or is_figure(name):
             if not _is_file(path):
                 repairs.move_aside(name, "not a plain file")
             elif name in recorded and sha256_file(path) != recorded[name]:
-                repairs.move_aside(name, "does not match the checksum altsim recorded (edited?)")
+                repairs.move_aside(
+                    name,
+                    "does not match the checksum altsim recorded (edited, or its writer was killed "
+                    "before recording it)",
+                )
         elif name in layout.folders and not _is_dir(path):
             repairs.move_aside(name, "not a folder")
     points = directory / POINTS
@@ -343,7 +374,7 @@ def remove_dead_temp_files(directory: Path) -> int:
     for folder in folders:
         for name in os.listdir(folder):
             owner = temp_file_owner(name)
-            if owner is not None and not owner.alive():
+            if owner is not None and not owner.alive() and _is_file(folder / name):
                 try:
                     (folder / name).unlink()
                     removed += 1
@@ -368,12 +399,12 @@ def _flock(fd: int, shared: bool) -> bool:
 
 def _open_lock(directory: Path) -> int:
     lock = directory / LOCK
-    if lock.exists() and not _is_file(lock):
+    if os.path.lexists(lock) and not _is_file(lock):
         raise ValueError(
             f"out={str(directory)!r}: {LOCK} is not a plain file (altsim's lock); remove it"
         )
-    try:
-        return os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~UMASK)
+    try:  # O_NOFOLLOW: a link put there since would make altsim create a file elsewhere
+        return os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~UMASK)
     except OSError as e:
         raise ValueError(
             f"out={str(directory)!r}: cannot open {LOCK} ({e.strerror or e})"
@@ -416,10 +447,19 @@ class OutputFolder:
                 self.path, self.kind, self.config_hash
             )  # again, now that it is ours
             if (self.path / MANIFEST).exists():
-                recorded = read_manifest(self.path).get("files")
+                manifest = read_manifest(self.path)
+                recorded = manifest.get("files")
                 if isinstance(recorded, dict):
                     self.files = {str(k): str(v) for k, v in recorded.items()}
-            repair(self.path, self.kind, self.repairs, self.files)
+                if self.config_hash is None:  # a claim that names no config keeps the folder's
+                    self.config_hash = manifest.get("config_hash")
+            try:
+                repair(self.path, self.kind, self.repairs, self.files)
+            except OSError as e:  # unreadable or unmovable entries: refused before any work
+                raise ValueError(
+                    f"out={str(self.path)!r}: cannot check or repair "
+                    f"{str(e.filename) if e.filename else 'an entry'!r} ({e.strerror or e})"
+                ) from None
             self.files = {k: v for k, v in self.files.items() if (self.path / k).is_file()}
             self._write_manifest()
         except BaseException:
@@ -476,6 +516,13 @@ class SharedFolder:
         self.path = d
         outer = enclosing_result(d)
         self._owner = d if (d / MANIFEST).is_file() or outer is None else outer
+        kind = read_manifest(self._owner).get("kind")
+        foreign = foreign_entry(self._owner, kind if isinstance(kind, str) else "plot")
+        if foreign is not None:
+            raise ValueError(
+                f"result_dir={str(self._owner)!r}: holds {foreign!r}, which altsim did not write; "
+                "move it out, or give --out to write the figures elsewhere"
+            )
         self._fd: int | None = None
 
     def __enter__(self) -> Path:

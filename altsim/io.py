@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -34,21 +35,17 @@ def _writer_mark() -> str:
 
 
 _TEMP = re.compile(r"^\..+\.altsim-(\d+)-([0-9a-f]{16})\..*\.tmp(\.[a-z]+)?$")
-_LEGACY_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}(\.(txt|npz|png|pdf|svg|gif|json))?\.tmp(\.gif)?$")
-"""Temporary files of altsim 0.2 and earlier, which carried no writer's mark: always a dead run's."""
 
 
 @dataclasses.dataclass(frozen=True)
 class TempOwner:
-    """The process that made a temporary file (pid 0: an older altsim that did not say)."""
+    """The process that made a temporary file."""
 
     pid: int
     token: str
 
     def alive(self) -> bool:
         """Whether the writer may still be writing: this very process, or a pid that exists."""
-        if self.pid == 0:
-            return False
         if self.pid == os.getpid():
             return f"altsim-{self.pid}-{self.token}" == _writer_mark()
         try:
@@ -63,11 +60,7 @@ class TempOwner:
 def temp_file_owner(name: str) -> TempOwner | None:
     """Who made the temporary file called `name`, or None when `name` is not one of altsim's."""
     m = _TEMP.match(name)
-    if m:
-        return TempOwner(int(m.group(1)), m.group(2))
-    if _LEGACY_TEMP.match(name):
-        return TempOwner(0, "")
-    return None
+    return TempOwner(int(m.group(1)), m.group(2)) if m else None
 
 
 def makedirs(directory: str | Path) -> Path:
@@ -183,11 +176,43 @@ def save_figure(fig, path, **kw) -> Path:
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, **kw), "." + fmt + ".tmp")
 
 
-def read_json(path: str | Path, what: str = "file"):
-    """json.loads of a file, or a ValueError naming the file and what is wrong with it."""
+MAX_JSON_DEPTH = 64
+"""The deepest nesting altsim reads back from its own JSON (its files nest a few levels): deeper is
+damage, refused before anything recurses over it."""
+
+
+def require_plain_file(path: str | Path, what: str = "file") -> Path:
+    """`path` if it is a regular file (a symlink to one counts), else a ValueError naming it: a FIFO,
+    a device such as /dev/zero or a folder would hang or fail a reader."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        raise ValueError(f"{what} {str(path)!r}: cannot read ({e.strerror or e})") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{what} {str(path)!r}: not a plain file")
+    return path
+
+
+def json_depth(obj: Any) -> int:
+    """How deeply `obj` nests lists and dicts (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend(
+                (v, depth + 1) for v in (node.values() if isinstance(node, dict) else node)
+            )
+    return deepest
+
+
+def read_json(path: str | Path, what: str = "file"):
+    """json.loads of a plain file nested at most MAX_JSON_DEPTH deep, or a ValueError naming the file
+    and what is wrong with it."""
+    path = require_plain_file(path, what)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ValueError(f"{what} {str(path)!r}: cannot read ({e.strerror or e})") from None
     except UnicodeDecodeError:
@@ -196,8 +221,13 @@ def read_json(path: str | Path, what: str = "file"):
         raise ValueError(
             f"{what} {str(path)!r}: not valid JSON ({e.msg} at line {e.lineno})"
         ) from None
-    except RecursionError:  # json recurses once per bracket: a depth limit of about 1000
+    except RecursionError:  # json recurses once per bracket
         raise ValueError(f"{what} {str(path)!r}: nested too deeply to be altsim's") from None
+    if json_depth(obj) > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{what} {str(path)!r}: nested more than {MAX_JSON_DEPTH} deep, too deeply to be altsim's"
+        )
+    return obj
 
 
 def sha256_file(path: str | Path) -> str:
@@ -205,6 +235,7 @@ def sha256_file(path: str | Path) -> str:
     import hashlib
 
     h = hashlib.sha256()
+    require_plain_file(path)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from altsim.figures import style
-from altsim.io import read_json
+from altsim.io import read_json, require_plain_file
 from altsim.rates import Comparison, Result, Trajectory, compare
 from altsim.rates.compare import mean_ci, survivors_interval
 from altsim.rates.frames import ROUND_COLUMNS, round_table
@@ -289,7 +289,7 @@ def load_trajectories(directory: str | Path, summary: dict | None = None) -> dic
             "use --kind regime or --kind sweep, or point at one of its points/<id> folders"
         )
     rows: dict[str, list] = {}
-    csv_path = d / "rounds.csv"
+    csv_path = require_plain_file(d / "rounds.csv", "rounds")  # a FIFO would hang the reader
     try:
         with open(csv_path, newline="", encoding="utf-8") as f:
             for r in csv.DictReader(f):

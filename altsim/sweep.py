@@ -59,7 +59,7 @@ from tqdm import tqdm
 
 from altsim.executors import EXECUTORS, dask_client, run_all
 from altsim.executors import exit_with_parent as exit_with_parent  # lived here before: re-exported
-from altsim.folders import POINTS, OutputFolder, Repairs
+from altsim.folders import POINT_FILES, POINTS, OutputFolder, Repairs
 from altsim.io import (
     atomic_write,
     dumps,
@@ -127,7 +127,7 @@ class SweepSpec:
             out.append((point_id(cfg), cfg, assign))
         seen: dict[str, dict] = {}
         for _, cfg, assign in out:
-            key = json.dumps(_normal(cfg.to_dict()), sort_keys=True)
+            key = json.dumps(_normal(_experiment(cfg)), sort_keys=True)
             if key in seen:
                 raise ValueError(
                     f"sweep: the points {shown(seen[key], 80)} and {shown(assign, 80)} are the same "
@@ -175,6 +175,16 @@ class SweepSpec:
         object.__setattr__(
             self, "_checked", True
         )  # a frozen spec checked once need not be checked again
+
+
+def _experiment(cfg: ExperimentConfig) -> dict:
+    """The experiment `cfg` runs, as data: its config with the family's defaults filled in, so that a
+    default written out and one left out are the same experiment."""
+    from altsim.synthetic import family_config
+
+    d = cfg.to_dict()
+    d["problem"] = dataclasses.asdict(family_config(cfg.family, cfg.problem))
+    return d
 
 
 def _normal(value: Any) -> Any:
@@ -226,7 +236,16 @@ def parse_spec(table: dict) -> SweepSpec:
             raise ValueError(
                 f"sweep.problem={shown(v)}: must be a list of tables, each merged into [problem]"
             )
+
         grid[k] = v
+    if "problem" in grid:
+        tables = {key for x in grid["problem"] for key in x}
+        twice = sorted(tables & {g.split(".", 1)[1] for g in grid if g.startswith("problem.")})
+        if twice:
+            raise ValueError(
+                f"sweep: problem.{twice[0]} is swept both in sweep.problem's tables and as "
+                f'"problem.{twice[0]}"; sweep it in one place'
+            )
     _check_sweep_keys(grid, base)
     regime = table.get("regime", {})
     study_keys = {f.name for f in dataclasses.fields(RegimeStudy)}
@@ -352,6 +371,9 @@ def run_point(
         "device": str(cfg.device),
     }
     summary["point"] = point
+    sweep = {"regime": bool(regime), "study": json.loads(dumps(study)) if study else None}
+    if sweep != PLAIN_POINT:  # a plain point's summary stays as before (its checksum, its bytes)
+        summary["sweep"] = sweep
     if regime and study is None:
         summary["regime"] = regime_verdict(scored)
     pdir = Path(out_dir) / "points" / point
@@ -462,7 +484,9 @@ def _summary_hash(summary: dict) -> str:
     return hashlib.sha256(dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _read_point(pdir: Path, cfg: ExperimentConfig | None = None) -> tuple[str, dict | None]:
+def _read_point(
+    pdir: Path, cfg: ExperimentConfig | None = None, sweep: dict | None = None
+) -> tuple[str, dict | None]:
     """('done', summary) for a verified point, else (what is wrong, None): 'missing' when never started.
 
     Verified: the summary matches the checksum it records, and so does every file it lists; its point
@@ -490,13 +514,34 @@ def _read_point(pdir: Path, cfg: ExperimentConfig | None = None) -> tuple[str, d
         )
     if cfg is not None and s.get("config") != json.loads(dumps(cfg.to_dict())):
         return f"{f} records a config that is not this grid's point {pdir.name} (copied?)", None
+    if sweep is not None and s.get("sweep", PLAIN_POINT) != sweep:
+        return f"{f} was run with other [regime] settings than this sweep's (copied?)", None
+    wanted = set() if (sweep or PLAIN_POINT).get("study") else {"rounds.csv"}
+    if not wanted <= set(s["files"]) or not set(s["files"]) <= POINT_FILES:
+        return f"{f} does not list the files a point holds", None
     for name, want in s["files"].items():
         path = pdir / name
         if not path.exists():
             return f"{path} is missing", None
-        if not isinstance(want, dict) or sha256_file(path) != want.get("sha256"):
+        try:
+            same = isinstance(want, dict) and sha256_file(path) == want.get("sha256")
+        except (OSError, ValueError) as e:
+            return f"{path} cannot be read ({e})", None
+        if not same:
             return f"{path} does not match the checksum its summary records", None
     return "done", s
+
+
+PLAIN_POINT = {"regime": False, "study": None}
+"""The sweep settings of a point that is neither a regime study's nor a regime comparison's (what a
+point summary written before they were recorded stands for)."""
+
+
+def _sweep_settings(spec: SweepSpec) -> dict:
+    """What of the sweep, beyond the point's config, a point's numbers depend on: recorded in its
+    summary and checked on resume, so that a point of another study is not taken for this one's."""
+    study = json.loads(dumps(spec.study.to_dict())) if spec.study is not None else None
+    return {"regime": bool(spec.regime), "study": study}
 
 
 def _progress_printer(total: int, stream) -> Callable[[int, str, bool], None]:
@@ -598,8 +643,9 @@ def _run_points(
     _set_aside_stale_points(out, {pid for pid, _, _ in points}, folder.repairs)
     show = _progress_printer(len(points), stream)
     todo, count = [], 0
+    sweep = _sweep_settings(spec)
     for pid, cfg, _ in points:
-        status, _ = _read_point(out / POINTS / pid, cfg)
+        status, _ = _read_point(out / POINTS / pid, cfg, sweep)
         if status == "done":
             count += 1
             show(count, pid, True)
@@ -685,8 +731,9 @@ def rebuild(folder: OutputFolder, points, spec: SweepSpec) -> dict:
     point: a large sweep is never held in memory."""
     out: Path = folder.path
     per_point = []
+    sweep = _sweep_settings(spec)
     for pid, cfg, assign in points:
-        _, s = _read_point(out / POINTS / pid, cfg)
+        _, s = _read_point(out / POINTS / pid, cfg, sweep)
         if s is not None:
             per_point.append({"point": pid, "values": assign, "summary": s})
     if spec.study is not None:

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from altsim.bench import (
     closed_form_round_bytes,
     round_element_steps,
@@ -10,6 +12,7 @@ from altsim.bench import (
 from altsim.cli import main
 
 
+@pytest.mark.heavy  # 80 s on two cores: a benchmark, run with -m heavy
 def test_quick_bench_reports_what_it_measured_and_nothing_else(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--quick", "--out", str(out)]) == 0

@@ -489,3 +489,152 @@ def test_altsims_own_families_and_algorithms_cannot_be_replaced_by_a_plugin():
 
     assert FAMILIES["coupled_quadratic"] is before_family and ALGORITHMS["fedalt"] is before_alg
     register(before_family)  # registering the same object again changes nothing
+
+
+# --- the second hostile review's scenarios ------------------------------------------------------------
+def test_a_plain_point_copied_into_a_regime_sweep_is_recomputed(tmp_path, capsys):
+    """Point ids hash the experiment only: a point of a sweep without [regime] passed as done in one
+    with it (then `rebuild` failed with KeyError 'regime' after the work)."""
+    lines = "[sweep]\nm = [2, 3]\n"
+    plain, regime = tmp_path / "plain.toml", tmp_path / "regime.toml"
+    base = (
+        '[experiment]\nalgorithms = ["fedalt", "fedsim"]\nrounds = 3\nseeds = [0, 1]\neta = 0.1\n'
+    )
+    plain.write_text(base + "[problem]\nn = 6\n" + lines)
+    regime.write_text(base + "[problem]\nn = 6\n" + lines + "[regime]\nenabled = true\n")
+    assert _run(plain, tmp_path / "P") == 0 and _run(regime, tmp_path / "R") == 0
+    clean = _data(tmp_path / "R")
+    point = sorted((tmp_path / "R" / "points").iterdir())[0]
+    shutil.rmtree(point)
+    shutil.copytree(tmp_path / "P" / "points" / point.name, point)
+    capsys.readouterr()
+    assert _run(regime, tmp_path / "R") == 0
+    assert "other [regime] settings" in capsys.readouterr().err
+    assert _data(tmp_path / "R") == clean
+
+
+def test_an_out_through_a_link_into_a_result_is_refused(sweep, capsys, tmp_path):
+    config, out = sweep
+    (tmp_path / "link").symlink_to(out / "points")
+    before = sorted(p.name for p in (out / "points").iterdir())
+    _refused(capsys, _run(config, tmp_path / "link" / "new"), "inside the result folder")
+    assert sorted(p.name for p in (out / "points").iterdir()) == before
+
+
+@pytest.mark.parametrize("how", ["link", "file"])
+def test_a_damaged_folder_that_is_not_a_folder_is_refused(sweep, capsys, tmp_path, how):
+    config, out = sweep
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    if how == "link":
+        (out / DAMAGED).symlink_to(victim)
+    else:
+        (out / DAMAGED).write_text("mine")
+    (out / "rounds.csv").write_text("edited")
+    _refused(capsys, _run(config, out), DAMAGED)
+    assert list(victim.iterdir()) == [] and (out / "rounds.csv").read_text() == "edited"
+
+
+def test_a_users_file_named_like_an_old_temporary_file_is_never_deleted(sweep, capsys):
+    config, out = sweep
+    (out / ".notes.backup_1.tmp").write_text("mine")
+    _refused(capsys, _run(config, out), ".notes.backup_1.tmp")
+    assert (out / ".notes.backup_1.tmp").read_text() == "mine"
+
+
+def test_a_folder_named_like_a_temporary_file_is_refused_not_unlinked(sweep, capsys):
+    config, out = sweep
+    odd = out / _temp_name("rounds.csv", 999_999_999)
+    odd.mkdir()
+    _refused(capsys, _run(config, out), odd.name)
+    assert odd.is_dir()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifos_where_altsim_reads_are_refused_not_waited_on(sweep, capsys):
+    config, out = sweep
+    summary = out / "summary.json"
+    summary.unlink()
+    os.mkfifo(summary)
+    _refused(
+        capsys,
+        main(["plot", str(out), "--kind", "sweep", "--out", str(out.parent / "f")]),
+        "not a plain file",
+    )
+    (out / MANIFEST).unlink()
+    os.mkfifo(out / MANIFEST)
+    _refused(capsys, _run(config, out), "not a plain file")
+
+
+def test_a_lock_that_is_a_dangling_link_creates_nothing_outside(sweep, capsys, tmp_path):
+    config, out = sweep
+    (out / ".altsim.lock").unlink()
+    (out / ".altsim.lock").symlink_to(tmp_path / "created_outside")
+    _refused(capsys, _run(config, out), ".altsim.lock")
+    assert not (tmp_path / "created_outside").exists()
+
+
+def test_plot_refuses_an_edited_rounds_csv_and_a_figure_name_taken_by_a_folder(sweep, capsys):
+    _, out = sweep
+    point = sorted((out / "points").iterdir())[0]
+    (point / "rate.png").mkdir()
+    _refused(capsys, main(["plot", str(point)]), "rate.png")
+    (point / "rate.png").rmdir()
+    text = (point / "rounds.csv").read_text()
+    (point / "rounds.csv").write_text(text.replace(",0.", ",9."))
+    _refused(capsys, main(["plot", str(point)]), "rounds.csv", "checksum")
+
+
+def test_plot_into_a_folder_holding_a_users_file_is_refused(sweep, capsys):
+    _, out = sweep
+    (out / "notes.txt").write_text("mine")
+    _refused(capsys, main(["plot", str(out), "--kind", "sweep"]), "notes.txt")
+    assert not (out / "sweep.png").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["nested_900", "no_files_listed"],
+)
+def test_point_summaries_that_parse_but_are_not_altsims_are_recomputed(sweep, capsys, damage):
+    config, out = sweep
+    clean = _data(out)
+    point = sorted((out / "points").iterdir())[1]
+    if damage == "nested_900":
+        (point / "summary.json").write_text("[" * 900 + "]" * 900)
+    else:
+        from altsim.sweep import _summary_hash
+
+        s = json.loads((point / "summary.json").read_text())
+        s["files"] = {}
+        s["summary_sha256"] = _summary_hash(s)
+        (point / "summary.json").write_text(json.dumps(s))
+        (point / "rounds.csv").unlink()
+    assert _run(config, out) == 0, capsys.readouterr().err
+    assert _data(out) == clean
+
+
+@pytest.mark.parametrize(
+    "sweep_line, needle",
+    [
+        ("problem = [{}, {d_v = 10}]", "same experiment"),
+        ('problem = [{d_u = 4}]\n"problem.d_u" = [5]', "swept both"),
+    ],
+)
+def test_sweeps_that_name_one_experiment_twice_are_refused(tmp_path, capsys, sweep_line, needle):
+    from altsim.synthetic import FAMILIES
+
+    assert FAMILIES["coupled_quadratic"].config().d_v == 10  # the default the first line spells out
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f"[experiment]\nrounds = 2\nseeds = [0]\neta = 0.1\n[problem]\nn = 6\n[sweep]\n{sweep_line}\n"
+    )
+    _refused(capsys, _run(config, tmp_path / "o"), needle)
+
+
+def test_a_manifest_without_a_config_hash_matches_no_config(sweep, capsys):
+    config, out = sweep
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["config_hash"] = None
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    _refused(capsys, _run(config, out), "different config")

@@ -125,6 +125,7 @@ def test_each_module_imports_only_its_own_layer_and_those_below(module):
         assert not GRAPH[module] - set(BASE), f"{module} must import no other altsim module"
 
 
+@pytest.mark.heavy  # one interpreter per module, about a minute; the cycle test above runs by default
 def test_every_module_imports_on_its_own():
     """Each module imported first, with no altsim module loaded before it (numpy, torch and sympy
     stay loaded, so one interpreter serves them all): an import-order cycle would fail here."""
