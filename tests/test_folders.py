@@ -638,3 +638,17 @@ def test_a_manifest_without_a_config_hash_matches_no_config(sweep, capsys):
     manifest["config_hash"] = None
     (out / MANIFEST).write_text(json.dumps(manifest))
     _refused(capsys, _run(config, out), "different config")
+
+
+def test_bound_list_json_is_strict_json_of_every_bound(capsys):
+    """Issue 27, item 12: `altsim bound --list --json` printed text."""
+    from altsim.theory import BOUNDS
+
+    assert main(["bound", "--list", "--json"]) == 0
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    listed = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert [b["name"] for b in listed] == list(BOUNDS)
+    assert all({"provenance", "algorithm"} <= set(b) for b in listed)
