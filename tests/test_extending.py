@@ -207,7 +207,7 @@ def test_registration_refuses_a_taken_name_and_options_that_belong_to_the_config
     class Impostor(FedAvg):
         name = "fedalt"
 
-    with pytest.raises(ValueError, match="taken by one of altsim.s own algorithms"):
+    with pytest.raises(ValueError, match=r"taken by one of altsim.s own algorithms"):
         register_algorithm(Impostor)
     with pytest.raises(ValueError, match=r"algorithm_options.fedalt.gamma_u: set through eta"):
         ExperimentConfig(

@@ -406,6 +406,9 @@ def _start(config: Path, out: Path, new_session: bool = False) -> subprocess.Pop
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=new_session,
+        # as from a terminal: SIGINT handled (a test run before may leave it ignored in this
+        # process, and an ignored signal stays ignored in a child)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

@@ -152,6 +152,7 @@ def test_a_run_compiles_its_round_and_measurement_once():
     assert tr.setting["round_path"] == "compiled" and len(graphs) == 2  # not again at round 1
 
 
+@pytest.mark.heavy  # 15 s of recompiles (CI budget)
 def test_many_runs_never_fall_silently_past_the_recompile_cap(capsys):
     # each run bakes its own step sizes into its graph; torch caps compiled graphs per function (8)
     p = _problem()

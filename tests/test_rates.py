@@ -455,11 +455,12 @@ def test_comparison_carries_calibrated_template_constants():
     assert np.all(fitted[idx] >= measured[idx] * (1 - 1e-7))  # covers every calibration point
 
 
-def test_the_demo_bounds_hold_on_100_random_instances():
-    """The demo's setting (m = n/2, one local step, noise, theory step sizes) on 100 closed-form instances."""
+def test_the_demo_bounds_hold_on_40_random_instances():
+    """The demo's setting (m = n/2, one local step, noise, theory step sizes) on 40 closed-form instances
+    (100 took a minute of the CI budget)."""
     rng = np.random.default_rng(2026)
     verdicts = []
-    for k in range(100):
+    for k in range(40):
         nu = float(rng.uniform(0, 0.5))
         n = int(rng.integers(4, 12))
         params = dict(
@@ -484,7 +485,7 @@ def test_the_demo_bounds_hold_on_100_random_instances():
             chk = next(c for c in comp.checks if c.name == res.step_bounds[comp.algorithm])
             verdicts.append(chk.verdict)
             assert chk.verdict != "violated", (params, chk.summary())
-    assert len(verdicts) == 200 and verdicts.count("holds") >= 190
+    assert len(verdicts) == 80 and verdicts.count("holds") >= 76
 
 
 def test_full_personalization_trains_each_clients_own_copy_without_averaging():

@@ -97,6 +97,7 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     assert a == b  # nothing duplicated or lost
 
 
+@pytest.mark.heavy  # 25 s; the plugin tests run the processes executor by default
 def test_processes_and_dask_executors_equal_local(tmp_path):
     pytest.importorskip("dask.distributed")
     from dask.distributed import Client, LocalCluster

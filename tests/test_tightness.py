@@ -61,8 +61,10 @@ def _worst(name):
 
 def test_every_explicit_bound_has_a_committed_worst_instance():
     from altsim.theory import BOUNDS
+    from altsim.theory.registry import _BUILTIN
 
-    explicit = {b.name for b in BOUNDS.values() if b.provenance == "D"}
+    # altsim's own: a plugin's bound that an earlier test registered has no record here
+    explicit = {b.name for b in BOUNDS.values() if b.provenance == "D" and b.name in _BUILTIN}
     assert explicit == TIGHT | NEAR, (
         "a new [D] bound needs a falsify run and a tightness class here"
     )
