@@ -411,7 +411,28 @@ def _open_lock(directory: Path) -> int:
         ) from None
 
 
-class OutputFolder:
+def _take_lock(directory: Path, shared: bool, busy: str) -> int:
+    """Open `directory`'s lock and take it (shared or exclusive) without waiting; the open file's
+    descriptor, whose closing releases it. Held elsewhere: a ValueError saying `busy`."""
+    fd = _open_lock(directory)
+    if not _flock(fd, shared=shared):
+        os.close(fd)
+        raise ValueError(busy)
+    return fd
+
+
+class _HeldLock:
+    """A folder's lock held while a context lasts: leaving it closes the descriptor, which releases it."""
+
+    _fd: int | None = None
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class OutputFolder(_HeldLock):
     """Claim a result folder for one command: validated, created, locked exclusively (fcntl.flock),
     marked with the manifest, and repaired (`repair`, a line per entry moved aside to `stream`).
 
@@ -428,20 +449,18 @@ class OutputFolder:
     ):
         self.path = check_output_folder(directory, kind, config_hash)
         self.kind, self.config_hash, self.stream = kind, config_hash, stream
-        self._fd: int | None = None
+        self._fd = None
         self.files: dict[str, str] = {}
         self.repairs = Repairs(self.path, stream)
 
     def __enter__(self) -> Path:
         check_writable(self.path)
-        fd = _open_lock(self.path)
-        if not _flock(fd, shared=False):
-            os.close(fd)
-            raise ValueError(
-                f"out={str(self.path)!r}: another altsim process is using it now; wait for it "
-                "to finish or use another folder"
-            )
-        self._fd = fd
+        self._fd = _take_lock(
+            self.path,
+            shared=False,
+            busy=f"out={str(self.path)!r}: another altsim process is using it now; wait for it "
+            "to finish or use another folder",
+        )
         try:
             check_output_folder(
                 self.path, self.kind, self.config_hash
@@ -487,11 +506,6 @@ class OutputFolder:
             },
         )
 
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the lock
-            self._fd = None
-
 
 def is_result_folder(directory: Path) -> bool:
     """Whether altsim wrote `directory`: it holds a manifest, or it is a point of a sweep that does."""
@@ -501,7 +515,7 @@ def is_result_folder(directory: Path) -> bool:
     return outer is not None and Path(os.path.abspath(directory)).parent == outer / POINTS
 
 
-class SharedFolder:
+class SharedFolder(_HeldLock):
     """Hold a result folder altsim wrote while drawing into it (`altsim plot`; a sweep's point is
     held through its sweep): its lock shared, so that no run or resume changes it meanwhile (a
     running one makes this a one-line refusal)."""
@@ -523,20 +537,13 @@ class SharedFolder:
                 f"result_dir={str(self._owner)!r}: holds {foreign!r}, which altsim did not write; "
                 "move it out, or give --out to write the figures elsewhere"
             )
-        self._fd: int | None = None
+        self._fd = None
 
     def __enter__(self) -> Path:
-        fd = _open_lock(self._owner)
-        if not _flock(fd, shared=True):
-            os.close(fd)
-            raise ValueError(
-                f"result_dir={str(self._owner)!r}: an altsim run is writing there now; wait for it "
-                "to finish, or give --out to write the figures elsewhere"
-            )
-        self._fd = fd
+        self._fd = _take_lock(
+            self._owner,
+            shared=True,
+            busy=f"result_dir={str(self._owner)!r}: an altsim run is writing there now; wait for "
+            "it to finish, or give --out to write the figures elsewhere",
+        )
         return self.path
-
-    def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None

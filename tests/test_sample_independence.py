@@ -206,3 +206,23 @@ def test_fedalts_paper_level_rate_refuses_a_separate_v_step_size(capsys):
         {"eta": 0.1, "eta_v": 0.1}
     )
     assert not PAPER_LEVEL["fedsim_paper_level"].step_size_reasons({"eta": 0.1, "eta_v": 0.2})
+
+
+def test_a_users_bound_with_the_condition_refuses_a_reused_draw_like_altsims():
+    """The condition is plain data: a plugin's bound that states it is decided the same way."""
+    import dataclasses
+
+    from altsim.theory.conditions import fresh_local_draws
+    from altsim.theory.symbols import tau
+
+    source = get_bound("fedsim_sgd_partial")
+    users = dataclasses.replace(
+        source,
+        name="users_local_bound",
+        conditions=tuple(c for c in source.conditions if c.kind != "local_steps")
+        + (fresh_local_draws(tau - 1),),
+    )
+    fresh, reused = _setting("fedsim", 0, 3), _setting("fedsim", 1, 3)
+    assert users.covers(fresh).ok, users.covers(fresh).reasons
+    why = users.covers(reused)
+    assert not why.ok and any("fresh draw at every local step" in r for r in why.reasons)
